@@ -1,0 +1,50 @@
+import { parseArgs } from 'node:util';
+import { UsageError, type Options, type Parsed } from './command.js';
+
+/**
+ * Index of the first positional argument in argv, honouring which options take a value, so that
+ * `sbx run -it busybox sh -c 'ls -l'` leaves `sh -c 'ls -l'` to the container.
+ */
+export function firstPositional(argv: string[], options: Options): number {
+  const byShort = new Map<string, string>();
+  for (const [name, o] of Object.entries(options)) if (o.short) byShort.set(o.short, name);
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    if (t === '--') return i;
+    if (t.startsWith('--')) {
+      const name = t.slice(2).split('=')[0]!;
+      if (!t.includes('=') && options[name]?.type === 'string') i++;
+      continue;
+    }
+    if (t.startsWith('-') && t.length > 1) {
+      for (let j = 1; j < t.length; j++) {
+        const name = byShort.get(t[j]!);
+        if (name && options[name]!.type === 'string') {
+          if (j === t.length - 1) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    return i;
+  }
+  return argv.length;
+}
+
+export function parseCommandArgs(argv: string[], options: Options, stopAtPositional: boolean, usage: string): Parsed {
+  let head = argv;
+  let tail: string[] = [];
+  if (stopAtPositional) {
+    const i = firstPositional(argv, options);
+    head = argv.slice(0, i);
+    tail = argv.slice(i);
+    if (tail[0] === '--') tail = tail.slice(1);
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
+    return { values: values as Parsed['values'], positionals: [...positionals, ...tail] };
+  } catch (e) {
+    const msg = (e as Error).message.replace(/^Unknown option '(.*?)'.*$/s, 'unknown flag: $1');
+    throw new UsageError(msg, usage);
+  }
+}

@@ -1,0 +1,31 @@
+/** The command table: name → lazy module, so `sbx ps` loads only what `ps` needs. One line per verb. */
+import type { Command } from '../command.js';
+
+type Loader = () => Promise<{ command: Command }>;
+
+export const COMMANDS: Record<string, Loader> = {
+  daemon: () => import('./daemon.js'),
+  version: () => import('./version.js'),
+};
+
+/** docker's two-word forms mapped to sbx's verbs. */
+export const ALIASES: Record<string, string> = {
+  'image ls': 'images',
+  'image list': 'images',
+  'image inspect': 'inspect',
+  'image rm': 'rmi',
+  'image tag': 'tag',
+  'image history': 'history',
+  'image save': 'save',
+  'image load': 'load',
+  'image import': 'import',
+  'image pull': 'pull',
+  'image push': 'push',
+  'image build': 'build',
+  'container ls': 'ps',
+  'container list': 'ps',
+  'container run': 'run',
+  'container rm': 'rm',
+  'container commit': 'commit',
+  'container diff': 'diff',
+};

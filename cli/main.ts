@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+/**
+ * sbx: the thin CLI. argv → the command table (lazy), flags parsed per command, errors printed as
+ * docker prints them: "Error: <message>" on stderr; exit 125 for daemon/API errors, 1 for usage
+ * errors, the container's own code where a command runs one (126/127 when it cannot be run).
+ */
+import { SbxError } from '../protocol/errors.js';
+import { parseCommandArgs } from './args.js';
+import { Client } from './client.js';
+import { UsageError, type CliContext, type Command } from './command.js';
+import { ALIASES, COMMANDS } from './commands/index.js';
+import { CLI_VERSION } from './version.js';
+
+const EXIT_FOR_CODE: Partial<Record<SbxError['code'], number>> = { cannot_execute: 126, command_not_found: 127 };
+
+function help(): string {
+  const names = Object.keys(COMMANDS).sort();
+  return `Usage: sbx COMMAND [OPTIONS]\n\nA commit-style container sandbox.\n\nCommands:\n${names.map((n) => `  ${n}`).join('\n')}\n\nRun 'sbx COMMAND --help' for more information on a command.\n`;
+}
+
+function commandHelp(c: Command): string {
+  const flags = Object.entries(c.options).map(([name, o]) => `  ${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' string' : ''}`);
+  return `Usage: ${c.usage}\n\n${c.summary}\n${flags.length ? `\nOptions:\n${flags.join('\n')}\n` : ''}`;
+}
+
+export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
+  stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env,
+}): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.stdout.write(help());
+    return argv.length === 0 ? 1 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    io.stdout.write(`sbx version ${CLI_VERSION}\n`);
+    return 0;
+  }
+  let name = argv[0]!;
+  let rest = argv.slice(1);
+  const two = `${argv[0]} ${argv[1]}`;
+  if (ALIASES[two]) { name = ALIASES[two]!; rest = argv.slice(2); }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr.write(`sbx: '${name}' is not a sbx command.\nSee 'sbx --help'\n`);
+    return 1;
+  }
+  const { command } = await load();
+  const options = { ...command.options, help: { type: 'boolean' as const } };
+  try {
+    const args = parseCommandArgs(rest, options, command.stopAtPositional ?? false, command.usage);
+    if (args.values.help) { io.stdout.write(commandHelp(command)); return 0; }
+    const client = new Client({ autostart: !command.local && io.env.SBX_NO_AUTOSTART !== '1' });
+    const code = await command.run(args, { ...io, client });
+    return typeof code === 'number' ? code : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`Error: ${e.message}\n\nUsage:  ${e.usage ?? command.usage}\n\nRun 'sbx ${name} --help' for more information\n`);
+      return 1;
+    }
+    if (e instanceof SbxError) {
+      io.stderr.write(`Error: ${e.message}\n`);
+      return EXIT_FOR_CODE[e.code] ?? 125;
+    }
+    io.stderr.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (io.env.SBX_DEBUG) io.stderr.write(`${(e as Error).stack}\n`);
+    return 125;
+  }
+}
+
+const isMain = process.argv[1]?.endsWith('/cli/main.js') || process.argv[1]?.endsWith('/sbx');
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+    // Let stdout drain, then leave even if a handle (a socket) lingers.
+    process.stdout.write('', () => process.exit(code));
+  }, (e) => {
+    process.stderr.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(125);
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * Binds protocol/ route descriptors to handlers and speaks the transport rules written in
+ * protocol/api.ts: path params and query/JSON body in, JSON / stream / NDJSON progress out,
+ * SbxError → HTTP_STATUS[code] + ErrorBody. Unknown thrown values become `internal` with the
+ * message hidden from the client (and logged).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  HTTP_STATUS, SbxError, matchPath, type ProgressEvent, type ProgressLine, type Route, type RouteReq, type RouteRes,
+} from '../../protocol/index.js';
+import type { Logger } from '../util/log.js';
+
+const MAX_JSON_BODY = 4 * 1024 * 1024;
+
+export interface HandlerContext {
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** The raw request body ('upload' routes). */
+  body: Readable;
+  /** Send a progress event ('progress' routes; a no-op elsewhere). */
+  emit(event: ProgressEvent): void;
+  /** Set the response stream ('download' routes). */
+  download(stream: Readable, contentType?: string): void;
+  headers: IncomingMessage['headers'];
+}
+
+export type Handler<R> = (req: RouteReq<R>, ctx: HandlerContext) => Promise<RouteRes<R>>;
+
+interface Entry { route: Route<unknown, unknown>; handler: Handler<Route<unknown, unknown>> }
+
+export class Router {
+  private readonly entries: Entry[] = [];
+
+  constructor(private readonly log: Logger) {}
+
+  on<R extends Route<any, any>>(route: R, handler: Handler<R>): this {
+    this.entries.push({ route, handler: handler as unknown as Handler<Route<unknown, unknown>> });
+    return this;
+  }
+
+  /** Returns false when no route matches (the server answers 404). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? '/', 'http://sbx');
+    let found: { entry: Entry; params: Record<string, string> } | undefined;
+    for (const entry of this.entries) {
+      if (entry.route.method !== req.method) continue;
+      const params = matchPath(entry.route.path, url.pathname);
+      if (params) { found = { entry, params }; break; }
+    }
+    if (!found) return false;
+    const { entry, params } = found;
+    const ac = new AbortController();
+    res.on('close', () => { if (!res.writableFinished) ac.abort(new SbxError('cancelled', 'client went away')); });
+    let streaming = false;
+    let downloadStream: { stream: Readable; type: string } | undefined;
+    const route = entry.route;
+    try {
+      const input: Record<string, unknown> = {};
+      for (const [k, v] of url.searchParams) input[k] = decodeQueryValue(v);
+      if ((route.method === 'POST' || route.method === 'PUT') && route.kind !== 'upload') {
+        Object.assign(input, await readJsonBody(req));
+      }
+      Object.assign(input, params);
+      if (route.kind === 'progress') {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        streaming = true;
+      }
+      const ctx: HandlerContext = {
+        signal: ac.signal,
+        body: req,
+        headers: req.headers,
+        emit: (ev) => { if (streaming && !res.writableEnded) res.write(JSON.stringify(ev) + '\n'); },
+        download: (stream, type = 'application/octet-stream') => { downloadStream = { stream, type }; },
+      };
+      const value = await entry.handler(input as never, ctx);
+      if (route.kind === 'progress') {
+        const line: ProgressLine<unknown> = { type: 'result', value };
+        res.end(JSON.stringify(line) + '\n');
+      } else if (route.kind === 'download') {
+        if (!downloadStream) throw new SbxError('internal', `${route.path}: handler set no download stream`);
+        res.writeHead(200, { 'content-type': downloadStream.type });
+        streaming = true;
+        await pipeline(downloadStream.stream, res);
+      } else if (value === undefined) {
+        res.writeHead(204).end();
+      } else {
+        const body = JSON.stringify(value);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      }
+    } catch (err) {
+      const e = this.toSbxError(err, `${req.method} ${url.pathname}`);
+      if (!streaming && !res.headersSent) {
+        const body = JSON.stringify(e.toBody());
+        res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      } else if (route.kind === 'progress' && !res.writableEnded) {
+        const line: ProgressLine<unknown> = { type: 'error', error: e.toBody() };
+        res.end(JSON.stringify(line) + '\n');
+      } else {
+        res.destroy(e);
+      }
+    }
+    return true;
+  }
+
+  private toSbxError(err: unknown, what: string): SbxError {
+    if (err instanceof SbxError) return err;
+    this.log.error('unexpected error', { what, error: err instanceof Error ? err.stack : String(err) });
+    return new SbxError('internal', `${what}: internal error (see the daemon log)`);
+  }
+}
+
+function decodeQueryValue(v: string): unknown {
+  try { return JSON.parse(v); } catch { return v; }
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_JSON_BODY) throw new SbxError('invalid_argument', `request body: larger than ${MAX_JSON_BODY} bytes`);
+    chunks.push(c);
+  }
+  if (n === 0) return {};
+  let v: unknown;
+  try { v = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch (e) {
+    throw new SbxError('invalid_argument', `request body: not valid JSON (${(e as Error).message})`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SbxError('invalid_argument', 'request body: expected a JSON object');
+  return v as Record<string, unknown>;
+}
+

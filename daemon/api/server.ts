@@ -1,0 +1,96 @@
+/**
+ * The API server: one http.Server for JSON routes (router.ts) and WebSocket channels (ws in
+ * noServer mode, dispatched by path). Listens on the unix socket (mode 0660) and optionally on
+ * TCP, where every request must carry `Authorization: Bearer <token>`.
+ */
+import { chmod, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { HTTP_STATUS, SbxError, matchPath, type Channel } from '../../protocol/index.js';
+import type { Services } from '../services.js';
+import { Router } from './router.js';
+
+export type ChannelHandler = (ws: WebSocket, params: Record<string, string>, query: URLSearchParams, req: IncomingMessage) => void;
+
+export interface ApiServer {
+  router: Router;
+  /** Register a WebSocket channel. */
+  channel<P>(ch: Channel<P>, handler: ChannelHandler): void;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createApiServer(services: Services): ApiServer {
+  const { config, log } = services;
+  const router = new Router(log);
+  const channels: { ch: Channel<unknown>; handler: ChannelHandler }[] = [];
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 16 * 1024 * 1024,
+    handleProtocols: (protocols) => protocols.values().next().value ?? false,
+  });
+  const servers: Server[] = [];
+
+  const authorized = (req: IncomingMessage): boolean => {
+    if (req.socket.remoteAddress === undefined) return true; // unix socket: file mode guards it
+    return req.headers.authorization === `Bearer ${config.token}`;
+  };
+
+  const make = (): Server => {
+    const server = createServer((req, res) => {
+      if (!authorized(req)) {
+        const e = new SbxError('unauthorized', 'sbxd: a bearer token is required on TCP');
+        res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
+        return;
+      }
+      router.handle(req, res).then((handled) => {
+        if (handled) return;
+        const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
+      }, (err) => {
+        log.error('request failed', { url: req.url, error: String(err) });
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://sbx');
+      for (const { ch, handler } of channels) {
+        const params = matchPath(ch.path, url.pathname);
+        if (!params) continue;
+        if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
+        wss.handleUpgrade(req, socket, head, (ws) => handler(ws, params, url.searchParams, req));
+        return;
+      }
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    });
+    server.keepAliveTimeout = 5000;
+    return server;
+  };
+
+  return {
+    router,
+    channel(ch, handler) { channels.push({ ch: ch as Channel<unknown>, handler }); },
+    async listen() {
+      await rm(config.socket, { force: true });
+      const unix = make();
+      await new Promise<void>((resolve, reject) => { unix.once('error', reject); unix.listen(config.socket, resolve); });
+      await chmod(config.socket, 0o660);
+      servers.push(unix);
+      if (config.tcp) {
+        const idx = config.tcp.lastIndexOf(':');
+        const host = config.tcp.slice(0, idx).replace(/^\[|\]$/g, '');
+        const port = Number(config.tcp.slice(idx + 1));
+        const tcp = make();
+        await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, host, resolve); });
+        servers.push(tcp);
+      }
+    },
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
+      await rm(config.socket, { force: true });
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { System } from '../../protocol/index.js';
+import type { Services } from '../services.js';
+import type { ApiServer } from './server.js';
+
+export const SBX_VERSION = '0.1.0';
+
+export function registerSystem(api: ApiServer, s: Services): void {
+  api.router.on(System.version, async () => ({
+    version: SBX_VERSION,
+    api: 'v1',
+    node: process.version,
+    pid: process.pid,
+    root: s.config.root,
+  }));
+}

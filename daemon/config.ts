@@ -1,0 +1,44 @@
+/** Daemon configuration: data with defaults, validated up front. Wiring happens in main.ts. */
+import { isAbsolute, join } from 'node:path';
+
+export interface Config {
+  /** Everything sbx stores lives here ($SBX_ROOT, default /var/lib/sbx). */
+  root: string;
+  /** Unix socket the API listens on (default $SBX_ROOT/sbx.sock, mode 0660). */
+  socket: string;
+  /** Optional TCP listener "host:port"; requires `token`. */
+  tcp?: string;
+  token?: string;
+  /** Snapshotter: 'auto' probes overlay and falls back to 'native'. */
+  snapshotter: 'auto' | 'overlay' | 'native';
+  /** Embedded registry listener "host:port", if any. */
+  registry?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULT_ROOT = '/var/lib/sbx';
+
+export function rootFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SBX_ROOT && env.SBX_ROOT.length > 0 ? env.SBX_ROOT : DEFAULT_ROOT;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Config> = {}): Config {
+  const root = overrides.root ?? rootFromEnv(env);
+  const config: Config = {
+    root,
+    socket: env.SBX_SOCKET || join(root, 'sbx.sock'),
+    snapshotter: (env.SBX_SNAPSHOTTER as Config['snapshotter']) || 'auto',
+    logLevel: (env.SBX_LOG_LEVEL as Config['logLevel']) || 'info',
+    ...(env.SBX_TCP ? { tcp: env.SBX_TCP } : {}),
+    ...(env.SBX_TOKEN ? { token: env.SBX_TOKEN } : {}),
+    ...(env.SBX_REGISTRY ? { registry: env.SBX_REGISTRY } : {}),
+    ...overrides,
+  };
+  if (!isAbsolute(config.root)) throw new TypeError(`SBX_ROOT must be an absolute path, got "${config.root}"`);
+  if (!['auto', 'overlay', 'native'].includes(config.snapshotter)) {
+    throw new TypeError(`SBX_SNAPSHOTTER must be auto, overlay or native, got "${config.snapshotter}"`);
+  }
+  if (!['debug', 'info', 'warn', 'error'].includes(config.logLevel)) throw new TypeError(`SBX_LOG_LEVEL must be debug, info, warn or error`);
+  if (config.tcp && !config.token) throw new TypeError('a TCP listener (SBX_TCP) requires a bearer token (SBX_TOKEN)');
+  return config;
+}

@@ -1,0 +1,44 @@
+/**
+ * The composition root: config → stores → services → API. Used by main.ts (the sbxd process)
+ * and by tests that run a daemon in-process against a temp root.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { openLocalContentStore } from './content/local.js';
+import { openImageStore } from './images/store.js';
+import { registerAll } from './api/index.js';
+import { createApiServer, type ApiServer } from './api/server.js';
+import type { Services } from './services.js';
+import { SharedLock } from './util/lock.js';
+import { createLogger, type Logger } from './util/log.js';
+
+export interface Daemon {
+  services: Services;
+  api: ApiServer;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Daemon> {
+  await mkdir(config.root, { recursive: true, mode: 0o711 });
+  const layout = join(config.root, 'oci');
+  const content = await openLocalContentStore(layout, join(config.root, 'ingest'));
+  const images = await openImageStore(layout);
+  const services: Services = { config, log, content, images, gcLock: new SharedLock(), closers: [] };
+  const api = createApiServer(services);
+  registerAll(api, services);
+  await api.listen();
+  log.info('sbxd listening', { socket: config.socket, root: config.root });
+  let closing: Promise<void> | undefined;
+  return {
+    services,
+    api,
+    close() {
+      closing ??= (async () => {
+        await api.close();
+        for (const c of [...services.closers].reverse()) await c().catch((e) => log.warn('close', { error: String(e) }));
+      })();
+      return closing;
+    },
+  };
+}

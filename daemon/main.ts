@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/** sbxd: the daemon process. `sbxd` or `sbx daemon`; configuration from the environment. */
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from './config.js';
+import { startDaemon } from './daemon.js';
+
+export async function runDaemon(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      root: { type: 'string' },
+      socket: { type: 'string' },
+      registry: { type: 'string' },
+      snapshotter: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const overrides: Partial<Config> = {};
+  if (values.root) overrides.root = values.root;
+  if (values.socket) overrides.socket = values.socket;
+  if (values.registry) overrides.registry = values.registry;
+  if (values.snapshotter) overrides.snapshotter = values.snapshotter as Config['snapshotter'];
+  if (values['log-level']) overrides.logLevel = values['log-level'] as Config['logLevel'];
+  let config: Config;
+  try {
+    config = loadConfig(process.env, overrides);
+  } catch (e) {
+    process.stderr.write(`Error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const daemon = await startDaemon(config);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => { resolve(); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await daemon.close();
+  return 0;
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/daemon/main.js');
+if (isMain) {
+  runDaemon(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
+    process.stderr.write(`Error: sbxd: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * Typed HTTP endpoints shared by the daemon router and the CLI client (vscode-languageserver
+ * style: a route is a constant whose phantom `_types` carries Req/Res for the compiler).
+ *
+ * Transport rules, the same for every route:
+ * - Path parameters (`:id`, `:ref`) are taken from the request object's field of that name and
+ *   URI-encoded; GET/DELETE send the remaining fields as query parameters (JSON-encoded values),
+ *   POST/PUT send them as a JSON body.
+ * - kind 'json': the response is the JSON result (204 for void).
+ * - kind 'upload': the request body is a raw byte stream (a tar), all fields go in the query.
+ * - kind 'download': the response body is a raw byte stream.
+ * - kind 'progress': the response is NDJSON, zero or more `{type:'progress'|'log'}` events then
+ *   exactly one `{type:'result', value}` or `{type:'error', error}` line. Long operations use it
+ *   so a client sees work as it happens and a failure after headers are sent still arrives.
+ * - Errors (before any byte of a stream is sent) are `ErrorBody` with status HTTP_STATUS[code].
+ */
+import type { ErrorBody } from './errors.js';
+
+export const API_VERSION = 'v1';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type RouteKind = 'json' | 'upload' | 'download' | 'progress';
+
+export interface Route<Req, Res> {
+  readonly method: Method;
+  readonly path: string;
+  readonly kind: RouteKind;
+  /** Phantom: never set; carries the request and response types. */
+  readonly _types?: [Req, Res];
+}
+
+export function route<Req, Res>(method: Method, path: string, kind: RouteKind = 'json'): Route<Req, Res> {
+  return { method, path, kind };
+}
+
+/** A typed WebSocket endpoint; params travel in the query string. */
+export interface Channel<Params> {
+  readonly path: string;
+  readonly subprotocol: string;
+  readonly _params?: Params;
+}
+
+export function channel<P>(path: string, subprotocol: string): Channel<P> {
+  return { path, subprotocol };
+}
+
+export type RouteReq<R> = R extends Route<infer Q, unknown> ? Q : never;
+export type RouteRes<R> = R extends Route<unknown, infer S> ? S : never;
+
+/** One line of a 'progress' response. */
+export type ProgressLine<Res> =
+  | { type: 'progress'; id: string; status: string; current?: number; total?: number }
+  | { type: 'log'; message: string; stream?: 'stdout' | 'stderr' }
+  | { type: 'result'; value: Res }
+  | { type: 'error'; error: ErrorBody };
+
+export type ProgressEvent = Extract<ProgressLine<unknown>, { type: 'progress' | 'log' }>;
+
+/** Fill `:name` path parameters from `req`; returns the path and the fields left over. */
+export function fillPath(path: string, req: Record<string, unknown> | undefined): { path: string; rest: Record<string, unknown> } {
+  const rest: Record<string, unknown> = { ...(req ?? {}) };
+  const filled = path.replace(/:([a-zA-Z]+)/g, (_m, name: string) => {
+    const v = rest[name];
+    delete rest[name];
+    if (v === undefined || v === null || v === '') throw new TypeError(`route ${path}: missing path parameter ${name}`);
+    return encodeURIComponent(String(v));
+  });
+  return { path: filled, rest };
+}
+
+/** Match a concrete path against a route path; returns the decoded parameters or undefined. */
+export function matchPath(pattern: string, actual: string): Record<string, string> | undefined {
+  const p = pattern.split('/');
+  const a = actual.split('/');
+  if (p.length !== a.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i]!;
+    if (seg.startsWith(':')) {
+      try { params[seg.slice(1)] = decodeURIComponent(a[i]!); } catch { return undefined; }
+    } else if (seg !== a[i]) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+// ---------------------------------------------------------------------------------------------
+// System
+
+export interface VersionInfo { version: string; api: string; node: string; pid: number; root: string; snapshotter?: string }
+
+export const System = {
+  version: route<void, VersionInfo>('GET', '/v1/version'),
+} as const;

@@ -1,0 +1,6 @@
+// The only import path cli/ and daemon/ use for the wire. A leaf: imports nothing outside protocol/.
+export * from './errors.js';
+export * from './oci.js';
+export * from './reference.js';
+export * from './api.js';
+export * from './images.js';

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything sbx and its tests need on Debian 12, as root: Debian packages (busybox-static
+# for the base image, util-linux for namespaces, and the real peers used by interop tests and
+# benchmarks), the npm packages from the lockfile, and the build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then echo "setup.sh: run as root (sbx needs namespaces and mounts)" >&2; exit 1; fi
+
+PKGS=(busybox-static util-linux iproute2 tini skopeo umoci podman runc buildah docker-registry apache2-utils uidmap wrk hyperfine)
+missing=()
+for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian's docker-registry package starts a service on :5000; tests run their own registries.
+systemctl disable --now docker-registry >/dev/null 2>&1 || true
+pkill -f '/usr/bin/docker-registry serve /etc/docker/registry/config.yml' >/dev/null 2>&1 || true
+
+npm ci --no-audit --no-fund
+npm run build
+npm link --no-audit --no-fund >/dev/null

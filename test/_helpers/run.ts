@@ -1,0 +1,64 @@
+/**
+ * The suite runner behind `npm test`: every dist/test/**\/*.test.js in its own node process (fresh
+ * module state, a crash is that file's failure), then one closing line "N passed, N failed".
+ * `npm test -- PATTERN` runs the files whose path contains PATTERN.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const testRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function find(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) { if (!name.startsWith('_')) out.push(...find(p)); } else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+
+interface Outcome { file: string; passed: number; failed: number; skipped: number; ms: number; code: number | null }
+
+function runFile(file: string): Promise<Outcome> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d: Buffer) => { process.stderr.write(d); });
+    child.on('close', (code) => {
+      const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+      let total = 0; let passed = 0; let skipped = 0;
+      for (const m of plain.matchAll(/Total:\s+(\d+)/g)) total += Number(m[1]);
+      for (const m of plain.matchAll(/Passed:\s+(\d+)/g)) passed += Number(m[1]);
+      for (const m of plain.matchAll(/Skipped:\s+(\d+)/g)) skipped += Number(m[1]);
+      let failed = total - passed - skipped;
+      if (code !== 0 && failed === 0) failed = 1; // crashed or exited non-zero outside uvu's count
+      if (total === 0 && code === 0) failed += 1; // a test file that ran no test is a failure
+      resolve({ file: relative(testRoot, file), passed, failed, skipped, ms: Date.now() - started, code });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const pattern = process.argv[2];
+  const files = find(testRoot).filter((f) => !pattern || f.includes(pattern));
+  const outcomes: Outcome[] = [];
+  for (const f of files) {
+    process.stdout.write(`\n# ${relative(testRoot, f)}\n`);
+    outcomes.push(await runFile(f));
+  }
+  process.stdout.write('\n# summary\n');
+  for (const o of outcomes) {
+    process.stdout.write(`${o.failed ? 'FAIL' : 'ok  '} ${o.file.padEnd(40)} ${String(o.passed).padStart(4)} passed ${String(o.failed).padStart(3)} failed ${(o.ms / 1000).toFixed(1).padStart(6)}s\n`);
+  }
+  const passed = outcomes.reduce((n, o) => n + o.passed, 0);
+  const failed = outcomes.reduce((n, o) => n + o.failed, 0);
+  const skipped = outcomes.reduce((n, o) => n + o.skipped, 0);
+  process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  process.exit(failed > 0 || files.length === 0 ? 1 : 0);
+}
+
+void main();

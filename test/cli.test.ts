@@ -1,0 +1,44 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
+import { sbx } from './_helpers/cli.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+
+const basics = suite<{ d: TestDaemon }>('cli basics', {} as { d: TestDaemon });
+basics.before.each(async (ctx) => { ctx.d = await startTestDaemon(); });
+basics.after.each(async (ctx) => { await ctx.d.close(); });
+
+basics('sbx version talks to the daemon', async ({ d }) => {
+  const r = await sbx(d.root, ['version', '--format', 'json']);
+  assert.is(r.code, 0, r.stderr);
+  const v = JSON.parse(r.stdout);
+  assert.is(v.server.root, d.root);
+});
+
+basics('an unknown command is a usage error (exit 1)', async ({ d }) => {
+  const r = await sbx(d.root, ['frobnicate']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /not a sbx command/);
+});
+
+basics('an unknown flag is a usage error (exit 1) naming the flag', async ({ d }) => {
+  const r = await sbx(d.root, ['version', '--bogus']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /Error: .*--bogus/);
+});
+
+basics.run();
+
+// ---
+
+const nodaemon = suite<{ root: string }>('cli without a daemon', {} as { root: string });
+nodaemon.before.each(async (ctx) => { ctx.root = await tmpdir('sbx-nodaemon-'); });
+nodaemon.after.each(async (ctx) => { await rmrf(ctx.root); });
+
+nodaemon('no daemon: exit 125 with a hint', async ({ root }) => {
+  const r = await sbx(root, ['version']);
+  assert.is(r.code, 125);
+  assert.match(r.stderr, /^Error: connect to sbxd at .*no daemon is listening/);
+});
+
+nodaemon.run();
