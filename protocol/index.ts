@@ -4,3 +4,4 @@ export * from './oci.js';
 export * from './reference.js';
 export * from './api.js';
 export * from './images.js';
+export * from './changes.js';
