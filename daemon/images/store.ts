@@ -12,7 +12,10 @@
  *   concurrent tag operations never lose each other's writes and a crash shows the old or the
  *   new index, never a mix.
  * - put() creates or moves a tag; the target's blobs must already be in the content store
- *   (callers write children before parents).
+ *   (callers write children before parents). When a tag moves away from an image that no other
+ *   tag names, that image stays in the layout as an untagged ("dangling", docker's <none>:<none>)
+ *   entry, so nothing a container or a user still refers to by ID disappears; `rmi` removes it.
+ * - Untagged entries are index.json descriptors without a ref.name (also what other tools wrote).
  *
  * Errors: not_found (get/delete of an unknown tag), invalid_argument (a name that is not a
  * tagged reference).
@@ -43,8 +46,36 @@ export interface ImageStore {
   put(name: string, target: Descriptor): Promise<Image>;
   /** @throws not_found */
   delete(name: string): Promise<void>;
-  /** Several changes in one atomic index rewrite (e.g. `load` of many tags). */
-  update(fn: (tags: Map<string, Image>) => void | Promise<void>): Promise<void>;
+  /** Untagged (dangling) images: index.json entries without a ref.name. */
+  listUntagged(): Promise<Descriptor[]>;
+  /**
+   * Several changes in one atomic index rewrite (e.g. `load` of many tags). `untagged` is the
+   * mutable list of untagged entries; use moveTag() to get put()'s dangling rule.
+   */
+  update(fn: (tags: Map<string, Image>, untagged: Descriptor[]) => void | Promise<void>): Promise<void>;
+}
+
+/**
+ * Point tag `name` (normalised) at `target` inside an update(): the image it named before becomes
+ * untagged if no other tag names it; `target` stops being untagged.
+ */
+export function moveTag(tags: Map<string, Image>, untagged: Descriptor[], name: string, target: Descriptor): Image {
+  const key = normalizeTag(name);
+  const old = tags.get(key);
+  const stored: Image = {
+    name: key,
+    target: { mediaType: target.mediaType, digest: target.digest, size: target.size, ...(target.platform ? { platform: target.platform } : {}) },
+    taggedAt: new Date().toISOString(),
+  };
+  tags.set(key, stored);
+  for (let i = untagged.length - 1; i >= 0; i--) if (untagged[i]!.digest === target.digest) untagged.splice(i, 1);
+  if (old && old.target.digest !== target.digest) {
+    const stillNamed = [...tags.values()].some((t) => t.target.digest === old.target.digest);
+    if (!stillNamed && !untagged.some((u) => u.digest === old.target.digest)) {
+      untagged.push({ mediaType: old.target.mediaType, digest: old.target.digest, size: old.target.size });
+    }
+  }
+  return stored;
 }
 
 /** The ref.name annotation for a normalised name. */
@@ -125,13 +156,14 @@ class LayoutImageStore implements ImageStore {
   }
 
   async put(name: string, target: Descriptor): Promise<Image> {
-    const key = normalizeTag(name);
+    normalizeTag(name);
     let stored!: Image;
-    await this.update((tags) => {
-      stored = { name: key, target: { mediaType: target.mediaType, digest: target.digest, size: target.size, ...(target.platform ? { platform: target.platform } : {}) }, taggedAt: new Date().toISOString() };
-      tags.set(key, stored);
-    });
+    await this.update((tags, untagged) => { stored = moveTag(tags, untagged, name, target); });
     return stored;
+  }
+
+  async listUntagged(): Promise<Descriptor[]> {
+    return this.split(await this.readIndex()).foreign;
   }
 
   async delete(name: string): Promise<void> {
@@ -141,10 +173,10 @@ class LayoutImageStore implements ImageStore {
     });
   }
 
-  async update(fn: (tags: Map<string, Image>) => void | Promise<void>): Promise<void> {
+  async update(fn: (tags: Map<string, Image>, untagged: Descriptor[]) => void | Promise<void>): Promise<void> {
     await this.mutex.run('index', async () => {
       const { tags, foreign } = this.split(await this.readIndex());
-      await fn(tags);
+      await fn(tags, foreign);
       for (const [k, v] of tags) if (k !== v.name) throw new SbxError('internal', `image store update: key ${k} names ${v.name}`);
       await writeJSON(this.indexPath, this.join(tags, foreign));
     });
