@@ -60,7 +60,7 @@ export interface HistoryEntry {
   empty_layer?: boolean;
 }
 
-export interface HealthConfig { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number }
+export interface HealthConfig { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number }
 
 /** The runtime part of an image config (OCI `config`, Docker `config`/`container_config`). */
 export interface ContainerConfig {
