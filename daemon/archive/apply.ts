@@ -1,0 +1,320 @@
+/**
+ * applyLayer: extract an OCI layer tar onto a directory, safely.
+ *
+ * - gzip is detected by its magic bytes and decompressed; the diffID (sha256 of the uncompressed
+ *   tar, every byte of it) is computed as it streams and checked against the expected one.
+ * - No entry can write outside `dir`: absolute names and `..` components are refused, parents are
+ *   walked component by component with lstat (a symlink as a parent is refused, so a link the
+ *   layer planted is never followed), files are created with O_EXCL|O_NOFOLLOW after the old
+ *   entry is unlinked, hard-link targets resolve the same way and must already exist inside.
+ * - Whiteouts (`.wh.NAME`, `.wh..wh..opq`) hide lower-layer entries only, never the layer's own:
+ *   'overlay' writes them as overlayfs does (0/0 char device, trusted.overlay.opaque=y) into an
+ *   upper directory; 'remove' deletes the hidden entries from a complete tree (native snapshotter).
+ * - Modes (incl. setuid/sticky), numeric uid/gid, mtimes, symlinks, hard links, device nodes,
+ *   fifos and PAX SCHILY.xattr.* (except trusted.*, which would steer overlayfs) are kept.
+ *   Directory modes and times are set last, after their children are written.
+ *
+ * Errors: invalid_argument (not a tar, an unsafe or malformed entry), digest_mismatch (diffID),
+ * not_implemented (zstd), internal (the filesystem failed). On error the directory holds a partial
+ * extraction; the caller discards it (unpack works in a throwaway snapshot).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import { setAttribute } from '@napi-rs/xattr';
+import tar from 'tar-stream';
+import { SbxError, type Digest } from '../../protocol/index.js';
+import { xattrsOf } from './pax.js';
+
+const pexec = promisify(execFile);
+const IS_ROOT = process.getuid?.() === 0;
+
+export interface ApplyOptions {
+  /** How whiteouts are written; see the file comment. */
+  whiteouts: 'overlay' | 'remove';
+  /** The expected diffID; a mismatch fails with digest_mismatch after the whole tar is read. */
+  diffId?: Digest;
+  signal?: AbortSignal;
+}
+
+export interface Applied {
+  /** sha256 of the uncompressed tar. */
+  diffId: Digest;
+  /** Uncompressed size in bytes. */
+  size: number;
+}
+
+export async function applyLayer(dir: string, layer: Readable | AsyncIterable<Uint8Array>, opts: ApplyOptions): Promise<Applied> {
+  const raw = await decompressed(layer);
+  const hash = createHash('sha256');
+  let size = 0;
+  const hasher = new Transform({
+    transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); },
+  });
+  const ex = tar.extract();
+  const feeding = pipeline(raw, hasher, ex as unknown as NodeJS.WritableStream, ...(opts.signal ? [{ signal: opts.signal }] : []) as []);
+  feeding.catch(() => undefined);
+  const applier = new Applier(dir, opts.whiteouts);
+  try {
+    for await (const entry of ex) {
+      await applier.entry(entry.header, entry as unknown as AsyncIterable<Buffer>);
+    }
+    await feeding;
+    await applier.finish();
+  } catch (e) {
+    ex.destroy();
+    hasher.destroy();
+    throw asLayerError(e);
+  }
+  const diffId: Digest = `sha256:${hash.digest('hex')}`;
+  if (opts.diffId && diffId !== opts.diffId) {
+    throw new SbxError('digest_mismatch', `apply layer: uncompressed content hashes to ${diffId}, expected diffID ${opts.diffId}`);
+  }
+  return { diffId, size };
+}
+
+/** The tar inside `layer`: gzip is recognised by its magic bytes (1f 8b), zstd refused. */
+async function decompressed(layer: Readable | AsyncIterable<Uint8Array>): Promise<Readable> {
+  const it = layer[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let have = 0;
+  let done = false;
+  while (have < 4) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    const b = Buffer.from(r.value as Uint8Array);
+    head.push(b);
+    have += b.length;
+  }
+  const first = Buffer.concat(head);
+  const rest = Readable.from((async function* () {
+    if (first.length) yield first;
+    if (done) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Uint8Array;
+  })(), { objectMode: false });
+  if (first[0] === 0x1f && first[1] === 0x8b) return rest.pipe(createGunzip()).on('error', () => undefined) as unknown as Readable;
+  if (first.readUInt32LE(0) === 0xfd2fb528) throw new SbxError('not_implemented', 'apply layer: zstd-compressed layers are not supported');
+  return rest;
+}
+
+/** Clean a tar path to a root-relative one. @throws invalid_argument on absolute paths and `..`. */
+export function cleanPath(name: string, what = 'layer entry'): string {
+  if (name.includes('\0')) throw new SbxError('invalid_argument', `${what} ${JSON.stringify(name)}: contains a NUL byte`);
+  if (name.startsWith('/')) throw new SbxError('invalid_argument', `${what} ${JSON.stringify(name)}: absolute paths are not allowed`);
+  const parts = name.split('/').filter((c) => c !== '' && c !== '.');
+  if (parts.includes('..')) throw new SbxError('invalid_argument', `${what} ${JSON.stringify(name)}: ".." escapes the layer root`);
+  return parts.join('/');
+}
+
+interface DirMeta { path: string; mode: number; mtime: Date }
+
+class Applier {
+  /** Paths this layer wrote: whiteouts never hide them. */
+  private readonly touched = new Set<string>();
+  /** Directories (relative) already verified to be real directories, not links. */
+  private readonly safe = new Set<string>(['']);
+  private readonly dirs: DirMeta[] = [];
+
+  constructor(private readonly root: string, private readonly mode: 'overlay' | 'remove') {}
+
+  async entry(h: tar.Header, data: AsyncIterable<Buffer>): Promise<void> {
+    const rel = cleanPath(h.name);
+    const base = rel.slice(rel.lastIndexOf('/') + 1);
+    const parentRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    if (base.startsWith('.wh.')) {
+      await drain(data);
+      return this.whiteout(h.name, parentRel, base.slice(4));
+    }
+    if (rel === '') {
+      await drain(data);
+      if (h.type !== 'directory') throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(h.name)}: the root must be a directory`);
+      this.dirs.push({ path: this.root, mode: h.mode ?? 0o755, mtime: h.mtime ?? new Date(0) });
+      await this.owner(this.root, h);
+      return;
+    }
+    const parent = await this.parent(h.name, parentRel, true);
+    const target = join(parent!, base);
+    const existing = await lstatOrNull(target);
+    if (existing && !(existing.isDirectory() && h.type === 'directory')) {
+      await rm(target, { recursive: true, force: true });
+      this.forget(rel);
+    }
+    this.touched.add(rel);
+    switch (h.type) {
+      case 'file':
+      case 'contiguous-file': {
+        const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        try { for await (const chunk of data) await fh.write(chunk); } finally { await fh.close(); }
+        return this.finish1(target, h);
+      }
+      case 'directory':
+        await drain(data);
+        if (!existing) await mkdir(target, { mode: 0o700 });
+        this.safe.add(rel);
+        await this.owner(target, h);
+        await this.xattrs(target, h);
+        this.dirs.push({ path: target, mode: h.mode ?? 0o755, mtime: h.mtime ?? new Date(0) });
+        return;
+      case 'symlink':
+        await drain(data);
+        if (!h.linkname || h.linkname.includes('\0')) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(h.name)}: bad symlink target`);
+        await symlink(h.linkname, target);
+        await this.owner(target, h);
+        await lutimes(target, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
+        return;
+      case 'link': {
+        await drain(data);
+        const lrel = cleanPath(h.linkname ?? '', `hard link ${JSON.stringify(h.name)} to`);
+        const lparent = lrel === '' ? undefined : await this.parent(h.name, dirname(lrel) === '.' ? '' : dirname(lrel), false);
+        const source = lparent === undefined ? undefined : join(lparent, lrel.slice(lrel.lastIndexOf('/') + 1));
+        const st = source === undefined ? null : await lstatOrNull(source);
+        if (!st || st.isDirectory()) {
+          throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(h.name)}: hard link target ${JSON.stringify(h.linkname)} is not a file inside the layer`);
+        }
+        await link(source!, target);
+        return;
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        await drain(data);
+        const kind = h.type === 'fifo' ? ['p'] : [h.type === 'block-device' ? 'b' : 'c', String(h.devmajor ?? 0), String(h.devminor ?? 0)];
+        await mknod(target, kind, h.name);
+        return this.finish1(target, h);
+      }
+      default:
+        throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(h.name)}: unsupported type ${h.type}`);
+    }
+  }
+
+  /** Directory modes and times last: writing children changes a directory's mtime. */
+  async finish(): Promise<void> {
+    for (const d of this.dirs.reverse()) {
+      await chmod(d.path, d.mode & 0o7777);
+      await utimes(d.path, d.mtime, d.mtime);
+    }
+  }
+
+  private async finish1(target: string, h: tar.Header): Promise<void> {
+    await this.owner(target, h);
+    await chmod(target, (h.mode ?? 0o644) & 0o7777); // after chown, which clears setuid
+    await this.xattrs(target, h);
+    await lutimes(target, h.mtime ?? new Date(0), h.mtime ?? new Date(0));
+  }
+
+  private async whiteout(name: string, parentRel: string, hidden: string): Promise<void> {
+    if (hidden.startsWith('.wh.')) {
+      if (hidden !== '.wh..opq') return; // aufs bookkeeping (.wh..wh.plnk, ...): nothing to apply
+      if (this.mode === 'overlay') {
+        const dir = await this.parent(name, parentRel, true);
+        await setAttribute(dir!, 'trusted.overlay.opaque', 'y');
+        return;
+      }
+      const dir = await this.parent(name, parentRel, false);
+      if (dir === undefined) return;
+      for (const child of await readdir(dir)) {
+        const crel = parentRel ? `${parentRel}/${child}` : child;
+        if (this.touched.has(crel)) continue;
+        await rm(join(dir, child), { recursive: true, force: true });
+        this.forget(crel);
+      }
+      return;
+    }
+    if (hidden === '' || hidden === '.' || hidden === '..') throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: malformed whiteout`);
+    const rel = parentRel ? `${parentRel}/${hidden}` : hidden;
+    if (this.touched.has(rel)) return; // a layer's whiteout never hides the layer's own entries
+    const dir = await this.parent(name, parentRel, this.mode === 'overlay');
+    if (dir === undefined) return;
+    const target = join(dir, hidden);
+    await rm(target, { recursive: true, force: true });
+    this.forget(rel);
+    if (this.mode === 'overlay') await mknod(target, ['c', '0', '0'], name);
+  }
+
+  /**
+   * The absolute path of directory `rel`, walked one component at a time with lstat: a missing
+   * component is created (or, with create=false, the result is undefined), a symlink or a
+   * non-directory is refused.
+   */
+  private async parent(name: string, rel: string, create: boolean): Promise<string | undefined> {
+    if (this.safe.has(rel)) return rel ? join(this.root, rel) : this.root;
+    let cur = '';
+    for (const comp of rel.split('/')) {
+      cur = cur ? `${cur}/${comp}` : comp;
+      if (this.safe.has(cur)) continue;
+      const p = join(this.root, cur);
+      const st = await lstatOrNull(p);
+      if (!st) {
+        if (!create) return undefined;
+        await mkdir(p, { mode: 0o755 });
+      } else if (st.isSymbolicLink()) {
+        throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: parent ${JSON.stringify(cur)} is a symbolic link; refusing to write through it`);
+      } else if (!st.isDirectory()) {
+        throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: parent ${JSON.stringify(cur)} is not a directory`);
+      }
+      this.safe.add(cur);
+    }
+    return join(this.root, rel);
+  }
+
+  /** `rel` was removed or replaced: it and everything under it are no longer known-safe dirs. */
+  private forget(rel: string): void {
+    for (const s of this.safe) if (s === rel || s.startsWith(`${rel}/`)) this.safe.delete(s);
+  }
+
+  private async owner(path: string, h: tar.Header): Promise<void> {
+    try {
+      await lchown(path, h.uid ?? 0, h.gid ?? 0);
+    } catch (e) {
+      if (IS_ROOT || (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+    }
+  }
+
+  private async xattrs(path: string, h: tar.Header): Promise<void> {
+    for (const [k, v] of xattrsOf(h)) {
+      if (k.startsWith('trusted.')) continue;
+      try {
+        await setAttribute(path, k, v);
+      } catch (e) {
+        if (IS_ROOT || !k.startsWith('security.')) throw SbxError.wrap(e, `layer entry ${h.name}: set xattr ${k}`);
+      }
+    }
+  }
+}
+
+async function mknod(target: string, args: string[], name: string): Promise<void> {
+  try {
+    await pexec('mknod', [target, ...args]);
+  } catch (e) {
+    throw new SbxError(IS_ROOT ? 'internal' : 'failed_precondition', `layer entry ${JSON.stringify(name)}: mknod: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, { cause: e });
+  }
+}
+
+async function drain(data: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _ of data) { /* skip */ }
+}
+
+async function lstatOrNull(p: string): Promise<Stats | null> {
+  try { return await lstat(p); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function asLayerError(e: unknown): SbxError {
+  if (e instanceof SbxError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const code = (e as NodeJS.ErrnoException).code;
+  if (/tar|header|Unexpected end|incorrect header check|unexpected end of file|Invalid/i.test(msg) && !code?.startsWith('E')) {
+    return new SbxError('invalid_argument', `apply layer: not a valid tar: ${msg}`, { cause: e });
+  }
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') return new SbxError('invalid_argument', `apply layer: bad gzip data: ${msg}`, { cause: e });
+  if (code === 'ABORT_ERR') return new SbxError('cancelled', 'apply layer: cancelled', { cause: e });
+  return SbxError.wrap(e, 'apply layer');
+}
