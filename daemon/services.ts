@@ -5,6 +5,8 @@
 import type { Config } from './config.js';
 import type { ContentStore } from './content/store.js';
 import type { ImageStore } from './images/store.js';
+import type { Unpacker } from './images/unpack.js';
+import type { Snapshotter } from './snapshots/snapshotter.js';
 import type { SharedLock } from './util/lock.js';
 import type { Logger } from './util/log.js';
 
@@ -13,6 +15,10 @@ export interface Services {
   log: Logger;
   content: ContentStore;
   images: ImageStore;
+  /** Layers and container roots ($SBX_ROOT/snapshots); container roots via snapshots/rootfs.ts. */
+  snapshotter: Snapshotter;
+  /** Image layers → committed snapshots named by chainID. */
+  unpacker: Unpacker;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
   /** Things to close on shutdown, last registered first. */

@@ -1,0 +1,118 @@
+/**
+ * Unpack: an image's layers → committed snapshots named by chainID, so every image (and every
+ * container) that shares a prefix of layers shares the unpacked directories.
+ *
+ * Contract
+ * - For each layer bottom-up: an existing snapshot named by its chainID is reused as is;
+ *   otherwise the layer is applied into a throwaway active snapshot `extract-<random> <chainID>`,
+ *   its diffID checked against the image config's rootfs.diff_ids (and the blob's digest against
+ *   the manifest, by the content store), then committed as the chainID. A failure or a crash
+ *   leaves only extract-* snapshots, which recover() (run at startup) removes.
+ * - Concurrent unpacks of the same chainID run one at a time; the second finds it done.
+ * - Idempotent: unpacking an unpacked image changes nothing.
+ *
+ * Errors: invalid_argument (layers and diff_ids disagree, an unknown layer media type or a hostile
+ * layer), not_found (a layer blob missing from the store), digest_mismatch, not_implemented (zstd).
+ */
+import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { SbxError, isDigest, type Digest, type ImageConfig, type Manifest } from '../../protocol/index.js';
+import { applyLayer } from '../archive/apply.js';
+import type { ContentStore } from '../content/store.js';
+import { EXTRACT_PREFIX, type Snapshotter } from '../snapshots/snapshotter.js';
+import { KeyedMutex } from '../util/lock.js';
+import type { Logger } from '../util/log.js';
+
+export interface Unpacked {
+  /** chainID of the top layer = the committed snapshot to prepare containers on; undefined without layers. */
+  chainId?: Digest;
+  /** chainIDs bottom-up, one per layer. */
+  chainIds: Digest[];
+  diffIds: Digest[];
+}
+
+export interface Unpacker {
+  /** Make every layer of the image a committed snapshot. */
+  unpack(image: { manifest: Manifest; config: ImageConfig }, opts?: { signal?: AbortSignal }): Promise<Unpacked>;
+  /** Remove the extract-* snapshots a crash left behind. */
+  recover(): Promise<void>;
+}
+
+/** OCI chainIDs: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
+export function chainIds(diffIds: Digest[]): Digest[] {
+  const out: Digest[] = [];
+  for (const d of diffIds) {
+    const prev = out[out.length - 1];
+    out.push(prev === undefined ? d : `sha256:${createHash('sha256').update(`${prev} ${d}`).digest('hex')}`);
+  }
+  return out;
+}
+
+const LAYER_TYPE = /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip)?)$/;
+
+export function createUnpacker(deps: { content: ContentStore; snapshotter: Snapshotter; log: Logger }): Unpacker {
+  const locks = new KeyedMutex();
+  const { content, snapshotter: sn, log } = deps;
+
+  async function unpackLayer(chainId: Digest, parent: Digest | undefined, layer: Manifest['layers'][number], diffId: Digest, signal?: AbortSignal): Promise<void> {
+    await locks.run(chainId, async () => {
+      if (await exists(sn, chainId)) return;
+      const key = `${EXTRACT_PREFIX}${randomBytes(8).toString('hex')} ${chainId}`;
+      await sn.prepare(key, parent, { 'sbx.layer.diffid': diffId });
+      try {
+        const { upper, format } = await sn.dirs(key);
+        const blob = await content.read(layer.digest).catch((e) => {
+          throw SbxError.wrap(e, `unpack layer ${layer.digest}`, 'not_found');
+        });
+        const started = Date.now();
+        await applyLayer(upper, blob, { whiteouts: format === 'overlay' ? 'overlay' : 'remove', diffId, ...(signal ? { signal } : {}) })
+          .catch((e) => { blob.destroy(); throw e; });
+        await sn.commit(chainId, key, { 'sbx.layer.diffid': diffId });
+        log.debug('unpacked layer', { chainId, diffId, ms: Date.now() - started });
+      } catch (e) {
+        await sn.remove(key).catch(() => undefined);
+        if (e instanceof SbxError && e.code === 'already_exists') return;
+        throw e instanceof SbxError ? new SbxError(e.code, `unpack layer ${layer.digest}: ${e.message}`, { cause: e }) : SbxError.wrap(e, `unpack layer ${layer.digest}`);
+      }
+    });
+  }
+
+  return {
+    async unpack({ manifest, config }, opts = {}) {
+      const diffIds = config?.rootfs?.diff_ids;
+      if (!Array.isArray(diffIds) || !diffIds.every(isDigest)) throw new SbxError('invalid_argument', 'unpack image: config rootfs.diff_ids is not a list of sha256 digests');
+      if (!Array.isArray(manifest?.layers) || manifest.layers.length !== diffIds.length) {
+        throw new SbxError('invalid_argument', `unpack image: the manifest has ${manifest?.layers?.length} layers but the config ${diffIds.length} diff_ids`);
+      }
+      for (const l of manifest.layers) {
+        if (!LAYER_TYPE.test(l.mediaType)) throw new SbxError('invalid_argument', `unpack layer ${l.digest}: unsupported media type ${l.mediaType}`);
+        if (l.mediaType.endsWith('+zstd')) throw new SbxError('not_implemented', `unpack layer ${l.digest}: zstd-compressed layers are not supported`);
+      }
+      const chain = chainIds(diffIds);
+      for (let i = 0; i < chain.length; i++) {
+        opts.signal?.throwIfAborted();
+        await unpackLayer(chain[i]!, chain[i - 1], manifest.layers[i]!, diffIds[i]!, opts.signal);
+      }
+      const out: Unpacked = { chainIds: chain, diffIds: [...diffIds] };
+      if (chain.length) out.chainId = chain[chain.length - 1]!;
+      return out;
+    },
+
+    async recover() {
+      for (const s of await sn.list()) {
+        if (s.key.startsWith(EXTRACT_PREFIX) && s.kind !== 'committed') {
+          await sn.remove(s.key).catch((e) => log.warn('remove leftover extraction', { key: s.key, error: String(e) }));
+        }
+      }
+    },
+  };
+}
+
+async function exists(sn: Snapshotter, name: string): Promise<boolean> {
+  try {
+    return (await sn.stat(name)).kind === 'committed';
+  } catch (e) {
+    if (e instanceof SbxError && e.code === 'not_found') return false;
+    throw e;
+  }
+}

@@ -1,0 +1,171 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openLocalContentStore } from '../daemon/content/local.js';
+import type { ContentStore } from '../daemon/content/store.js';
+import { chainIds, createUnpacker, type Unpacker } from '../daemon/images/unpack.js';
+import { mountAll, unmount } from '../daemon/snapshots/mount.js';
+import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
+import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
+import { prepareRootfs, removeRootfs, rootfsOf } from '../daemon/snapshots/rootfs.js';
+import type { Snapshotter } from '../daemon/snapshots/snapshotter.js';
+import { silentLogger } from '../daemon/util/log.js';
+import { rejects } from './_helpers/assert.js';
+import { startTestDaemon } from './_helpers/daemon.js';
+import { busyboxLayer, digestOf, putImage, tarOf } from './_helpers/fixtures.js';
+import { privileged } from './_helpers/root.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+
+const pexec = promisify(execFile);
+
+interface Ctx { root: string; content: ContentStore; snapshotter: Snapshotter; unpacker: Unpacker; mounted: string[] }
+
+function unpackSuite(name: string, open: (root: string) => Promise<Snapshotter>, needsRoot: boolean): void {
+  const s = suite<Ctx>(`unpack:${name}`, {} as Ctx);
+  const maybe = needsRoot ? privileged<Ctx> : (fn: (c: Ctx) => Promise<void>) => fn;
+  s.before.each(async (ctx) => {
+    ctx.root = await tmpdir('sbx-unpack-');
+    ctx.content = await openLocalContentStore(join(ctx.root, 'oci'), join(ctx.root, 'ingest'));
+    ctx.mounted = [];
+    if (needsRoot && process.getuid?.() !== 0) return;
+    ctx.snapshotter = await open(join(ctx.root, 'snapshots'));
+    ctx.unpacker = createUnpacker({ content: ctx.content, snapshotter: ctx.snapshotter, log: silentLogger });
+  });
+  s.after.each(async (ctx) => {
+    for (const m of ctx.mounted.reverse()) await unmount(m).catch(() => undefined);
+    await rmrf(ctx.root);
+  });
+
+  async function mounted(ctx: Ctx, id: string, image: Parameters<typeof prepareRootfs>[2]): Promise<string> {
+    const r = await prepareRootfs(ctx, id, image);
+    const dir = join(ctx.root, 'mnt', id);
+    await mkdir(dir, { recursive: true });
+    await mountAll(r.mounts, dir);
+    ctx.mounted.push(dir);
+    return dir;
+  }
+
+  s('unpacks once per chainID, shared by images with the same base; idempotent', maybe(async ({ content, snapshotter: sn, unpacker }) => {
+    const base = await busyboxLayer();
+    const extra = await tarOf([{ name: 'etc/motd', data: 'hello' }]);
+    const a = await putImage(content, undefined, 'a', [base], { gzip: true });
+    const b = await putImage(content, undefined, 'b', [base, extra]);
+    const ua = await unpacker.unpack(a);
+    assert.equal(ua.chainIds, chainIds([digestOf(base)]));
+    assert.is(ua.chainId, digestOf(base));
+    const ub = await unpacker.unpack(b);
+    assert.is(ub.chainIds[0], ua.chainId);
+    assert.is(ub.chainId, chainIds([digestOf(base), digestOf(extra)])[1]);
+    const before = await sn.list();
+    assert.equal(before.map((i) => i.key).sort(), [ua.chainId!, ub.chainId!].sort());
+    assert.ok(before.every((i) => i.kind === 'committed'));
+    await unpacker.unpack(b);
+    assert.equal(await sn.list(), before);
+    const dirs = await sn.dirs(ub.chainId!);
+    assert.is(dirs.lowers.length, 1);
+    assert.ok((await readFile(join(dirs.lowers[0]!, 'bin/busybox'))).length > 100000);
+  }));
+
+  s('concurrent unpacks of one image serialise and agree', maybe(async ({ content, snapshotter: sn, unpacker }) => {
+    const img = await putImage(content, undefined, 'a', [await busyboxLayer(), await tarOf([{ name: 'x', data: 'x' }])]);
+    const got = await Promise.all([unpacker.unpack(img), unpacker.unpack(img), unpacker.unpack(img)]);
+    assert.equal(got[0], got[1]);
+    assert.equal(got[1], got[2]);
+    assert.is((await sn.list()).length, 2);
+  }));
+
+  s('a wrong diffID fails with digest_mismatch and leaves no snapshot', maybe(async ({ content, snapshotter: sn, unpacker }) => {
+    const img = await putImage(content, undefined, 'a', [await tarOf([{ name: 'f', data: 'x' }])]);
+    img.config.rootfs.diff_ids = [digestOf(Buffer.from('not the layer'))];
+    await rejects(() => unpacker.unpack(img), 'digest_mismatch');
+    assert.equal(await sn.list(), []);
+  }));
+
+  s('a hostile layer fails with invalid_argument and leaves no snapshot', maybe(async ({ content, snapshotter: sn, unpacker }) => {
+    const img = await putImage(content, undefined, 'a', [await tarOf([{ name: '../../escape', data: 'x' }])]);
+    await rejects(() => unpacker.unpack(img), 'invalid_argument', /escapes/);
+    assert.equal(await sn.list(), []);
+  }));
+
+  s('layers and diff_ids must agree; a missing blob is not_found', maybe(async ({ content, unpacker }) => {
+    const img = await putImage(content, undefined, 'a', [await tarOf([{ name: 'f', data: 'x' }])]);
+    await rejects(() => unpacker.unpack({ ...img, config: { ...img.config, rootfs: { type: 'layers', diff_ids: [] } } }), 'invalid_argument');
+    await content.delete(img.manifest.layers[0]!.digest);
+    await rejects(() => unpacker.unpack(img), 'not_found');
+  }));
+
+  s('recover() removes extract-* leftovers', maybe(async ({ snapshotter: sn, unpacker }) => {
+    await sn.prepare('extract-deadbeef sha256:' + '1'.repeat(64));
+    await sn.prepare('keep-me');
+    await unpacker.recover();
+    assert.equal((await sn.list()).map((i) => i.key), ['keep-me']);
+  }));
+
+  s('deleted files in an upper layer hide the lower ones', privileged(async (ctx) => {
+    const img = await putImage(ctx.content, undefined, 'a', [
+      await tarOf([{ name: 'etc/' }, { name: 'etc/a', data: 'a' }, { name: 'etc/b', data: 'b' }, { name: 'opq/' }, { name: 'opq/old', data: 'o' }]),
+      await tarOf([{ name: 'etc/.wh.a', data: '' }, { name: 'opq/' }, { name: 'opq/.wh..wh..opq', data: '' }, { name: 'opq/new', data: 'n' }]),
+    ]);
+    const m = await mounted(ctx, 'c1', img);
+    assert.equal((await readdir(join(m, 'etc'))).sort(), ['b']);
+    assert.equal(await readdir(join(m, 'opq')), ['new']);
+  }));
+
+  s('two containers from one image share the lower layers and not their writes', privileged(async (ctx) => {
+    const img = await putImage(ctx.content, undefined, 'busybox', [await busyboxLayer()]);
+    const m1 = await mounted(ctx, 'c1', img);
+    const m2 = await mounted(ctx, 'c2', img);
+    const r1 = await rootfsOf(ctx, 'c1');
+    const r2 = await rootfsOf(ctx, 'c2');
+    assert.equal(r1.lowerdirs, r2.lowerdirs);
+    assert.is.not(r1.upperdir, r2.upperdir);
+    assert.is(r1.chainId, digestOf(await busyboxLayer()));
+    await writeFile(join(m1, 'etc/passwd'), 'changed\n');
+    await writeFile(join(m1, 'tmp/mine'), 'c1');
+    assert.match(await readFile(join(m2, 'etc/passwd'), 'utf8'), /^root:x:0:0/);
+    assert.equal(await readdir(join(m2, 'tmp')), []);
+    const { stdout } = await pexec('chroot', [m2, '/bin/sh', '-c', 'echo hi from $(cat /etc/passwd | head -c 4)']);
+    assert.is(stdout, 'hi from root\n');
+    if (r1.format === 'overlay') {
+      assert.equal(await readdir(r1.upperdir).then((l) => l.sort()), ['etc', 'tmp']);
+    }
+    await rejects(() => prepareRootfs(ctx, 'c1', img), 'already_exists');
+    for (const m of ctx.mounted.splice(0)) await unmount(m);
+    await removeRootfs(ctx, 'c1');
+    await removeRootfs(ctx, 'c1');
+    await rejects(() => rootfsOf(ctx, 'c1'), 'not_found');
+    await rejects(() => ctx.snapshotter.remove(r1.chainId!), 'failed_precondition'); // c2 still uses it
+  }));
+
+  s.run();
+}
+
+unpackSuite('overlay', openOverlaySnapshotter, true);
+unpackSuite('native', openNativeSnapshotter, false);
+
+// ---
+const d = suite('daemon storage wiring');
+
+d('the daemon opens a snapshotter and removes extract-* leftovers at startup', async () => {
+  const t = await startTestDaemon();
+  try {
+    const sn = t.daemon.services.snapshotter;
+    assert.ok(sn.driver === 'overlay' || sn.driver === 'native');
+    if (process.getuid?.() === 0) assert.is(sn.driver, 'overlay');
+    await sn.prepare('extract-1234 sha256:' + 'a'.repeat(64));
+    await t.daemon.close();
+    const again = await startTestDaemon({ root: t.root });
+    try {
+      assert.equal(await again.daemon.services.snapshotter.list(), []);
+    } finally {
+      await again.daemon.close();
+    }
+  } finally {
+    await t.close();
+  }
+});
+
+d.run();
