@@ -6,6 +6,7 @@ import { getAttribute } from '@napi-rs/xattr';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyLayer } from '../daemon/archive/apply.js';
+import { SbxError } from '../protocol/index.js';
 import { rejects } from './_helpers/assert.js';
 import { digestOf, tarOf, type Entry } from './_helpers/fixtures.js';
 import { privileged } from './_helpers/root.js';
@@ -77,6 +78,35 @@ a('a wrong diffID fails with digest_mismatch', async ({ root }) => {
 a('bytes that are not a tar fail with invalid_argument', async ({ root }) => {
   await rejects(() => apply(root, Buffer.alloc(1024, 7)), 'invalid_argument');
   await rejects(() => apply(root, Buffer.from([0x1f, 0x8b, 1, 2, 3, 4, 5])), 'invalid_argument');
+});
+
+a('an empty stream, a truncated tar and truncated gzip fail with invalid_argument', async ({ root }) => {
+  const layer = await tarOf([{ name: 'big', data: Buffer.alloc(100000, 1) }]);
+  await rejects(() => apply(root, Buffer.alloc(0)), 'invalid_argument');
+  await rejects(() => apply(root, layer.subarray(0, 50000)), 'invalid_argument');
+  await rejects(() => apply(root, gzipSync(layer).subarray(0, 60)), 'invalid_argument');
+});
+
+a('a source stream error reaches the caller, compressed or not', async ({ root }) => {
+  const layer = await tarOf([{ name: 'big', data: Buffer.alloc(100000, 1) }]);
+  for (const bytes of [layer, gzipSync(layer)]) {
+    const src = Readable.from((async function* () {
+      yield bytes.subarray(0, 1000);
+      throw new SbxError('digest_mismatch', 'verify: corrupt');
+    })());
+    await rejects(() => applyLayer(root, src, { whiteouts: 'remove' }), 'digest_mismatch');
+  }
+});
+
+a('cancelling stops the extraction', async ({ root }) => {
+  const ac = new AbortController();
+  const src = Readable.from((async function* () {
+    yield (await tarOf([{ name: 'a', data: 'a' }])).subarray(0, 1024);
+    ac.abort();
+    await new Promise((r) => setTimeout(r, 50));
+    yield Buffer.alloc(1024);
+  })());
+  await rejects(() => applyLayer(root, src, { whiteouts: 'remove', signal: ac.signal }), 'cancelled');
 });
 
 a('whiteouts (remove mode) delete lower entries, never the layer\'s own', async ({ root }) => {

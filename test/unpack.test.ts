@@ -6,7 +6,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openLocalContentStore } from '../daemon/content/local.js';
 import type { ContentStore } from '../daemon/content/store.js';
-import { chainIds, createUnpacker, type Unpacker } from '../daemon/images/unpack.js';
+import { openImageStore } from '../daemon/images/store.js';
+import { chainIds, createUnpacker, pruneLayers, type Unpacker } from '../daemon/images/unpack.js';
 import { mountAll, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
@@ -95,6 +96,36 @@ function unpackSuite(name: string, open: (root: string) => Promise<Snapshotter>,
     await rejects(() => unpacker.unpack({ ...img, config: { ...img.config, rootfs: { type: 'layers', diff_ids: [] } } }), 'invalid_argument');
     await content.delete(img.manifest.layers[0]!.digest);
     await rejects(() => unpacker.unpack(img), 'not_found');
+  }));
+
+  s('a corrupted layer blob fails with digest_mismatch and leaves no snapshot', maybe(async ({ root, content, snapshotter: sn, unpacker }) => {
+    const img = await putImage(content, undefined, 'a', [await busyboxLayer()], { gzip: true });
+    const path = await content.path(img.manifest.layers[0]!.digest);
+    const bytes = await readFile(path);
+    bytes[bytes.length - 100] ^= 0xff;
+    await writeFile(path, bytes);
+    await rejects(() => unpacker.unpack(img), 'digest_mismatch');
+    assert.equal(await sn.list(), []);
+    assert.ok(root);
+  }));
+
+  s('pruneLayers removes only the layers no stored image or container uses', maybe(async ({ root, content, snapshotter: sn, unpacker }) => {
+    const images = await openImageStore(join(root, 'oci'));
+    const base = await busyboxLayer();
+    const a = await putImage(content, images, 'a', [base]);
+    const b = await putImage(content, images, 'b', [base, await tarOf([{ name: 'b', data: 'b' }])]);
+    const c = await putImage(content, images, 'c', [base, await tarOf([{ name: 'c', data: 'c' }])]);
+    const [ua, ub, uc] = [await unpacker.unpack(a), await unpacker.unpack(b), await unpacker.unpack(c)];
+    await sn.prepare('container-x', uc.chainId);
+    assert.equal(await pruneLayers({ content, images, unpacker }), []);
+    await images.delete('b');
+    await images.delete('c');
+    await images.delete('a');
+    assert.equal(await pruneLayers({ content, images, unpacker }), [ub.chainId!]);
+    assert.equal((await sn.list()).map((i) => i.key).sort(), [ua.chainId!, uc.chainId!, 'container-x'].sort());
+    await sn.remove('container-x');
+    assert.equal((await pruneLayers({ content, images, unpacker })).sort(), [ua.chainId!, uc.chainId!].sort());
+    assert.equal(await sn.list(), []);
   }));
 
   s('recover() removes extract-* leftovers', maybe(async ({ snapshotter: sn, unpacker }) => {

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
@@ -58,19 +58,26 @@ export async function applyLayer(dir: string, layer: Readable | AsyncIterable<Ui
     transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); },
   });
   const ex = tar.extract();
-  const feeding = pipeline(raw, hasher, ex as unknown as NodeJS.WritableStream, ...(opts.signal ? [{ signal: opts.signal }] : []) as []);
-  feeding.catch(() => undefined);
+  const sink = ex as unknown as NodeJS.WritableStream;
+  const feeding = opts.signal ? pipeline(raw, hasher, sink, { signal: opts.signal }) : pipeline(raw, hasher, sink);
+  let feedError: unknown;
+  feeding.catch((e) => { feedError ??= e; });
   const applier = new Applier(dir, opts.whiteouts);
+  let entries = 0;
   try {
     for await (const entry of ex) {
+      entries++;
       await applier.entry(entry.header, entry as unknown as AsyncIterable<Buffer>);
     }
     await feeding;
+    if (entries === 0 && size === 0) throw new SbxError('invalid_argument', 'apply layer: empty input is not a tar');
     await applier.finish();
   } catch (e) {
     ex.destroy();
     hasher.destroy();
-    throw asLayerError(e);
+    await feeding.catch(() => undefined);
+    // The entry loop only sees "stream destroyed" when the source failed: report the source's error.
+    throw asLayerError(e instanceof SbxError || feedError === undefined ? e : feedError);
   }
   const diffId: Digest = `sha256:${hash.digest('hex')}`;
   if (opts.diffId && diffId !== opts.diffId) {
@@ -98,9 +105,15 @@ async function decompressed(layer: Readable | AsyncIterable<Uint8Array>): Promis
     if (done) return;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Uint8Array;
   })(), { objectMode: false });
-  if (first[0] === 0x1f && first[1] === 0x8b) return rest.pipe(createGunzip()).on('error', () => undefined) as unknown as Readable;
-  if (first.readUInt32LE(0) === 0xfd2fb528) throw new SbxError('not_implemented', 'apply layer: zstd-compressed layers are not supported');
-  return rest;
+  if (first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) {
+    rest.destroy();
+    throw new SbxError('not_implemented', 'apply layer: zstd-compressed layers are not supported');
+  }
+  if (first[0] !== 0x1f || first[1] !== 0x8b) return rest;
+  // pipeline, not pipe: an error of the compressed source (a failed digest check) must reach the reader.
+  const gz = createGunzip();
+  pipelineCb(rest, gz, (err) => { if (err) gz.destroy(err); });
+  return gz;
 }
 
 /** Clean a tar path to a root-relative one. @throws invalid_argument on absolute paths and `..`. */

@@ -14,13 +14,14 @@
  * Errors: invalid_argument (layers and diff_ids disagree, an unknown layer media type or a hostile
  * layer), not_found (a layer blob missing from the store), digest_mismatch, not_implemented (zstd).
  */
-import { createHash } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { SbxError, isDigest, type Digest, type ImageConfig, type Manifest } from '../../protocol/index.js';
 import { applyLayer } from '../archive/apply.js';
 import type { ContentStore } from '../content/store.js';
 import { EXTRACT_PREFIX, type Snapshotter } from '../snapshots/snapshotter.js';
-import { KeyedMutex } from '../util/lock.js';
+import { KeyedMutex, SharedLock } from '../util/lock.js';
+import { listStoredImages } from './resolve.js';
+import type { ImageStore } from './store.js';
 import type { Logger } from '../util/log.js';
 
 export interface Unpacked {
@@ -36,6 +37,11 @@ export interface Unpacker {
   unpack(image: { manifest: Manifest; config: ImageConfig }, opts?: { signal?: AbortSignal }): Promise<Unpacked>;
   /** Remove the extract-* snapshots a crash left behind. */
   recover(): Promise<void>;
+  /**
+   * Remove layer snapshots (chainID names) not in `keep` that nothing is built on (no container,
+   * no other layer), repeatedly, top-down. Returns the removed chainIDs. See pruneLayers().
+   */
+  prune(keep: Iterable<Digest>): Promise<Digest[]>;
 }
 
 /** OCI chainIDs: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
@@ -50,9 +56,17 @@ export function chainIds(diffIds: Digest[]): Digest[] {
 
 const LAYER_TYPE = /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip)?)$/;
 
-export function createUnpacker(deps: { content: ContentStore; snapshotter: Snapshotter; log: Logger }): Unpacker {
+export interface UnpackerDeps {
+  content: ContentStore;
+  snapshotter: Snapshotter;
+  log: Logger;
+}
+
+export function createUnpacker(deps: UnpackerDeps): Unpacker {
   const locks = new KeyedMutex();
   const { content, snapshotter: sn, log } = deps;
+  // Unpacks hold it shared, prune exclusive: a prune never removes a layer an unpack builds on.
+  const gc = new SharedLock();
 
   async function unpackLayer(chainId: Digest, parent: Digest | undefined, layer: Manifest['layers'][number], diffId: Digest, signal?: AbortSignal): Promise<void> {
     await locks.run(chainId, async () => {
@@ -78,24 +92,8 @@ export function createUnpacker(deps: { content: ContentStore; snapshotter: Snaps
   }
 
   return {
-    async unpack({ manifest, config }, opts = {}) {
-      const diffIds = config?.rootfs?.diff_ids;
-      if (!Array.isArray(diffIds) || !diffIds.every(isDigest)) throw new SbxError('invalid_argument', 'unpack image: config rootfs.diff_ids is not a list of sha256 digests');
-      if (!Array.isArray(manifest?.layers) || manifest.layers.length !== diffIds.length) {
-        throw new SbxError('invalid_argument', `unpack image: the manifest has ${manifest?.layers?.length} layers but the config ${diffIds.length} diff_ids`);
-      }
-      for (const l of manifest.layers) {
-        if (!LAYER_TYPE.test(l.mediaType)) throw new SbxError('invalid_argument', `unpack layer ${l.digest}: unsupported media type ${l.mediaType}`);
-        if (l.mediaType.endsWith('+zstd')) throw new SbxError('not_implemented', `unpack layer ${l.digest}: zstd-compressed layers are not supported`);
-      }
-      const chain = chainIds(diffIds);
-      for (let i = 0; i < chain.length; i++) {
-        opts.signal?.throwIfAborted();
-        await unpackLayer(chain[i]!, chain[i - 1], manifest.layers[i]!, diffIds[i]!, opts.signal);
-      }
-      const out: Unpacked = { chainIds: chain, diffIds: [...diffIds] };
-      if (chain.length) out.chainId = chain[chain.length - 1]!;
-      return out;
+    unpack(image, opts = {}) {
+      return gc.withShared(() => unpackImage(image, opts));
     },
 
     async recover() {
@@ -105,7 +103,53 @@ export function createUnpacker(deps: { content: ContentStore; snapshotter: Snaps
         }
       }
     },
+
+    prune(keep) {
+      const wanted = new Set<string>(keep);
+      return gc.withExclusive(async () => {
+        const removed: Digest[] = [];
+        for (let again = true; again; ) {
+          again = false;
+          const all = await sn.list();
+          const parents = new Set(all.map((i) => i.parent).filter((p) => p !== undefined));
+          for (const i of all) {
+            if (i.kind !== 'committed' || !isDigest(i.key) || wanted.has(i.key) || parents.has(i.key)) continue;
+            await locks.run(i.key, () => sn.remove(i.key));
+            removed.push(i.key);
+            again = true;
+          }
+        }
+        if (removed.length) log.info('removed unused layer snapshots', { count: removed.length });
+        return removed;
+      });
+    },
   };
+
+  async function unpackImage({ manifest, config }: { manifest: Manifest; config: ImageConfig }, opts: { signal?: AbortSignal }): Promise<Unpacked> {
+    const diffIds = config?.rootfs?.diff_ids;
+    if (!Array.isArray(diffIds) || !diffIds.every(isDigest)) throw new SbxError('invalid_argument', 'unpack image: config rootfs.diff_ids is not a list of sha256 digests');
+    if (!Array.isArray(manifest?.layers) || manifest.layers.length !== diffIds.length) {
+      throw new SbxError('invalid_argument', `unpack image: the manifest has ${manifest?.layers?.length} layers but the config ${diffIds.length} diff_ids`);
+    }
+    for (const l of manifest.layers) {
+      if (!LAYER_TYPE.test(l.mediaType)) throw new SbxError('invalid_argument', `unpack layer ${l.digest}: unsupported media type ${l.mediaType}`);
+      if (l.mediaType.endsWith('+zstd')) throw new SbxError('not_implemented', `unpack layer ${l.digest}: zstd-compressed layers are not supported`);
+    }
+    const chain = chainIds(diffIds);
+    for (let i = 0; i < chain.length; i++) {
+      opts.signal?.throwIfAborted();
+      await unpackLayer(chain[i]!, chain[i - 1], manifest.layers[i]!, diffIds[i]!, opts.signal);
+    }
+    const out: Unpacked = { chainIds: chain, diffIds: [...diffIds] };
+    if (chain.length) out.chainId = chain[chain.length - 1]!;
+    return out;
+  }
+}
+
+/** Prune the layer snapshots no stored image (tagged or dangling) uses. For `rmi`, `image prune`. */
+export async function pruneLayers(s: { content: ContentStore; images: ImageStore; unpacker: Unpacker }): Promise<Digest[]> {
+  const keep = (await listStoredImages(s)).flatMap((i) => chainIds(i.config.rootfs?.diff_ids ?? []));
+  return s.unpacker.prune(keep);
 }
 
 async function exists(sn: Snapshotter, name: string): Promise<boolean> {
