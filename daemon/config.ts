@@ -13,6 +13,10 @@ export interface Config {
   snapshotter: 'auto' | 'overlay' | 'native';
   /** Embedded registry listener "host:port", if any. */
   registry?: string;
+  /** htpasswd file (bcrypt) guarding the embedded registry. */
+  registryHtpasswd?: string;
+  /** Registries ("host:port") the client may reach over plain HTTP besides loopback ones. */
+  insecureRegistries: string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -29,6 +33,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Config> = 
     socket: env.SBX_SOCKET || join(root, 'sbx.sock'),
     snapshotter: (env.SBX_SNAPSHOTTER as Config['snapshotter']) || 'auto',
     logLevel: (env.SBX_LOG_LEVEL as Config['logLevel']) || 'info',
+    insecureRegistries: (env.SBX_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(env.SBX_REGISTRY_HTPASSWD ? { registryHtpasswd: env.SBX_REGISTRY_HTPASSWD } : {}),
     ...(env.SBX_TCP ? { tcp: env.SBX_TCP } : {}),
     ...(env.SBX_TOKEN ? { token: env.SBX_TOKEN } : {}),
     ...(env.SBX_REGISTRY ? { registry: env.SBX_REGISTRY } : {}),

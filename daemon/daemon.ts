@@ -9,6 +9,8 @@ import { openLocalContentStore } from './content/local.js';
 import { openImageStore } from './images/store.js';
 import { createUnpacker } from './images/unpack.js';
 import { openSnapshotter } from './snapshots/mount.js';
+import { CredentialStore, RegistryClient } from './registry/client.js';
+import { startRegistry } from './registry/server.js';
 import { registerAll } from './api/index.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
@@ -29,11 +31,24 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const snapshotter = await openSnapshotter(config.snapshotter, join(config.root, 'snapshots'), log);
   const unpacker = createUnpacker({ content, snapshotter, log });
   await unpacker.recover();
-  const services: Services = { config, log, content, images, snapshotter, unpacker, gcLock: new SharedLock(), closers: [] };
+  const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
+  const services: Services = { config, log, content, images, snapshotter, unpacker, registry, gcLock: new SharedLock(), closers: [] };
   services.closers.push(() => snapshotter.close());
   const api = createApiServer(services);
   registerAll(api, services);
   await api.listen();
+  if (config.registry) {
+    const reg = await startRegistry({
+      content, root: join(config.root, 'registry'), log: log.with({ component: 'registry' }), gcLock: services.gcLock,
+      ...(config.registryHtpasswd ? { htpasswd: config.registryHtpasswd } : {}),
+    }, config.registry).catch(async (e: unknown) => {
+      await api.close();
+      for (const c of [...services.closers].reverse()) await c().catch(() => undefined);
+      throw e;
+    });
+    services.closers.push(() => reg.close());
+    log.info('embedded registry listening', { url: reg.url });
+  }
   log.info('sbxd listening', { socket: config.socket, root: config.root });
   let closing: Promise<void> | undefined;
   return {

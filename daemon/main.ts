@@ -11,6 +11,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
       root: { type: 'string' },
       socket: { type: 'string' },
       registry: { type: 'string' },
+      'registry-htpasswd': { type: 'string' },
+      'insecure-registry': { type: 'string', multiple: true },
       snapshotter: { type: 'string' },
       'log-level': { type: 'string' },
     },
@@ -20,6 +22,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
   if (values.root) overrides.root = values.root;
   if (values.socket) overrides.socket = values.socket;
   if (values.registry) overrides.registry = values.registry;
+  if (values['registry-htpasswd']) overrides.registryHtpasswd = values['registry-htpasswd'];
+  if (values['insecure-registry']?.length) overrides.insecureRegistries = values['insecure-registry'];
   if (values.snapshotter) overrides.snapshotter = values.snapshotter as Config['snapshotter'];
   if (values['log-level']) overrides.logLevel = values['log-level'] as Config['logLevel'];
   let config: Config;

@@ -7,6 +7,7 @@ import type { ContentStore } from './content/store.js';
 import type { ImageStore } from './images/store.js';
 import type { Unpacker } from './images/unpack.js';
 import type { Snapshotter } from './snapshots/snapshotter.js';
+import type { RegistryClient } from './registry/client.js';
 import type { SharedLock } from './util/lock.js';
 import type { Logger } from './util/log.js';
 
@@ -19,6 +20,8 @@ export interface Services {
   snapshotter: Snapshotter;
   /** Image layers → committed snapshots named by chainID. */
   unpacker: Unpacker;
+  /** Pull/push client with the daemon's credentials ($SBX_ROOT/auth.json, docker's config as fallback). */
+  registry: RegistryClient;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
   /** Things to close on shutdown, last registered first. */

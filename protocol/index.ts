@@ -5,3 +5,4 @@ export * from './reference.js';
 export * from './api.js';
 export * from './images.js';
 export * from './changes.js';
+export * from './registry.js';

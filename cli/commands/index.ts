@@ -5,6 +5,11 @@ type Loader = () => Promise<{ command: Command }>;
 
 export const COMMANDS: Record<string, Loader> = {
   daemon: () => import('./daemon.js'),
+  login: () => import('./login.js'),
+  logout: () => import('./logout.js'),
+  pull: () => import('./pull.js'),
+  push: () => import('./push.js'),
+  registry: () => import('./registry.js'),
   version: () => import('./version.js'),
 };
 

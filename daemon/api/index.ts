@@ -1,8 +1,10 @@
 /** Every feature's handlers, registered on one server. One line per feature. */
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
+import { registerRegistry } from './registry.js';
 import { registerSystem } from './system.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
+  registerRegistry(api, services);
 }

@@ -1,0 +1,83 @@
+/** pull, push, login, logout: the registry client behind the API. */
+import { join } from 'node:path';
+import {
+  Registry, SbxError, familiarString, formatReference, parseReference, type Reference,
+} from '../../protocol/index.js';
+import { localDestination, localSource } from '../images/local-transfer.js';
+import { resolveImage } from '../images/resolve.js';
+import { copyImage, parsePlatform } from '../images/transfer.js';
+import { CredentialStore } from '../registry/auth.js';
+import type { Services } from '../services.js';
+import type { ApiServer } from './server.js';
+
+function parse(input: unknown, what: string): Reference {
+  if (typeof input !== 'string') throw new SbxError('invalid_argument', `${what}: a reference is required`);
+  return parseReference(input);
+}
+
+function checkHost(host: unknown): string {
+  if (typeof host !== 'string' || !/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(host)) {
+    throw new SbxError('invalid_argument', `registry "${String(host)}": expected HOST[:PORT]`);
+  }
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+}
+
+export function registerRegistry(api: ApiServer, s: Services): void {
+  const credentials = new CredentialStore(join(s.config.root, 'auth.json'));
+
+  api.router.on(Registry.pull, async (req, ctx) => {
+    const ref = parse(req.reference, 'pull');
+    const platform = req.platform ? parsePlatform(req.platform) : undefined;
+    const tagged = ref.tag ? formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag }) : undefined;
+    ctx.emit({ type: 'log', message: `${ref.tag ?? ref.digest}: Pulling from ${familiarString({ registry: ref.registry, repository: ref.repository })}` });
+    const before = tagged ? await s.images.get(tagged).then((i) => i.target.digest, () => undefined) : undefined;
+    const src = s.registry.source(ref, { insecure: req.insecure === true });
+    const dst = localDestination(s, tagged);
+    const result = await s.gcLock.withShared(async () => {
+      const r = await copyImage(src, dst, { ...(platform ? { platform } : {}), signal: ctx.signal, onProgress: ctx.emit, direction: 'pull' });
+      if (!tagged) {
+        // Pulled by digest only: keep it as an untagged image that `name@digest` resolves to.
+        await s.images.update((_tags, untagged) => {
+          if (!untagged.some((u) => u.digest === r.manifest.digest)) untagged.push({ mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size });
+        });
+      }
+      return r;
+    });
+    return { reference: formatReference(ref), digest: result.manifest.digest, id: result.config.digest, changed: before !== result.manifest.digest };
+  });
+
+  api.router.on(Registry.push, async (req, ctx) => {
+    const ref = parse(req.reference, 'push');
+    if (ref.digest) throw new SbxError('invalid_argument', `push ${req.reference}: push a tag, not a digest`);
+    const name = formatReference(ref);
+    const image = await resolveImage(s, name).catch((e: unknown) => {
+      if (e instanceof SbxError && e.code === 'not_found') throw new SbxError('not_found', `push ${familiarString(ref)}: an image does not exist locally with the tag ${familiarString(ref)}`);
+      throw e;
+    });
+    ctx.emit({ type: 'log', message: `The push refers to repository [${familiarString({ registry: ref.registry, repository: ref.repository })}]` });
+    // Other local names on the same registry may already hold these layers: mount from them.
+    const mountFrom = [...new Set((await s.images.list())
+      .map((i) => parseReference(i.name))
+      .filter((r) => r.registry === ref.registry && r.repository !== ref.repository)
+      .map((r) => r.repository))].slice(0, 3);
+    const src = localSource(s, name, { compress: true, cacheDir: join(s.config.root, 'cache', 'gzip'), target: image.descriptor });
+    const dst = s.registry.destination(ref, { mountFrom, insecure: req.insecure === true });
+    const r = await s.gcLock.withShared(() => copyImage(src, dst, { signal: ctx.signal, onProgress: ctx.emit, direction: 'push' }));
+    return { reference: name, digest: r.manifest.digest, size: r.manifest.size };
+  });
+
+  api.router.on(Registry.login, async (req, ctx) => {
+    const registry = checkHost(req.registry);
+    if (typeof req.username !== 'string' || !req.username) throw new SbxError('invalid_argument', `login to ${registry}: a user name is required`);
+    if (typeof req.password !== 'string' || !req.password) throw new SbxError('invalid_argument', `login to ${registry}: a password is required`);
+    const creds = { username: req.username, password: req.password };
+    await s.registry.checkLogin(registry, creds, { insecure: req.insecure === true, signal: ctx.signal });
+    await credentials.set(registry, creds);
+    return { registry };
+  });
+
+  api.router.on(Registry.logout, async (req) => {
+    const registry = checkHost(req.registry);
+    return { removed: await credentials.delete(registry) };
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * The local store (ContentStore + ImageStore) as an ImageSource and an ImageDestination.
+ *
+ * localDestination verifies every blob as it is written (the content store checks digest and
+ * size) and, for layers, that the uncompressed bytes hash to the diffID the config lists; the
+ * tag is set only in commit(), after every blob is in. Callers hold services.gcLock shared around
+ * the whole copy.
+ *
+ * localSource with `compress` presents a push view: uncompressed layers are replaced by their
+ * gzip form (compressed in parallel across layers, cached per diffID), so the manifest a registry
+ * receives differs from the local one only in those layer descriptors.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import {
+  INDEX_MEDIA_TYPES, SbxError, familiarString, parseReference, type Descriptor, type Digest, type Manifest,
+} from '../../protocol/index.js';
+import type { ContentStore } from '../content/store.js';
+import { sha256 } from '../content/verify.js';
+import { compressLayer } from '../registry/compress.js';
+import type { ImageStore } from './store.js';
+import { isGzipLayer, isUncompressedLayer, type ImageDestination, type ImageSource } from './transfer.js';
+
+export interface LocalStores { content: ContentStore; images: ImageStore }
+
+async function diffIdOf(content: ContentStore, layer: Descriptor): Promise<Digest | undefined> {
+  if (isUncompressedLayer(layer.mediaType)) return layer.digest;
+  if (!isGzipLayer(layer.mediaType)) return undefined; // zstd and others: not checked here
+  const hash = createHash('sha256');
+  await pipeline(await content.read(layer.digest), createGunzip(), async function* (src) {
+    for await (const c of src as AsyncIterable<Buffer>) hash.update(c);
+  });
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** Pull into the local store; `name` (a tagged reference) is set in commit(), if given. */
+export function localDestination(s: LocalStores, name: string | undefined): ImageDestination {
+  return {
+    name: 'the local store',
+    async has(d) { return s.content.has(d.digest); },
+    async put(d, open, hints = {}) {
+      const stream = await open();
+      try {
+        await s.content.write(stream, { digest: d.digest, size: d.size }, hints.signal);
+      } finally {
+        stream.destroy();
+      }
+      if (hints.diffId) {
+        let got: Digest | undefined;
+        try { got = await diffIdOf(s.content, d); } catch (e) {
+          throw new SbxError('digest_mismatch', `layer ${d.digest}: cannot decompress (${(e as Error).message})`, { cause: e });
+        }
+        if (got !== undefined && got !== hints.diffId) {
+          throw new SbxError('digest_mismatch', `layer ${d.digest}: uncompressed content hashes to ${got}, the image config says ${hints.diffId}`);
+        }
+      }
+    },
+    async commit(top, bytes, signal) {
+      await s.content.write(bytes, { digest: top.digest, size: top.size }, signal);
+      signal?.throwIfAborted();
+      if (name) await s.images.put(name, top);
+    },
+  };
+}
+
+export interface LocalSourceOptions {
+  /** Present uncompressed layers gzip-compressed (pushes). */
+  compress?: boolean;
+  /** Where compressed digests are cached per diffID. */
+  cacheDir?: string;
+  /** The top descriptor when already resolved (else the image store's tag `name`). */
+  target?: Descriptor;
+}
+
+/** The local image `name` as a source. */
+export function localSource(s: LocalStores, name: string, opts: LocalSourceOptions = {}): ImageSource {
+  const docs = new Map<string, Buffer>();
+  let shown = name;
+  try { shown = familiarString(parseReference(name)); } catch { /* keep as given */ }
+  return {
+    name: `local image ${shown}`,
+    async resolve(signal) {
+      const target = opts.target ?? (await s.images.get(name)).target;
+      if (!opts.compress || INDEX_MEDIA_TYPES.includes(target.mediaType)) return target;
+      return pushView(s, target, docs, opts.cacheDir!, signal);
+    },
+    async fetch(d) {
+      const doc = docs.get(d.digest);
+      if (doc) return Readable.from([doc]);
+      if (!(await s.content.has(d.digest))) throw new SbxError('not_found', `local image ${shown}: blob ${d.digest} is missing from the content store`);
+      return s.content.read(d.digest);
+    },
+  };
+}
+
+async function pushView(s: LocalStores, target: Descriptor, docs: Map<string, Buffer>, cacheDir: string, signal?: AbortSignal): Promise<Descriptor> {
+  const bytes = await s.content.readBytes(target.digest);
+  const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
+  if (!Array.isArray(manifest.layers) || !manifest.layers.some((l) => isUncompressedLayer(l.mediaType))) return target;
+  const layers = await Promise.all(manifest.layers.map(async (l) => {
+    if (!isUncompressedLayer(l.mediaType)) return l;
+    const z = await compressLayer(s.content, l, { cacheDir, ...(signal ? { signal } : {}) });
+    return { ...l, ...z };
+  }));
+  const out = Buffer.from(JSON.stringify({ ...manifest, layers }));
+  const d: Descriptor = { mediaType: target.mediaType, digest: sha256(out), size: out.length };
+  docs.set(d.digest, out);
+  return d;
+}

@@ -1,0 +1,180 @@
+/**
+ * Copying images between places (containers/image's ImageSource/ImageDestination + copy, reduced).
+ *
+ *   pull = copyImage(registry.source(ref), localDestination(services, name))
+ *   push = copyImage(localSource(services, name, {compress: true}), registry.destination(ref))
+ *
+ * copyImage walks index → manifest → config/layers and writes children before parents: every
+ * blob first, then the manifest (commit), so a destination never holds a manifest whose blobs
+ * are missing. An index is reduced to the manifest for one platform (default: the host's).
+ * Every byte a destination stores is verified against the descriptor (digest and size); a
+ * mismatch aborts the copy before anything is tagged.
+ */
+import { Readable, Transform, pipeline } from 'node:stream';
+import {
+  INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, SbxError, isDigest, isGzipLayer,
+  type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform, type ProgressEvent,
+} from '../../protocol/index.js';
+import { sha256 } from '../content/verify.js';
+import { hostPlatform, pickManifest } from './resolve.js';
+
+/** Something images can be copied from. */
+export interface ImageSource {
+  /** A name for messages ("127.0.0.1:5000/me/app:1", "local image me/app:1"). */
+  readonly name: string;
+  /** The top-level manifest or index descriptor. @throws not_found, unauthorized, unavailable */
+  resolve(signal?: AbortSignal): Promise<Descriptor>;
+  /** The raw bytes of a blob or manifest; unverified (the destination verifies). @throws not_found */
+  fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable>;
+}
+
+export interface PutHints {
+  /** For a layer: the uncompressed digest the image config lists for it. */
+  diffId?: Digest;
+  signal?: AbortSignal;
+  /** Bytes sent so far (for progress). */
+  onBytes?: (n: number) => void;
+}
+
+/** Something images can be copied to. */
+export interface ImageDestination {
+  readonly name: string;
+  /** Already there? (skip the upload; "Layer already exists"). */
+  has(desc: Descriptor, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Store a blob, verifying digest and size (and diffId when given). `open` may be called again
+   * to retry. @throws digest_mismatch
+   */
+  put(desc: Descriptor, open: () => Promise<Readable>, hints?: PutHints): Promise<void | { mountedFrom: string }>;
+  /** Store the top manifest (bytes as given) and name it: local tag, or registry PUT by tag. */
+  commit(top: Descriptor, bytes: Buffer, signal?: AbortSignal): Promise<void>;
+}
+
+export interface CopyOptions {
+  /** "os/arch[/variant]"; default the host's (linux/amd64 on x86-64). */
+  platform?: Platform;
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Progress wording: pulls say "Download complete"/"Already exists", pushes "Pushed"/"Layer already exists". */
+  direction?: 'pull' | 'push';
+  /** Blobs copied at once (default 3, as docker). */
+  concurrency?: number;
+}
+
+export interface CopyResult { manifest: Descriptor; config: Descriptor; layers: Descriptor[] }
+
+export function parsePlatform(s: string): Platform {
+  const [os, architecture, variant, ...rest] = s.split('/');
+  if (!os || !architecture || rest.length) throw new SbxError('invalid_argument', `platform "${s}": expected os/arch[/variant], e.g. linux/amd64`);
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+export const formatPlatform = (p: Platform): string => [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+
+export async function readAll(stream: Readable | AsyncIterable<Uint8Array>, limit = 16 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) throw new SbxError('invalid_argument', `document larger than ${limit} bytes`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Fetch a small document and check it is exactly the bytes the descriptor names. */
+async function fetchVerified(src: ImageSource, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
+  const bytes = await readAll(await src.fetch(desc, signal));
+  const got = sha256(bytes);
+  if (got !== desc.digest || bytes.length !== desc.size) {
+    throw new SbxError('digest_mismatch', `${src.name}: ${desc.mediaType} ${desc.digest} arrived as ${bytes.length} bytes hashing to ${got} (expected ${desc.size} bytes)`);
+  }
+  return bytes;
+}
+
+function parseJSON<T>(bytes: Buffer, what: string): T {
+  try { return JSON.parse(bytes.toString('utf8')) as T; } catch (e) {
+    throw new SbxError('invalid_argument', `${what}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+const short = (d: string): string => d.replace(/^sha256:/, '').slice(0, 12);
+
+/** Counts bytes through a stream, reporting at most every 100 ms. */
+function counter(onBytes: (n: number) => void): Transform {
+  let n = 0;
+  let last = 0;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      const now = Date.now();
+      if (now - last > 100) { last = now; onBytes(n); }
+      cb(null, chunk);
+    },
+    flush(cb) { onBytes(n); cb(); },
+  });
+}
+
+export async function copyImage(src: ImageSource, dst: ImageDestination, opts: CopyOptions = {}): Promise<CopyResult> {
+  const { signal } = opts;
+  const emit = opts.onProgress ?? (() => {});
+  const push = opts.direction === 'push';
+  let top = await src.resolve(signal);
+  let bytes = await fetchVerified(src, top, signal);
+  if (INDEX_MEDIA_TYPES.includes(top.mediaType)) {
+    const index = parseJSON<Index>(bytes, `${src.name}: image index`);
+    if (!Array.isArray(index.manifests)) throw new SbxError('invalid_argument', `${src.name}: image index has no manifests`);
+    top = pickManifest(index, opts.platform ?? hostPlatform(), src.name);
+    bytes = await fetchVerified(src, top, signal);
+  }
+  if (!MANIFEST_MEDIA_TYPES.includes(top.mediaType)) {
+    throw new SbxError('invalid_argument', `${src.name}: ${top.mediaType} is not an image manifest sbx can copy`);
+  }
+  const manifest = parseJSON<Manifest>(bytes, `${src.name}: manifest`);
+  if (!manifest.config || !Array.isArray(manifest.layers) || ![manifest.config, ...manifest.layers].every((d) => isDigest(d?.digest) && typeof d.size === 'number')) {
+    throw new SbxError('invalid_argument', `${src.name}: manifest ${top.digest} lacks a valid config or layers`);
+  }
+  const configBytes = await fetchVerified(src, manifest.config, signal);
+  const config = parseJSON<ImageConfig>(configBytes, `${src.name}: image config`);
+  const diffIds = config.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== manifest.layers.length) {
+    throw new SbxError('invalid_argument', `${src.name}: the config lists ${diffIds.length} diff_ids for ${manifest.layers.length} layers`);
+  }
+
+  const copyBlob = async (d: Descriptor, diffId?: Digest): Promise<void> => {
+    const id = short(d.digest);
+    if (await dst.has(d, signal)) {
+      emit({ type: 'progress', id, status: push ? 'Layer already exists' : 'Already exists' });
+      return;
+    }
+    emit({ type: 'progress', id, status: push ? 'Pushing' : 'Downloading', current: 0, total: d.size });
+    const onBytes = (n: number): void => emit({ type: 'progress', id, status: push ? 'Pushing' : 'Downloading', current: n, total: d.size });
+    try {
+      const r = await dst.put(d, async () => pipeline(await src.fetch(d, signal), counter(onBytes), () => {}), { ...(diffId ? { diffId } : {}), ...(signal ? { signal } : {}) });
+      if (r) { emit({ type: 'progress', id, status: `Mounted from ${r.mountedFrom}` }); return; }
+    } catch (e) {
+      if (e instanceof SbxError && e.code === 'digest_mismatch') {
+        throw new SbxError('digest_mismatch', `copy ${src.name} to ${dst.name}: blob ${d.digest}: ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+    emit({ type: 'progress', id, status: push ? 'Pushed' : 'Pull complete', current: d.size, total: d.size });
+  };
+
+  const queue = manifest.layers.map((l, i) => () => copyBlob(l, diffIds[i]));
+  const workers = Array.from({ length: Math.min(opts.concurrency ?? 3, queue.length) }, async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) await job();
+  });
+  await Promise.all(workers);
+  if (!(await dst.has(manifest.config, signal))) await dst.put(manifest.config, async () => Readable.from([configBytes]), signal ? { signal } : {});
+  signal?.throwIfAborted();
+  await dst.commit(top, bytes, signal);
+  return { manifest: top, config: manifest.config, layers: manifest.layers };
+}
+
+/** Is this layer stored without compression (so a push compresses it)? */
+export function isUncompressedLayer(mediaType: string): boolean {
+  return mediaType === 'application/vnd.oci.image.layer.v1.tar' || mediaType === 'application/vnd.docker.image.rootfs.diff.tar';
+}
+
+export { hostPlatform, isGzipLayer };

@@ -1,0 +1,79 @@
+/**
+ * Push-time layer compression. sbx stores committed layers uncompressed (fast to write, hash and
+ * unpack); a registry wants gzip. The layer is cut into 4 MiB pieces gzipped concurrently on the
+ * libuv thread pool (all cores) and written as one multi-member gzip stream, which RFC 1952 and
+ * every gzip reader (Go's compress/gzip, zlib, busybox) read as the concatenation; the output is
+ * deterministic for a given input. The result is cached per diffID
+ * (`<cacheDir>/<hex>.json` → compressed digest and size), so a layer is compressed once.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gzip as gzipCb, constants } from 'node:zlib';
+import { MediaType, type Descriptor, type Digest } from '../../protocol/index.js';
+import type { BlobInfo, ContentStore } from '../content/store.js';
+import { ensureDir, readJSONOr, writeJSON } from '../util/fs.js';
+
+const gzip = promisify(gzipCb);
+const PIECE = 4 * 1024 * 1024;
+
+async function* gzipMembers(src: Readable, level: number, parallel: number): AsyncGenerator<Buffer> {
+  const pending: Promise<Buffer>[] = [];
+  let parts: Buffer[] = [];
+  let n = 0;
+  let any = false;
+  const cut = (): void => {
+    pending.push(gzip(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { level }));
+    parts = [];
+    n = 0;
+    any = true;
+  };
+  for await (const chunk of src as AsyncIterable<Buffer>) {
+    let c = chunk;
+    while (c.length) {
+      const take = Math.min(PIECE - n, c.length);
+      parts.push(c.subarray(0, take));
+      n += take;
+      c = c.subarray(take);
+      if (n === PIECE) cut();
+      while (pending.length > parallel) yield await pending.shift()!;
+    }
+  }
+  if (n > 0 || !any) cut();
+  while (pending.length) yield await pending.shift()!;
+}
+
+export interface CompressOptions {
+  /** Where the diffID → compressed blob mapping is kept ($SBX_ROOT/cache/gzip). */
+  cacheDir: string;
+  level?: number;
+  signal?: AbortSignal;
+}
+
+/** The gzip media type matching an uncompressed layer's family (OCI or Docker). */
+export function gzipMediaType(mediaType: string): string {
+  return mediaType.startsWith('application/vnd.docker.') ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip;
+}
+
+/**
+ * The compressed form of an uncompressed layer, from the cache or made now and stored in the
+ * content store. Returns its descriptor (gzip media type, compressed digest and size).
+ */
+export async function compressLayer(content: ContentStore, layer: Descriptor, opts: CompressOptions): Promise<Descriptor> {
+  const hex = layer.digest.slice('sha256:'.length);
+  const file = join(opts.cacheDir, `${hex}.json`);
+  const cached = await readJSONOr<{ digest: Digest; size: number } | null>(file, null).catch(() => null);
+  const mediaType = gzipMediaType(layer.mediaType);
+  if (cached && await content.has(cached.digest)) return { mediaType, digest: cached.digest, size: cached.size };
+  const src = await content.read(layer.digest);
+  let info: BlobInfo;
+  try {
+    info = await content.write(gzipMembers(src, opts.level ?? constants.Z_DEFAULT_COMPRESSION, availableParallelism()), {}, opts.signal);
+  } finally {
+    src.destroy();
+  }
+  await ensureDir(opts.cacheDir);
+  await writeJSON(file, { digest: info.digest, size: info.size });
+  return { mediaType, digest: info.digest, size: info.size };
+}

@@ -1,0 +1,228 @@
+/** sbx pull/push/login/logout through the daemon, against sbx's embedded registry and a lying one. */
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { writeFile } from 'node:fs/promises';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import bcrypt from 'bcryptjs';
+import { parseReference } from '../protocol/index.js';
+import { openLocalContentStore } from '../daemon/content/local.js';
+import { localSource } from '../daemon/images/local-transfer.js';
+import { copyImage } from '../daemon/images/transfer.js';
+import { CredentialStore, RegistryClient } from '../daemon/registry/client.js';
+import { startRegistry, type RegistryServer } from '../daemon/registry/server.js';
+import { silentLogger } from '../daemon/util/log.js';
+import { sbx } from './_helpers/cli.js';
+import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
+import { startFakeRegistry, type FakeBehaviour } from './_helpers/fake-registry.js';
+import { makeBusyboxImage } from './_helpers/image.js';
+import { freePort } from './_helpers/peers.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function embedded(opts: { htpasswd?: string } = {}): Promise<{ reg: RegistryServer; dir: string; close(): Promise<void> }> {
+  const dir = await tmpdir('sbx-remote-');
+  const content = await openLocalContentStore(join(dir, 'oci'), join(dir, 'ingest'));
+  const reg = await startRegistry({ content, root: join(dir, 'registry'), log: silentLogger, ...opts }, '127.0.0.1:0');
+  return { reg, dir, async close() { await reg.close(); await rmrf(dir); } };
+}
+
+interface Ctx { d: TestDaemon; d2: TestDaemon; remote: Awaited<ReturnType<typeof embedded>> }
+
+const s = suite<Ctx>('push and pull with the embedded registry', {} as Ctx);
+s.before.each(async (ctx) => { ctx.d = await startTestDaemon(); ctx.d2 = await startTestDaemon(); ctx.remote = await embedded(); });
+s.after.each(async (ctx) => { await ctx.d.close(); await ctx.d2.close(); await ctx.remote.close(); });
+
+s('push compresses once, prints per-layer progress, then "Layer already exists" and mounts', async ({ d, remote }) => {
+  const host = remote.reg.host;
+  const img = await makeBusyboxImage(d.daemon.services, `${host}/me/bb:1`);
+  const r = await sbx(d.root, ['push', `${host}/me/bb:1`]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, `The push refers to repository [${host}/me/bb]`);
+  assert.match(r.stdout, /: Pushed\n/);
+  const m = /^1: digest: (sha256:[a-f0-9]{64}) size: (\d+)$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  const res = await fetch(`${remote.reg.url}/v2/me/bb/manifests/1`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  assert.is(sha(bytes), m![1]);
+  const manifest = JSON.parse(bytes.toString()) as { layers: { mediaType: string; digest: string }[]; config: { digest: string } };
+  assert.is(manifest.layers[0]!.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+  assert.is(manifest.config.digest, img.configDigest);
+  const blob = Buffer.from(await (await fetch(`${remote.reg.url}/v2/me/bb/blobs/${manifest.layers[0]!.digest}`)).arrayBuffer());
+  assert.is(sha(gunzipSync(blob)), img.diffId, 'the pushed layer decompresses to the diffID');
+  assert.is((await readdir(join(d.root, 'cache', 'gzip'))).length, 1, 'compressed digest cached per diffID');
+
+  const again = await sbx(d.root, ['push', `${host}/me/bb:1`]);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, /: Layer already exists\n/);
+  assert.not.match(again.stdout, /: Pushed\n/);
+
+  await d.daemon.services.images.put(`${host}/other/bb:2`, img.manifest);
+  const mount = await sbx(d.root, ['push', `${host}/other/bb:2`]);
+  assert.is(mount.code, 0, mount.stderr);
+  assert.match(mount.stdout, /: Mounted from me\/bb\n/);
+});
+
+s('pull into another daemon: verified, tagged, then "Image is up to date"', async ({ d, d2, remote }) => {
+  const host = remote.reg.host;
+  const img = await makeBusyboxImage(d.daemon.services, `${host}/me/bb:1`);
+  assert.is((await sbx(d.root, ['push', `${host}/me/bb:1`])).code, 0);
+  const r = await sbx(d2.root, ['pull', `${host}/me/bb:1`]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, '1: Pulling from ' + `${host}/me/bb`);
+  assert.match(r.stdout, /: Pull complete\n/);
+  assert.match(r.stdout, `Status: Downloaded newer image for ${host}/me/bb:1`);
+  const stored = await d2.daemon.services.images.get(`${host}/me/bb:1`);
+  const cfg = JSON.parse((await d2.daemon.services.content.readBytes(JSON.parse((await d2.daemon.services.content.readBytes(stored.target.digest)).toString()).config.digest)).toString());
+  assert.equal(cfg.rootfs.diff_ids, [img.diffId]);
+  const again = await sbx(d2.root, ['pull', `${host}/me/bb:1`]);
+  assert.match(again.stdout, /Already exists/);
+  assert.match(again.stdout, 'Status: Image is up to date');
+});
+
+s('chunked upload (PATCH with Content-Range) gives the same manifest as a monolithic one', async ({ d, remote }) => {
+  const host = remote.reg.host;
+  await makeBusyboxImage(d.daemon.services, `${host}/me/chunked:1`);
+  const client = new RegistryClient({ credentials: new CredentialStore(join(d.root, 'auth.json')), chunkSize: 64 * 1024 });
+  const src = localSource(d.daemon.services, `${host}/me/chunked:1`, { compress: true, cacheDir: join(d.root, 'cache', 'gzip') });
+  const r = await copyImage(src, client.destination(parseReference(`${host}/me/chunked:1`)), { direction: 'push' });
+  const res = await fetch(`${remote.reg.url}/v2/me/chunked/manifests/1`);
+  assert.is(res.headers.get('docker-content-digest'), r.manifest.digest);
+  const layer = JSON.parse(await res.text()).layers[0];
+  assert.ok(layer.size > 64 * 1024, 'the layer needed several chunks');
+  const head = await fetch(`${remote.reg.url}/v2/me/chunked/blobs/${layer.digest}`, { method: 'HEAD' });
+  assert.is(head.status, 200);
+});
+
+s('bad input: a bad reference, a missing local image, an unreachable host', async ({ d }) => {
+  const bad = await sbx(d.root, ['pull', 'Bad::Ref']);
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /invalid reference format/);
+  const missing = await sbx(d.root, ['push', '127.0.0.1:1/none:1']);
+  assert.is(missing.code, 125);
+  assert.match(missing.stderr, /an image does not exist locally with the tag 127\.0\.0\.1:1\/none:1/);
+  const port = await freePort();
+  const unreachable = await sbx(d.root, ['pull', `127.0.0.1:${port}/me/app:1`]);
+  assert.is(unreachable.code, 125);
+  assert.is(unreachable.stderr, `Error: cannot reach registry 127.0.0.1:${port}: connection refused\n`);
+  assert.equal(await d.daemon.services.images.list(), []);
+});
+
+s.run();
+
+// ---
+
+const auth = suite<Ctx & { htpasswd: string }>('login to a registry with htpasswd', {} as Ctx & { htpasswd: string });
+auth.before.each(async (ctx) => {
+  ctx.d = await startTestDaemon();
+  ctx.htpasswd = join(ctx.d.root, 'htpasswd');
+  await writeFile(ctx.htpasswd, `me:${bcrypt.hashSync('secret', 5)}\n`);
+  ctx.remote = await embedded({ htpasswd: ctx.htpasswd });
+});
+auth.after.each(async (ctx) => { await ctx.d.close(); await ctx.remote.close(); });
+
+auth('a 401 names the registry and says to log in; login stores 0600 credentials; logout removes them', async ({ d, remote }) => {
+  const host = remote.reg.host;
+  await makeBusyboxImage(d.daemon.services, `${host}/me/bb:1`);
+  const refused = await sbx(d.root, ['push', `${host}/me/bb:1`]);
+  assert.is(refused.code, 125);
+  assert.match(refused.stderr, `registry ${host} refused`);
+  assert.match(refused.stderr, `run "sbx login ${host}"`);
+  const wrong = await sbx(d.root, ['login', host, '-u', 'me', '--password-stdin'], { input: 'nope\n' });
+  assert.is(wrong.code, 125);
+  assert.match(wrong.stderr, `login to ${host}: wrong user name or password for me`);
+  const ok = await sbx(d.root, ['login', host, '-u', 'me', '--password-stdin'], { input: 'secret\n' });
+  assert.is(ok.code, 0, ok.stderr);
+  assert.is(ok.stdout, 'Login Succeeded\n');
+  assert.is((await stat(join(d.root, 'auth.json'))).mode & 0o777, 0o600);
+  const pushed = await sbx(d.root, ['push', `${host}/me/bb:1`]);
+  assert.is(pushed.code, 0, pushed.stderr);
+  const out = await sbx(d.root, ['logout', host]);
+  assert.is(out.stdout, `Removing login credentials for ${host}\n`);
+  const again = await sbx(d.root, ['push', `${host}/me/bb:1`]);
+  assert.is(again.code, 125);
+});
+
+auth.run();
+
+// ---
+
+interface FCtx { d: TestDaemon }
+const lies = suite<FCtx>('a registry that misbehaves', {} as FCtx);
+lies.before.each(async (ctx) => { ctx.d = await startTestDaemon(); });
+lies.after.each(async (ctx) => { await ctx.d.close(); });
+
+async function pullFrom(d: TestDaemon, behaviour: FakeBehaviour | ((layer: string) => FakeBehaviour)) {
+  const fake = await startFakeRegistry();
+  Object.assign(fake.behaviour, typeof behaviour === 'function' ? behaviour(fake.image.layerDigest) : behaviour);
+  try {
+    const r = await sbx(d.root, ['pull', `${fake.host}/me/app:1`]);
+    return { r, fake };
+  } finally {
+    await fake.close();
+  }
+}
+
+lies('a manifest listing a blob the registry lacks: clear error, nothing tagged', async ({ d }) => {
+  const { r, fake } = await pullFrom(d, (layer) => ({ missingBlob: layer }));
+  assert.is(r.code, 125);
+  assert.match(r.stderr, `blob ${fake.image.layerDigest} listed by the manifest is missing from registry ${fake.host}`);
+  assert.equal(await d.daemon.services.images.list(), []);
+});
+
+lies('a registry sending wrong bytes for a blob: digest mismatch, blob not stored, nothing tagged', async ({ d }) => {
+  const { r, fake } = await pullFrom(d, (layer) => ({ corruptBlob: { digest: layer, bytes: Buffer.from('evil bytes') } }));
+  assert.is(r.code, 125);
+  assert.match(r.stderr, `blob ${fake.image.layerDigest}`);
+  assert.match(r.stderr, /hashes to|bytes, expected/);
+  assert.not.ok(await d.daemon.services.content.has(fake.image.layerDigest as never));
+  assert.equal(await d.daemon.services.images.list(), []);
+});
+
+lies('a registry lying about the manifest digest is refused', async ({ d }) => {
+  const { r } = await pullFrom(d, { lieManifestDigest: sha(Buffer.from('other')) });
+  assert.is(r.code, 125);
+  assert.match(r.stderr, /sent a manifest hashing to sha256:[a-f0-9]+ but called it/);
+  assert.equal(await d.daemon.services.images.list(), []);
+});
+
+lies('a layer whose content does not match the config diff_id is refused', async ({ d }) => {
+  const fake = await startFakeRegistry({}, (await import('./_helpers/fake-registry.js')).fakeImage('x'));
+  // Rebuild the image so its config names a different diff_id than its layer has.
+  const img = fake.image;
+  const cfg = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(Buffer.from('not x'))] } }));
+  await fake.close();
+  const bad = { ...img, config: cfg, manifest: Buffer.from(img.manifest.toString().replace(sha(img.config), sha(cfg)).replace(`"size":${img.config.length}`, `"size":${cfg.length}`)) };
+  const fake2 = await startFakeRegistry({}, { ...bad, manifestDigest: sha(bad.manifest) });
+  try {
+    const r = await sbx(d.root, ['pull', `${fake2.host}/me/app:1`]);
+    assert.is(r.code, 125);
+    assert.match(r.stderr, /uncompressed content hashes to sha256:[a-f0-9]+, the image config says/);
+    assert.equal(await d.daemon.services.images.list(), []);
+  } finally {
+    await fake2.close();
+  }
+});
+
+lies('503 and 429 (Retry-After) are retried; the pull then succeeds', async ({ d }) => {
+  for (const status of [503, 429]) {
+    const { r, fake } = await pullFrom(d, { failFirst: { status, count: 2 } });
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(fake.requests.filter((x) => x.includes('/blobs/')).length >= 3, 'two failures, then the blob');
+    await d.daemon.services.images.delete(`${fake.host}/me/app:1`);
+  }
+});
+
+lies('Bearer token auth through the WWW-Authenticate challenge (realm, service, scope)', async ({ d }) => {
+  const { r, fake } = await pullFrom(d, { bearer: true });
+  assert.is(r.code, 0, r.stderr);
+  const q = fake.tokenQueries[0]!;
+  assert.is(q.get('service'), 'fake-registry');
+  assert.is(q.get('scope'), 'repository:me/app:pull');
+  assert.is(fake.tokenQueries.length, 1, 'the token is cached');
+});
+
+lies.run();
