@@ -11,7 +11,8 @@
  *   'overlay' writes them as overlayfs does (0/0 char device, trusted.overlay.opaque=y) into an
  *   upper directory; 'remove' deletes the hidden entries from a complete tree (native snapshotter).
  * - Modes (incl. setuid/sticky), numeric uid/gid, mtimes, symlinks, hard links, device nodes,
- *   fifos and PAX SCHILY.xattr.* (except trusted.*, which would steer overlayfs) are kept.
+ *   fifos and PAX SCHILY.xattr.* are kept (except trusted.* and user.overlay.*, which would steer
+ *   overlayfs; xattrs the host filesystem refuses are skipped, except security.capability).
  *   Directory modes and times are set last, after their children are written.
  *
  * Errors: invalid_argument (not a tar, an unsafe or malformed entry), digest_mismatch (diffID),
@@ -27,7 +28,7 @@ import { pipeline as pipelineCb, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
-import { setAttribute } from '@napi-rs/xattr';
+import { getAttribute, setAttribute } from '@napi-rs/xattr';
 import tar from 'tar-stream';
 import { SbxError, type Digest } from '../../protocol/index.js';
 import { xattrsOf } from './pax.js';
@@ -40,6 +41,8 @@ export interface ApplyOptions {
   whiteouts: 'overlay' | 'remove';
   /** The expected diffID; a mismatch fails with digest_mismatch after the whole tar is read. */
   diffId?: Digest;
+  /** Overlay mode: the lower layers' directories, top first, to copy up hard-link targets from. */
+  lowers?: string[];
   signal?: AbortSignal;
 }
 
@@ -62,7 +65,7 @@ export async function applyLayer(dir: string, layer: Readable | AsyncIterable<Ui
   const feeding = opts.signal ? pipeline(raw, hasher, sink, { signal: opts.signal }) : pipeline(raw, hasher, sink);
   let feedError: unknown;
   feeding.catch((e) => { feedError ??= e; });
-  const applier = new Applier(dir, opts.whiteouts);
+  const applier = new Applier(dir, opts.whiteouts, opts.whiteouts === 'overlay' ? opts.lowers ?? [] : []);
   let entries = 0;
   try {
     for await (const entry of ex) {
@@ -134,7 +137,7 @@ class Applier {
   private readonly safe = new Set<string>(['']);
   private readonly dirs: DirMeta[] = [];
 
-  constructor(private readonly root: string, private readonly mode: 'overlay' | 'remove') {}
+  constructor(private readonly root: string, private readonly mode: 'overlay' | 'remove', private readonly lowers: string[]) {}
 
   async entry(h: tar.Header, data: AsyncIterable<Buffer>): Promise<void> {
     const rel = cleanPath(h.name);
@@ -186,7 +189,9 @@ class Applier {
         const lrel = cleanPath(h.linkname ?? '', `hard link ${JSON.stringify(h.name)} to`);
         const lparent = lrel === '' ? undefined : await this.parent(h.name, dirname(lrel) === '.' ? '' : dirname(lrel), false);
         const source = lparent === undefined ? undefined : join(lparent, lrel.slice(lrel.lastIndexOf('/') + 1));
-        const st = source === undefined ? null : await lstatOrNull(source);
+        let st = source === undefined ? null : await lstatOrNull(source);
+        if (st && isWhiteout(st)) st = null;
+        if (!st && lrel !== '' && this.lowers.length > 0 && await this.copyUp(h.name, lrel)) st = await lstatOrNull(source!);
         if (!st || st.isDirectory()) {
           throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(h.name)}: hard link target ${JSON.stringify(h.linkname)} is not a file inside the layer`);
         }
@@ -204,6 +209,40 @@ class Applier {
       default:
         throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(h.name)}: unsupported type ${h.type}`);
     }
+  }
+
+  /**
+   * Overlay mode: a hard link to a file of a lower layer. Links cannot cross layers, so the file is
+   * copied up into this layer first (as overlayfs itself would on write), then linked there.
+   */
+  private async copyUp(name: string, rel: string): Promise<boolean> {
+    const parts = rel.split('/');
+    for (const layer of [this.root, ...this.lowers]) {
+      let cur = layer;
+      let opaque = false;
+      let present = true;
+      for (const comp of parts.slice(0, -1)) {
+        cur = join(cur, comp);
+        const st = await lstatOrNull(cur);
+        if (!st) { present = false; break; }
+        if (st.isSymbolicLink()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: hard link target ${JSON.stringify(rel)} is under a symbolic link`);
+        if (!st.isDirectory()) return false; // a whiteout or a file hides everything below
+        opaque ||= (await getAttribute(cur, 'trusted.overlay.opaque'))?.toString() === 'y';
+      }
+      if (present) {
+        const file = join(cur, parts[parts.length - 1]!);
+        const st = await lstatOrNull(file);
+        if (st) {
+          if (layer === this.root || st.isDirectory() || isWhiteout(st)) return false;
+          const parentRel = parts.slice(0, -1).join('/');
+          const dir = await this.parent(name, parentRel, true);
+          await pexec('cp', ['-a', '--', file, join(dir!, parts[parts.length - 1]!)]);
+          return true;
+        }
+      }
+      if (opaque) return false;
+    }
+    return false;
   }
 
   /** Directory modes and times last: writing children changes a directory's mtime. */
@@ -291,11 +330,13 @@ class Applier {
 
   private async xattrs(path: string, h: tar.Header): Promise<void> {
     for (const [k, v] of xattrsOf(h)) {
-      if (k.startsWith('trusted.')) continue;
+      // overlayfs reads trusted.overlay.* (and user.overlay.* with userxattr) as instructions.
+      if (k.startsWith('trusted.') || k.startsWith('user.overlay.')) continue;
       try {
         await setAttribute(path, k, v);
       } catch (e) {
-        if (IS_ROOT || !k.startsWith('security.')) throw SbxError.wrap(e, `layer entry ${h.name}: set xattr ${k}`);
+        // Only file capabilities must survive; other namespaces (selinux, ACLs) may be unsupported here.
+        if (k === 'security.capability' && IS_ROOT) throw SbxError.wrap(e, `layer entry ${h.name}: set xattr ${k}`);
       }
     }
   }
@@ -307,6 +348,10 @@ async function mknod(target: string, args: string[], name: string): Promise<void
   } catch (e) {
     throw new SbxError(IS_ROOT ? 'internal' : 'failed_precondition', `layer entry ${JSON.stringify(name)}: mknod: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`, { cause: e });
   }
+}
+
+function isWhiteout(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
 }
 
 async function drain(data: AsyncIterable<Buffer>): Promise<void> {

@@ -74,12 +74,12 @@ export function createUnpacker(deps: UnpackerDeps): Unpacker {
       const key = `${EXTRACT_PREFIX}${randomBytes(8).toString('hex')} ${chainId}`;
       await sn.prepare(key, parent, { 'sbx.layer.diffid': diffId });
       try {
-        const { upper, format } = await sn.dirs(key);
+        const { upper, format, lowers } = await sn.dirs(key);
         const blob = await content.read(layer.digest).catch((e) => {
           throw SbxError.wrap(e, `unpack layer ${layer.digest}`, 'not_found');
         });
         const started = Date.now();
-        await applyLayer(upper, blob, { whiteouts: format === 'overlay' ? 'overlay' : 'remove', diffId, ...(signal ? { signal } : {}) })
+        await applyLayer(upper, blob, { whiteouts: format === 'overlay' ? 'overlay' : 'remove', lowers, diffId, ...(signal ? { signal } : {}) })
           .catch((e) => { blob.destroy(); throw e; });
         await sn.commit(chainId, key, { 'sbx.layer.diffid': diffId });
         log.debug('unpacked layer', { chainId, diffId, ms: Date.now() - started });
