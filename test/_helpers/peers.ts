@@ -99,6 +99,7 @@ export async function startPodman(registries: string[] = []): Promise<Podman> {
   await writeFile(join(dir, 'conf', 'storage.conf'), `[storage]\ndriver = "overlay"\ngraphroot = "${join(dir, 'root')}"\nrunroot = "${join(dir, 'run')}"\n`);
   await writeFile(join(dir, 'conf', 'registries.conf'), ['unqualified-search-registries = []',
     ...registries.flatMap((r) => ['[[registry]]', `location = "${r}"`, 'insecure = true']), ''].join('\n'));
+  await writeFile(join(dir, 'auth.json'), '{"auths":{}}\n');
   const env: NodeJS.ProcessEnv = {
     CONTAINERS_CONF: join(dir, 'conf', 'containers.conf'),
     CONTAINERS_STORAGE_CONF: join(dir, 'conf', 'storage.conf'),
