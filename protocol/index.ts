@@ -6,3 +6,5 @@ export * from './api.js';
 export * from './images.js';
 export * from './changes.js';
 export * from './registry.js';
+export * from './stream.js';
+export * from './containers.js';

@@ -1,0 +1,100 @@
+/**
+ * Per-container cgroup v1 groups (this machine kind is hybrid: v1 controllers under
+ * /sys/fs/cgroup/<controller>, a v2 mount at /sys/fs/cgroup/unified with no useful controllers):
+ * memory (limit + OOM count), pids (limit) and freezer (commit --pause) under sbx/<id>.
+ * Controllers that are missing are skipped; a limit asked for on a host without its controller
+ * is an `unavailable` error rather than a silently unlimited container.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SbxError } from '../../protocol/index.js';
+
+const BASE = '/sys/fs/cgroup';
+const PARENT = 'sbx';
+export type Controller = 'memory' | 'pids' | 'freezer';
+
+function dir(ctrl: Controller, id: string): string { return join(BASE, ctrl, PARENT, id); }
+function present(ctrl: Controller): boolean { return existsSync(join(BASE, ctrl, 'cgroup.procs')); }
+
+/** Create the container's groups, set limits; returns the directories a process must join. */
+export async function createCgroups(id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
+    if (!present(ctrl)) {
+      if (ctrl === 'memory' && limits.memory) throw new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
+      if (ctrl === 'pids' && limits.pidsLimit) throw new SbxError('unavailable', `pids limit for container ${id}: no pids cgroup controller on this host`);
+      continue;
+    }
+    const d = dir(ctrl, id);
+    await mkdir(d, { recursive: true });
+    dirs.push(d);
+  }
+  try {
+    if (limits.memory && present('memory')) {
+      const d = dir('memory', id);
+      await writeFile(join(d, 'memory.limit_in_bytes'), String(limits.memory));
+      // no swapping around the limit, as docker with --memory-swap = --memory
+      if (existsSync(join(d, 'memory.memsw.limit_in_bytes'))) await writeFile(join(d, 'memory.memsw.limit_in_bytes'), String(limits.memory));
+    }
+    if (limits.pidsLimit && present('pids')) await writeFile(join(dir('pids', id), 'pids.max'), String(limits.pidsLimit));
+  } catch (e) {
+    throw new SbxError('unavailable', `set cgroup limits of container ${id}: ${(e as Error).message}`, { cause: e });
+  }
+  return dirs;
+}
+
+/** The groups a process of the container joins (exec). */
+export function cgroupDirs(id: string): string[] {
+  return (['memory', 'pids', 'freezer'] as Controller[]).filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
+}
+
+async function freezerState(id: string): Promise<string> {
+  return (await readFile(join(dir('freezer', id), 'freezer.state'), 'utf8')).trim();
+}
+
+export async function freeze(id: string): Promise<void> {
+  if (!present('freezer') || !existsSync(dir('freezer', id))) throw new SbxError('failed_precondition', `freeze container ${id}: it has no freezer cgroup (not running?)`);
+  await writeFile(join(dir('freezer', id), 'freezer.state'), 'FROZEN');
+  for (let i = 0; i < 500; i++) {
+    if ((await freezerState(id)) === 'FROZEN') return;
+    await new Promise((r) => setTimeout(r, 2));
+    await writeFile(join(dir('freezer', id), 'freezer.state'), 'FROZEN');
+  }
+  throw new SbxError('unavailable', `freeze container ${id}: processes did not stop in time`);
+}
+
+export async function thaw(id: string): Promise<void> {
+  if (!present('freezer') || !existsSync(dir('freezer', id))) return;
+  await writeFile(join(dir('freezer', id), 'freezer.state'), 'THAWED');
+}
+
+export async function isFrozen(id: string): Promise<boolean> {
+  if (!present('freezer') || !existsSync(dir('freezer', id))) return false;
+  return (await freezerState(id)) !== 'THAWED';
+}
+
+export async function oomKilled(id: string): Promise<boolean> {
+  try {
+    const s = await readFile(join(dir('memory', id), 'memory.oom_control'), 'utf8');
+    const m = /oom_kill (\d+)/.exec(s);
+    return m ? Number(m[1]) > 0 : false;
+  } catch { return false; }
+}
+
+/** Remove the groups; processes must be gone (retries briefly while the kernel reaps them). */
+export async function removeCgroups(id: string): Promise<void> {
+  for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
+    const d = dir(ctrl, id);
+    if (!existsSync(d)) continue;
+    if (ctrl === 'freezer') await writeFile(join(d, 'freezer.state'), 'THAWED').catch(() => undefined);
+    for (let i = 0; ; i++) {
+      try { await rmdir(d); break; } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (i >= 100) throw new SbxError('unavailable', `remove cgroup ${d}: ${(e as Error).message}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+}

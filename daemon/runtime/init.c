@@ -1,0 +1,454 @@
+/*
+ * sbx-init: the setup step of every container process, run as root by the daemon.
+ *
+ *   unshare --mount --pid --uts --ipc [--net] -- sbx-init create [OPTS] -- CMD...
+ *   sbx-init join --pid PID [OPTS] -- CMD...
+ *
+ * create: joins the container's cgroups, mounts the root file system inside the new mount
+ * namespace (nothing ever appears in the host's mount table), fresh /proc, read-only /sys,
+ * minimal /dev with its own devpts, the /etc files, hostname, loopback up, pivot_root, then
+ * cuts capabilities to the given bounding set, sets no_new_privs, switches user and execs CMD as
+ * the container's PID 1.
+ * join: enters the namespaces and root of PID (what nsenter does), forks into its pid namespace
+ * and execs CMD with the same privilege cuts; the parent mirrors the child's exit status and
+ * forwards signals sent to it with kill(2).
+ *
+ * Why C: the privilege cut has to happen after pivot_root (mounting needs CAP_SYS_ADMIN) and
+ * before exec, in a process that no longer sees the host's /usr; a static binary that keeps
+ * running across pivot_root is the simplest thing that can do it.
+ *
+ * Failures are written to --status FILE (opened O_CLOEXEC, so a successful exec leaves it
+ * empty) as "CODE message": 125 setup failed, 126 cannot execute, 127 not found.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_LIST 32
+
+static int status_fd = -1;
+
+static void fail(int code, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (status_fd >= 0) dprintf(status_fd, "%d %s\n", code, buf);
+  else dprintf(2, "sbx-init: %s\n", buf);
+  _exit(code);
+}
+
+struct opts {
+  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file;
+  const char *cgroups[MAX_LIST]; int ncgroups;
+  const char *binds[MAX_LIST][2]; int nbinds;
+  unsigned long long caps;
+  uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
+  int lo_up, pid;
+  char **cmd;
+};
+
+static void write_file(const char *path, const char *s) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail(125, "open %s: %s", path, strerror(errno));
+  if (write(fd, s, strlen(s)) < 0) fail(125, "write %s: %s", path, strerror(errno));
+  close(fd);
+}
+
+static void join_cgroups(struct opts *o) {
+  char path[4096];
+  for (int i = 0; i < o->ncgroups; i++) {
+    snprintf(path, sizeof path, "%s/cgroup.procs", o->cgroups[i]);
+    write_file(path, "0");
+  }
+}
+
+static void xmount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data) {
+  if (mount(src, dst, type, flags, data) < 0) fail(125, "mount %s on %s: %s", type ? type : src, dst, strerror(errno));
+}
+
+static void touch(const char *path, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+  if (fd < 0) fail(125, "create %s: %s", path, strerror(errno));
+  close(fd);
+}
+
+static void mkdirs(const char *path, mode_t mode) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) fail(125, "mkdir %s: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, mode) < 0 && errno != EEXIST) fail(125, "mkdir %s: %s", buf, strerror(errno));
+}
+
+static int is_dir(const char *p) { struct stat st; return stat(p, &st) == 0 && S_ISDIR(st.st_mode); }
+
+/* Bind a host file onto a file inside the root, creating the mount point if it is missing. */
+static void bind_file(const char *src, const char *dst, int readonly) {
+  struct stat st;
+  if (lstat(dst, &st) < 0) touch(dst, 0644);
+  xmount(src, dst, NULL, MS_BIND, NULL);
+  if (readonly) xmount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+}
+
+static void setup_dev(struct opts *o) {
+  char p[4096], q[4096];
+  snprintf(p, sizeof p, "%s/dev", o->root);
+  if (!is_dir(p)) mkdirs(p, 0755);
+  xmount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+  for (unsigned i = 0; i < sizeof devs / sizeof *devs; i++) {
+    snprintf(p, sizeof p, "%s/dev/%s", o->root, devs[i]);
+    snprintf(q, sizeof q, "/dev/%s", devs[i]);
+    touch(p, 0666);
+    xmount(q, p, NULL, MS_BIND, NULL);
+  }
+  snprintf(p, sizeof p, "%s/dev/pts", o->root);
+  mkdirs(p, 0755);
+  xmount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  snprintf(p, sizeof p, "%s/dev/shm", o->root);
+  mkdirs(p, 01777);
+  xmount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  const char *links[][2] = {{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+                            {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
+  for (unsigned i = 0; i < sizeof links / sizeof *links; i++) {
+    snprintf(p, sizeof p, "%s/dev/%s", o->root, links[i][1]);
+    if (symlink(links[i][0], p) < 0) fail(125, "symlink %s: %s", p, strerror(errno));
+  }
+  char *tty = isatty(0) ? ttyname(0) : NULL;
+  if (tty) {
+    snprintf(p, sizeof p, "%s/dev/console", o->root);
+    touch(p, 0620);
+    xmount(tty, p, NULL, MS_BIND, NULL);
+  }
+  if (o->init_bin) {
+    snprintf(p, sizeof p, "%s/dev/init", o->root);
+    touch(p, 0755);
+    xmount(o->init_bin, p, NULL, MS_BIND, NULL);
+    xmount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+  }
+}
+
+/* docker's masked and read-only /proc paths: a root without CAP_SYS_ADMIN still passes DAC checks. */
+static void harden_proc(struct opts *o) {
+  char p[4096];
+  const char *ro[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
+  for (unsigned i = 0; i < sizeof ro / sizeof *ro; i++) {
+    snprintf(p, sizeof p, "%s/proc/%s", o->root, ro[i]);
+    if (access(p, F_OK) < 0) continue;
+    xmount(p, p, NULL, MS_BIND | MS_REC, NULL);
+    xmount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  }
+  const char *masked[] = {"kcore", "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug", "acpi", "scsi"};
+  for (unsigned i = 0; i < sizeof masked / sizeof *masked; i++) {
+    snprintf(p, sizeof p, "%s/proc/%s", o->root, masked[i]);
+    if (access(p, F_OK) < 0) continue;
+    if (is_dir(p)) xmount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0");
+    else xmount("/dev/null", p, NULL, MS_BIND, NULL);
+  }
+}
+
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) fail(125, "socket: %s", strerror(errno));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(125, "loopback flags: %s", strerror(errno));
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(125, "loopback up: %s", strerror(errno));
+  close(s);
+}
+
+static void setup_root(struct opts *o) {
+  char p[4096];
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(125, "make / private: %s", strerror(errno));
+  if (strcmp(o->rtype, "bind") == 0) {
+    xmount(o->rsource, o->root, NULL, MS_BIND | MS_REC, NULL);
+  } else {
+    /* overlay lowerdirs may be short relative links (docker's l/ trick): resolve them from rcwd */
+    if (o->rcwd && chdir(o->rcwd) < 0) fail(125, "chdir %s: %s", o->rcwd, strerror(errno));
+    xmount(o->rsource, o->root, o->rtype, 0, o->rdata);
+    if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
+  }
+  snprintf(p, sizeof p, "%s/proc", o->root);
+  if (!is_dir(p)) mkdirs(p, 0555);
+  xmount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  snprintf(p, sizeof p, "%s/sys", o->root);
+  if (is_dir(p)) {
+    if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+      xmount("/sys", p, NULL, MS_BIND | MS_REC | MS_RDONLY, NULL);
+  }
+  setup_dev(o);
+  for (int i = 0; i < o->nbinds; i++) {
+    snprintf(p, sizeof p, "%s%s", o->root, o->binds[i][1]);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", p);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) { *slash = 0; if (!is_dir(dir)) mkdirs(dir, 0755); }
+    bind_file(o->binds[i][0], p, 0);
+  }
+  harden_proc(o);
+  snprintf(p, sizeof p, "%s%s", o->root, o->cwd);
+  if (!is_dir(p)) mkdirs(p, 0755);
+  if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0) fail(125, "sethostname: %s", strerror(errno));
+  if (o->lo_up) loopback_up();
+  if (chdir(o->root) < 0) fail(125, "chdir %s: %s", o->root, strerror(errno));
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(125, "pivot_root: %s", strerror(errno));
+  if (umount2(".", MNT_DETACH) < 0) fail(125, "detach old root: %s", strerror(errno));
+  if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
+}
+
+static int last_cap(void) {
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  char buf[16] = {0};
+  if (fd < 0) return 40;
+  if (read(fd, buf, sizeof buf - 1) < 0) buf[0] = 0;
+  close(fd);
+  int n = atoi(buf);
+  return n > 0 ? n : 40;
+}
+
+struct cap_hdr { unsigned version; int pid; };
+struct cap_data { unsigned effective, permitted, inheritable; };
+
+/* Bounding set cut to `caps`, inheritable and ambient emptied, no_new_privs, then the user. */
+static void drop_privileges(struct opts *o) {
+  int last = last_cap();
+  for (int c = 0; c <= last; c++) {
+    if (o->caps & (1ULL << c)) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) fail(125, "drop capability %d: %s", c, strerror(errno));
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (setgroups(o->ngroups, o->groups) < 0) fail(125, "setgroups: %s", strerror(errno));
+  if (setresgid(o->gid, o->gid, o->gid) < 0) fail(125, "setgid %u: %s", o->gid, strerror(errno));
+  if (setresuid(o->uid, o->uid, o->uid) < 0) fail(125, "setuid %u: %s", o->uid, strerror(errno));
+  /* root keeps bounding ∩ everything after exec; the inheritable set must not add to it */
+  struct cap_hdr h = {0x20080522, 0};
+  struct cap_data d[2];
+  if (syscall(SYS_capget, &h, d) < 0) fail(125, "capget: %s", strerror(errno));
+  d[0].inheritable = d[1].inheritable = 0;
+  d[0].permitted &= (unsigned)o->caps; d[1].permitted &= (unsigned)(o->caps >> 32);
+  d[0].effective &= (unsigned)o->caps; d[1].effective &= (unsigned)(o->caps >> 32);
+  if (syscall(SYS_capset, &h, d) < 0) fail(125, "capset: %s", strerror(errno));
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(125, "no_new_privs: %s", strerror(errno));
+}
+
+static void enter_cwd(struct opts *o) {
+  if (chdir(o->cwd) == 0) return;
+  fail(125, "chdir to working directory %s: %s", o->cwd, strerror(errno));
+}
+
+/* execvp with docker's exit codes: 127 not found, 126 found but cannot be executed. */
+static void exec_cmd(struct opts *o) {
+  const char *file = o->cmd[0];
+  if (strchr(file, '/')) {
+    execv(file, o->cmd);
+    int e = errno;
+    if (e == ENOENT || e == ENOTDIR) fail(127, "exec: \"%s\": no such file or directory", file);
+    fail(126, "exec: \"%s\": %s", file, strerror(e));
+  }
+  const char *path = getenv("PATH");
+  if (!path || !*path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int denied = 0, denied_errno = 0;
+  char buf[4096];
+  const char *p = path;
+  while (*p) {
+    const char *end = strchr(p, ':');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    snprintf(buf, sizeof buf, "%.*s/%s", (int)n, n ? p : ".", file);
+    execv(buf, o->cmd);
+    if (errno != ENOENT && errno != ENOTDIR) { denied = 1; denied_errno = errno; }
+    if (!end) break;
+    p = end + 1;
+  }
+  if (denied) fail(126, "exec: \"%s\": %s", file, strerror(denied_errno));
+  fail(127, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+static void parse_ids(struct opts *o, const char *s) {
+  char *end;
+  o->ngroups = 0;
+  while (*s && o->ngroups < MAX_LIST) {
+    o->groups[o->ngroups++] = (gid_t)strtoul(s, &end, 10);
+    if (*end != ',') break;
+    s = end + 1;
+  }
+}
+
+static void parse(struct opts *o, int argc, char **argv) {
+  memset(o, 0, sizeof *o);
+  o->cwd = "/";
+  o->caps = ~0ULL;
+  int i = 2;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+#define NEXT (i + 1 < argc ? argv[++i] : (fail(125, "option %s needs a value", a), ""))
+    if (strcmp(a, "--") == 0) { i++; break; }
+    else if (strcmp(a, "--status") == 0) {
+      status_fd = open(NEXT, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (status_fd < 0) fail(125, "open status file: %s", strerror(errno));
+    }
+    else if (strcmp(a, "--root") == 0) o->root = NEXT;
+    else if (strcmp(a, "--exit-file") == 0) o->exit_file = NEXT;
+    else if (strcmp(a, "--pid-file") == 0) o->pid_file = NEXT;
+    else if (strcmp(a, "--rootfs") == 0) { o->rtype = NEXT; o->rsource = NEXT; o->rdata = NEXT; }
+    else if (strcmp(a, "--rootfs-cwd") == 0) o->rcwd = NEXT;
+    else if (strcmp(a, "--hostname") == 0) o->hostname = NEXT;
+    else if (strcmp(a, "--cwd") == 0) o->cwd = NEXT;
+    else if (strcmp(a, "--init-bin") == 0) o->init_bin = NEXT;
+    else if (strcmp(a, "--cgroup") == 0) { if (o->ncgroups < MAX_LIST) o->cgroups[o->ncgroups++] = NEXT; }
+    else if (strcmp(a, "--bind") == 0) { if (o->nbinds < MAX_LIST) { o->binds[o->nbinds][0] = NEXT; o->binds[o->nbinds++][1] = NEXT; } }
+    else if (strcmp(a, "--caps") == 0) o->caps = strtoull(NEXT, NULL, 16);
+    else if (strcmp(a, "--uid") == 0) o->uid = (uid_t)strtoul(NEXT, NULL, 10);
+    else if (strcmp(a, "--gid") == 0) o->gid = (gid_t)strtoul(NEXT, NULL, 10);
+    else if (strcmp(a, "--groups") == 0) parse_ids(o, NEXT);
+    else if (strcmp(a, "--lo-up") == 0) o->lo_up = 1;
+    else if (strcmp(a, "--pid") == 0) o->pid = atoi(NEXT);
+    else fail(125, "unknown option %s", a);
+  }
+  if (i >= argc) fail(125, "no command given");
+  o->cmd = argv + i;
+}
+
+static pid_t child_pid;
+
+static void forward(int sig, siginfo_t *info, void *ctx) {
+  (void)ctx;
+  /* our parent (the daemon) died: take the container down with us */
+  if (sig == SIGPWR) { kill(child_pid, SIGKILL); return; }
+  /* the terminal already signals the whole foreground group; pass on only what kill(2) sent */
+  if (info->si_code == SI_USER || info->si_code == SI_QUEUE || sig == SIGHUP) kill(child_pid, sig);
+}
+
+/*
+ * Fork the process that becomes the container's (or the exec's) first process and stay as its
+ * parent: the daemon sees this process exit exactly as the child did (unshare --fork turns a
+ * death by signal into exit 1), and the status also goes to --exit-file for a daemon that was
+ * not there to see it.
+ */
+static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
+  int exit_fd = -1;
+  if (o->exit_file) {
+    exit_fd = open(o->exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (exit_fd < 0) fail(125, "open exit file: %s", strerror(errno));
+  }
+  pid_t parent = getpid();
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  child_pid = fork();
+  if (child_pid < 0) fail(125, "fork: %s", strerror(errno));
+  if (child_pid == 0) {
+    if (exit_fd >= 0) close(exit_fd);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent && getppid() != 0) _exit(125); /* 0: parent is outside our pid namespace */
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    child_main(o);
+    _exit(125);
+  }
+  if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+  if (o->pid_file) {
+    int fd = open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) { dprintf(fd, "%d\n", child_pid); close(fd); }
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = forward;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGALRM, SIGPWR};
+  for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
+  prctl(PR_SET_PDEATHSIG, SIGPWR, 0, 0, 0);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  if (getppid() == 1) kill(child_pid, SIGKILL);
+  int st;
+  while (waitpid(child_pid, &st, 0) < 0) if (errno != EINTR) return 125;
+  if (WIFEXITED(st)) {
+    if (exit_fd >= 0) dprintf(exit_fd, "%d 0\n", WEXITSTATUS(st));
+    return WEXITSTATUS(st);
+  }
+  int sig = WTERMSIG(st);
+  if (exit_fd >= 0) dprintf(exit_fd, "%d %d\n", 128 + sig, sig);
+  signal(sig, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  sigprocmask(SIG_UNBLOCK, &one, NULL);
+  kill(getpid(), sig);
+  return 128 + sig;
+}
+
+static void create_main(struct opts *o) {
+  join_cgroups(o);
+  setup_root(o);
+  drop_privileges(o);
+  enter_cwd(o);
+  exec_cmd(o);
+}
+
+static int join_rootfd = -1;
+
+static void join_main(struct opts *o) {
+  if (fchdir(join_rootfd) < 0 || chroot(".") < 0) fail(125, "enter container root: %s", strerror(errno));
+  close(join_rootfd);
+  drop_privileges(o);
+  enter_cwd(o);
+  exec_cmd(o);
+}
+
+static int join(struct opts *o) {
+  const char *names[] = {"ipc", "uts", "net", "pid", "mnt"};
+  int fds[5];
+  char p[256];
+  join_cgroups(o);
+  for (int i = 0; i < 5; i++) {
+    snprintf(p, sizeof p, "/proc/%d/ns/%s", o->pid, names[i]);
+    fds[i] = open(p, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) fail(125, "open %s: %s", p, strerror(errno));
+  }
+  snprintf(p, sizeof p, "/proc/%d/root", o->pid);
+  join_rootfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (join_rootfd < 0) fail(125, "open %s: %s", p, strerror(errno));
+  for (int i = 0; i < 5; i++) {
+    if (setns(fds[i], 0) < 0) fail(125, "enter %s namespace: %s", names[i], strerror(errno));
+    close(fds[i]);
+  }
+  return supervise(o, join_main);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) fail(125, "usage: sbx-init create|join [OPTIONS] -- CMD...");
+  struct opts o;
+  parse(&o, argc, argv);
+  if (strcmp(argv[1], "create") == 0) {
+    if (!o.root || !o.rtype) fail(125, "create needs --root and --rootfs");
+    return supervise(&o, create_main);
+  }
+  if (strcmp(argv[1], "join") == 0) {
+    if (o.pid <= 0) fail(125, "join needs --pid");
+    return join(&o);
+  }
+  fail(125, "unknown mode %s", argv[1]);
+  return 125;
+}

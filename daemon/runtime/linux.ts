@@ -1,0 +1,215 @@
+/**
+ * Runtime on Linux: util-linux `unshare` creates the namespaces and execs sbx-init (init.c,
+ * compiled static at build time), which forks the container's PID 1, mounts its root inside the
+ * new mount namespace, pivot_roots, cuts privileges and execs the command. exec() runs
+ * `sbx-init join`, which enters the namespaces of PID 1 the way nsenter does.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SIGNALS, SbxError, type ExitInfo } from '../../protocol/index.js';
+import * as cg from './cgroups.js';
+import { signalName, spawnPty } from './pty.js';
+import type { ContainerSpec, OutputName, Process, ProcessSpec, Runtime, Task } from './runtime.js';
+
+export const INIT_BINARY = join(dirname(fileURLToPath(import.meta.url)), 'sbx-init');
+const UNSHARE = existsSync('/usr/bin/unshare') ? '/usr/bin/unshare' : 'unshare';
+const TINI = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
+
+/** docker's default capabilities: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+ * NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP. */
+const DEFAULT_CAPS = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31].reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16);
+
+export function createLinuxRuntime(): Runtime {
+  if (!existsSync(INIT_BINARY)) {
+    throw new SbxError('unavailable', `container runtime: ${INIT_BINARY} is missing (run "npm run build"; it needs gcc)`);
+  }
+  let execSeq = 0;
+  return {
+    async start(spec, proc) {
+      const cgroups = await cg.createCgroups(spec.id, spec);
+      await writeEtcFiles(spec);
+      const root = join(spec.stateDir, 'rootfs');
+      const { mkdir, rm } = await import('node:fs/promises');
+      await mkdir(root, { recursive: true });
+      for (const f of ['status', 'exit', 'pid']) await rm(join(spec.stateDir, f), { force: true });
+      if (spec.rootfs.length !== 1) throw new SbxError('internal', `start container ${spec.id}: expected one root mount, got ${spec.rootfs.length}`);
+      const m = spec.rootfs[0]!;
+      const type = m.type === 'bind' ? 'bind' : m.type;
+      const args = [
+        '--mount', '--pid', '--uts', '--ipc', ...(spec.network === 'host' ? [] : ['--net']), '--',
+        INIT_BINARY, 'create',
+        '--status', join(spec.stateDir, 'status'), '--exit-file', join(spec.stateDir, 'exit'), '--pid-file', join(spec.stateDir, 'pid'),
+        '--root', root, '--rootfs', type, m.source, m.options.join(','), ...(m.cwd ? ['--rootfs-cwd', m.cwd] : []),
+        '--hostname', spec.hostname,
+        '--bind', join(spec.stateDir, 'hosts'), '/etc/hosts',
+        '--bind', join(spec.stateDir, 'resolv.conf'), '/etc/resolv.conf',
+        '--bind', join(spec.stateDir, 'hostname'), '/etc/hostname',
+        ...(spec.network === 'host' ? [] : ['--lo-up']),
+        ...cgroups.flatMap((d) => ['--cgroup', d]),
+        ...processArgs(proc),
+        ...(spec.init ? ['--init-bin', tiniPath()] : []),
+        '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,
+      ];
+      const status = join(spec.stateDir, 'status');
+      const p = launch(UNSHARE, args, proc, (code, sig) => finish(spec.id, status, code, sig));
+      const pid1 = await waitPid1(join(spec.stateDir, 'pid'), p);
+      return { process: p, pid1 } satisfies Task;
+    },
+
+    async exec(spec, pid1, proc) {
+      if (!this.alive(pid1)) throw new SbxError('failed_precondition', `exec in container ${spec.id}: it is not running`);
+      const status = join(spec.stateDir, `status-exec-${++execSeq}`);
+      const args = [
+        'join', '--pid', String(pid1), '--status', status,
+        ...cg.cgroupDirs(spec.id).flatMap((d) => ['--cgroup', d]),
+        ...processArgs(proc), '--', ...proc.args,
+      ];
+      return launch(INIT_BINARY, args, proc, async (code, sig) => {
+        const e = await finish(spec.id, status, code, sig);
+        const { rm } = await import('node:fs/promises');
+        await rm(status, { force: true });
+        return e;
+      });
+    },
+
+    freeze: (id) => cg.freeze(id),
+    thaw: (id) => cg.thaw(id),
+    alive(pid) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return !/^\d+ \(.*\) [ZX]/s.test(stat);
+      } catch { return false; }
+    },
+    async recordedExit(stateDir) {
+      let raw: string;
+      try { raw = (await readFile(join(stateDir, 'exit'), 'utf8')).trim(); } catch { return undefined; }
+      if (!raw) return undefined;
+      const [status, sig] = raw.split(' ').map(Number);
+      const e = await statusExit(join(stateDir, 'status'));
+      if (e) return e;
+      const signal = sig ? signalName(sig) : null;
+      return { code: signal ? null : status!, signal, status: status!, oomKilled: false, at: new Date().toISOString() };
+    },
+    cleanup: (id) => cg.removeCgroups(id),
+    oomKilled: (id) => cg.oomKilled(id),
+  };
+}
+
+function tiniPath(): string {
+  if (!TINI) throw new SbxError('unavailable', 'run with --init: tini-static is not installed (apt-get install tini)');
+  return TINI;
+}
+
+function processArgs(proc: ProcessSpec): string[] {
+  return ['--cwd', proc.cwd, '--uid', String(proc.user.uid), '--gid', String(proc.user.gid),
+    '--groups', proc.user.groups.join(','), '--caps', DEFAULT_CAPS];
+}
+
+async function writeEtcFiles(spec: ContainerSpec): Promise<void> {
+  const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters',
+    `127.0.1.1\t${spec.hostname}`, ...(spec.hosts ?? [])];
+  await writeFile(join(spec.stateDir, 'hosts'), hosts.join('\n') + '\n');
+  let resolv = '';
+  try { resolv = await readFile('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
+  // a private network namespace cannot reach the host's loopback resolvers
+  if (spec.network !== 'host') resolv = resolv.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
+  await writeFile(join(spec.stateDir, 'resolv.conf'), resolv);
+  await writeFile(join(spec.stateDir, 'hostname'), spec.hostname + '\n');
+}
+
+async function waitPid1(pidFile: string, p: Process & { exited(): boolean }): Promise<number> {
+  for (let i = 0; i < 2500; i++) {
+    try {
+      const n = Number((await readFile(pidFile, 'utf8')).trim());
+      if (n > 0) return n;
+    } catch { /* not yet */ }
+    if (p.exited()) return 0;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new SbxError('unavailable', 'start container: its first process did not appear within 5s');
+}
+
+async function statusExit(statusFile: string): Promise<ExitInfo | undefined> {
+  let text = '';
+  try { text = (await readFile(statusFile, 'utf8')).trim(); } catch { return undefined; }
+  if (!text) return undefined;
+  const m = /^(\d+) (.*)$/s.exec(text);
+  if (!m) return undefined;
+  const status = Number(m[1]);
+  const code = status === 127 ? 'command_not_found' : status === 126 ? 'cannot_execute' : 'internal';
+  return { code: status, signal: null, status, oomKilled: false, at: new Date().toISOString(), error: { code, message: m[2]! } };
+}
+
+async function finish(id: string, statusFile: string, code: number | null, signal: string | null): Promise<ExitInfo> {
+  const failed = await statusExit(statusFile);
+  const oomKilled = await cg.oomKilled(id);
+  if (failed) return { ...failed, oomKilled };
+  const sig = signal && SIGNALS[signal] ? signal : null;
+  const status = sig ? 128 + SIGNALS[sig]! : (code ?? 255);
+  return { code: sig ? null : status, signal: sig, status, oomKilled, at: new Date().toISOString() };
+}
+
+/** Spawn `file args` with the container's environment, over a pty or pipes. */
+function launch(file: string, args: string[], proc: ProcessSpec,
+  done: (code: number | null, signal: string | null) => Promise<ExitInfo>): Process & { exited(): boolean } {
+  const env: Record<string, string> = {};
+  for (const kv of proc.env) {
+    const i = kv.indexOf('=');
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  let exited = false;
+  if (proc.tty) {
+    const p = spawnPty({ file, args, env, size: proc.size ?? { cols: 80, rows: 24 }, finish: (c, s) => { exited = true; return done(c, s); } });
+    return Object.assign(p, { exited: () => exited });
+  }
+  const child: ChildProcess = spawn(file, args, { env, stdio: [proc.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  return pipeProcess(child, done, () => { exited = true; }, () => exited);
+}
+
+function pipeProcess(child: ChildProcess, done: (code: number | null, signal: string | null) => Promise<ExitInfo>,
+  markExited: () => void, isExited: () => boolean): Process & { exited(): boolean } {
+  let dataCb: ((stream: OutputName, data: Buffer) => void) | undefined;
+  const early: [OutputName, Buffer][] = [];
+  let exitCb: ((e: ExitInfo) => void) | undefined;
+  let result: ExitInfo | undefined;
+  const emit = (s: OutputName) => (d: Buffer): void => { if (dataCb) dataCb(s, d); else early.push([s, d]); };
+  child.stdout!.on('data', emit('stdout'));
+  child.stderr!.on('data', emit('stderr'));
+  child.stdin?.on('error', () => { /* the process closed its stdin: EPIPE is not our error */ });
+  let finished = false;
+  const end = (code: number | null, signal: NodeJS.Signals | null): void => {
+    if (finished) return;
+    finished = true;
+    markExited();
+    void done(code, signal).then((e) => { result = e; exitCb?.(e); });
+  };
+  // 'close' comes after both pipes hit EOF; a background process that keeps them open must not
+  // hold the exit back forever, so after 'exit' we give the pipes a moment, then stop waiting.
+  child.on('close', (code, signal) => end(code, signal));
+  child.on('exit', (code, signal) => {
+    setTimeout(() => { child.stdout!.destroy(); child.stderr!.destroy(); end(code, signal); }, 1000).unref();
+  });
+  child.on('error', () => end(255, null));
+  return {
+    pid: child.pid ?? 0,
+    tty: false,
+    write(data) {
+      return new Promise((resolve) => {
+        if (!child.stdin || child.stdin.destroyed || child.stdin.writableEnded) { resolve(); return; }
+        child.stdin.write(data, () => resolve());
+      });
+    },
+    closeStdin() { child.stdin?.end(); },
+    resize() { /* no terminal */ },
+    kill(signal) { try { child.kill(signal as NodeJS.Signals); } catch { /* gone */ } },
+    pause() { child.stdout!.pause(); child.stderr!.pause(); },
+    resume() { child.stdout!.resume(); child.stderr!.resume(); },
+    onData(cb) { dataCb = cb; for (const [s, b] of early.splice(0)) cb(s, b); },
+    onExit(cb) { exitCb = cb; if (result) cb(result); },
+    exited: isExited,
+  };
+}

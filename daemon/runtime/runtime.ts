@@ -1,0 +1,99 @@
+/**
+ * Runtime: runs a container's processes in their own namespaces over a prepared root file
+ * system. It knows nothing about images, names or records (daemon/containers/ does that).
+ *
+ * Contract
+ * - start() creates the container's namespaces (mount, pid, uts, ipc, and net unless
+ *   network 'host'), mounts `rootfs` INSIDE the new mount namespace (a daemon crash can leave no
+ *   host mount), sets up /proc, /sys (read-only), /dev (null zero full random urandom tty, own
+ *   devpts + ptmx, shm), /etc/hosts, /etc/resolv.conf, the hostname and loopback, pivot_roots, cuts
+ *   capabilities to docker's default set, sets no_new_privs, switches to the user and execs the
+ *   command as PID 1. rlimits are inherited from the daemon, so never above the host's hard
+ *   limits. Memory and pids limits, and a freezer, are per-container cgroup v1 groups.
+ * - exec() runs another process in the same namespaces, root, cgroups and privilege cuts.
+ * - A Process reports exactly one Exit, after all of its output has been delivered through
+ *   onData. status = code, or 128 + signal; 126/127 with `error` set when the command could
+ *   not be executed / was not found (the command's own exit 127 has no `error`).
+ * - When the daemon dies, the container's processes die with it (parent-death signals), and
+ *   the exit status is still written to the container's state dir (recover() reads it).
+ *
+ * Errors: failed_precondition (exec/kill/freeze of a container that is not running),
+ * unavailable (namespaces, cgroups or mounts cannot be used here).
+ */
+import type { ExitInfo, Size } from '../../protocol/index.js';
+
+/** One mount, as daemon/snapshots produces it: type 'overlay' or 'bind', options, cwd for relative lowerdirs. */
+export interface RootMount { type: string; source: string; options: string[]; cwd?: string }
+
+export interface User { uid: number; gid: number; groups: number[] }
+
+export interface ProcessSpec {
+  /** argv; args[0] is looked up in PATH from `env` when it has no slash. */
+  args: string[];
+  /** KEY=VALUE, exactly the process's environment. */
+  env: string[];
+  cwd: string;
+  user: User;
+  tty: boolean;
+  /** Keep a stdin pipe open (-i); without it stdin is /dev/null (non-tty). */
+  stdin: boolean;
+  size?: Size;
+}
+
+export interface ContainerSpec {
+  id: string;
+  /** Directory for the runtime's own files of this container (status, pid, hosts...). */
+  stateDir: string;
+  rootfs: RootMount[];
+  hostname: string;
+  network: 'none' | 'host';
+  memory?: number;
+  pidsLimit?: number;
+  /** Put tini in front as PID 1. */
+  init: boolean;
+  /** Extra lines for /etc/hosts. */
+  hosts?: string[];
+}
+
+export type OutputName = 'stdout' | 'stderr';
+
+/** A running process: its stdio and its end. */
+export interface Process {
+  /** Host pid of the process we supervise (container PID 1 for start()). */
+  readonly pid: number;
+  readonly tty: boolean;
+  /** Write to stdin; resolves when the bytes are handed to the kernel (or the pty). */
+  write(data: Uint8Array): Promise<void>;
+  /** Close stdin (non-tty); in a tty, write VEOF once. */
+  closeStdin(): void;
+  resize(size: Size): void;
+  /** Deliver a signal (by name) to the process. */
+  kill(signal: string): void;
+  /** Stop reading output (the pipe or pty fills and the process blocks), and go on. */
+  pause(): void;
+  resume(): void;
+  onData(cb: (stream: OutputName, data: Buffer) => void): void;
+  /** Called once, after the last onData. */
+  onExit(cb: (exit: ExitInfo) => void): void;
+}
+
+/** A started container: its PID 1 process. */
+export interface Task { process: Process; pid1: number }
+
+export interface Runtime {
+  /** @throws unavailable (setup failed; message says what), plus cannot_execute/command_not_found via the Exit */
+  start(spec: ContainerSpec, proc: ProcessSpec): Promise<Task>;
+  /** @throws failed_precondition when the container has no running PID 1 */
+  exec(spec: ContainerSpec, pid1: number, proc: ProcessSpec): Promise<Process>;
+  /** Freeze every process of the container (cgroup freezer); commit uses it. Idempotent. */
+  freeze(id: string): Promise<void>;
+  thaw(id: string): Promise<void>;
+  /** Is the container's PID 1 (host pid) still alive (not a zombie)? */
+  alive(pid1: number): boolean;
+  /** The exit a dead container left in its state dir, if any (restart recovery). */
+  recordedExit(stateDir: string): Promise<ExitInfo | undefined>;
+  /** Remove the container's cgroups (after its processes are gone). Idempotent. */
+  cleanup(id: string): Promise<void>;
+  /** Did the memory cgroup kill a process for being out of memory? */
+  oomKilled(id: string): Promise<boolean>;
+}

@@ -1,0 +1,140 @@
+/**
+ * Containers: create/start/stop/kill/wait/rm/list/inspect/logs, exec, and the sessions whose
+ * output streams over sbx.stream.v1 (protocol/stream.ts).
+ *
+ * A session is one process with its stdio: the container's main process (session id = the
+ * container id) or one exec (session id "<container id>.<n>"). Output is retained from offset 0,
+ * so create → attach → start, or start → attach, lose nothing.
+ */
+import { channel, route } from './api.js';
+import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
+export type NetworkMode = 'none' | 'host';
+
+export interface CreateContainerRequest {
+  /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
+  image: string;
+  name?: string;
+  /** Replaces the image's CMD (docker's positional args after the image). */
+  cmd?: string[];
+  /** Replaces the image's ENTRYPOINT; [] clears it (docker's --entrypoint ""). */
+  entrypoint?: string[];
+  /** KEY=VALUE; a bare KEY is taken from the caller's environment by the CLI. */
+  env?: string[];
+  workdir?: string;
+  /** UID[:GID] or a user name from the image's /etc/passwd. */
+  user?: string;
+  hostname?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+  /** none (default; its own network namespace with loopback only) or host. */
+  network?: NetworkMode;
+  /** Memory limit in bytes. */
+  memory?: number;
+  pidsLimit?: number;
+  /** tini as PID 1 (reaps orphans, forwards signals). */
+  init?: boolean;
+  /** Remove the container when its process exits (docker run --rm). */
+  autoRemove?: boolean;
+  consoleSize?: Size;
+}
+
+export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
+
+/** One row of `sbx ps`. */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  /** The command as docker shows it: entrypoint + cmd joined with spaces. */
+  command: string;
+  created: string;
+  state: ContainerState;
+  /** docker's status text: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
+  status: string;
+  exitCode?: number;
+}
+
+/** docker container inspect, field for field where docker has the field. */
+export interface ContainerInspect {
+  Id: string;
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  Image: string;
+  State: {
+    Status: ContainerState;
+    Running: boolean;
+    Paused: boolean;
+    OOMKilled: boolean;
+    Pid: number;
+    ExitCode: number;
+    Error: string;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Config: {
+    Image: string;
+    Hostname: string;
+    User: string;
+    Env: string[];
+    Cmd: string[];
+    Entrypoint: string[] | null;
+    WorkingDir: string;
+    Tty: boolean;
+    OpenStdin: boolean;
+  };
+  HostConfig: { NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean };
+  GraphDriver?: { Name: string; Data: Record<string, string> };
+}
+
+export interface ExecRequest {
+  id: string;
+  cmd: string[];
+  tty?: boolean;
+  openStdin?: boolean;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  consoleSize?: Size;
+}
+
+export interface SessionInfo {
+  session: string;
+  container: string;
+  tty: boolean;
+  state: 'created' | 'running' | 'exited';
+  size?: Size;
+  offsets: Offsets;
+  exit?: ExitInfo;
+}
+
+export interface WaitResult { StatusCode: number; Error?: { Message: string } }
+
+export const Containers = {
+  create: route<CreateContainerRequest, CreateContainerResponse>('POST', '/v1/containers'),
+  list: route<{ all?: boolean }, ContainerSummary[]>('GET', '/v1/containers'),
+  inspect: route<{ id: string }, ContainerInspect>('GET', '/v1/containers/:id/json'),
+  start: route<{ id: string }, void>('POST', '/v1/containers/:id/start'),
+  /** SIGTERM (or the image's STOPSIGNAL), then SIGKILL after `timeout` seconds (default 10). */
+  stop: route<{ id: string; timeout?: number }, void>('POST', '/v1/containers/:id/stop'),
+  kill: route<{ id: string; signal?: string }, void>('POST', '/v1/containers/:id/kill'),
+  /** Blocks until the container is not running; answers its exit status. */
+  wait: route<{ id: string }, WaitResult>('POST', '/v1/containers/:id/wait'),
+  remove: route<{ id: string; force?: boolean }, void>('DELETE', '/v1/containers/:id'),
+  /** Body: log records (protocol/stream.ts encodeLogRecord), stdout and stderr in order. */
+  logs: route<{ id: string; follow?: boolean; tail?: number }, void>('GET', '/v1/containers/:id/logs', 'download'),
+  exec: route<ExecRequest, { session: string }>('POST', '/v1/containers/:id/exec'),
+} as const;
+
+export const Sessions = {
+  inspect: route<{ session: string }, SessionInfo>('GET', '/v1/sessions/:session'),
+  resize: route<{ session: string; cols: number; rows: number }, void>('POST', '/v1/sessions/:session/resize'),
+  /** Blocks until the session's process has exited. */
+  wait: route<{ session: string }, ExitInfo>('POST', '/v1/sessions/:session/wait'),
+  /** WebSocket, subprotocol sbx.stream.v1. */
+  attach: channel<{ session: string }>('/v1/sessions/:session/attach', STREAM_SUBPROTOCOL),
+} as const;

@@ -1,0 +1,160 @@
+/** The Linux runtime on its own: a hand-made busybox root, real namespaces, real cgroups. */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ExitInfo } from '../protocol/index.js';
+import { createLinuxRuntime } from '../daemon/runtime/linux.js';
+import type { ContainerSpec, Process, ProcessSpec, Runtime } from '../daemon/runtime/runtime.js';
+import { privileged } from './_helpers/root.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+
+interface Ctx { dir: string; rootfs: string; rt: Runtime; n: number }
+
+export function makeBusyboxRoot(dir: string): string {
+  const r = join(dir, 'rootfs');
+  for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root']) mkdirSync(join(r, d), { recursive: true });
+  cpSync('/bin/busybox', join(r, 'bin/busybox'));
+  execFileSync('chroot', [r, '/bin/busybox', '--install', '-s', '/bin']);
+  writeFileSync(join(r, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n');
+  return r;
+}
+
+const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function specFor(ctx: Ctx, over: Partial<ContainerSpec> = {}): ContainerSpec {
+  const id = `sbxtest${process.pid}x${++ctx.n}`;
+  const stateDir = join(ctx.dir, id);
+  mkdirSync(stateDir, { recursive: true });
+  return { id, stateDir, rootfs: [{ type: 'bind', source: ctx.rootfs, options: ['rbind'] }], hostname: 'box', network: 'none', init: false, ...over };
+}
+
+function procFor(args: string[], over: Partial<ProcessSpec> = {}): ProcessSpec {
+  return { args, env: [PATH_ENV], cwd: '/', user: { uid: 0, gid: 0, groups: [] }, tty: false, stdin: false, ...over };
+}
+
+function collect(p: Process): Promise<{ out: string; err: string; exit: ExitInfo }> {
+  let out = '';
+  let err = '';
+  p.onData((s, d) => { if (s === 'stdout') out += d; else err += d; });
+  return new Promise((resolve) => p.onExit((exit) => resolve({ out, err, exit })));
+}
+
+async function run(ctx: Ctx, args: string[], over: Partial<ProcessSpec> = {}, spec: Partial<ContainerSpec> = {}) {
+  const s = specFor(ctx, spec);
+  const task = await ctx.rt.start(s, procFor(args, over));
+  const r = await collect(task.process);
+  await ctx.rt.cleanup(s.id);
+  return r;
+}
+
+const rt = suite<Ctx>('runtime: linux', {} as Ctx);
+rt.before(async (ctx) => {
+  ctx.n = 0;
+  if (process.getuid?.() !== 0) return;
+  ctx.dir = await tmpdir('sbx-rt-');
+  ctx.rootfs = makeBusyboxRoot(ctx.dir);
+  ctx.rt = createLinuxRuntime();
+});
+rt.after(async (ctx) => { if (ctx.dir) await rmrf(ctx.dir); });
+
+rt('exit codes: own, 127 not found, 126 cannot execute, 137 killed', privileged<Ctx>(async (ctx) => {
+  assert.is((await run(ctx, ['sh', '-c', 'exit 3'])).exit.status, 3);
+  const nf = await run(ctx, ['no-such-command']);
+  assert.is(nf.exit.status, 127);
+  assert.is(nf.exit.error?.code, 'command_not_found');
+  const ce = await run(ctx, ['/etc/passwd']);
+  assert.is(ce.exit.status, 126);
+  assert.is(ce.exit.error?.code, 'cannot_execute');
+  const own127 = await run(ctx, ['sh', '-c', 'exit 127']);
+  assert.is(own127.exit.status, 127);
+  assert.is(own127.exit.error, undefined);
+  const s = specFor(ctx);
+  const task = await ctx.rt.start(s, procFor(['sleep', '100']));
+  const done = collect(task.process);
+  process.kill(task.pid1, 'SIGKILL');
+  const k = await done;
+  assert.is(k.exit.status, 137);
+  assert.is(k.exit.signal, 'SIGKILL');
+  await ctx.rt.cleanup(s.id);
+}));
+
+rt('stdout and stderr stay apart; env, cwd and user apply', privileged<Ctx>(async (ctx) => {
+  const r = await run(ctx, ['sh', '-c', 'echo out; echo err >&2; echo "$GREETING $(pwd) $(id -u):$(id -g)"'],
+    { env: [PATH_ENV, 'GREETING=hi'], cwd: '/tmp', user: { uid: 65534, gid: 65534, groups: [] } });
+  assert.is(r.out, 'out\nhi /tmp 65534:65534\n');
+  assert.is(r.err, 'err\n');
+}));
+
+rt('isolation: pid 1, own hostname, no mount, read-only /proc/sys, no host files, docker caps', privileged<Ctx>(async (ctx) => {
+  const marker = join(ctx.dir, 'host-only-file');
+  writeFileSync(marker, 'secret');
+  const script = [
+    'echo pid=$$', 'ps -o pid,comm | wc -l', 'hostname',
+    'mount -t tmpfs none /tmp 2>/dev/null && echo mounted || echo nomount',
+    '(echo 1 > /proc/sys/vm/drop_caches) 2>/dev/null && echo sysw || echo sysro',
+    `cat ${marker} 2>/dev/null || echo nohost`,
+    'grep CapBnd /proc/self/status', 'grep NoNewPrivs /proc/self/status',
+    'ls /dev | tr "\\n" " "; echo', 'cat /etc/hosts | grep -c box',
+  ].join('; ');
+  const r = await run(ctx, ['sh', '-c', script]);
+  const lines = r.out.trim().split('\n');
+  assert.is(lines[0], 'pid=1');
+  assert.ok(['3', '4'].includes(lines[1]!), `ps should list only its header, sh, ps (and wc): ${r.out}`);
+  assert.is(lines[2], 'box');
+  assert.is(lines[3], 'nomount');
+  assert.is(lines[4], 'sysro');
+  assert.is(lines[5], 'nohost');
+  assert.match(lines[6]!, /CapBnd:\s+00000000a80425fb/);
+  assert.match(lines[7]!, /NoNewPrivs:\s+1/);
+  for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'pts']) assert.ok(lines[8]!.split(' ').includes(d), `/dev/${d}: ${lines[8]}`);
+  assert.is(lines[9], '1');
+  assert.not.match(readFileSync('/proc/self/mountinfo', 'utf8'), ctx.dir, 'no container mount is visible on the host');
+}));
+
+rt('a pty: tty answers, resize reaches stty, exit code passes', privileged<Ctx>(async (ctx) => {
+  const s = specFor(ctx);
+  const task = await ctx.rt.start(s, procFor(['sh'], { tty: true, stdin: true, size: { cols: 80, rows: 24 }, env: [PATH_ENV, 'TERM=xterm', 'PS1=# '] }));
+  let out = '';
+  task.process.onData((_s, d) => { out += d; });
+  const exited = new Promise<ExitInfo>((r) => task.process.onExit(r));
+  const until = async (re: RegExp): Promise<void> => {
+    for (let i = 0; i < 500 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.match(out, re);
+  };
+  await task.process.write(Buffer.from('tty; stty size\r'));
+  await until(/24 80/);
+  assert.match(out, /\/dev\/console/);
+  task.process.resize({ cols: 132, rows: 50 });
+  await task.process.write(Buffer.from('stty size\r'));
+  await until(/50 132/);
+  await task.process.write(Buffer.from('exit 7\r'));
+  assert.is((await exited).status, 7);
+  await ctx.rt.cleanup(s.id);
+}));
+
+rt('exec joins the namespaces; freeze/thaw; pids limit holds a fork bomb', privileged<Ctx>(async (ctx) => {
+  const s = specFor(ctx, { pidsLimit: 64 });
+  const task = await ctx.rt.start(s, procFor(['sh', '-c', 'echo hello > /tmp/x; sleep 100']));
+  const main = collect(task.process);
+  await new Promise((r) => setTimeout(r, 100));
+  const ex = await ctx.rt.exec(s, task.pid1, procFor(['sh', '-c', 'cat /tmp/x; echo $$; ps -o comm | grep -c sleep; hostname']));
+  const r = await collect(ex);
+  assert.is(r.exit.status, 0, r.err);
+  const [x, , sleeps, host] = r.out.trim().split('\n');
+  assert.is(x, 'hello');
+  assert.is(sleeps, '1');
+  assert.is(host, 'box');
+  await ctx.rt.freeze(s.id);
+  assert.match(readFileSync(`/proc/${task.pid1}/status`, 'utf8'), /State:\s+[DS]/);
+  await ctx.rt.thaw(s.id);
+  const bomb = await ctx.rt.exec(s, task.pid1, procFor(['sh', '-c', 'for i in $(seq 200); do sleep 5 & done 2>/dev/null; ps | wc -l']));
+  const b = await collect(bomb);
+  assert.ok(Number(b.out.trim()) <= 66, `pids limit: ${b.out}`);
+  process.kill(task.pid1, 'SIGKILL');
+  assert.is((await main).exit.status, 137);
+  await ctx.rt.cleanup(s.id);
+}));
+
+rt.run();
