@@ -136,23 +136,27 @@ rt('a pty: tty answers, resize reaches stty, exit code passes', privileged<Ctx>(
 
 rt('exec joins the namespaces; freeze/thaw; pids limit holds a fork bomb', privileged<Ctx>(async (ctx) => {
   const s = specFor(ctx, { pidsLimit: 64 });
-  const task = await ctx.rt.start(s, procFor(['sh', '-c', 'echo hello > /tmp/x; sleep 100']));
+  const task = await ctx.rt.start(s, procFor(['sh', '-c', 'echo hello > /tmp/x; sleep 60']));
   const main = collect(task.process);
-  await new Promise((r) => setTimeout(r, 100));
-  const ex = await ctx.rt.exec(s, task.pid1, procFor(['sh', '-c', 'cat /tmp/x; echo $$; ps -o comm | grep -c sleep; hostname']));
-  const r = await collect(ex);
-  assert.is(r.exit.status, 0, r.err);
-  const [x, , sleeps, host] = r.out.trim().split('\n');
-  assert.is(x, 'hello');
-  assert.is(sleeps, '1');
-  assert.is(host, 'box');
-  await ctx.rt.freeze(s.id);
-  assert.match(readFileSync(`/proc/${task.pid1}/status`, 'utf8'), /State:\s+[DS]/);
-  await ctx.rt.thaw(s.id);
-  const bomb = await ctx.rt.exec(s, task.pid1, procFor(['sh', '-c', 'for i in $(seq 200); do sleep 5 & done 2>/dev/null; ps | wc -l']));
-  const b = await collect(bomb);
-  assert.ok(Number(b.out.trim()) <= 66, `pids limit: ${b.out}`);
-  process.kill(task.pid1, 'SIGKILL');
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    const ex = await ctx.rt.exec(s, task.pid1, procFor(['sh', '-c', 'while [ ! -s /tmp/x ]; do sleep 0.05; done; cat /tmp/x; echo $$; ps -o comm | grep -c sleep; hostname']));
+    const r = await collect(ex);
+    assert.is(r.exit.status, 0, r.err);
+    const [x, , sleeps, host] = r.out.trim().split('\n');
+    assert.is(x, 'hello');
+    assert.is(sleeps, '1');
+    assert.is(host, 'box');
+    await ctx.rt.freeze(s.id);
+    assert.is(readFileSync(`/sys/fs/cgroup/freezer/sbx/${s.id}/freezer.state`, 'utf8').trim(), 'FROZEN');
+    await ctx.rt.thaw(s.id);
+    const bomb = await ctx.rt.exec(s, task.pid1, procFor(['sh', '-c', 'for i in $(seq 200); do sleep 5 & done 2>/dev/null; ps | wc -l']));
+    const b = await collect(bomb);
+    assert.ok(Number(b.out.trim()) <= 66, `pids limit: ${b.out}`);
+  } finally {
+    await ctx.rt.thaw(s.id).catch(() => undefined);
+    process.kill(task.pid1, 'SIGKILL');
+  }
   assert.is((await main).exit.status, 137);
   await ctx.rt.cleanup(s.id);
 }));
