@@ -1,0 +1,133 @@
+/**
+ * Containers end to end through the CLIs, as a user types them: start → exit of a trivial
+ * command, start → first prompt of an interactive shell under a real PTY, `exec` into a running
+ * container, one keystroke's echo and bulk output through `run -it`.
+ */
+import { SBX_BIN } from '../../test/_helpers/cli.js';
+import { side, type Metric, type Side } from '../harness.js';
+import { image, needVerbs, type Fixtures, type PodmanWorld, type Sbxd } from '../fixtures.js';
+import { ok, timed, unique } from '../proc.js';
+import { bulkOutput, keystrokeRoundTrip, PtySession, timeToPrompt } from '../pty.js';
+
+const BULK_BYTES = 16 * 1024 * 1024;
+
+function sbxShell(d: Sbxd, img: string): PtySession {
+  return new PtySession('sbx run -it', process.execPath, [SBX_BIN, 'run', '-it', '--rm', img, 'sh'], d.env);
+}
+
+function podmanShell(p: PodmanWorld): PtySession {
+  return new PtySession('podman run -it', 'podman', ['run', '-it', '--rm', p.image, 'sh'], p.env);
+}
+
+async function sbxSide(fx: Fixtures, verbs: string[], make: (d: Sbxd, img: string) => Promise<Side>): Promise<Side | Error> {
+  return side(async () => {
+    needVerbs(...verbs);
+    const d = await fx.sbxd();
+    return make(d, image(d));
+  });
+}
+
+async function podmanSide(fx: Fixtures, make: (p: PodmanWorld) => Promise<Side>): Promise<Side | Error> {
+  return side(async () => make(await fx.podman()));
+}
+
+/** A prompt-ready shell session for the whole metric; closed with it. */
+async function openShell(open: () => PtySession, closers: PtySession[]): Promise<PtySession> {
+  const { session } = await timeToPrompt(open);
+  closers.push(session);
+  return session;
+}
+
+export const containerMetrics: Metric<Fixtures>[] = [
+  {
+    id: 'container.run.cli',
+    name: 'container start → exit (CLI): `run --rm busybox true`',
+    peer: '`podman run --rm`',
+    unit: 'ms',
+    async prepare(fx) {
+      return {
+        sbx: await sbxSide(fx, ['run'], async (d, img) => () => timed('sbx run', () => d.cli(['run', '--rm', img, 'true']))),
+        peer: await podmanSide(fx, async (p) => () => timed('podman run', () => p.podman(['run', '--rm', p.image, 'true']))),
+      };
+    },
+  },
+  {
+    id: 'container.shell.cli',
+    name: 'shell start → first prompt (CLI, PTY): `run -it --rm busybox sh`',
+    peer: '`podman run -it --rm`',
+    unit: 'ms',
+    async prepare(fx) {
+      const once = async (open: () => PtySession): Promise<number> => {
+        const { ms, session } = await timeToPrompt(open);
+        await session.close();
+        return ms;
+      };
+      return {
+        sbx: await sbxSide(fx, ['run'], async (d, img) => () => once(() => sbxShell(d, img))),
+        peer: await podmanSide(fx, async (p) => () => once(() => podmanShell(p))),
+      };
+    },
+  },
+  {
+    id: 'container.exec.cli',
+    name: '`exec` into a running container (CLI): `exec C true`',
+    peer: '`podman exec`',
+    unit: 'ms',
+    async prepare(fx) {
+      const cleanups: (() => Promise<unknown>)[] = [];
+      const sbx = await sbxSide(fx, ['run', 'exec', 'rm'], async (d, img) => {
+        const name = unique('bench-exec');
+        await ok('sbx run -d', d.cli(['run', '-d', '--name', name, img, 'sleep', '3600']));
+        cleanups.push(() => d.cli(['rm', '-f', name]));
+        return () => timed('sbx exec', () => d.cli(['exec', name, 'true']));
+      });
+      const peer = await podmanSide(fx, async (p) => {
+        const name = unique('bench-exec');
+        await ok('podman run -d', p.podman(['run', '-d', '--name', name, p.image, 'sleep', '3600']));
+        cleanups.push(() => p.podman(['rm', '-f', '-t', '0', name]));
+        return () => timed('podman exec', () => p.podman(['exec', name, 'true']));
+      });
+      return { sbx, peer, close: async () => { for (const c of cleanups) await c(); } };
+    },
+  },
+  {
+    id: 'container.keystroke.cli',
+    name: 'keystroke echo round trip (CLI, PTY): `run -it` shell, median of 40',
+    peer: '`podman run -it`',
+    unit: 'µs',
+    async prepare(fx) {
+      const sessions: PtySession[] = [];
+      return {
+        sbx: await sbxSide(fx, ['run'], async (d, img) => {
+          const s = await openShell(() => sbxShell(d, img), sessions);
+          return () => keystrokeRoundTrip(s);
+        }),
+        peer: await podmanSide(fx, async (p) => {
+          const s = await openShell(() => podmanShell(p), sessions);
+          return () => keystrokeRoundTrip(s);
+        }),
+        close: async () => { for (const s of sessions) await s.close(); },
+      };
+    },
+  },
+  {
+    id: 'container.bulk.cli',
+    name: `bulk output through the PTY (CLI): ${BULK_BYTES / 2 ** 20} MiB from \`run -it\` shell`,
+    peer: '`podman run -it`',
+    unit: 'MB/s',
+    async prepare(fx) {
+      const sessions: PtySession[] = [];
+      return {
+        sbx: await sbxSide(fx, ['run'], async (d, img) => {
+          const s = await openShell(() => sbxShell(d, img), sessions);
+          return () => bulkOutput(s, BULK_BYTES);
+        }),
+        peer: await podmanSide(fx, async (p) => {
+          const s = await openShell(() => podmanShell(p), sessions);
+          return () => bulkOutput(s, BULK_BYTES);
+        }),
+        close: async () => { for (const s of sessions) await s.close(); },
+      };
+    },
+  },
+];

@@ -1,0 +1,10 @@
+/** Every metric, in the order the table shows them. */
+import type { Metric } from '../harness.js';
+import type { Fixtures } from '../fixtures.js';
+import { cliMetrics } from './cli.js';
+import { containerMetrics } from './container.js';
+
+export const ALL_METRICS: Metric<Fixtures>[] = [
+  ...cliMetrics,
+  ...containerMetrics,
+];

@@ -1,0 +1,142 @@
+/**
+ * The results table and the machine facts, as markdown: printed, written to
+ * bench/results/<timestamp>.md (kept) and copied to bench/results/LATEST.md; the raw samples go to
+ * <timestamp>.json next to it so later runs can be compared number by number.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile, copyFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LOWER_IS_BETTER, median, type Result, type SideResult, type Unit } from './harness.js';
+
+const pexec = promisify(execFile);
+
+export interface Facts {
+  date: string;
+  cpus: string;
+  memory: string;
+  kernel: string;
+  versions: Record<string, string>;
+  loadBefore: string;
+  loadAfter?: string;
+  runs: string;
+  commit: string;
+}
+
+async function version(cmd: string, args: string[], pick: RegExp = /.+/): Promise<string> {
+  try {
+    const { stdout, stderr } = await pexec(cmd, args, { timeout: 10_000 });
+    const m = (stdout + stderr).match(pick);
+    return m ? (m[1] ?? m[0]).trim() : (stdout + stderr).split('\n')[0]!.trim();
+  } catch {
+    return 'not installed';
+  }
+}
+
+export function load(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(', ');
+}
+
+export async function machineFacts(runs: string, repo: string): Promise<Facts> {
+  const c = cpus();
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpus: `${c.length} × ${c[0]?.model.trim() ?? 'unknown'}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: `Linux ${release()}`,
+    versions: {
+      sbx: await version('git', ['-C', repo, 'describe', '--always', '--dirty']).then((v) => `git ${v}`),
+      node: process.version,
+      podman: await version('podman', ['--version'], /version (\S+)/),
+      skopeo: await version('skopeo', ['--version'], /version (\S+)/),
+      buildah: await version('buildah', ['--version'], /version (\S+)/),
+      'docker-registry': await version('docker-registry', ['--version'], /distribution (\S+)/),
+      runc: await version('runc', ['--version'], /version (\S+)/),
+      wrk: await version('wrk', ['--version'], /wrk (\S+ \S+)/),
+    },
+    loadBefore: load(),
+    runs,
+    commit: await version('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']),
+  };
+}
+
+function fmt(v: number, unit: Unit): string {
+  if (unit === 'req/s') return `${Math.round(v)}`;
+  if (Math.abs(v) >= 100) return `${Math.round(v)}`;
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function cell(s: SideResult, unit: Unit): string {
+  return s.samples.length ? `${fmt(median(s.samples), unit)} ${unit}` : `n/a (${s.na ?? 'no samples'})`;
+}
+
+function range(s: SideResult, unit: Unit): string {
+  if (!s.samples.length) return '–';
+  return `${fmt(Math.min(...s.samples), unit)}–${fmt(Math.max(...s.samples), unit)}`;
+}
+
+export function ratio(r: Result): string {
+  if (!r.sbx.samples.length || !r.peer.samples.length) return '–';
+  const p = median(r.peer.samples);
+  if (p === 0) return '–';
+  const q = median(r.sbx.samples) / p;
+  const better = LOWER_IS_BETTER[r.metric.unit] ? q < 1 : q > 1;
+  return `${q.toFixed(2)}${Math.abs(q - 1) < 0.05 ? '' : better ? ' ✓' : ' ✗'}`;
+}
+
+function esc(s: string): string {
+  return s.replace(/\|/g, '\\|');
+}
+
+export function table(results: Result[]): string {
+  const rows = [
+    '| metric | peer | sbx median | peer median | sbx/peer | sbx min–max | peer min–max | runs |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    const u = r.metric.unit;
+    const runs = `${r.sbx.samples.length}+${r.peer.samples.length}`;
+    rows.push(`| ${esc(r.metric.name)} | ${esc(r.metric.peer)} | ${esc(cell(r.sbx, u))} | ${esc(cell(r.peer, u))} | ${ratio(r)} | ${range(r.sbx, u)} | ${range(r.peer, u)} | ${runs} |`);
+  }
+  return rows.join('\n');
+}
+
+export function factsBlock(f: Facts): string {
+  const v = Object.entries(f.versions).map(([k, x]) => `${k} ${x}`).join(' · ');
+  return [
+    `- date: ${f.date} (sbx commit ${f.commit})`,
+    `- machine: ${f.cpus}, ${f.memory}, ${f.kernel}`,
+    `- versions: ${v}`,
+    `- load average (1, 5, 15 min): ${f.loadBefore} at start, ${f.loadAfter ?? '?'} at end`,
+    `- repetitions: ${f.runs}`,
+  ].join('\n');
+}
+
+export function document(results: Result[], f: Facts, seconds: number): string {
+  return [
+    `# sbx benchmarks — ${f.date}`,
+    '',
+    factsBlock(f),
+    `- total time: ${seconds.toFixed(0)} s`,
+    '',
+    table(results),
+    '',
+    'Ratio = sbx median / peer median. For times and memory below 1 is better for sbx; for MB/s and',
+    'req/s above 1 is better. ✓ marks sbx ahead, ✗ behind (by more than 5 %). "runs" = sbx samples + peer',
+    'samples. See bench/README.md for what each metric measures.',
+    '',
+  ].join('\n');
+}
+
+export async function writeResults(dir: string, results: Result[], f: Facts, seconds: number, latest: boolean): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const stamp = f.date.replace(/:/g, '-');
+  const md = document(results, f, seconds);
+  const file = join(dir, `${stamp}.md`);
+  await writeFile(file, md);
+  await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ facts: f, seconds, results }, null, 1) + '\n');
+  if (latest) await copyFile(file, join(dir, 'LATEST.md'));
+  return file;
+}
