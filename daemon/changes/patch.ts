@@ -1,0 +1,61 @@
+/**
+ * Unified content diffs for the text files of a change list (`sbx diff -p`), git's layout:
+ * "diff --git a/P b/P", "--- a/P" (or /dev/null), "+++ b/P" (or /dev/null), hunks with 3 lines of
+ * context. Binary files (a NUL byte in the first 8 KiB) and files over MAX_PATCH_BYTES are named,
+ * not diffed.
+ */
+import { open } from 'node:fs/promises';
+import { structuredPatch } from 'diff';
+import type { Change, FilePatch } from '../../protocol/index.js';
+import type { FsView } from './view.js';
+
+export const MAX_PATCH_BYTES = 1024 * 1024;
+
+type Content = { text: string } | { binary: true } | { tooLarge: true };
+
+async function readContent(view: FsView, path: string): Promise<Content> {
+  const e = await view.lstat(path);
+  if (!e || e.kind !== 'file') return { text: '' };
+  if (e.size > MAX_PATCH_BYTES) return { tooLarge: true };
+  const src = await view.source(path);
+  if (!src) return { text: '' };
+  const fh = await open(src, 'r');
+  try {
+    const buf = await fh.readFile();
+    if (buf.subarray(0, 8192).includes(0)) return { binary: true };
+    return { text: buf.toString('utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
+export function formatPatch(path: string, oldText: string | undefined, newText: string | undefined): string {
+  const p = structuredPatch(`a${path}`, `b${path}`, oldText ?? '', newText ?? '', undefined, undefined, { context: 3 });
+  if (p.hunks.length === 0) return '';
+  const out = [`diff --git a${path} b${path}`, `--- ${oldText === undefined ? '/dev/null' : `a${path}`}`, `+++ ${newText === undefined ? '/dev/null' : `b${path}`}`];
+  for (const h of p.hunks) {
+    out.push(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`);
+    out.push(...h.lines);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Patches for the file entries of `changes`, `from` → `to`, in the changes' order. */
+export async function patchesFor(changes: Change[], from: FsView, to: FsView): Promise<FilePatch[]> {
+  const out: FilePatch[] = [];
+  for (const c of changes) {
+    if (c.kind !== 'file') continue;
+    const before = c.op === 'add' ? undefined : await readContent(from, c.path);
+    const after = c.op === 'delete' ? undefined : await readContent(to, c.path);
+    const p: FilePatch = { path: c.path, op: c.op };
+    if ((before && 'tooLarge' in before) || (after && 'tooLarge' in after)) p.tooLarge = true;
+    else if ((before && 'binary' in before) || (after && 'binary' in after)) p.binary = true;
+    else {
+      const text = formatPatch(c.path, before && 'text' in before ? before.text : undefined, after && 'text' in after ? after.text : undefined);
+      if (!text) continue;
+      p.patch = text;
+    }
+    out.push(p);
+  }
+  return out;
+}
