@@ -127,6 +127,29 @@ a('whiteouts (remove mode) delete lower entries, never the layer\'s own', async 
   assert.equal(await readdir(join(root, 'opq')), ['new']);
 });
 
+a('a layer that deletes NAME and brings its own NAME keeps only its own (remove mode)', async ({ root }) => {
+  await apply(root, [{ name: 'a', data: 'file' }, { name: 'd/' }, { name: 'd/old', data: 'o' }, { name: 'd/sub/' }, { name: 'd/sub/old', data: 'o' },
+    { name: 'e/' }, { name: 'e/old', data: 'o' }]);
+  await apply(root, [
+    { name: 'a/' }, { name: 'a/in', data: 'now a dir' },
+    { name: 'd/' }, { name: 'd/sub/' }, { name: 'd/sub/new', data: 'n' }, { name: 'd/.wh..wh..opq', data: '' },
+    { name: '.wh.e', data: '' }, { name: 'e/' }, { name: 'e/new', data: 'n' },
+  ]);
+  assert.is(await readFile(join(root, 'a/in'), 'utf8'), 'now a dir');
+  assert.equal(await readdir(join(root, 'd')), ['sub']);
+  assert.equal(await readdir(join(root, 'd/sub')), ['new']);
+  assert.equal(await readdir(join(root, 'e')), ['new']);
+  await apply(root, [{ name: 'f/' }, { name: 'f/new', data: 'n' }, { name: '.wh.f', data: '' }, { name: 'e/' }, { name: '.wh.e', data: '' }]);
+  assert.equal(await readdir(join(root, 'f')), ['new']);
+  assert.equal(await readdir(join(root, 'e')), []);
+});
+
+a('a directory re-created over its own whiteout is opaque (overlay mode)', privileged(async ({ root }) => {
+  await apply(root, [{ name: '.wh.e', data: '' }, { name: 'e/' }, { name: 'e/new', data: 'n' }, { name: 'g/' }, { name: '.wh.g', data: '' }], 'overlay');
+  assert.equal(await getAttribute(join(root, 'e'), 'trusted.overlay.opaque'), Buffer.from('y'));
+  assert.equal(await getAttribute(join(root, 'g'), 'trusted.overlay.opaque'), Buffer.from('y'));
+}));
+
 a('whiteouts (overlay mode) become 0/0 char devices and the opaque xattr', privileged(async ({ root }) => {
   await apply(root, [{ name: 'etc/.wh.passwd', data: '' }, { name: 'var/' }, { name: 'var/.wh..wh..opq', data: '' }, { name: 'var/keep', data: 'k' }], 'overlay');
   const wh = await lstat(join(root, 'etc/passwd'));

@@ -72,11 +72,14 @@ for (const [driver, open] of [['overlay', openOverlaySnapshotter], ['native', op
           { name: 'home/' }, { name: 'home/u/', uid: 1000, gid: 1000, mode: 0o700 }, { name: 'home/u/f', data: 'u', uid: 1000, gid: 1000 },
           { name: 'x', data: 'attr', pax: { 'SCHILY.xattr.user.note': 'n\u00fcll' } },
           { name: 'deep/' }, { name: long, data: 'long' },
+          { name: 'srv2/' }, { name: 'srv2/old', data: 'o' }, { name: 'etc/motd2', data: 'file' },
         ]),
         await tarOf([
           { name: 'etc/.wh.old', data: '' },
           { name: 'etc/motd', data: 'changed\n', mode: 0o600 },
-          { name: 'opt/' }, { name: 'opt/.wh..wh..opq', data: '' }, { name: 'opt/new', data: 'n' },
+          { name: 'opt/' }, { name: 'opt/.wh..wh..opq', data: '' }, { name: 'opt/new', data: 'n' }, { name: 'opt/a/' }, { name: 'opt/a/y', data: 'y' },
+          { name: '.wh.srv2', data: '' }, { name: 'srv2/' }, { name: 'srv2/new', data: 'n' },
+          { name: 'etc/motd2/' }, { name: 'etc/motd2/inside', data: 'now a dir' },
           { name: 'srv/.wh.tree', data: '' },
           { name: 'bin/hard', type: 'link', linkname: 'bin/busybox' },
           { name: 'bin/busybox', data: 'not really busybox', mode: 0o755 },
@@ -100,6 +103,8 @@ for (const [driver, open] of [['overlay', openOverlaySnapshotter], ['native', op
       assert.equal(diffs, [], diffs.slice(0, 10).join('\n'));
       assert.ok(want.has(long));
       assert.not.ok(want.has('etc/old'));
+      assert.ok(want.has('opt/a/y') && !want.has('opt/a/x') && !want.has('opt/b'));
+      assert.ok(want.has('srv2/new') && !want.has('srv2/old') && want.has('etc/motd2/inside'));
     } finally {
       await unmount(merged).catch(() => undefined);
       await rmrf(root);

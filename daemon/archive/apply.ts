@@ -157,7 +157,8 @@ class Applier {
     const parent = await this.parent(h.name, parentRel, true);
     const target = join(parent!, base);
     const existing = await lstatOrNull(target);
-    if (existing && !(existing.isDirectory() && h.type === 'directory')) {
+    const keepDir = existing?.isDirectory() === true && h.type === 'directory';
+    if (existing && !keepDir) {
       await rm(target, { recursive: true, force: true });
       this.forget(rel);
     }
@@ -166,12 +167,20 @@ class Applier {
       case 'file':
       case 'contiguous-file': {
         const fh = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try { for await (const chunk of data) await fh.write(chunk); } finally { await fh.close(); }
+        try {
+          for await (const chunk of data) {
+            for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+          }
+        } finally {
+          await fh.close();
+        }
         return this.finish1(target, h);
       }
       case 'directory':
         await drain(data);
-        if (!existing) await mkdir(target, { mode: 0o700 });
+        if (!keepDir) await mkdir(target, { mode: 0o700 });
+        // Re-created over this layer's own whiteout: the lower directory's entries stay hidden.
+        if (existing && isWhiteout(existing) && this.mode === 'overlay') await setAttribute(target, 'trusted.overlay.opaque', 'y');
         this.safe.add(rel);
         await this.owner(target, h);
         await this.xattrs(target, h);
@@ -263,30 +272,48 @@ class Applier {
   private async whiteout(name: string, parentRel: string, hidden: string): Promise<void> {
     if (hidden.startsWith('.wh.')) {
       if (hidden !== '.wh..opq') return; // aufs bookkeeping (.wh..wh.plnk, ...): nothing to apply
-      if (this.mode === 'overlay') {
-        const dir = await this.parent(name, parentRel, true);
-        await setAttribute(dir!, 'trusted.overlay.opaque', 'y');
-        return;
-      }
-      const dir = await this.parent(name, parentRel, false);
-      if (dir === undefined) return;
-      for (const child of await readdir(dir)) {
-        const crel = parentRel ? `${parentRel}/${child}` : child;
-        if (this.touched.has(crel)) continue;
-        await rm(join(dir, child), { recursive: true, force: true });
-        this.forget(crel);
-      }
-      return;
+      return this.opaque(name, parentRel);
     }
     if (hidden === '' || hidden === '.' || hidden === '..') throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: malformed whiteout`);
     const rel = parentRel ? `${parentRel}/${hidden}` : hidden;
-    if (this.touched.has(rel)) return; // a layer's whiteout never hides the layer's own entries
+    if (this.touched.has(rel)) {
+      // The layer both deletes NAME and brings its own NAME: only the lower one goes. For a
+      // directory that means its lower entries go, i.e. it becomes opaque.
+      const st = await lstatOrNull(join((await this.parent(name, parentRel, false))!, hidden));
+      if (st?.isDirectory()) await this.opaque(name, rel);
+      return;
+    }
     const dir = await this.parent(name, parentRel, this.mode === 'overlay');
     if (dir === undefined) return;
     const target = join(dir, hidden);
     await rm(target, { recursive: true, force: true });
     this.forget(rel);
     if (this.mode === 'overlay') await mknod(target, ['c', '0', '0'], name);
+  }
+
+  /** Hide the lower layers' entries of directory `rel`; the layer's own entries stay. */
+  private async opaque(name: string, rel: string): Promise<void> {
+    if (this.mode === 'overlay') {
+      const dir = await this.parent(name, rel, true);
+      await setAttribute(dir!, 'trusted.overlay.opaque', 'y');
+      return;
+    }
+    const dir = await this.parent(name, rel, false);
+    if (dir !== undefined) await this.prune(dir, rel);
+  }
+
+  /** Remove everything under `dir` this layer did not write (recursing into the dirs it did). */
+  private async prune(dir: string, rel: string): Promise<void> {
+    for (const child of await readdir(dir)) {
+      const crel = rel ? `${rel}/${child}` : child;
+      const abs = join(dir, child);
+      if (!this.touched.has(crel)) {
+        await rm(abs, { recursive: true, force: true });
+        this.forget(crel);
+      } else if ((await lstat(abs)).isDirectory()) {
+        await this.prune(abs, crel);
+      }
+    }
   }
 
   /**
