@@ -118,12 +118,16 @@ export class Fixtures {
 
   /** The run-wide sbxd with busybox imported. */
   sbxd(): Promise<Sbxd> {
-    return this.once('sbxd', () => startSbxd(this), (d) => d.close());
+    return this.once('sbxd', async () => {
+      const d = await startSbxd(this);
+      this.log(`  sbxd pid ${d.pid} on ${d.root}${d.busybox instanceof NotAvailable ? ` (${d.busybox.message})` : ''}`);
+      return d;
+    }, (d) => d.close());
   }
 }
 
 /** Start sbxd as its own process (as `sbx daemon` would) on a fresh temp root. */
-export async function startSbxd(fx: Fixtures, opts: { importBusybox?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Sbxd> {
+export async function startSbxd(_fx: Fixtures, opts: { importBusybox?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Sbxd> {
   const root = await tmpdir('sbx-bench-root-');
   const env: NodeJS.ProcessEnv = { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', SBX_LOG_LEVEL: 'warn', ...opts.env };
   const daemonMain = join(SBX_BIN, '..', '..', 'daemon', 'main.js');
@@ -158,7 +162,6 @@ export async function startSbxd(fx: Fixtures, opts: { importBusybox?: boolean; e
     const r = await cli(['import', '--busybox', SBX_BUSYBOX], { timeoutMs: 120_000 });
     busybox = r.code === 0 ? SBX_BUSYBOX : new NotAvailable(`sbx import --busybox failed: ${oneLine(r.stderr || r.stdout)}`);
   }
-  fx.log(`  sbxd pid ${child.pid} on ${root}`);
   return { root, pid: child.pid!, client, env, cli, busybox, close: stop };
 }
 

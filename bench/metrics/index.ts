@@ -3,8 +3,10 @@ import type { Metric } from '../harness.js';
 import type { Fixtures } from '../fixtures.js';
 import { cliMetrics } from './cli.js';
 import { containerMetrics } from './container.js';
+import { registryMetrics } from './registry.js';
 
 export const ALL_METRICS: Metric<Fixtures>[] = [
   ...cliMetrics,
   ...containerMetrics,
+  ...registryMetrics,
 ];

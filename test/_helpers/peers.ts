@@ -131,9 +131,10 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-export async function startDockerRegistry(opts: { auth?: boolean } = {}): Promise<Registry> {
+/** `port`: a fixed port (to restart an empty registry under the same name); default a free one. */
+export async function startDockerRegistry(opts: { auth?: boolean; port?: number } = {}): Promise<Registry> {
   const dir = await tmpdir('sbx-registry-');
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const host = `127.0.0.1:${port}`;
   const lines = [
     'version: 0.1',
