@@ -6,6 +6,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { openLocalContentStore } from './content/local.js';
+import { recoverImages } from './images/gc.js';
+import { RepositoryIndex } from './registry/repos.js';
 import { openImageStore } from './images/store.js';
 import { createUnpacker } from './images/unpack.js';
 import { openSnapshotter } from './snapshots/mount.js';
@@ -28,11 +30,17 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const layout = join(config.root, 'oci');
   const content = await openLocalContentStore(layout, join(config.root, 'ingest'));
   const images = await openImageStore(layout);
+  await recoverImages(config.root, log);
   const snapshotter = await openSnapshotter(config.snapshotter, join(config.root, 'snapshots'), log);
   const unpacker = createUnpacker({ content, snapshotter, log });
   await unpacker.recover();
   const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
-  const services: Services = { config, log, content, images, snapshotter, unpacker, registry, gcLock: new SharedLock(), closers: [] };
+  const services: Services = {
+    config, log, content, images, snapshotter, unpacker, registry, gcLock: new SharedLock(), closers: [],
+    imageUsers: async () => [],
+    // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
+    gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
+  };
   services.closers.push(() => snapshotter.close());
   const api = createApiServer(services);
   registerAll(api, services);

@@ -2,6 +2,7 @@
  * The daemon's services, built once by main.ts (the composition root) and handed to every API
  * handler. No module-level singletons: tests build their own with a temp root.
  */
+import type { Digest } from '../protocol/index.js';
 import type { Config } from './config.js';
 import type { ContentStore } from './content/store.js';
 import type { ImageStore } from './images/store.js';
@@ -24,6 +25,17 @@ export interface Services {
   registry: RegistryClient;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
+  /**
+   * Containers that use an image, by any of its digests (config digest = image ID, manifest
+   * digest, or the index digest a tag points at). `rmi` refuses (failed_precondition) to remove an
+   * image with users unless forced. Default: none. The containers feature replaces it.
+   */
+  imageUsers: (digest: Digest) => Promise<string[]>;
+  /**
+   * Extra garbage-collection roots: blobs that must survive even though no image in index.json
+   * references them (e.g. the embedded registry's repositories). Called under gcLock exclusive.
+   */
+  gcRoots: (() => Promise<Iterable<Digest>>)[];
   /** Things to close on shutdown, last registered first. */
   closers: (() => Promise<void>)[];
 }

@@ -54,10 +54,13 @@ export interface ImportRequest {
   message?: string;
   /** Build the root file system from the host's busybox-static instead of the request body. */
   busybox?: boolean;
+  /** A directory on the daemon's host to import instead of the request body (local daemons only). */
+  path?: string;
   platform?: string;
 }
 
-export interface LoadResult { loaded: string[] }
+/** `loaded`: the tags written ("busybox:latest"); `ids`: image IDs of images loaded without a tag. */
+export interface LoadResult { loaded: string[]; ids: string[] }
 
 export const Images = {
   list: route<{ all?: boolean; reference?: string }, ImageSummary[]>('GET', '/v1/images'),

@@ -2,9 +2,11 @@
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 import { registerRegistry } from './registry.js';
+import { registerImages } from './images.js';
 import { registerSystem } from './system.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
   registerRegistry(api, services);
+  registerImages(api, services);
 }

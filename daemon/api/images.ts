@@ -1,0 +1,50 @@
+import { Images, SbxError } from '../../protocol/index.js';
+import { history, inspect, summarize } from '../images/describe.js';
+import { importImage } from '../images/import.js';
+import { loadArchive } from '../images/load.js';
+import { removeImage } from '../images/remove.js';
+import { listStoredImages, resolveImage } from '../images/resolve.js';
+import { saveImages } from '../images/save.js';
+import { moveTag, normalizeTag } from '../images/store.js';
+import type { Services } from '../services.js';
+import type { ApiServer } from './server.js';
+
+export function registerImages(api: ApiServer, s: Services): void {
+  api.router.on(Images.list, async (req) => {
+    let all = await listStoredImages(s);
+    if (req.reference) {
+      const r = await resolveImage(s, String(req.reference)).catch(() => undefined);
+      all = r ? all.filter((i) => i.target.digest === r.target.digest) : [];
+    }
+    return all.map((i) => summarize(i, i.names)).sort((a, b) => b.created.localeCompare(a.created));
+  });
+
+  api.router.on(Images.inspect, async (req) => {
+    const r = await resolveImage(s, String(req.ref));
+    const tags = (await s.images.list()).filter((t) => t.target.digest === r.target.digest);
+    const last = tags.map((t) => t.taggedAt).sort().pop() ?? '';
+    return inspect(r, tags.map((t) => t.name), last);
+  });
+
+  api.router.on(Images.history, async (req) => history(await resolveImage(s, String(req.ref))));
+
+  api.router.on(Images.tag, async (req) => {
+    if (typeof req.source !== 'string' || typeof req.target !== 'string') throw new SbxError('invalid_argument', 'tag: expected SOURCE and TARGET');
+    const target = normalizeTag(req.target);
+    const r = await resolveImage(s, req.source);
+    await s.images.update((tags, untagged) => { moveTag(tags, untagged, target, r.target); });
+    const names = (await s.images.list()).filter((t) => t.target.digest === r.target.digest).map((t) => t.name);
+    return summarize(r, names);
+  });
+
+  api.router.on(Images.remove, async (req) => removeImage(s, String(req.ref), req.force === true || String(req.force) === 'true'));
+
+  api.router.on(Images.import, async (req, ctx) => importImage(s, req, ctx.body, ctx.signal));
+
+  api.router.on(Images.load, async (_req, ctx) => loadArchive(s, ctx.body, ctx.signal));
+
+  api.router.on(Images.save, async (req, ctx) => {
+    const refs = Array.isArray(req.refs) ? req.refs.map(String) : typeof req.refs === 'string' ? [req.refs] : [];
+    ctx.download(await saveImages(s, refs, req.format ?? 'docker'), 'application/x-tar');
+  });
+}

@@ -1,0 +1,76 @@
+/** Stored images → the DTOs `sbx images`, `sbx image inspect` and `sbx history` show (docker's shapes). */
+import {
+  familiarName, familiarString, parseReference,
+  type HistoryEntry, type HistoryRow, type ImageInspect, type ImageSummary, type Digest,
+} from '../../protocol/index.js';
+import type { LoadedImage } from './resolve.js';
+
+function familiar(name: string): string {
+  try { return familiarString(parseReference(name)); } catch { return name; }
+}
+
+/** "busybox@sha256:…" for each repository naming the image (its manifest digest, as the containerd store shows). */
+function repoDigests(names: string[], digest: Digest): string[] {
+  const repos = new Set<string>();
+  for (const n of names) { try { repos.add(familiarName(parseReference(n))); } catch { /* skip */ } }
+  return [...repos].sort().map((r) => `${r}@${digest}`);
+}
+
+/** Sum of the layers' stored sizes (uncompressed for what sbx writes). */
+export function imageSize(img: LoadedImage): number {
+  return img.manifest.layers.reduce((n, l) => n + (l.size ?? 0), 0);
+}
+
+export function summarize(img: LoadedImage, names: string[]): ImageSummary {
+  return {
+    id: img.configDigest,
+    digest: img.target.digest,
+    repoTags: names.map(familiar).sort(),
+    repoDigests: repoDigests(names, img.target.digest),
+    created: img.config.created ?? '',
+    size: imageSize(img),
+  };
+}
+
+export function inspect(img: LoadedImage, names: string[], lastTagTime = ''): ImageInspect {
+  const history = img.config.history ?? [];
+  const last = history.length ? history[history.length - 1]! : undefined;
+  return {
+    Id: img.configDigest,
+    RepoTags: names.map(familiar).sort(),
+    RepoDigests: repoDigests(names, img.target.digest),
+    Parent: '',
+    Comment: last?.comment ?? '',
+    Created: img.config.created ?? '',
+    Author: img.config.author ?? '',
+    Config: img.config.config ?? {},
+    Architecture: img.config.architecture,
+    ...(img.config.variant ? { Variant: img.config.variant } : {}),
+    Os: img.config.os,
+    Size: imageSize(img),
+    RootFS: { Type: 'layers', Layers: [...img.config.rootfs.diff_ids] },
+    Metadata: { LastTagTime: lastTagTime },
+    Descriptor: { mediaType: img.target.mediaType, digest: img.target.digest, size: img.target.size },
+  };
+}
+
+/**
+ * docker history: one row per history entry, newest first; non-empty entries take the next
+ * layer's size; the top row carries the image ID, the others "<missing>". An image without
+ * history gets one row per layer.
+ */
+export function history(img: LoadedImage): HistoryRow[] {
+  const layers = img.manifest.layers;
+  const entries: HistoryEntry[] = img.config.history?.length
+    ? img.config.history
+    : layers.map(() => ({ created: img.config.created ?? '', created_by: '', comment: '' }));
+  let li = 0;
+  const rows: HistoryRow[] = entries.map((h) => {
+    const empty = h.empty_layer === true;
+    const size = empty ? 0 : (layers[li++]?.size ?? 0);
+    return { id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, comment: h.comment ?? '', emptyLayer: empty };
+  });
+  rows.reverse();
+  if (rows.length) rows[0]!.id = img.configDigest;
+  return rows;
+}

@@ -1,0 +1,69 @@
+/**
+ * `rmi` with docker's rules:
+ * - by tag: untag; when it was the image's last tag, the image is deleted too;
+ * - by ID/digest: the image with all its tags; refused when several repositories name it,
+ *   unless forced;
+ * - an image a container uses (services.imageUsers) is refused unless forced; forced, its tags go
+ *   but the image stays (untagged) for the container.
+ * Deleting an image then collects unreferenced blobs (layers another image uses stay).
+ */
+import { SbxError, familiarString, parseReference, type Digest } from '../../protocol/index.js';
+import type { Services } from '../services.js';
+import { collectGarbage } from './gc.js';
+import { listStoredImages, resolveImage } from './resolve.js';
+
+export interface RemoveResult { untagged: string[]; deleted: string[] }
+
+const short = (d: string): string => d.replace(/^sha256:/, '').slice(0, 12);
+const familiar = (n: string): string => { try { return familiarString(parseReference(n)); } catch { return n; } };
+
+export async function removeImage(s: Services, input: string, force = false): Promise<RemoveResult> {
+  const r = await resolveImage(s, input);
+  const all = await listStoredImages(s);
+  const byTag = r.name !== undefined;
+  // By ID every stored target with that config goes; by tag or digest, the one resolved.
+  const targets = all.filter((i) => (byTag || input.includes('@') ? i.target.digest === r.target.digest : i.configDigest === r.configDigest));
+  const names = [...new Set(targets.flatMap((t) => t.names))];
+  const digests = new Set<Digest>([r.configDigest, ...targets.flatMap((t) => [t.target.digest, t.descriptor.digest])]);
+  const users = new Set<string>();
+  for (const d of digests) for (const u of await s.imageUsers(d)) users.add(u);
+
+  if (byTag && names.length > 1) {
+    await untag(s, [r.name!], r.target.digest);
+    return { untagged: [familiar(r.name!)], deleted: [] };
+  }
+  if (!byTag && names.length > 1 && !force) {
+    throw new SbxError('failed_precondition', `unable to delete ${short(r.configDigest)} (must be forced) - image is referenced in multiple repositories`);
+  }
+  if (users.size > 0 && !force) {
+    const c = [...users][0]!;
+    throw new SbxError('failed_precondition', byTag
+      ? `unable to remove repository reference "${familiar(r.name!)}" (must force) - container ${c.slice(0, 12)} is using its referenced image ${short(r.configDigest)}`
+      : `unable to delete ${short(r.configDigest)} (must be forced) - image is being used by container ${c.slice(0, 12)}`);
+  }
+  const keepImage = users.size > 0;
+  const targetDigests = new Set(targets.map((t) => t.target.digest));
+  await s.gcLock.withShared(() => s.images.update((tags, untagged) => {
+    for (const n of names) {
+      const t = tags.get(n);
+      if (t && !targetDigests.has(t.target.digest)) throw new SbxError('conflict', `remove image ${input}: tag ${familiar(n)} moved meanwhile; try again`);
+      tags.delete(n);
+    }
+    for (let i = untagged.length - 1; i >= 0; i--) if (targetDigests.has(untagged[i]!.digest)) untagged.splice(i, 1);
+    if (keepImage) for (const t of targets) untagged.push({ mediaType: t.target.mediaType, digest: t.target.digest, size: t.target.size });
+  }));
+  const result: RemoveResult = { untagged: names.map(familiar).sort(), deleted: keepImage ? [] : [r.configDigest] };
+  if (!keepImage) await collectGarbage(s);
+  return result;
+}
+
+async function untag(s: Services, names: string[], expect: Digest): Promise<void> {
+  await s.images.update((tags) => {
+    for (const n of names) {
+      const t = tags.get(n);
+      if (!t) throw new SbxError('not_found', `image ${familiar(n)}: no such image`);
+      if (t.target.digest !== expect) throw new SbxError('conflict', `untag ${familiar(n)}: it moved meanwhile; try again`);
+      tags.delete(n);
+    }
+  });
+}
