@@ -40,9 +40,17 @@ export function parseCommandArgs(argv: string[], options: Options, stopAtPositio
     tail = argv.slice(i);
     if (tail[0] === '--') tail = tail.slice(1);
   }
+  // docker's `--flag=false` / `--flag=true` for boolean flags (util.parseArgs rejects a value).
+  const forced: Record<string, boolean> = {};
+  head = head.filter((t) => {
+    const m = /^--([^=]+)=(true|false)$/.exec(t);
+    if (!m || options[m[1]!]?.type !== 'boolean') return true;
+    forced[m[1]!] = m[2] === 'true';
+    return false;
+  });
   try {
     const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
-    return { values: values as Parsed['values'], positionals: [...positionals, ...tail] };
+    return { values: { ...values, ...forced } as Parsed['values'], positionals: [...positionals, ...tail] };
   } catch (e) {
     const msg = (e as Error).message.replace(/^Unknown option '(.*?)'.*$/s, 'unknown flag: $1');
     throw new UsageError(msg, usage);

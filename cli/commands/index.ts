@@ -5,11 +5,19 @@ type Loader = () => Promise<{ command: Command }>;
 
 export const COMMANDS: Record<string, Loader> = {
   daemon: () => import('./daemon.js'),
+  history: () => import('./history.js'),
+  images: () => import('./images.js'),
+  import: () => import('./import.js'),
+  inspect: () => import('./inspect.js'),
+  load: () => import('./load.js'),
   login: () => import('./login.js'),
   logout: () => import('./logout.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
   registry: () => import('./registry.js'),
+  rmi: () => import('./rmi.js'),
+  save: () => import('./save.js'),
+  tag: () => import('./tag.js'),
   version: () => import('./version.js'),
 };
 
