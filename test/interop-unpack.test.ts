@@ -73,12 +73,14 @@ for (const [driver, open] of [['overlay', openOverlaySnapshotter], ['native', op
           { name: 'x', data: 'attr', pax: { 'SCHILY.xattr.user.note': 'n\u00fcll' } },
           { name: 'deep/' }, { name: long, data: 'long' },
           { name: 'srv2/' }, { name: 'srv2/old', data: 'o' }, { name: 'etc/motd2', data: 'file' },
+          { name: 'srv3/' }, { name: 'srv3/old', data: 'o' },
         ]),
         await tarOf([
           { name: 'etc/.wh.old', data: '' },
           { name: 'etc/motd', data: 'changed\n', mode: 0o600 },
           { name: 'opt/' }, { name: 'opt/.wh..wh..opq', data: '' }, { name: 'opt/new', data: 'n' }, { name: 'opt/a/' }, { name: 'opt/a/y', data: 'y' },
           { name: '.wh.srv2', data: '' }, { name: 'srv2/' }, { name: 'srv2/new', data: 'n' },
+          { name: '.wh.srv3', data: '' }, { name: 'srv3/new', data: 'n', mtime: new Date('2020-01-01T00:00:00Z') },
           { name: 'etc/motd2/' }, { name: 'etc/motd2/inside', data: 'now a dir' },
           { name: 'srv/.wh.tree', data: '' },
           { name: 'bin/hard', type: 'link', linkname: 'bin/busybox' },
@@ -105,6 +107,7 @@ for (const [driver, open] of [['overlay', openOverlaySnapshotter], ['native', op
       assert.not.ok(want.has('etc/old'));
       assert.ok(want.has('opt/a/y') && !want.has('opt/a/x') && !want.has('opt/b'));
       assert.ok(want.has('srv2/new') && !want.has('srv2/old') && want.has('etc/motd2/inside'));
+      assert.ok(want.has('srv3/new') && !want.has('srv3/old'));
     } finally {
       await unmount(merged).catch(() => undefined);
       await rmrf(root);

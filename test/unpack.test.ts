@@ -11,7 +11,7 @@ import { chainIds, createUnpacker, pruneLayers, type Unpacker } from '../daemon/
 import { mountAll, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
-import { prepareRootfs, removeRootfs, rootfsOf } from '../daemon/snapshots/rootfs.js';
+import { listRootfs, prepareRootfs, removeRootfs, rootfsOf } from '../daemon/snapshots/rootfs.js';
 import type { Snapshotter } from '../daemon/snapshots/snapshotter.js';
 import { silentLogger } from '../daemon/util/log.js';
 import { rejects } from './_helpers/assert.js';
@@ -91,6 +91,29 @@ function unpackSuite(name: string, open: (root: string) => Promise<Snapshotter>,
     assert.equal(await sn.list(), []);
   }));
 
+  s('a later layer cannot write through a symlink an earlier layer planted', maybe(async ({ root, content, snapshotter: sn, unpacker }) => {
+    const outside = join(root, 'outside');
+    await mkdir(outside);
+    for (const [i, linkname] of [outside, '../../../../../../../../..' + outside, 'usr/lib'].entries()) {
+      const img = await putImage(content, undefined, `a${i}`, [
+        await tarOf([{ name: 'usr/' }, { name: 'usr/lib/' }, { name: 'lib', type: 'symlink', linkname }]),
+        await tarOf([{ name: 'lib/evil', data: 'x' }]),
+      ]);
+      await rejects(() => unpacker.unpack(img), 'invalid_argument', /symbolic link/);
+    }
+    assert.equal(await readdir(outside), []);
+    assert.ok((await sn.list()).every((i) => i.kind === 'committed'));
+  }));
+
+  s('a directory deleted and written again in one layer shows only the new entries', privileged(async (ctx) => {
+    const img = await putImage(ctx.content, undefined, 'a', [
+      await tarOf([{ name: 'foo/' }, { name: 'foo/old', data: 'o' }]),
+      await tarOf([{ name: '.wh.foo', data: '' }, { name: 'foo/new', data: 'n' }]),
+    ]);
+    const m = await mounted(ctx, 'c1', img);
+    assert.equal(await readdir(join(m, 'foo')), ['new']);
+  }));
+
   s('layers and diff_ids must agree; a missing blob is not_found', maybe(async ({ content, unpacker }) => {
     const img = await putImage(content, undefined, 'a', [await tarOf([{ name: 'f', data: 'x' }])]);
     await rejects(() => unpacker.unpack({ ...img, config: { ...img.config, rootfs: { type: 'layers', diff_ids: [] } } }), 'invalid_argument');
@@ -164,6 +187,8 @@ function unpackSuite(name: string, open: (root: string) => Promise<Snapshotter>,
       assert.equal(await readdir(r1.upperdir).then((l) => l.sort()), ['etc', 'tmp']);
     }
     await rejects(() => prepareRootfs(ctx, 'c1', img), 'already_exists');
+    await rejects(() => prepareRootfs(ctx, '../x', img), 'invalid_argument');
+    assert.equal((await listRootfs(ctx)).sort(), ['c1', 'c2']);
     for (const m of ctx.mounted.splice(0)) await unmount(m);
     await removeRootfs(ctx, 'c1');
     await removeRootfs(ctx, 'c1');

@@ -225,8 +225,28 @@ class Applier {
    * copied up into this layer first (as overlayfs itself would on write), then linked there.
    */
   private async copyUp(name: string, rel: string): Promise<boolean> {
+    const found = await this.lowerEntry(name, rel);
+    if (!found || found.st.isDirectory()) return false;
+    const slash = rel.lastIndexOf('/');
+    const dir = await this.parent(name, slash < 0 ? '' : rel.slice(0, slash), true);
+    await pexec('cp', ['-a', '--', found.path, join(dir!, rel.slice(slash + 1))]);
+    return true;
+  }
+
+  /**
+   * Overlay mode: what the lower layers (top first) show at `rel`, as overlayfs would merge them:
+   * undefined when absent or deleted. A symlink on the way is refused, never followed.
+   */
+  private async lowerEntry(name: string, rel: string): Promise<{ path: string; st: Stats } | undefined> {
     const parts = rel.split('/');
-    for (const layer of [this.root, ...this.lowers]) {
+    let up = this.root;
+    for (const comp of parts.slice(0, -1)) { // this layer's own whiteouts and opaque dirs hide the lowers
+      up = join(up, comp);
+      const st = await lstatOrNull(up);
+      if (!st) break;
+      if (!st.isDirectory() || (await getAttribute(up, 'trusted.overlay.opaque'))?.toString() === 'y') return undefined;
+    }
+    for (const layer of this.lowers) {
       let cur = layer;
       let opaque = false;
       let present = true;
@@ -234,24 +254,18 @@ class Applier {
         cur = join(cur, comp);
         const st = await lstatOrNull(cur);
         if (!st) { present = false; break; }
-        if (st.isSymbolicLink()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: hard link target ${JSON.stringify(rel)} is under a symbolic link`);
-        if (!st.isDirectory()) return false; // a whiteout or a file hides everything below
+        if (st.isSymbolicLink()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: ${JSON.stringify(rel)} is under a symbolic link of a lower layer; refusing to write through it`);
+        if (!st.isDirectory()) return undefined; // a whiteout or a file hides everything below
         opaque ||= (await getAttribute(cur, 'trusted.overlay.opaque'))?.toString() === 'y';
       }
       if (present) {
-        const file = join(cur, parts[parts.length - 1]!);
-        const st = await lstatOrNull(file);
-        if (st) {
-          if (layer === this.root || st.isDirectory() || isWhiteout(st)) return false;
-          const parentRel = parts.slice(0, -1).join('/');
-          const dir = await this.parent(name, parentRel, true);
-          await pexec('cp', ['-a', '--', file, join(dir!, parts[parts.length - 1]!)]);
-          return true;
-        }
+        const path = join(cur, parts[parts.length - 1]!);
+        const st = await lstatOrNull(path);
+        if (st) return isWhiteout(st) ? undefined : { path, st };
       }
-      if (opaque) return false;
+      if (opaque) return undefined;
     }
-    return false;
+    return undefined;
   }
 
   /** Directory modes and times last: writing children changes a directory's mtime. */
@@ -329,9 +343,20 @@ class Applier {
       if (this.safe.has(cur)) continue;
       const p = join(this.root, cur);
       const st = await lstatOrNull(p);
-      if (!st) {
+      if (!st || (isWhiteout(st) && this.mode === 'overlay')) {
         if (!create) return undefined;
-        await mkdir(p, { mode: 0o755 });
+        if (st) {
+          // This layer deleted the lower directory and now writes into a new one: hide the old entries.
+          await rm(p);
+          await mkdir(p, { mode: 0o755 });
+          await setAttribute(p, 'trusted.overlay.opaque', 'y');
+        } else {
+          // Overlay: the directory may exist below; the layer must not shadow a lower symlink or file with it.
+          const below = this.lowers.length ? await this.lowerEntry(name, cur) : undefined;
+          if (below?.st.isSymbolicLink()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: parent ${JSON.stringify(cur)} is a symbolic link in a lower layer; refusing to write through it`);
+          if (below && !below.st.isDirectory()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: parent ${JSON.stringify(cur)} is not a directory`);
+          await mkdir(p, { mode: 0o755 });
+        }
       } else if (st.isSymbolicLink()) {
         throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: parent ${JSON.stringify(cur)} is a symbolic link; refusing to write through it`);
       } else if (!st.isDirectory()) {

@@ -66,6 +66,11 @@ export async function rootfsOf(deps: Pick<RootfsDeps, 'snapshotter'>, id: string
   return r;
 }
 
+/** Ids of the containers that have a rootfs, for startup recovery (remove those with no container). */
+export async function listRootfs(deps: Pick<RootfsDeps, 'snapshotter'>): Promise<string[]> {
+  return (await deps.snapshotter.list()).filter((i) => i.kind === 'active' && i.key.startsWith('container-')).map((i) => i.key.slice('container-'.length));
+}
+
 /** Delete the container's writable layer (unmount it first). Idempotent. */
 export async function removeRootfs(deps: Pick<RootfsDeps, 'snapshotter'>, id: string): Promise<void> {
   try {
