@@ -1,5 +1,6 @@
 /**
- * A program under a real pseudo-terminal (@lydell/node-pty), as a user's terminal would run it:
+ * Programs under a real pseudo-terminal (@lydell/node-pty), as a user's terminal runs them, or
+ * behind an sbx.stream.v1 WebSocket (bench/stream.ts):
  * wait for text to appear, count bytes, time keystroke echoes. Only the recent tail of the output
  * is kept for matching, so bulk output costs no more than counting it.
  */
@@ -10,46 +11,51 @@ const TAIL = 4096;
 
 interface Waiter { test: (s: string) => boolean; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
-export class PtySession {
+/**
+ * A terminal's screen as the benchmarks see it: output fed in, waits for text, a byte count.
+ * It answers busybox line editing's cursor-position query (ESC[6n) as a terminal would.
+ */
+export abstract class Terminal {
   /** Characters received since the last mark(). */
   received = 0;
-  private tail = '';
+  tail = '';
   private waiters: Waiter[] = [];
-  private readonly term: pty.IPty;
-  readonly exited: Promise<number>;
-  private done = false;
+  protected done = false;
 
-  constructor(readonly what: string, file: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.term = pty.spawn(file, args, {
-      name: 'xterm', cols: 120, rows: 30, cwd: '/',
-      env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>,
-    });
-    this.term.onData((d) => {
-      // Answer busybox line editing's cursor-position query as a terminal would.
-      if (d.includes('\x1b[6n')) this.term.write('\x1b[1;5R');
-      this.received += d.length;
-      this.tail = (this.tail + d).slice(-TAIL);
-      this.check();
-    });
-    this.exited = new Promise((resolve) => {
-      this.term.onExit(({ exitCode }) => {
-        this.done = true;
-        for (const w of this.waiters.splice(0)) { clearTimeout(w.timer); w.reject(new Error(`${this.what} exited (${exitCode}) before expected output; last output: ${JSON.stringify(this.tail.slice(-200))}`)); }
-        resolve(exitCode);
-      });
-    });
+  constructor(readonly what: string) {}
+
+  abstract write(s: string): void;
+  /** Leave the shell politely, then by force. */
+  abstract close(): Promise<void>;
+
+  protected feed(d: string): void {
+    if (d.includes('\x1b[6n')) this.write('\x1b[1;5R');
+    this.received += d.length;
+    this.tail = (this.tail + d).slice(-TAIL);
+    for (const w of [...this.waiters]) {
+      if (!w.test(this.tail)) continue;
+      clearTimeout(w.timer);
+      this.waiters = this.waiters.filter((x) => x !== w);
+      w.resolve();
+    }
+  }
+
+  protected ended(why: string): void {
+    this.done = true;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`${this.what} ${why} before the expected output; last output: ${JSON.stringify(this.tail.slice(-200))}`));
+    }
   }
 
   /** Forget what came so far: later waits only see newer output. */
   mark(): void { this.tail = ''; this.received = 0; }
 
-  write(s: string): void { this.term.write(s); }
-
   /** Resolve once the output since the last mark contains `pattern`. */
   waitFor(pattern: string | RegExp, timeoutMs = 30_000): Promise<void> {
     const test = typeof pattern === 'string' ? (s: string) => s.includes(pattern) : (s: string) => pattern.test(s);
     if (test(this.tail)) return Promise.resolve();
-    if (this.done) return Promise.reject(new Error(`${this.what} has exited`));
+    if (this.done) return Promise.reject(new Error(`${this.what} has ended; last output: ${JSON.stringify(this.tail.slice(-200))}`));
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         test, resolve, reject,
@@ -61,17 +67,27 @@ export class PtySession {
       this.waiters.push(w);
     });
   }
+}
 
-  private check(): void {
-    for (const w of [...this.waiters]) {
-      if (!w.test(this.tail)) continue;
-      clearTimeout(w.timer);
-      this.waiters = this.waiters.filter((x) => x !== w);
-      w.resolve();
-    }
+/** A program under a real PTY. */
+export class PtySession extends Terminal {
+  private readonly term: pty.IPty;
+  readonly exited: Promise<number>;
+
+  constructor(what: string, file: string, args: string[], env: NodeJS.ProcessEnv) {
+    super(what);
+    this.term = pty.spawn(file, args, {
+      name: 'xterm', cols: 120, rows: 30, cwd: '/',
+      env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>,
+    });
+    this.term.onData((d) => this.feed(d));
+    this.exited = new Promise((resolve) => {
+      this.term.onExit(({ exitCode }) => { this.ended(`exited (${exitCode})`); resolve(exitCode); });
+    });
   }
 
-  /** Leave the shell politely, then by force. */
+  write(s: string): void { this.term.write(s); }
+
   async close(): Promise<void> {
     if (this.done) return;
     await settle();
@@ -94,15 +110,15 @@ export function settle(): Promise<void> {
 }
 
 /** Spawn → first prompt, in ms; leaves the session open. */
-export async function timeToPrompt(s: () => PtySession): Promise<{ ms: number; session: PtySession }> {
+export async function timeToPrompt<T extends Terminal>(s: () => T | Promise<T>): Promise<{ ms: number; session: T }> {
   const t0 = performance.now();
-  const session = s();
+  const session = await s();
   await session.waitFor(PROMPT, 60_000);
   return { ms: performance.now() - t0, session };
 }
 
 /** Median echo time of `n` single keystrokes at a prompt, in µs (the line is cleared after). */
-export async function keystrokeRoundTrip(s: PtySession, n = 40): Promise<number> {
+export async function keystrokeRoundTrip(s: Terminal, n = 40): Promise<number> {
   await settle();
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -121,7 +137,7 @@ export async function keystrokeRoundTrip(s: PtySession, n = 40): Promise<number>
 }
 
 /** MB/s of `bytes` of output produced by the shell and carried to this terminal. */
-export async function bulkOutput(s: PtySession, bytes: number): Promise<number> {
+export async function bulkOutput(s: Terminal, bytes: number): Promise<number> {
   await settle();
   s.mark();
   const t0 = performance.now();

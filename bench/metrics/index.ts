@@ -2,11 +2,13 @@
 import type { Metric } from '../harness.js';
 import type { Fixtures } from '../fixtures.js';
 import { cliMetrics } from './cli.js';
+import { apiMetrics } from './api.js';
 import { containerMetrics } from './container.js';
 import { registryMetrics } from './registry.js';
 
 export const ALL_METRICS: Metric<Fixtures>[] = [
   ...cliMetrics,
   ...containerMetrics,
+  ...apiMetrics,
   ...registryMetrics,
 ];
