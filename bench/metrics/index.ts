@@ -3,12 +3,16 @@ import type { Metric } from '../harness.js';
 import type { Fixtures } from '../fixtures.js';
 import { cliMetrics } from './cli.js';
 import { apiMetrics } from './api.js';
+import { commitMetrics } from './commit.js';
 import { containerMetrics } from './container.js';
+import { memoryMetrics } from './memory.js';
 import { registryMetrics } from './registry.js';
 
 export const ALL_METRICS: Metric<Fixtures>[] = [
   ...cliMetrics,
   ...containerMetrics,
   ...apiMetrics,
+  ...commitMetrics,
   ...registryMetrics,
+  ...memoryMetrics,
 ];

@@ -1,0 +1,121 @@
+/**
+ * What the container manager itself costs in memory with many idle containers (`sleep 3600`),
+ * counted as PSS (shared pages split among the processes sharing them, so a hundred copies of one
+ * binary are not counted a hundred times):
+ * - sbx: a fresh sbxd plus every process it keeps per container outside the containers
+ *   (descendants of sbxd in sbxd's own PID namespace);
+ * - podman: one conmon per container (podman keeps no daemon; its REST service, used here only to
+ *   create the containers, is left out).
+ * The containers' own processes are not counted on either side.
+ */
+import { readFile, readdir, readlink } from 'node:fs/promises';
+import { Containers } from '../../protocol/index.js';
+import { side, type Metric } from '../harness.js';
+import { image, startSbxd, hasVerb, type Fixtures } from '../fixtures.js';
+import { ok2xx } from '../podman-api.js';
+import { needContainersApi, podmanApi } from './api.js';
+
+const IDLE = Number(process.env.BENCH_IDLE ?? 100);
+
+async function pssKb(pid: number): Promise<number> {
+  try {
+    const s = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return Number(/^Pss:\s+(\d+) kB/m.exec(s)?.[1] ?? 0);
+  } catch { return 0; }
+}
+
+/** pid → parent pid for every process. */
+async function parents(): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      out.set(Number(name), ppid);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** sbxd and its descendants that share its PID namespace (not the containers' processes). */
+async function sbxdTreePss(pid: number): Promise<{ mib: number; procs: number }> {
+  const ns = await readlink(`/proc/${pid}/ns/pid`);
+  const pp = await parents();
+  const tree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [p, parent] of pp) if (!tree.has(p) && tree.has(parent)) { tree.add(p); grew = true; }
+  }
+  let kb = 0;
+  let procs = 0;
+  for (const p of tree) {
+    const pns = await readlink(`/proc/${p}/ns/pid`).catch(() => '');
+    if (pns !== ns) continue;
+    kb += await pssKb(p);
+    procs++;
+  }
+  return { mib: kb / 1024, procs };
+}
+
+export const memoryMetrics: Metric<Fixtures>[] = [
+  {
+    id: 'memory.idle',
+    name: `memory (PSS) of the manager with ${IDLE} idle containers: sbxd + its helpers`,
+    peer: `podman: ${IDLE} × conmon`,
+    unit: 'MiB',
+    runs: 1,
+    warmup: 0,
+    timeoutMs: 900_000,
+    async prepare(fx) {
+      return {
+        sbx: await side(async () => {
+          const base = await fx.sbxd();
+          await needContainersApi(base.client);
+          image(base);
+          return async () => {
+            const d = await startSbxd(fx, { importBusybox: hasVerb('import') });
+            const ids: string[] = [];
+            try {
+              const img = image(d);
+              for (let i = 0; i < IDLE; i++) {
+                const { id } = await d.client.call(Containers.create, { image: img, cmd: ['sleep', '3600'] });
+                ids.push(id);
+                await d.client.call(Containers.start, { id });
+              }
+              await new Promise((r) => setTimeout(r, 2000));
+              const m = await sbxdTreePss(d.pid);
+              fx.log(`    sbx: ${m.procs} processes outside the containers`);
+              return m.mib;
+            } finally {
+              for (const id of ids) await d.client.call(Containers.remove, { id, force: true }).catch(() => undefined);
+              await d.close();
+            }
+          };
+        }),
+        peer: await side(async () => {
+          const { api, p } = await podmanApi(fx);
+          return async () => {
+            const ids: string[] = [];
+            try {
+              for (let i = 0; i < IDLE; i++) {
+                const { Id } = await ok2xx(api, 'POST', '/containers/create', { image: p.image, command: ['sleep', '3600'] });
+                ids.push(Id);
+                await ok2xx(api, 'POST', `/containers/${Id}/start`);
+              }
+              await new Promise((r) => setTimeout(r, 2000));
+              let kb = 0;
+              for (const id of ids) {
+                const info = await ok2xx(api, 'GET', `/containers/${id}/json`);
+                kb += await pssKb(Number(info.State.ConmonPid));
+              }
+              return kb / 1024;
+            } finally {
+              for (const id of ids) await api.call('DELETE', `/containers/${id}?force=true&timeout=0`);
+            }
+          };
+        }),
+      };
+    },
+  },
+];
