@@ -14,7 +14,8 @@ import { copyImage } from '../daemon/images/transfer.js';
 import { CredentialStore, RegistryClient } from '../daemon/registry/client.js';
 import { startRegistry, type RegistryServer } from '../daemon/registry/server.js';
 import { silentLogger } from '../daemon/util/log.js';
-import { sbx } from './_helpers/cli.js';
+import { SBX_BIN, sbx } from './_helpers/cli.js';
+import { spawn } from 'node:child_process';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { startFakeRegistry, type FakeBehaviour } from './_helpers/fake-registry.js';
 import { makeBusyboxImage } from './_helpers/image.js';
@@ -223,6 +224,25 @@ lies('Bearer token auth through the WWW-Authenticate challenge (realm, service, 
   assert.is(q.get('service'), 'fake-registry');
   assert.is(q.get('scope'), 'repository:me/app:pull');
   assert.is(fake.tokenQueries.length, 1, 'the token is cached');
+});
+
+lies('Ctrl-C during a pull leaves no image and no partial blob', async ({ d }) => {
+  const fake = await startFakeRegistry({}, (await import('./_helpers/fake-registry.js')).fakeImage('y'.repeat(200000)));
+  fake.behaviour.stallBlob = fake.image.layerDigest;
+  try {
+    const child = spawn(process.execPath, [SBX_BIN, 'pull', `${fake.host}/me/app:1`], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' }, stdio: 'ignore' });
+    const deadline = Date.now() + 10000;
+    while (!fake.requests.some((r) => r.includes(fake.image.layerDigest)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+    for (let i = 0; i < 50 && (await readdir(join(d.root, 'ingest'))).length; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await readdir(join(d.root, 'ingest')), [], 'the partial download was removed');
+    assert.not.ok(await d.daemon.services.content.has(fake.image.layerDigest as never));
+    assert.equal(await d.daemon.services.images.list(), []);
+  } finally {
+    await fake.close();
+  }
 });
 
 lies.run();

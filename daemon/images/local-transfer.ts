@@ -11,8 +11,7 @@
  * receives differs from the local one only in those layer descriptors.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Transform, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import {
   INDEX_MEDIA_TYPES, SbxError, familiarString, parseReference, type Descriptor, type Digest, type Manifest,
@@ -25,14 +24,34 @@ import { isGzipLayer, isUncompressedLayer, type ImageDestination, type ImageSour
 
 export interface LocalStores { content: ContentStore; images: ImageStore }
 
-async function diffIdOf(content: ContentStore, layer: Descriptor): Promise<Digest | undefined> {
-  if (isUncompressedLayer(layer.mediaType)) return layer.digest;
-  if (!isGzipLayer(layer.mediaType)) return undefined; // zstd and others: not checked here
+/**
+ * A pass-through that also hashes the layer's uncompressed bytes (gunzip on the thread pool,
+ * alongside the write), so the diffID is checked in the same single pass over the data.
+ */
+function diffIdHasher(mediaType: string): { through: Transform; result: () => Promise<Digest | undefined> } | undefined {
+  if (!isGzipLayer(mediaType)) return undefined;
   const hash = createHash('sha256');
-  await pipeline(await content.read(layer.digest), createGunzip(), async function* (src) {
-    for await (const c of src as AsyncIterable<Buffer>) hash.update(c);
+  const gunzip = createGunzip();
+  let failed = false;
+  let waiting: (() => void) | undefined;
+  const release = (): void => { const w = waiting; waiting = undefined; w?.(); };
+  gunzip.on('data', (c: Buffer) => hash.update(c));
+  gunzip.on('drain', release);
+  const done = new Promise<Digest>((resolve, reject) => {
+    gunzip.once('end', () => resolve(`sha256:${hash.digest('hex')}`));
+    gunzip.on('error', (e) => { failed = true; release(); reject(e); });
   });
-  return `sha256:${hash.digest('hex')}`;
+  done.catch(() => {});
+  // Not gzip after all: stop feeding it; the bytes still flow to the store, which checks the digest.
+  const through = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      if (failed || gunzip.write(chunk)) { cb(null, chunk); return; }
+      waiting = () => cb(null, chunk);
+    },
+    flush(cb) { if (!failed) gunzip.end(); cb(); },
+    destroy(err, cb) { if (err) gunzip.destroy(); cb(err); },
+  });
+  return { through, result: () => done };
 }
 
 /** Pull into the local store; `name` (a tagged reference) is set in commit(), if given. */
@@ -42,15 +61,19 @@ export function localDestination(s: LocalStores, name: string | undefined): Imag
     async has(d) { return s.content.has(d.digest); },
     async put(d, open, hints = {}) {
       const stream = await open();
+      const hasher = hints.diffId ? diffIdHasher(d.mediaType) : undefined;
+      const body = hasher ? pipeline(stream, hasher.through, () => {}) : stream;
       try {
-        await s.content.write(stream, { digest: d.digest, size: d.size }, hints.signal);
+        await s.content.write(body, { digest: d.digest, size: d.size }, hints.signal);
       } finally {
         stream.destroy();
       }
       if (hints.diffId) {
-        let got: Digest | undefined;
-        try { got = await diffIdOf(s.content, d); } catch (e) {
-          throw new SbxError('digest_mismatch', `layer ${d.digest}: cannot decompress (${(e as Error).message})`, { cause: e });
+        let got: Digest | undefined = isUncompressedLayer(d.mediaType) ? d.digest : undefined;
+        if (hasher) {
+          try { got = await hasher.result(); } catch (e) {
+            throw new SbxError('digest_mismatch', `layer ${d.digest}: cannot decompress (${(e as Error).message})`, { cause: e });
+          }
         }
         if (got !== undefined && got !== hints.diffId) {
           throw new SbxError('digest_mismatch', `layer ${d.digest}: uncompressed content hashes to ${got}, the image config says ${hints.diffId}`);

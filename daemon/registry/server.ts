@@ -171,7 +171,7 @@ async function getBlob(rc: RegCtx, digest: Digest): Promise<void> {
   }
   ctx.length = end - start + 1;
   if (ctx.method === 'HEAD' || size === 0) return;
-  ctx.body = createReadStream(await rc.content.path(digest), { start, end, highWaterMark: 1 << 20 });
+  ctx.body = createReadStream(await rc.content.path(digest), { start, end, highWaterMark: 1 << 22 });
 }
 
 async function deleteBlob(rc: RegCtx, digest: Digest): Promise<void> {

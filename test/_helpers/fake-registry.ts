@@ -34,6 +34,8 @@ export interface FakeBehaviour {
   lieManifestDigest?: string;
   /** The first N requests to blobs fail with this status (503, or 429 with Retry-After: 0). */
   failFirst?: { status: number; count: number };
+  /** Send half of this blob, then stall (an interrupted transfer). */
+  stallBlob?: string;
   /** Require "Bearer good-token" from the token endpoint at /token. */
   bearer?: boolean;
 }
@@ -84,6 +86,11 @@ export async function startFakeRegistry(behaviour: FakeBehaviour = {}, image = f
     }
     const digest = m[3]!;
     const body = behaviour.corruptBlob?.digest === digest ? behaviour.corruptBlob.bytes : behaviour.missingBlob === digest ? undefined : blobs.get(digest);
+    if (body && behaviour.stallBlob === digest) {
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, body.length >> 1));
+      return;
+    }
     if (!body) { res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown' }] })); return; }
     res.writeHead(200, { 'content-length': body.length, 'docker-content-digest': digest }).end(req.method === 'HEAD' ? undefined : body);
   };
