@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openLocalContentStore } from '../daemon/content/local.js';
 import type { ContentStore } from '../daemon/content/store.js';
+import { removeImage } from '../daemon/images/remove.js';
 import { openImageStore } from '../daemon/images/store.js';
 import { chainIds, createUnpacker, pruneLayers, type Unpacker } from '../daemon/images/unpack.js';
 import { mountAll, unmount } from '../daemon/snapshots/mount.js';
@@ -219,6 +220,25 @@ d('the daemon opens a snapshotter and removes extract-* leftovers at startup', a
     } finally {
       await again.daemon.close();
     }
+  } finally {
+    await t.close();
+  }
+});
+
+d('rmi removes the image\'s unpacked layers, except those another image shares', async () => {
+  const t = await startTestDaemon();
+  try {
+    const s = t.daemon.services;
+    const base = await busyboxLayer();
+    const a = await putImage(s.content, s.images, 'a', [base]);
+    const b = await putImage(s.content, s.images, 'b', [base, await tarOf([{ name: 'b', data: 'b' }])]);
+    const ua = await s.unpacker.unpack(a);
+    const ub = await s.unpacker.unpack(b);
+    await removeImage(s, 'b');
+    assert.equal((await s.snapshotter.list()).map((i) => i.key), [ua.chainId!]);
+    assert.is.not(ub.chainId, ua.chainId);
+    await removeImage(s, 'a');
+    assert.equal(await s.snapshotter.list(), []);
   } finally {
     await t.close();
   }

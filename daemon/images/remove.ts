@@ -5,12 +5,14 @@
  *   unless forced;
  * - an image a container uses (services.imageUsers) is refused unless forced; forced, its tags go
  *   but the image stays (untagged) for the container.
- * Deleting an image then collects unreferenced blobs (layers another image uses stay).
+ * Deleting an image then collects unreferenced blobs and unpacked layer snapshots (layers another
+ * image or a container uses stay).
  */
 import { SbxError, familiarString, parseReference, type Digest } from '../../protocol/index.js';
 import type { Services } from '../services.js';
 import { collectGarbage } from './gc.js';
 import { listStoredImages, resolveImage } from './resolve.js';
+import { pruneLayers } from './unpack.js';
 
 export interface RemoveResult { untagged: string[]; deleted: string[] }
 
@@ -53,7 +55,10 @@ export async function removeImage(s: Services, input: string, force = false): Pr
     if (keepImage) for (const t of targets) untagged.push({ mediaType: t.target.mediaType, digest: t.target.digest, size: t.target.size });
   }));
   const result: RemoveResult = { untagged: names.map(familiar).sort(), deleted: keepImage ? [] : [r.configDigest] };
-  if (!keepImage) await collectGarbage(s);
+  if (!keepImage) {
+    await collectGarbage(s);
+    await pruneLayers(s);
+  }
   return result;
 }
 
