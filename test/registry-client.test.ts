@@ -217,6 +217,19 @@ lies('503 and 429 (Retry-After) are retried; the pull then succeeds', async ({ d
   }
 });
 
+lies('a connection dropped in the middle of a layer: the layer is fetched again', async ({ d }) => {
+  const fake = await startFakeRegistry({ resetLayer: 1 }, (await import('./_helpers/fake-registry.js')).fakeImage('z'.repeat(300000)));
+  try {
+    const r = await sbx(d.root, ['pull', `${fake.host}/me/app:1`]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Retrying in 1 second/);
+    assert.is(fake.requests.filter((x) => x.includes(fake.image.layerDigest)).length, 2);
+    assert.equal((await d.daemon.services.images.list()).length, 1);
+  } finally {
+    await fake.close();
+  }
+});
+
 lies('Bearer token auth through the WWW-Authenticate challenge (realm, service, scope)', async ({ d }) => {
   const { r, fake } = await pullFrom(d, { bearer: true });
   assert.is(r.code, 0, r.stderr);

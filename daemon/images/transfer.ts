@@ -57,6 +57,8 @@ export interface CopyOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Progress wording: pulls say "Download complete"/"Already exists", pushes "Pushed"/"Layer already exists". */
   direction?: 'pull' | 'push';
+  /** Base delay before a blob whose transfer broke off is tried again (default 1 s; 3 tries). */
+  retryDelayMs?: number;
   /** Blobs copied at once (default 3, as docker). */
   concurrency?: number;
 }
@@ -96,6 +98,13 @@ function parseJSON<T>(bytes: Buffer, what: string): T {
   try { return JSON.parse(bytes.toString('utf8')) as T; } catch (e) {
     throw new SbxError('invalid_argument', `${what}: not valid JSON (${(e as Error).message})`);
   }
+}
+
+/** A failure worth another try: the network, not the content or the caller. */
+function transient(e: unknown): boolean {
+  if (e instanceof SbxError) return e.code === 'unavailable';
+  const code = (e as { code?: string; cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
+  return e instanceof TypeError || ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code ?? '');
 }
 
 const short = (d: string): string => d.replace(/^sha256:/, '').slice(0, 12);
@@ -149,14 +158,20 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
     }
     emit({ type: 'progress', id, status: push ? 'Pushing' : 'Downloading', current: 0, total: d.size });
     const onBytes = (n: number): void => emit({ type: 'progress', id, status: push ? 'Pushing' : 'Downloading', current: n, total: d.size });
-    try {
-      const r = await dst.put(d, async () => pipeline(await src.fetch(d, signal), counter(onBytes), () => {}), { ...(diffId ? { diffId } : {}), ...(signal ? { signal } : {}) });
-      if (r) { emit({ type: 'progress', id, status: `Mounted from ${r.mountedFrom}` }); return; }
-    } catch (e) {
-      if (e instanceof SbxError && e.code === 'digest_mismatch') {
-        throw new SbxError('digest_mismatch', `copy ${src.name} to ${dst.name}: blob ${d.digest}: ${e.message}`, { cause: e });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await dst.put(d, async () => pipeline(await src.fetch(d, signal), counter(onBytes), () => {}), { ...(diffId ? { diffId } : {}), ...(signal ? { signal } : {}) });
+        if (r) { emit({ type: 'progress', id, status: `Mounted from ${r.mountedFrom}` }); return; }
+        break;
+      } catch (e) {
+        if (e instanceof SbxError && e.code === 'digest_mismatch') {
+          throw new SbxError('digest_mismatch', `copy ${src.name} to ${dst.name}: blob ${d.digest}: ${e.message}`, { cause: e });
+        }
+        // A connection dropped mid-transfer: start this blob again (the partial copy was discarded).
+        if (attempt >= 3 || signal?.aborted || !transient(e)) throw e;
+        emit({ type: 'progress', id, status: `Retrying in ${attempt} second${attempt > 1 ? 's' : ''}` });
+        await new Promise((r) => setTimeout(r, attempt * (opts.retryDelayMs ?? 1000)));
       }
-      throw e;
     }
     emit({ type: 'progress', id, status: push ? 'Pushed' : 'Pull complete', current: d.size, total: d.size });
   };

@@ -34,6 +34,8 @@ export interface FakeBehaviour {
   lieManifestDigest?: string;
   /** The first N requests to blobs fail with this status (503, or 429 with Retry-After: 0). */
   failFirst?: { status: number; count: number };
+  /** The first N downloads of the layer send half of it, then drop the connection. */
+  resetLayer?: number;
   /** Send half of this blob, then stall (an interrupted transfer). */
   stallBlob?: string;
   /** Require "Bearer good-token" from the token endpoint at /token. */
@@ -86,6 +88,12 @@ export async function startFakeRegistry(behaviour: FakeBehaviour = {}, image = f
     }
     const digest = m[3]!;
     const body = behaviour.corruptBlob?.digest === digest ? behaviour.corruptBlob.bytes : behaviour.missingBlob === digest ? undefined : blobs.get(digest);
+    if (body && digest === image.layerDigest && (behaviour.resetLayer ?? 0) > 0) {
+      behaviour.resetLayer!--;
+      res.writeHead(200, { 'content-length': body.length });
+      res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
+      return;
+    }
     if (body && behaviour.stallBlob === digest) {
       res.writeHead(200, { 'content-length': body.length });
       res.write(body.subarray(0, body.length >> 1));
