@@ -225,6 +225,15 @@ d('the daemon opens a snapshotter and removes extract-* leftovers at startup', a
   }
 });
 
+d('Config.snapshotter native is honoured', async () => {
+  const t = await startTestDaemon({ snapshotter: 'native' });
+  try {
+    assert.is(t.daemon.services.snapshotter.driver, 'native');
+  } finally {
+    await t.close();
+  }
+});
+
 d('rmi removes the image\'s unpacked layers, except those another image shares', async () => {
   const t = await startTestDaemon();
   try {

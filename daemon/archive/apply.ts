@@ -110,6 +110,7 @@ async function decompressed(layer: Readable | AsyncIterable<Uint8Array>): Promis
   })(), { objectMode: false });
   if (first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) {
     rest.destroy();
+    await it.return?.();
     throw new SbxError('not_implemented', 'apply layer: zstd-compressed layers are not supported');
   }
   if (first[0] !== 0x1f || first[1] !== 0x8b) return rest;
