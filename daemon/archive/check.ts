@@ -47,12 +47,14 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
     const out = rest.pipe(gunzip);
     const wrapped = new Transform({ transform(c, _e, cb) { cb(null, c); } });
     out.on('error', (e) => wrapped.destroy(new SbxError('invalid_argument', `${what}: bad gzip data: ${e.message}`, { cause: e })));
+    wrapped.on('error', () => undefined); // observed by whoever iterates it
     return { stream: out.pipe(wrapped), compressed: 'gzip', empty: false };
   }
   const magic = head.subarray(0, 6);
   if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw new SbxError('invalid_argument', `${what}: xz-compressed input is not supported; decompress it first`);
   if (magic.subarray(0, 3).toString('latin1') === 'BZh') throw new SbxError('invalid_argument', `${what}: bzip2-compressed input is not supported; decompress it first`);
   if (magic.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) throw new SbxError('invalid_argument', `${what}: zstd-compressed input is not supported; decompress it first`);
+  rest.on('error', () => undefined); // observed by whoever iterates it
   return { stream: rest, compressed: 'none', empty: false };
 }
 

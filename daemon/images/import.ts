@@ -86,7 +86,9 @@ async function storeTarBody(s: Services, body: Readable, signal?: AbortSignal): 
   const { stream, empty } = await decompress(body as AsyncIterable<Buffer>, 'import');
   if (empty) throw new SbxError('invalid_argument', 'import: empty input (give a tar or tar.gz, a directory, or --busybox)');
   const checker = tarChecker('import');
+  // The consumer (content.write) sees errors through iteration; these keep late ones from escaping.
   stream.on('error', (e) => checker.destroy(e));
+  checker.on('error', () => undefined);
   const info = await s.content.write(stream.pipe(checker), {}, signal).catch((e: unknown) => {
     throw e instanceof SbxError ? e : new SbxError('invalid_argument', `import: ${(e as Error).message}`, { cause: e });
   });

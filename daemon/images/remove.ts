@@ -40,7 +40,7 @@ export async function removeImage(s: Services, input: string, force = false): Pr
   if (users.size > 0 && !force) {
     const c = [...users][0]!;
     throw new SbxError('failed_precondition', byTag
-      ? `unable to remove repository reference "${familiar(r.name!)}" (must force) - container ${c.slice(0, 12)} is using its referenced image ${short(r.configDigest)}`
+      ? `unable to remove repository reference "${input}" (must force) - container ${c.slice(0, 12)} is using its referenced image ${short(r.configDigest)}`
       : `unable to delete ${short(r.configDigest)} (must be forced) - image is being used by container ${c.slice(0, 12)}`);
   }
   const keepImage = users.size > 0;

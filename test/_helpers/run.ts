@@ -44,7 +44,7 @@ function runFile(file: string): Promise<Outcome> {
 
 async function main(): Promise<void> {
   const pattern = process.argv[2];
-  const files = find(testRoot).filter((f) => !pattern || f.includes(pattern));
+  const files = find(testRoot).filter((f) => !pattern || relative(testRoot, f).includes(pattern));
   const outcomes: Outcome[] = [];
   for (const f of files) {
     process.stdout.write(`\n# ${relative(testRoot, f)}\n`);

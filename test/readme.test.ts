@@ -1,0 +1,29 @@
+/** README's first command after setup: `sbx import --busybox busybox && sbx images`, with the CLI starting sbxd itself. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sbx } from './_helpers/cli.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+
+const t = suite<{ root: string }>('readme: first command', {} as { root: string });
+t.before.each(async (ctx) => { ctx.root = await tmpdir('sbx-readme-'); });
+t.after.each(async ({ root }) => {
+  const r = await sbx(root, ['version', '--format', 'json']);
+  if (r.code === 0) process.kill(JSON.parse(r.stdout).server.pid, 'SIGTERM');
+  await new Promise((res) => setTimeout(res, 200));
+  await rmrf(root);
+});
+
+t('sbx import --busybox busybox && sbx images autostarts the daemon', async ({ root }) => {
+  const env = { SBX_NO_AUTOSTART: '' };
+  const imp = await sbx(root, ['import', '--busybox', 'busybox'], { env });
+  assert.is(imp.code, 0, imp.stderr);
+  assert.match(imp.stdout, /^sha256:[a-f0-9]{64}\n$/);
+  const images = await sbx(root, ['images'], { env });
+  assert.is(images.code, 0, images.stderr);
+  assert.match(images.stdout, /\nbusybox\s+latest\s+[a-f0-9]{12}\s/);
+  assert.match(await readFile(join(root, 'sbxd.log'), 'utf8'), /sbxd listening/);
+});
+
+t.run();
