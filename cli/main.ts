@@ -6,7 +6,6 @@
  */
 import { SbxError } from '../protocol/errors.js';
 import { parseCommandArgs } from './args.js';
-import { Client } from './client.js';
 import { UsageError, type CliContext, type Command } from './command.js';
 import { ALIASES, COMMANDS } from './commands/index.js';
 import { CLI_VERSION } from './version.js';
@@ -43,7 +42,8 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
     io.stderr.write(`sbx: '${name}' is not a sbx command.\nSee 'sbx --help'\n`);
     return 1;
   }
-  const { command } = await load();
+  // The client (node:http, the whole protocol) loads only for a command, never for --version/--help.
+  const [{ command }, { Client }] = await Promise.all([load(), import('./client.js')]);
   const options = { ...command.options, help: { type: 'boolean' as const } };
   try {
     const args = parseCommandArgs(rest, options, command.stopAtPositional ?? false, command.usage);
