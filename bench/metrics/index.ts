@@ -3,9 +3,11 @@ import type { Metric } from '../harness.js';
 import type { Fixtures } from '../fixtures.js';
 import { cliMetrics } from './cli.js';
 import { apiMetrics } from './api.js';
+import { buildMetrics } from './build.js';
 import { commitMetrics } from './commit.js';
 import { containerMetrics } from './container.js';
 import { memoryMetrics } from './memory.js';
+import { portMetrics } from './ports.js';
 import { registryMetrics } from './registry.js';
 
 export const ALL_METRICS: Metric<Fixtures>[] = [
@@ -14,5 +16,7 @@ export const ALL_METRICS: Metric<Fixtures>[] = [
   ...apiMetrics,
   ...commitMetrics,
   ...registryMetrics,
+  ...buildMetrics,
+  ...portMetrics,
   ...memoryMetrics,
 ];
