@@ -45,6 +45,13 @@ export function needVerbs(...verbs: string[]): void {
   if (missing.length) throw new NotAvailable(`sbx ${missing.join(', ')} not implemented yet`);
 }
 
+/** Throw NotAvailable unless `sbx VERB` takes --FLAG. */
+export async function needFlag(verb: string, flag: string): Promise<void> {
+  needVerbs(verb);
+  const { command } = await COMMANDS[verb]!();
+  if (!Object.prototype.hasOwnProperty.call(command.options, flag)) throw new NotAvailable(`sbx ${verb} --${flag} not implemented yet`);
+}
+
 export async function needTools(...tools: string[]): Promise<void> {
   for (const t of tools) if (!(await have(t))) throw new NotAvailable(`${t} is not installed`);
 }

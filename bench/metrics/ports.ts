@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '../../test/_helpers/peers.js';
 import { rmrf, tmpdir } from '../../test/_helpers/tmp.js';
 import { side, type Metric } from '../harness.js';
-import { image, needTools, needVerbs, type Fixtures } from '../fixtures.js';
+import { image, needFlag, needTools, needVerbs, type Fixtures } from '../fixtures.js';
 import { ok, run, unique } from '../proc.js';
 
 const PAGE = 'x'.repeat(1024);
@@ -43,6 +43,7 @@ export const portMetrics: Metric<Fixtures>[] = [
       const closers: (() => Promise<unknown>)[] = [];
       const sbx = await side(async () => {
         needVerbs('run', 'rm');
+        await needFlag('run', 'publish');
         await needTools('wrk');
         const d = await fx.sbxd();
         const port = await freePort();
