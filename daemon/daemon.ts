@@ -14,6 +14,8 @@ import { openSnapshotter } from './snapshots/mount.js';
 import { CredentialStore, RegistryClient } from './registry/client.js';
 import { startRegistry } from './registry/server.js';
 import { registerAll } from './api/index.js';
+import { containerAccess } from './changes/containers.js';
+import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { SharedLock } from './util/lock.js';
@@ -37,11 +39,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
   const services: Services = {
     config, log, content, images, snapshotter, unpacker, registry, gcLock: new SharedLock(), closers: [],
+    changes: new ChangeRecorder(() => containerAccess(services), log.with({ component: 'changes' })),
     imageUsers: async () => [],
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
   };
   services.closers.push(() => snapshotter.close());
+  services.changes.start();
+  services.closers.push(() => services.changes.close());
   const api = createApiServer(services);
   registerAll(api, services);
   await api.listen();

@@ -11,6 +11,7 @@ import type { Snapshotter } from './snapshots/snapshotter.js';
 import type { RegistryClient } from './registry/client.js';
 import type { SharedLock } from './util/lock.js';
 import type { Logger } from './util/log.js';
+import type { ChangeRecorder } from './changes/recorder.js';
 
 export interface Services {
   config: Config;
@@ -23,6 +24,8 @@ export interface Services {
   unpacker: Unpacker;
   /** Pull/push client with the daemon's credentials ($SBX_ROOT/auth.json, docker's config as fallback). */
   registry: RegistryClient;
+  /** Change journals of running containers (containers/<id>/changes.jsonl); call sync() after start/exit. */
+  changes: ChangeRecorder;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
   /**

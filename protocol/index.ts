@@ -8,3 +8,4 @@ export * from './changes.js';
 export * from './registry.js';
 export * from './stream.js';
 export * from './containers.js';
+export * from './commit.js';

@@ -4,7 +4,10 @@ import type { Command } from '../command.js';
 type Loader = () => Promise<{ command: Command }>;
 
 export const COMMANDS: Record<string, Loader> = {
+  commit: () => import('./commit.js'),
   daemon: () => import('./daemon.js'),
+  diff: () => import('./diff.js'),
+  events: () => import('./events.js'),
   history: () => import('./history.js'),
   images: () => import('./images.js'),
   import: () => import('./import.js'),
@@ -19,6 +22,7 @@ export const COMMANDS: Record<string, Loader> = {
   save: () => import('./save.js'),
   tag: () => import('./tag.js'),
   version: () => import('./version.js'),
+  watch: () => import('./events.js'),
 };
 
 /** docker's two-word forms mapped to sbx's verbs. */

@@ -4,9 +4,13 @@ import type { ApiServer } from './server.js';
 import { registerRegistry } from './registry.js';
 import { registerImages } from './images.js';
 import { registerSystem } from './system.js';
+import { registerChanges } from './changes.js';
+import { registerCommit } from './commit.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
   registerRegistry(api, services);
   registerImages(api, services);
+  registerChanges(api, services);
+  registerCommit(api, services);
 }

@@ -34,7 +34,10 @@ export function formatPatch(path: string, oldText: string | undefined, newText: 
   if (p.hunks.length === 0) return '';
   const out = [`diff --git a${path} b${path}`, `--- ${oldText === undefined ? '/dev/null' : `a${path}`}`, `+++ ${newText === undefined ? '/dev/null' : `b${path}`}`];
   for (const h of p.hunks) {
-    out.push(`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`);
+    // An absent side starts at line 0, as diff(1) and git print it.
+    const oldStart = h.oldLines === 0 && oldText === undefined ? 0 : h.oldStart;
+    const newStart = h.newLines === 0 && newText === undefined ? 0 : h.newStart;
+    out.push(`@@ -${oldStart},${h.oldLines} +${newStart},${h.newLines} @@`);
     out.push(...h.lines);
   }
   return out.join('\n') + '\n';

@@ -1,0 +1,96 @@
+/**
+ * ChangeRecorder: one Journal per running container (overlay snapshotter), opened when the
+ * container runs and closed (after a last rescan) when it stops; the journal file stays for
+ * `sbx events` after the container exits.
+ *
+ * sync() reconciles the open journals with the containers' states; the container manager calls
+ * it on start/exit, and a 1 s timer catches anything else. A copy-based (native) container has
+ * no upperdir to watch: its journal is written by a rescan on each read instead.
+ */
+import type { ChangeRecord } from '../../protocol/index.js';
+import type { Logger } from '../util/log.js';
+import type { ContainerAccess, ContainerView } from './containers.js';
+import { Journal, readJournal } from './journal.js';
+import { excludeFilter } from './stubs.js';
+import { LayeredView } from './view.js';
+
+export class ChangeRecorder {
+  private readonly journals = new Map<string, Promise<Journal | undefined>>();
+  private readonly ended = new Map<string, Set<() => void>>();
+  private timer?: NodeJS.Timeout;
+  private syncing?: Promise<void>;
+
+  constructor(private readonly getAccess: () => ContainerAccess, private readonly log: Logger) {}
+
+  private get access(): ContainerAccess { return this.getAccess(); }
+
+  start(periodMs = 1000): void {
+    this.timer = setInterval(() => { void this.sync(); }, periodMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.syncing;
+    for (const id of [...this.journals.keys()]) await this.stop(id);
+  }
+
+  /** Open journals for running containers, close those of stopped or removed ones. */
+  sync(): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        const running = new Map<string, ContainerView>();
+        for (const c of this.access.all()) if (c.running) running.set(c.id, c);
+        for (const [id, c] of running) if (!this.journals.has(id)) this.journals.set(id, this.open(c));
+        for (const id of [...this.journals.keys()]) if (!running.has(id)) await this.stop(id);
+      } catch (e) {
+        this.log.warn('change recorder: sync failed', { error: String(e) });
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private async open(c: ContainerView): Promise<Journal | undefined> {
+    try {
+      const rootfs = await this.access.rootfs(c.id);
+      if (rootfs.format !== 'overlay') return undefined;
+      return await Journal.open({ id: c.id, dir: c.dir, upper: rootfs.upperdir, lower: new LayeredView(rootfs.lowerdirs), exclude: excludeFilter() }, { log: this.log });
+    } catch (e) {
+      this.log.warn('change recorder: cannot open the journal', { id: c.id, error: String(e) });
+      return undefined;
+    }
+  }
+
+  private async stop(id: string): Promise<void> {
+    const j = await this.journals.get(id);
+    this.journals.delete(id);
+    await j?.close();
+    for (const fn of this.ended.get(id) ?? []) fn();
+    this.ended.delete(id);
+  }
+
+  /** The live journal of a running container, if it has one. */
+  async live(id: string): Promise<Journal | undefined> {
+    await this.sync();
+    return this.journals.get(id);
+  }
+
+  /** Records after `since`, settled: a running container's pending rescans are done first. */
+  async records(c: ContainerView, since = 0): Promise<{ records: ChangeRecord[]; last: number }> {
+    const j = await this.live(c.id);
+    if (j) await j.flush();
+    const records = await readJournal(c.dir, 0);
+    const last = records.length ? records[records.length - 1]!.seq : 0;
+    return { records: records.filter((r) => r.seq > since), last };
+  }
+
+  /** Call `fn` once when the container's journal closes (it stopped). */
+  onEnd(id: string, fn: () => void): () => void {
+    const set = this.ended.get(id) ?? new Set();
+    set.add(fn);
+    this.ended.set(id, set);
+    return () => set.delete(fn);
+  }
+}
