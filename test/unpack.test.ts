@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +10,7 @@ import type { ContentStore } from '../daemon/content/store.js';
 import { removeImage } from '../daemon/images/remove.js';
 import { openImageStore } from '../daemon/images/store.js';
 import { chainIds, createUnpacker, pruneLayers, type Unpacker } from '../daemon/images/unpack.js';
-import { mountAll, unmount } from '../daemon/snapshots/mount.js';
+import { mountAll, openSnapshotter, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
 import { listRootfs, prepareRootfs, removeRootfs, rootfsOf } from '../daemon/snapshots/rootfs.js';
@@ -222,6 +223,54 @@ d('the daemon opens a snapshotter and removes extract-* leftovers at startup', a
     }
   } finally {
     await t.close();
+  }
+});
+
+d('a daemon killed in the middle of an unpack leaves nothing a restart does not clean up', async () => {
+  const root = await tmpdir('sbx-crash-');
+  try {
+    const content = await openLocalContentStore(join(root, 'oci'), join(root, 'ingest'));
+    const many = await tarOf(Array.from({ length: 3000 }, (_, i) => ({ name: `f${i}`, data: Buffer.alloc(4096, i) })));
+    const img = await putImage(content, undefined, 'big', [await busyboxLayer(), many]);
+    await writeFile(join(root, 'image.json'), JSON.stringify(img));
+    const dist = join(fileURLToPath(import.meta.url), '..', '..');
+    const script = `
+      const [{ openLocalContentStore }, { openSnapshotter }, { createUnpacker }, { silentLogger }, { readFileSync }] = await Promise.all([
+        import('${dist}/daemon/content/local.js'), import('${dist}/daemon/snapshots/mount.js'),
+        import('${dist}/daemon/images/unpack.js'), import('${dist}/daemon/util/log.js'), import('node:fs')]);
+      const content = await openLocalContentStore('${root}/oci', '${root}/ingest');
+      const snapshotter = await openSnapshotter('auto', '${root}/snapshots');
+      const unpacker = createUnpacker({ content, snapshotter, log: silentLogger });
+      const img = JSON.parse(readFileSync('${root}/image.json', 'utf8'));
+      setInterval(() => {}, 1000);
+      unpacker.unpack(img).then(() => process.exit(0));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Kill it once the second layer's extraction has begun.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(async () => {
+        const dirs = await readdir(join(root, 'snapshots')).catch(() => [] as string[]);
+        const meta = await readFile(join(root, 'snapshots', 'metadata.json'), 'utf8').catch(() => '');
+        if ((meta.match(/"committed"/g) ?? []).length === 1 && dirs.some((d) => d.startsWith('a-'))) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 5);
+      child.on('exit', () => { clearInterval(timer); reject(new Error('unpack finished before it could be killed')); });
+    });
+    await new Promise((r) => child.once('exit', r));
+    const snapshotter = await openSnapshotter('auto', join(root, 'snapshots'));
+    const unpacker = createUnpacker({ content, snapshotter, log: silentLogger });
+    await unpacker.recover();
+    const left = await snapshotter.list();
+    assert.equal(left.map((i) => `${i.key}:${i.kind}`), [`${digestOf(await busyboxLayer())}:committed`]);
+    const u = await unpacker.unpack(img);
+    assert.is((await snapshotter.list()).length, 2);
+    assert.is((await readdir((await snapshotter.dirs(u.chainId!)).upper)).length, 3000);
+    const dirs = (await readdir(join(root, 'snapshots'))).filter((d) => d !== 'metadata.json' && d !== 'l').sort();
+    assert.is(dirs.length, 2, `only the two layers are on disk: ${dirs.join(' ')}`);
+  } finally {
+    await rmrf(root);
   }
 });
 
