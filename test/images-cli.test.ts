@@ -257,4 +257,21 @@ sl('bad archives fail clearly and leave the store unchanged', async ({ d, tmp })
   assert.match(await ok(d.root, ['load', '-i', file]), /Loaded image: busybox:latest/, 'the good archive still loads');
 });
 
+sl('an archive that names one tag for two different images is refused', async ({ d, tmp }) => {
+  await ok(d.root, ['import', '--busybox', 'a']);
+  const dir = await rootfsDir(tmp);
+  await ok(d.root, ['import', dir, 'b']);
+  await ok(d.root, ['save', '-o', join(tmp, 'two.tar'), 'a', 'b']);
+  const x = join(tmp, 'x');
+  await mkdir(x);
+  execFileSync('tar', ['-C', x, '-xf', join(tmp, 'two.tar')]);
+  const manifest = JSON.parse(await readFile(join(x, 'manifest.json'), 'utf8'));
+  for (const m of manifest) m.RepoTags = ['dup:1'];
+  await writeFile(join(x, 'manifest.json'), JSON.stringify(manifest));
+  const bad = execFileSync('tar', ['-C', x, '-cf', '-', '.'], { maxBuffer: 1 << 28 });
+  const before = await indexJson(d.root);
+  await fails(d.root, ['load'], /load: the archive names dup:1 twice, for different images/, bad);
+  assert.is(await indexJson(d.root), before);
+});
+
 sl.run();

@@ -85,4 +85,29 @@ t('archives written by skopeo (docker-archive, oci-archive) load with the same d
   assert.match(info.layers[0].mediaType, /gzip/);
 });
 
+t('archives written by podman save (docker-archive, oci-archive) load with the same diff_ids', async ({ d, tmp }) => {
+  if (!(await requireTools('podman'))) return;
+  await ok(d.root, ['import', '--busybox', 'busybox']);
+  const img = await inspectJSON(d.root, 'busybox');
+  await ok(d.root, ['save', '-o', join(tmp, 'in.tar'), 'busybox']);
+  const p = await startPodman();
+  try {
+    assert.is((await p.podman(['load', '-i', join(tmp, 'in.tar')])).code, 0);
+    for (const format of ['docker-archive', 'oci-archive']) {
+      const file = join(tmp, `${format}.tar`);
+      const r = await p.podman(['save', '--format', format, '-o', file, 'docker.io/library/busybox:latest']);
+      assert.is(r.code, 0, r.stderr);
+      await ok(d.root, ['rmi', '-f', img.Id]);
+      assert.match(await ok(d.root, ['load', '-i', file]), /Loaded image: busybox:latest/);
+      const got = await inspectJSON(d.root, 'busybox');
+      assert.is(got.Id, img.Id, format);
+      assert.equal(got.RootFS.Layers, img.RootFS.Layers, format);
+    }
+  } finally {
+    await p.close();
+  }
+  // loading the same image again, stored another way (gzip), replaces it: one image, no twin
+  assert.is((await ok(d.root, ['images', '-q'])).trim().split('\n').length, 1);
+});
+
 t.run();

@@ -25,7 +25,7 @@ import {
 import { decompress, unsafePath } from '../archive/check.js';
 import type { Services } from '../services.js';
 import { collectGarbage } from './gc.js';
-import { hostPlatform, pickManifest } from './resolve.js';
+import { hostPlatform, loadImage, pickManifest } from './resolve.js';
 import { moveTag, normalizeTag } from './store.js';
 
 const MEM_LIMIT = 1024 * 1024;
@@ -39,8 +39,9 @@ const sha = (b: Uint8Array): Digest => `sha256:${createHash('sha256').update(b).
 
 export async function loadArchive(s: Services, body: Readable, signal?: AbortSignal): Promise<LoadResult> {
   const written = new Set<Digest>();
+  let replaced = false;
   try {
-    return await s.gcLock.withShared(async () => {
+    const loaded = await s.gcLock.withShared(async () => {
       const files = await readArchive(s, body, written, signal);
       const ctx = new ArchiveBlobs(s, files, written);
       const images = files.has('manifest.json') ? await fromDockerArchive(ctx) : files.has('index.json') ? await fromOciLayout(ctx) : undefined;
@@ -55,9 +56,19 @@ export async function loadArchive(s: Services, body: Readable, signal?: AbortSig
         }
       }
       const result: LoadResult = { loaded: [], ids: [] };
-      await s.images.update((tags, untagged) => {
+      await s.images.update(async (tags, untagged) => {
         for (const img of images) {
-          for (const n of img.names) { moveTag(tags, untagged, n, img.target); result.loaded.push(familiar(n)); }
+          for (const n of img.names) {
+            const old = tags.get(n)?.target;
+            moveTag(tags, untagged, n, img.target);
+            result.loaded.push(familiar(n));
+            // The same image (same config) stored another way, e.g. with gzip layers: replace it
+            // instead of leaving a dangling twin with the same ID.
+            if (old && old.digest !== img.target.digest && untagged.some((u) => u.digest === old.digest)) {
+              const cfg = await loadImage(s.content, old, old.digest).then((i) => i.configDigest, () => undefined);
+              if (cfg === img.configDigest) { untagged.splice(untagged.findIndex((u) => u.digest === old.digest), 1); replaced = true; }
+            }
+          }
           if (img.names.length === 0) {
             result.ids.push(img.configDigest);
             const named = [...tags.values()].some((t) => t.target.digest === img.target.digest);
@@ -67,6 +78,8 @@ export async function loadArchive(s: Services, body: Readable, signal?: AbortSig
       });
       return result;
     });
+    if (replaced) await collectGarbage(s);
+    return loaded;
   } catch (e) {
     if (written.size) await collectGarbage(s, { only: written }).catch((ge) => s.log.warn('load cleanup', { error: String(ge) }));
     throw e;
