@@ -12,7 +12,7 @@ export interface ImageSummary {
   /** "repo@sha256:…" for each repository the image was pushed to or pulled from. */
   repoDigests: string[];
   created: string;
-  /** Sum of the uncompressed layer sizes (docker's "SIZE"). */
+  /** Sum of the layers' stored sizes (uncompressed for what sbx writes; as loaded or pulled otherwise). */
   size: number;
 }
 

@@ -204,6 +204,9 @@ rmi('moving a tag away leaves the old image dangling until it is removed', async
   const old = (await ok(d.root, ['import', dir, 'app', '-m', 'v1'])).trim();
   await ok(d.root, ['import', dir, 'app', '-m', 'v2']);
   assert.match(await ok(d.root, ['images']), new RegExp(`<none>\\s+<none>\\s+${old.slice(7, 19)}`));
+  assert.is(await ok(d.root, ['images', '-q', '--filter', 'dangling=true']), `${old.slice(7, 19)}\n`);
+  assert.match(await ok(d.root, ['images', '--filter', 'reference=a*', '--format', '{{.Repository}}:{{.Tag}}']), /^app:latest\n$/);
+  assert.is(await ok(d.root, ['images', '-q', '--filter', 'reference=zz*']), '');
   assert.match(await ok(d.root, ['rmi', old.slice(7, 19)]), new RegExp(`^Deleted: ${old}\\n$`));
   assert.is((await blobs(d.root)).length, 3);
 });

@@ -1,5 +1,5 @@
 import { Images, familiarName, parseReference, type ImageSummary } from '../../protocol/index.js';
-import { str, type Command } from '../command.js';
+import { UsageError, str, strs, type Command } from '../command.js';
 import { humanSize, shortId, table, timeAgo } from '../output.js';
 import { isJsonFormat, renderTemplate } from '../template.js';
 
@@ -39,6 +39,7 @@ export const command: Command = {
     digests: { type: 'boolean' },
     'no-trunc': { type: 'boolean' },
     format: { type: 'string' },
+    filter: { type: 'string', short: 'f', multiple: true },
   },
   async run({ values, positionals }, { client, stdout }) {
     const list = await client.call(Images.list, values.all ? { all: true } : {});
@@ -50,6 +51,7 @@ export const command: Command = {
       filtered = list.filter((i) => i.repoTags.some((t) => t === `${repo}:${ref.tag}` || (!tagGiven && t.startsWith(`${repo}:`))))
         .map((i) => ({ ...i, repoTags: i.repoTags.filter((t) => (tagGiven ? t === `${repo}:${ref.tag}` : t.startsWith(`${repo}:`))) }));
     }
+    for (const f of strs(values.filter)) filtered = applyFilter(filtered, f);
     const noTrunc = values['no-trunc'] === true;
     if (values.quiet) {
       const seen = new Set<string>();
@@ -69,3 +71,21 @@ export const command: Command = {
     stdout.write(table(header, all.map((r) => [r.Repository, r.Tag, ...(values.digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size])));
   },
 };
+
+/** docker's `--filter dangling=true|false` and `--filter reference=GLOB` (matched against repo and repo:tag). */
+function applyFilter(list: ImageSummary[], f: string): ImageSummary[] {
+  const eq = f.indexOf('=');
+  const key = eq < 0 ? f : f.slice(0, eq);
+  const value = eq < 0 ? '' : f.slice(eq + 1);
+  if (key === 'dangling') {
+    if (value !== 'true' && value !== 'false') throw new UsageError(`invalid filter 'dangling=${value}' (true or false)`);
+    return list.filter((i) => (i.repoTags.length === 0) === (value === 'true'));
+  }
+  if (key === 'reference') {
+    const re = new RegExp(`^${value.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+    return list
+      .map((i) => ({ ...i, repoTags: i.repoTags.filter((t) => re.test(t) || re.test(t.slice(0, t.lastIndexOf(':')))) }))
+      .filter((i) => i.repoTags.length > 0);
+  }
+  throw new UsageError(`invalid filter '${key}' (dangling, reference)`);
+}
