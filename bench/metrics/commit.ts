@@ -4,9 +4,8 @@
  * a fresh container (made untimed: `run` without --rm, the command writes and exits) and removes
  * the container and the image afterwards (untimed).
  */
-import { Containers } from '../../protocol/index.js';
-import * as protocol from '../../protocol/index.js';
-import { NotAvailable, side, time, type Metric, type Side } from '../harness.js';
+import { Commit, Containers, Images } from '../../protocol/index.js';
+import { side, time, type Metric, type Side } from '../harness.js';
 import { image, needVerbs, type Fixtures, type Sbxd } from '../fixtures.js';
 import { ok, timed, unique } from '../proc.js';
 import { needContainersApi, podmanApi } from './api.js';
@@ -64,25 +63,6 @@ function cliMetric(w: Workload): Metric<Fixtures> {
   };
 }
 
-/** The commit route, once the protocol has one (looked up by shape: POST with "commit" in its path). */
-function commitRoute(): protocol.Route<Record<string, unknown>, unknown> | undefined {
-  for (const section of Object.values(protocol as Record<string, unknown>)) {
-    if (!section || typeof section !== 'object') continue;
-    for (const r of Object.values(section as Record<string, unknown>)) {
-      const route = r as protocol.Route<Record<string, unknown>, unknown>;
-      if (route && typeof route === 'object' && route.method === 'POST' && typeof route.path === 'string' && /\/commit$/.test(route.path)) return route;
-    }
-  }
-  return undefined;
-}
-
-/** Request for the commit route, whatever its field names: container id plus target reference. */
-function commitRequest(route: protocol.Route<Record<string, unknown>, unknown>, id: string, target: string): Record<string, unknown> {
-  const req: Record<string, unknown> = { container: id, reference: target, repo: target, image: target };
-  if (route.path.includes(':id')) req.id = id;
-  return req;
-}
-
 function apiMetric(w: Workload): Metric<Fixtures> {
   return {
     id: `commit.${w.id}.api`,
@@ -95,8 +75,6 @@ function apiMetric(w: Workload): Metric<Fixtures> {
         sbx: await side(async (): Promise<Side> => {
           const d: Sbxd = await fx.sbxd();
           await needContainersApi(d.client);
-          const route = commitRoute();
-          if (!route) throw new NotAvailable('the protocol has no commit route yet');
           const img = image(d);
           const c = d.client;
           return async () => {
@@ -106,10 +84,10 @@ function apiMetric(w: Workload): Metric<Fixtures> {
               await c.call(Containers.start, { id });
               const st = await c.call(Containers.wait, { id });
               if (st.StatusCode !== 0) throw new Error(`workload exited ${st.StatusCode}`);
-              return await time(() => route.kind === 'progress' ? c.progress(route, commitRequest(route, id, target)) : c.call(route, commitRequest(route, id, target)));
+              return await time(() => c.call(Commit.commit, { id, reference: target }));
             } finally {
               await c.call(Containers.remove, { id, force: true }).catch(() => undefined);
-              await c.call(protocol.Images.remove, { ref: target, force: true }).catch(() => undefined);
+              await c.call(Images.remove, { ref: target, force: true }).catch(() => undefined);
             }
           };
         }),
