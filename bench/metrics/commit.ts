@@ -25,6 +25,7 @@ function cliMetric(w: Workload): Metric<Fixtures> {
     name: `commit ${w.label} (CLI): \`sbx commit C IMG\``,
     peer: '`podman commit`',
     unit: 'ms',
+    runs: 3,
     timeoutMs: 300_000,
     async prepare(fx) {
       return {
@@ -69,6 +70,7 @@ function apiMetric(w: Workload): Metric<Fixtures> {
     name: `commit ${w.label} (API)`,
     peer: 'podman REST API (libpod /commit)',
     unit: 'ms',
+    runs: 3,
     timeoutMs: 300_000,
     async prepare(fx) {
       return {

@@ -115,6 +115,7 @@ export const containerMetrics: Metric<Fixtures>[] = [
     name: `bulk output through the PTY (CLI): ${BULK_BYTES / 2 ** 20} MiB from \`run -it\` shell`,
     peer: '`podman run -it`',
     unit: 'MB/s',
+    runs: 3,
     async prepare(fx) {
       const sessions: PtySession[] = [];
       return {
