@@ -29,6 +29,8 @@ import { hostPlatform, loadImage, pickManifest } from './resolve.js';
 import { moveTag, normalizeTag } from './store.js';
 
 const MEM_LIMIT = 1024 * 1024;
+/** Small files are held in memory (manifests, configs, tiny layers), up to this much in all. */
+const MEM_TOTAL = 64 * 1024 * 1024;
 const CONTAINERD_NAME = 'io.containerd.image.name';
 
 type Entry = { kind: 'mem'; buf: Buffer; digest: Digest } | { kind: 'cas'; digest: Digest; size: number };
@@ -98,6 +100,7 @@ async function readArchive(s: Services, body: Readable, written: Set<Digest>, si
   const extract = tar.extract();
   stream.on('error', (e) => extract.destroy(e));
   stream.pipe(extract as unknown as NodeJS.WritableStream);
+  let inMemory = 0;
   try {
     for await (const entry of extract) {
       signal?.throwIfAborted();
@@ -106,7 +109,8 @@ async function readArchive(s: Services, body: Readable, written: Set<Digest>, si
       const why = unsafePath(name);
       if (why) throw new SbxError('invalid_argument', `load: archive entry "${h.name}" has ${why}`);
       if (h.type === 'file' || h.type === 'contiguous-file') {
-        if (h.size <= MEM_LIMIT) {
+        if (h.size <= MEM_LIMIT && inMemory + h.size <= MEM_TOTAL) {
+          inMemory += h.size;
           const chunks: Buffer[] = [];
           for await (const c of entry) chunks.push(c as Buffer);
           const buf = Buffer.concat(chunks);
