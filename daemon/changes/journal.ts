@@ -202,6 +202,7 @@ export class Journal {
     /** Paths whose whole subtree was looked at: what is missing under them is gone. */
     const complete = new Set<string>();
     const { upper, lower } = this.target;
+    if (!(await lstatEntry(upper))) return []; // the container was removed: nothing to say
     const visit = async (p: string, deep: boolean): Promise<void> => {
       if (p !== '/' && this.exclude(p)) return;
       const e = await lstatEntry(hostPath(upper, p));

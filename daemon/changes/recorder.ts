@@ -3,8 +3,8 @@
  * container runs and closed (after a last rescan) when it stops; the journal file stays for
  * `sbx events` after the container exits.
  *
- * sync() reconciles the open journals with the containers' states; the container manager calls
- * it on start/exit, and a 1 s timer catches anything else. A copy-based (native) container has
+ * The container manager calls started(id) / exited(id); sync() (a 1 s timer, and every read)
+ * reconciles the open journals with the containers' states in case a call was missed. A copy-based (native) container has
  * no upperdir to watch: its journal is written by a rescan on each read instead.
  */
 import type { ChangeRecord } from '../../protocol/index.js';
@@ -69,6 +69,27 @@ export class ChangeRecorder {
     await j?.close();
     for (const fn of this.ended.get(id) ?? []) fn();
     this.ended.delete(id);
+  }
+
+  /** The container manager calls this once the container runs: its journal opens. */
+  async started(id: string): Promise<void> {
+    if (this.journals.has(id)) return;
+    const c = this.access.find(id);
+    this.journals.set(id, this.open(c));
+    await this.journals.get(id);
+  }
+
+  /**
+   * The container manager calls this when the container's process has exited: a last rescan
+   * (also for a container that ran too briefly for its journal to open), then the journal closes.
+   */
+  async exited(id: string): Promise<void> {
+    if (!this.journals.has(id)) {
+      let c: ContainerView;
+      try { c = this.access.find(id); } catch { return; }
+      this.journals.set(id, this.open(c));
+    }
+    await this.stop(id);
   }
 
   /** The live journal of a running container, if it has one. */
