@@ -4,6 +4,8 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Images } from '../protocol/index.js';
+import { rejects } from './_helpers/assert.js';
 import { sbx, type CliResult } from './_helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
@@ -278,3 +280,26 @@ sl('an archive that names one tag for two different images is refused', async ({
 });
 
 sl.run();
+
+// ---
+
+const api = setup('api: image routes validate their input');
+
+api('bad requests are invalid_argument / not_found, before any work', async ({ d }) => {
+  const { client } = d;
+  await rejects(() => client.download(Images.save, { refs: [] }), 'invalid_argument', /name at least one image/);
+  await client.upload(Images.import, { busybox: true }, Buffer.alloc(0));
+  await rejects(() => client.download(Images.save, { refs: ['busybox'], format: 'zip' as 'oci' }), 'invalid_argument', /unknown format/);
+  await rejects(() => client.download(Images.save, { refs: ['nope'] }), 'not_found', /image nope: no such image/);
+  await rejects(() => client.upload(Images.import, { busybox: true, path: '/tmp' }, Buffer.alloc(0)), 'invalid_argument', /one source/);
+  await rejects(() => client.upload(Images.import, { path: 'relative/dir' }, Buffer.alloc(0)), 'invalid_argument', /absolute path/);
+  await rejects(() => client.upload(Images.import, { path: '/nonexistent-sbx-dir' }, Buffer.alloc(0)), 'not_found', /no such directory/);
+  await rejects(() => client.upload(Images.import, { busybox: true, reference: 'Bad:Ref' }, Buffer.alloc(0)), 'invalid_argument', /invalid reference format/);
+  await rejects(() => client.upload(Images.import, { busybox: true, changes: ['COPY a b'] }, Buffer.alloc(0)), 'invalid_argument', /COPY is not a valid change command/);
+  await rejects(() => client.call(Images.tag, { source: 'busybox', target: 'x@sha256:' + 'a'.repeat(64) }), 'invalid_argument', /cannot contain a digest/);
+  await rejects(() => client.call(Images.inspect, { ref: 'nope' }), 'not_found');
+  await rejects(() => client.call(Images.remove, { ref: 'nope' }), 'not_found');
+  await rejects(() => client.upload(Images.load, {}, Buffer.from('garbage'.repeat(100))), 'invalid_argument', /load: not a valid archive/);
+});
+
+api.run();
