@@ -4,7 +4,7 @@
  * <timestamp>.json next to it so later runs can be compared number by number.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, copyFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -139,4 +139,19 @@ export async function writeResults(dir: string, results: Result[], f: Facts, sec
   await writeFile(join(dir, `${stamp}.json`), JSON.stringify({ facts: f, seconds, results }, null, 1) + '\n');
   if (latest) await copyFile(file, join(dir, 'LATEST.md'));
   return file;
+}
+
+const START = '<!-- latest:start -->';
+const END = '<!-- latest:end -->';
+
+/** Put the table and facts between the README's latest-results markers (left alone if absent). */
+export async function updateReadme(readme: string, results: Result[], f: Facts, seconds: number): Promise<boolean> {
+  let text: string;
+  try { text = await readFile(readme, 'utf8'); } catch { return false; }
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) return false;
+  const body = [factsBlock(f), `- total time: ${seconds.toFixed(0)} s`, '', table(results)].join('\n');
+  await writeFile(readme, `${text.slice(0, a + START.length)}\n${body}\n${text.slice(b)}`);
+  return true;
 }

@@ -6,14 +6,15 @@
  *   BENCH_ONLY=a,b    only metrics whose id starts with one of these (e.g. "cli,commit.api")
  *   BENCH_IDLE=100    containers for the idle-memory metric
  *   BENCH_RESULTS=dir where results go (default bench/results in the repository)
- * A filtered run (BENCH_ONLY) writes its timestamped file but leaves LATEST.md alone.
+ * A filtered run (BENCH_ONLY) writes its timestamped file but leaves LATEST.md and the README's
+ * table alone; a full run updates both.
  */
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { measure, type Metric, type Result } from './harness.js';
 import { Fixtures } from './fixtures.js';
-import { machineFacts, load, table, writeResults, ratio } from './report.js';
+import { machineFacts, load, table, updateReadme, writeResults, ratio } from './report.js';
 import { median } from './harness.js';
 import { ALL_METRICS } from './metrics/index.js';
 
@@ -73,6 +74,9 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${table(results)}\n\nload average ${facts.loadBefore} → ${facts.loadAfter}; ${seconds.toFixed(0)} s\n`);
   const file = await writeResults(resultsDir, results, facts, seconds, !process.env.BENCH_ONLY);
   log(`written: ${relative(process.cwd(), file)}${process.env.BENCH_ONLY ? '' : ' and LATEST.md'}`);
+  if (!process.env.BENCH_ONLY && !process.env.BENCH_RESULTS && await updateReadme(join(repo, 'bench', 'README.md'), results, facts, seconds)) {
+    log('updated: the latest table in bench/README.md');
+  }
   return 0;
 }
 
