@@ -9,6 +9,7 @@ import { copyFile, mkdir, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '../cli/client.js';
 import { COMMANDS } from '../cli/commands/index.js';
+import { Containers } from '../protocol/index.js';
 import { SBX_BIN } from '../test/_helpers/cli.js';
 import { have, must, run, startPodman, type Podman, type RunResult } from '../test/_helpers/peers.js';
 import { rmrf, tmpdir } from '../test/_helpers/tmp.js';
@@ -143,6 +144,9 @@ export async function startSbxd(_fx: Fixtures, opts: { importBusybox?: boolean; 
   child.stderr?.on('data', (d: Buffer) => { log = (log + d).slice(-4000); });
   const client = new Client({ root, socket: join(root, 'sbx.sock') });
   const stop = async (): Promise<void> => {
+    // Containers may outlive sbxd (it recovers them on restart): remove whatever a metric left.
+    const left = await client.call(Containers.list, { all: true }).catch(() => []);
+    for (const c of left) await client.call(Containers.remove, { id: c.id, force: true }).catch(() => undefined);
     if (child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
