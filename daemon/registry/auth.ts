@@ -134,7 +134,7 @@ export class Authenticator {
     if (ch.scheme !== 'bearer' || !ch.params.realm) return undefined;
     const url = new URL(ch.params.realm);
     if (ch.params.service) url.searchParams.set('service', ch.params.service);
-    const scopes = scope ? [scope] : ch.params.scope ? ch.params.scope.split(' ') : [];
+    const scopes = (scope || ch.params.scope || '').split(' ').filter(Boolean);
     for (const s of scopes) url.searchParams.append('scope', s);
     const res = await this.fetchFn(url, { headers: c ? { authorization: basicHeader(c) } : {}, signal }).catch((e: unknown) => {
       throw new SbxError('unavailable', `get a token for ${host} from ${url.host}: ${(e as Error).message}`, { cause: e });
