@@ -1,6 +1,7 @@
 /** sbx's store and archives against the real skopeo, umoci and podman. */
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { getAttribute, setAttribute } from '@napi-rs/xattr';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
@@ -108,6 +109,29 @@ t('archives written by podman save (docker-archive, oci-archive) load with the s
   }
   // loading the same image again, stored another way (gzip), replaces it: one image, no twin
   assert.is((await ok(d.root, ['images', '-q'])).trim().split('\n').length, 1);
+});
+
+t('umoci (Go archive/tar) reads packTree layers: PAX long names and links, hard links, binary xattrs', async ({ d, tmp }) => {
+  if (!(await requireTools('umoci'))) return;
+  const src = join(tmp, 'src');
+  const LONG = `${'d'.repeat(60)}/${'e'.repeat(70)}/${'f'.repeat(130)}.txt`;
+  await mkdir(dirname(join(src, LONG)), { recursive: true });
+  await writeFile(join(src, LONG), 'long');
+  await writeFile(join(src, 'naïve'), 'u');
+  await symlink(LONG, join(src, 'ln-long'));
+  await link(join(src, LONG), join(src, 'hard-long'));
+  await writeFile(join(src, 'capfile'), 'c');
+  const cap = Buffer.from([0x01, 0, 0, 0x02, 0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  await setAttribute(join(src, 'capfile'), 'security.capability', cap);
+  await setAttribute(join(src, 'naïve'), 'user.k', 'v');
+  await ok(d.root, ['import', src, 'pax']);
+  await must('umoci', ['unpack', '--image', `${d.root}/oci:pax`, join(tmp, 'bundle')]);
+  const r = join(tmp, 'bundle', 'rootfs');
+  assert.is(await readFile(join(r, LONG), 'utf8'), 'long');
+  assert.is(await readlink(join(r, 'ln-long')), LONG);
+  assert.is((await lstat(join(r, 'hard-long'))).ino, (await lstat(join(r, LONG))).ino);
+  assert.equal(await getAttribute(join(r, 'capfile'), 'security.capability'), cap);
+  assert.is(String(await getAttribute(join(r, 'naïve'), 'user.k')), 'v');
 });
 
 t.run();
