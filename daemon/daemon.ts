@@ -18,6 +18,8 @@ import { containerAccess } from './changes/containers.js';
 import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
+import { ContainerManager } from './containers/manager.js';
+import { createLinuxRuntime } from './runtime/linux.js';
 import { SharedLock } from './util/lock.js';
 import { createLogger, type Logger } from './util/log.js';
 
@@ -43,10 +45,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     imageUsers: async () => [],
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
+    containers: undefined as unknown as ContainerManager,
   };
   services.closers.push(() => snapshotter.close());
   services.changes.start();
   services.closers.push(() => services.changes.close());
+  services.containers = new ContainerManager(services, createLinuxRuntime());
+  await services.containers.open();
+  services.closers.push(() => services.containers.close());
+  services.imageUsers = async (digest) => services.containers.usersOf(digest);
   const api = createApiServer(services);
   registerAll(api, services);
   await api.listen();

@@ -13,6 +13,8 @@ import type { SharedLock } from './util/lock.js';
 import type { Logger } from './util/log.js';
 import type { ChangeRecorder } from './changes/recorder.js';
 
+import type { ContainerManager } from './containers/manager.js';
+
 export interface Services {
   config: Config;
   log: Logger;
@@ -26,6 +28,8 @@ export interface Services {
   registry: RegistryClient;
   /** Change journals of running containers (containers/<id>/changes.jsonl); call sync() after start/exit. */
   changes: ChangeRecorder;
+  /** Containers: records, sessions, lifecycle (commit: rootfs(id), isRunning(id), freeze/thaw(id)). */
+  containers: ContainerManager;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
   /**

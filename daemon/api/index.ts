@@ -6,9 +6,13 @@ import { registerImages } from './images.js';
 import { registerSystem } from './system.js';
 import { registerChanges } from './changes.js';
 import { registerCommit } from './commit.js';
+import { registerContainers } from './containers.js';
+import { registerStreams } from './streams.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
+  registerContainers(api, services);
+  registerStreams(api, services);
   registerRegistry(api, services);
   registerImages(api, services);
   registerChanges(api, services);

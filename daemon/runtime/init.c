@@ -354,7 +354,16 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
     exit_fd = open(o->exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (exit_fd < 0) fail(125, "open exit file: %s", strerror(errno));
   }
+  /* opened now: the child's pivot_root moves our root too (same mount namespace) */
+  int pid_fd = -1;
+  if (o->pid_file) {
+    pid_fd = open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (pid_fd < 0) fail(125, "open pid file: %s", strerror(errno));
+  }
   pid_t parent = getpid();
+  /* closed by the child's exec (O_CLOEXEC) or death: the pid file appears only after that */
+  int syncp[2];
+  if (pipe2(syncp, O_CLOEXEC) < 0) fail(125, "pipe: %s", strerror(errno));
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, &old);
@@ -362,6 +371,8 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
   if (child_pid < 0) fail(125, "fork: %s", strerror(errno));
   if (child_pid == 0) {
     if (exit_fd >= 0) close(exit_fd);
+    if (pid_fd >= 0) close(pid_fd);
+    close(syncp[0]);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != parent && getppid() != 0) _exit(125); /* 0: parent is outside our pid namespace */
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -369,10 +380,11 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
     _exit(125);
   }
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
-  if (o->pid_file) {
-    int fd = open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) { dprintf(fd, "%d\n", child_pid); close(fd); }
-  }
+  close(syncp[1]);
+  char c;
+  while (read(syncp[0], &c, 1) < 0 && errno == EINTR) {}
+  close(syncp[0]);
+  if (pid_fd >= 0) { dprintf(pid_fd, "%d\n", child_pid); close(pid_fd); }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = forward;

@@ -56,7 +56,10 @@ export function createLinuxRuntime(): Runtime {
       const status = join(spec.stateDir, 'status');
       const p = launch(UNSHARE, args, proc, (code, sig) => finish(spec.id, status, code, sig));
       const pid1 = await waitPid1(join(spec.stateDir, 'pid'), p);
-      return { process: p, pid1 } satisfies Task;
+      const failed = await statusExit(status);
+      const task: Task = { process: p, pid1 };
+      if (failed?.error) task.failed = { ...failed.error, status: failed.status };
+      return task;
     },
 
     async exec(spec, pid1, proc) {

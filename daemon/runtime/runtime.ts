@@ -77,8 +77,11 @@ export interface Process {
   onExit(cb: (exit: ExitInfo) => void): void;
 }
 
-/** A started container: its PID 1 process. */
-export interface Task { process: Process; pid1: number }
+/**
+ * A started container: its PID 1 process. start() returns once the command was exec'd or
+ * failed to be; `failed` then says why (status 125 setup, 126, 127) and the process is exiting.
+ */
+export interface Task { process: Process; pid1: number; failed?: NonNullable<ExitInfo['error']> & { status: number } }
 
 export interface Runtime {
   /** @throws unavailable (setup failed; message says what), plus cannot_execute/command_not_found via the Exit */

@@ -1,0 +1,37 @@
+import { Containers } from '../../protocol/index.js';
+import { UsageError, str, strs, type Command } from '../command.js';
+import { parseEnv } from '../containers.js';
+import { attachSession, exitStatus } from '../stream.js';
+
+export const command: Command = {
+  name: 'exec',
+  summary: 'Execute a command in a running container',
+  usage: 'sbx exec [OPTIONS] CONTAINER COMMAND [ARG...]',
+  stopAtPositional: true,
+  options: {
+    interactive: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
+    detach: { type: 'boolean', short: 'd' },
+    env: { type: 'string', short: 'e', multiple: true },
+    workdir: { type: 'string', short: 'w' },
+    user: { type: 'string', short: 'u' },
+  },
+  async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
+    const [id, ...cmd] = positionals;
+    if (!id || cmd.length === 0) throw new UsageError('"sbx exec" requires at least 2 arguments.');
+    const tty = !!values.tty;
+    const interactive = !!values.interactive;
+    if (tty && interactive && !stdin.isTTY) throw new UsageError('the input device is not a TTY');
+    const e = parseEnv(strs(values.env), env);
+    const wd = str(values.workdir);
+    const user = str(values.user);
+    const { session } = await client.call(Containers.exec, {
+      id, cmd, tty, openStdin: interactive, ...(e.length ? { env: e } : {}), ...(wd !== undefined ? { workdir: wd } : {}),
+      ...(user !== undefined ? { user } : {}),
+      ...(tty && stdout.isTTY && stdout.columns ? { consoleSize: { cols: stdout.columns, rows: stdout.rows } } : {}),
+    });
+    if (values.detach) return 0;
+    const r = await attachSession({ client, session, tty, stdin: interactive, in: stdin, out: stdout, err: stderr });
+    return exitStatus(r, stderr);
+  },
+};

@@ -1,0 +1,86 @@
+import { Containers, SbxError, type CreateContainerRequest } from '../../protocol/index.js';
+import { UsageError, str, strs, type Command } from '../command.js';
+import { entrypointArg, parseBytes, parseEnv } from '../containers.js';
+import { attachSession, exitStatus } from '../stream.js';
+
+export const command: Command = {
+  name: 'run',
+  summary: 'Create and run a new container from an image',
+  usage: 'sbx run [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  stopAtPositional: true,
+  options: {
+    interactive: { type: 'boolean', short: 'i' },
+    tty: { type: 'boolean', short: 't' },
+    detach: { type: 'boolean', short: 'd' },
+    rm: { type: 'boolean' },
+    name: { type: 'string' },
+    env: { type: 'string', short: 'e', multiple: true },
+    workdir: { type: 'string', short: 'w' },
+    hostname: { type: 'string', short: 'h' },
+    user: { type: 'string', short: 'u' },
+    entrypoint: { type: 'string' },
+    network: { type: 'string' },
+    memory: { type: 'string', short: 'm' },
+    'pids-limit': { type: 'string' },
+    init: { type: 'boolean' },
+  },
+  async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
+    const [image, ...cmd] = positionals;
+    if (!image) throw new UsageError('"sbx run" requires at least 1 argument.');
+    const tty = !!values.tty;
+    const interactive = !!values.interactive;
+    if (tty && interactive && !values.detach && !stdin.isTTY) throw new UsageError('the input device is not a TTY');
+    const req: CreateContainerRequest = { image, tty, openStdin: interactive, autoRemove: !!values.rm };
+    if (cmd.length) req.cmd = cmd;
+    const name = str(values.name);
+    if (name !== undefined) req.name = name;
+    const e = parseEnv(strs(values.env), env);
+    if (e.length) req.env = e;
+    const wd = str(values.workdir);
+    if (wd !== undefined) req.workdir = wd;
+    const host = str(values.hostname);
+    if (host !== undefined) req.hostname = host;
+    const user = str(values.user);
+    if (user !== undefined) req.user = user;
+    const ep = entrypointArg(str(values.entrypoint));
+    if (ep) req.entrypoint = ep;
+    const net = str(values.network);
+    if (net !== undefined) {
+      if (net !== 'none' && net !== 'host') throw new UsageError(`invalid argument "${net}" for "--network" flag: sbx supports none and host`);
+      req.network = net;
+    }
+    const mem = str(values.memory);
+    if (mem !== undefined) req.memory = parseBytes(mem, '-m, --memory');
+    const pids = str(values['pids-limit']);
+    if (pids !== undefined) {
+      if (!/^\d+$/.test(pids) || Number(pids) < 1) throw new UsageError(`invalid argument "${pids}" for "--pids-limit" flag`);
+      req.pidsLimit = Number(pids);
+    }
+    if (values.init) req.init = true;
+    if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
+
+    const { id } = await client.call(Containers.create, req);
+    if (values.detach) {
+      await client.call(Containers.start, { id });
+      stdout.write(`${id}\n`);
+      return 0;
+    }
+    let startError: SbxError | undefined;
+    const r = await attachSession({
+      client, session: id, tty, stdin: interactive, in: stdin, out: stdout, err: stderr,
+      onAttached: async () => {
+        try { await client.call(Containers.start, { id }); } catch (err) {
+          // a command that cannot run ends the session too; its exit carries the message
+          if (err instanceof SbxError && (err.code === 'command_not_found' || err.code === 'cannot_execute')) return;
+          startError = err instanceof SbxError ? err : SbxError.wrap(err, 'start container');
+          throw startError;
+        }
+      },
+    });
+    if (startError) {
+      if (values.rm) await client.call(Containers.remove, { id, force: true }).catch(() => undefined);
+      throw startError;
+    }
+    return exitStatus(r, stderr);
+  },
+};

@@ -1,0 +1,29 @@
+/** Helpers shared by the container verbs: flag parsing docker's way. */
+import { UsageError } from './command.js';
+
+/** "64m", "1g", "512k", "1048576" → bytes (docker's RAMInBytes). */
+export function parseBytes(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`invalid argument "${v}" for "${flag}" flag: invalid size: '${v}'`);
+  const mult: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+  return Math.round(Number(m[1]) * mult[m[2]!.toLowerCase()]!);
+}
+
+/** -e KEY=VALUE as is; a bare -e KEY takes the value from the local environment (or is dropped). */
+export function parseEnv(values: string[], env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    if (v.startsWith('=') || v === '') throw new UsageError(`invalid argument "${v}" for "-e, --env" flag: variable name is empty`);
+    if (v.includes('=')) out.push(v);
+    else if (env[v] !== undefined) out.push(`${v}=${env[v]}`);
+  }
+  return out;
+}
+
+/** docker's "sh -c 'x'" → ["sh", "-c", "x"] for --entrypoint (a single word in docker). */
+export function entrypointArg(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  return v === '' ? [] : [v];
+}
+
+export function shortId(id: string): string { return id.slice(0, 12); }

@@ -1,0 +1,125 @@
+/**
+ * A container's records under $SBX_ROOT/containers/<id>/: config.json (what it runs, fixed at
+ * create), state.json (where it is in its life), `log` (every output byte, as log records), and
+ * the runtime's own files (hosts, resolv.conf, hostname, status, exit, pid, the rootfs mount
+ * point). JSON files are replaced atomically.
+ */
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeLogRecord, type ContainerState, type NetworkMode, type OutputStream, type Size } from '../../protocol/index.js';
+import { readJSON, writeJSON } from '../util/fs.js';
+
+export interface ContainerConfigRecord {
+  id: string;
+  name: string;
+  created: string;
+  /** As the user typed it. */
+  image: string;
+  /** Config digest (docker's image ID). */
+  imageId: string;
+  /** Every digest the image is known by (config, manifest, index): what rmi checks. */
+  imageDigests?: string[];
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  tty: boolean;
+  openStdin: boolean;
+  network: NetworkMode;
+  memory: number;
+  pidsLimit: number;
+  init: boolean;
+  autoRemove: boolean;
+  stopSignal: string;
+  consoleSize?: Size;
+}
+
+export interface ContainerStateRecord {
+  status: ContainerState;
+  pid: number;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  error: string;
+  oomKilled: boolean;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function newState(): ContainerStateRecord {
+  return { status: 'created', pid: 0, startedAt: ZERO_TIME, finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
+}
+
+export const configPath = (dir: string): string => join(dir, 'config.json');
+export const statePath = (dir: string): string => join(dir, 'state.json');
+export const logPath = (dir: string): string => join(dir, 'log');
+
+export async function readRecords(dir: string): Promise<{ config: ContainerConfigRecord; state: ContainerStateRecord }> {
+  return { config: await readJSON(configPath(dir)), state: await readJSON(statePath(dir)) };
+}
+
+export async function writeConfig(dir: string, c: ContainerConfigRecord): Promise<void> { await writeJSON(configPath(dir), c); }
+export async function writeState(dir: string, s: ContainerStateRecord): Promise<void> { await writeJSON(statePath(dir), s); }
+
+/** Appends output records to the log synchronously, so its size orders it against live followers. */
+export class LogWriter {
+  private fd: number;
+  private listeners = new Set<(rec: Uint8Array) => void>();
+
+  constructor(readonly path: string) { this.fd = openSync(path, 'a', 0o600); }
+
+  append(stream: OutputStream, data: Buffer): void {
+    const rec = encodeLogRecord(stream === 'stdout' ? 1 : 2, data);
+    writeSync(this.fd, rec);
+    for (const l of this.listeners) l(rec);
+  }
+
+  size(): number { return fstatSync(this.fd).size; }
+
+  subscribe(fn: (rec: Uint8Array) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  close(): void { try { closeSync(this.fd); } catch { /* closed */ } }
+}
+
+/** Read log records [0, size) and keep only the last `tail` lines (all when tail < 0). */
+export async function readLog(path: string, size: number, tail: number): Promise<Buffer> {
+  let buf: Buffer;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      buf = Buffer.alloc(size);
+      const { bytesRead } = await fh.read(buf, 0, size, 0);
+      buf = buf.subarray(0, bytesRead);
+    } finally { await fh.close(); }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+    throw e;
+  }
+  if (tail < 0) return buf;
+  // split records into lines, keep the last `tail` lines with their channels
+  const lines: { ch: 1 | 2; data: Buffer }[] = [];
+  let partial: { ch: 1 | 2; parts: Buffer[] } | undefined;
+  for (let off = 0; off + 5 <= buf.length;) {
+    const ch = buf[off] as 1 | 2;
+    const len = buf.readUInt32BE(off + 1);
+    const data = buf.subarray(off + 5, off + 5 + len);
+    off += 5 + len;
+    let start = 0;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] !== 10) continue;
+      const piece = data.subarray(start, i + 1);
+      lines.push({ ch, data: partial ? Buffer.concat([...partial.parts, piece]) : piece });
+      partial = undefined;
+      start = i + 1;
+    }
+    if (start < data.length) (partial ??= { ch, parts: [] }).parts.push(data.subarray(start));
+  }
+  if (partial) lines.push({ ch: partial.ch, data: Buffer.concat(partial.parts) });
+  return Buffer.concat(lines.slice(Math.max(0, lines.length - tail)).map((l) => Buffer.from(encodeLogRecord(l.ch, l.data))));
+}

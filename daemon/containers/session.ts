@@ -1,0 +1,320 @@
+/**
+ * A session: one process (a container's main process or one exec) with its output retained in
+ * per-stream rings addressed by byte offsets, and any number of attachments (viewers), each a
+ * cursor. The transport (a WebSocket) is behind `Sink`; this file holds the rules of
+ * sbx.stream.v1 (protocol/stream.ts):
+ * - Every attachment has its own send loop bounded by its credit window and its socket's
+ *   buffer, so a slow viewer lags only itself. In a TTY session a viewer that falls out of the
+ *   ring gets a `gap`; a non-TTY session instead stops reading the process while an attachment
+ *   (connected, or resumable within its grace period) still needs bytes the ring would drop:
+ *   output of pipes is never lost.
+ * - A dropped connection leaves the attachment resumable for GRACE_MS; resuming with its token
+ *   replays from the client's offsets and reports stdinAck = bytes of this attachment's stdin
+ *   accepted so far, so the client resends exactly the rest.
+ * - stdin from all attachments goes through one queue, in arrival order, each frame whole.
+ * - `exit` goes to an attachment only after it has been sent every byte up to the final
+ *   offsets; then the socket is closed with 1000.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  SbxError, encodeControl, encodeData, normalizeSignal,
+  type ClientControl, type ExitInfo, type Hello, type Offsets, type OutputStream, type ServerControl, type SessionInfo, type Size,
+} from '../../protocol/index.js';
+import type { Process } from '../runtime/runtime.js';
+import { ByteRing } from './ring.js';
+
+export const GRACE_MS = 5 * 60 * 1000;
+const DEFAULT_WINDOW = 1 << 20;
+const MAX_BUFFERED = 1 << 20;
+const CHUNK = 64 * 1024;
+const STREAMS: OutputStream[] = ['stdout', 'stderr'];
+
+/** The transport of one attachment. */
+export interface Sink {
+  send(frame: Uint8Array | string, cb: (err?: Error) => void): void;
+  bufferedAmount(): number;
+  close(code: number, reason?: string): void;
+}
+
+interface Attachment {
+  id: string;
+  resume: string;
+  mode: 'rw' | 'ro';
+  window: number;
+  cursor: Offsets;
+  acked: Offsets;
+  stdinAccepted: number;
+  sink?: Sink;
+  grace?: NodeJS.Timeout;
+  replayTo?: Offsets;
+  exitSent: boolean;
+  ackTimer?: NodeJS.Timeout;
+}
+
+export interface SessionOptions {
+  id: string;
+  containerId: string;
+  tty: boolean;
+  size?: Size;
+  ringBytes?: number;
+  /** Deliver a signal (by name) to the session's process. */
+  kill: (signal: string) => void;
+  /** Every output byte, in order (the container log). */
+  onOutput?: (stream: OutputStream, data: Buffer) => void;
+}
+
+export class Session {
+  readonly id: string;
+  readonly containerId: string;
+  readonly tty: boolean;
+  size?: Size;
+  state: 'created' | 'running' | 'exited' = 'created';
+  exit?: ExitInfo;
+  private readonly rings: Record<OutputStream, ByteRing>;
+  private readonly attachments = new Map<string, Attachment>();
+  private process?: Process;
+  private stdin: Promise<void> = Promise.resolve();
+  private early: Buffer[] = [];
+  private eof = false;
+  private paused = false;
+  private waiters: ((e: ExitInfo) => void)[] = [];
+
+  constructor(private readonly opts: SessionOptions) {
+    this.id = opts.id;
+    this.containerId = opts.containerId;
+    this.tty = opts.tty;
+    if (opts.size) this.size = opts.size;
+    const cap = opts.ringBytes ?? 4 * 1024 * 1024;
+    this.rings = { stdout: new ByteRing(cap), stderr: new ByteRing(cap) };
+  }
+
+  /** Connect the process (once). Output and exit flow from here on. */
+  bind(p: Process): void {
+    this.process = p;
+    this.state = 'running';
+    p.onData((stream, data) => this.output(stream, data));
+    p.onExit((e) => this.ended(e));
+    for (const b of this.early.splice(0)) this.writeStdin(b);
+    if (this.eof) this.stdin = this.stdin.then(() => p.closeStdin());
+  }
+
+  /** The process could not be started: end the session with this exit. */
+  fail(e: ExitInfo): void { this.ended(e); }
+
+  offsets(): Offsets { return { stdout: this.rings.stdout.end, stderr: this.rings.stderr.end }; }
+
+  info(): SessionInfo {
+    const i: SessionInfo = { session: this.id, container: this.containerId, tty: this.tty, state: this.state, offsets: this.offsets() };
+    if (this.size) i.size = this.size;
+    if (this.exit) i.exit = this.exit;
+    return i;
+  }
+
+  waitExit(): Promise<ExitInfo> {
+    if (this.exit) return Promise.resolve(this.exit);
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  attachmentCount(): number { return [...this.attachments.values()].filter((a) => a.sink).length; }
+
+  /**
+   * A hello on a new connection: a new attachment, or the resume of an old one.
+   * @throws SbxError not_found (unknown attachment), unauthorized (bad resume token), invalid_argument
+   */
+  hello(h: Hello, sink: Sink): string {
+    let a: Attachment;
+    if (h.attach) {
+      const old = this.attachments.get(h.attach);
+      if (!old) throw new SbxError('not_found', `resume attachment ${h.attach}: not found (expired?)`);
+      if (old.resume !== h.resume) throw new SbxError('unauthorized', `resume attachment ${h.attach}: wrong resume token`);
+      if (old.sink) old.sink.close(4409, 'taken over by a resumed connection');
+      if (old.grace) clearTimeout(old.grace);
+      delete old.grace;
+      a = old;
+      a.resume = token();
+    } else {
+      a = {
+        id: `a_${randomBytes(8).toString('hex')}`, resume: token(), mode: h.mode ?? 'rw', window: h.window ?? DEFAULT_WINDOW,
+        cursor: { stdout: 0, stderr: 0 }, acked: { stdout: 0, stderr: 0 }, stdinAccepted: 0, exitSent: false,
+      };
+      this.attachments.set(a.id, a);
+    }
+    if (h.window) a.window = h.window;
+    for (const s of STREAMS) {
+      const ring = this.rings[s];
+      const from = h.from?.[s] ?? ring.start;
+      if (from > ring.end) throw new SbxError('invalid_argument', `attach: ${s} offset ${from} is beyond the end (${ring.end})`);
+      a.cursor[s] = from;
+      a.acked[s] = from;
+    }
+    a.sink = sink;
+    a.exitSent = false;
+    a.replayTo = this.offsets();
+    const msg: ServerControl = {
+      t: 'attached', session: this.id, attach: a.id, resume: a.resume, tty: this.tty, state: this.state,
+      stdinAck: a.stdinAccepted,
+      replay: { stdout: { from: a.cursor.stdout, to: a.replayTo.stdout }, stderr: { from: a.cursor.stderr, to: a.replayTo.stderr } },
+      retained: { stdout: { start: this.rings.stdout.start, end: this.rings.stdout.end }, stderr: { start: this.rings.stderr.start, end: this.rings.stderr.end } },
+      heartbeat: 20,
+    };
+    if (this.size) msg.size = this.size;
+    this.sendControl(a, msg);
+    if (h.size && a.mode === 'rw' && this.tty) this.resize(h.size, a);
+    this.pump(a);
+    return a.id;
+  }
+
+  /** The connection of an attachment is gone; `voluntary` (detach) drops it at once. */
+  disconnect(attachId: string, sink: Sink, voluntary: boolean): void {
+    const a = this.attachments.get(attachId);
+    if (!a || a.sink !== sink) return;
+    delete a.sink;
+    if (a.ackTimer) clearTimeout(a.ackTimer);
+    delete a.ackTimer;
+    if (voluntary) { this.attachments.delete(a.id); this.flowCheck(); return; }
+    a.grace = setTimeout(() => { this.attachments.delete(a.id); this.flowCheck(); }, GRACE_MS);
+    a.grace.unref();
+  }
+
+  /** Drop every attachment (daemon shutdown, container removal). */
+  closeAll(code: number, reason: string): void {
+    for (const a of this.attachments.values()) {
+      if (a.grace) clearTimeout(a.grace);
+      a.sink?.close(code, reason);
+    }
+    this.attachments.clear();
+  }
+
+  /** stdin bytes from an attachment. */
+  input(attachId: string, data: Uint8Array): void {
+    const a = this.attachments.get(attachId);
+    if (!a) return;
+    if (a.mode !== 'rw') { this.sendControl(a, { t: 'error', code: 'ro_attachment', message: 'read-only attachment: stdin ignored', fatal: false }); return; }
+    a.stdinAccepted += data.length;
+    if (!a.ackTimer && a.sink) {
+      a.ackTimer = setTimeout(() => { delete a.ackTimer; this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted }); }, 20);
+    }
+    if (this.eof || this.exit) return;
+    const b = Buffer.from(data);
+    if (!this.process) { this.early.push(b); return; }
+    this.writeStdin(b);
+  }
+
+  control(attachId: string, m: ClientControl): void {
+    const a = this.attachments.get(attachId);
+    if (!a) return;
+    switch (m.t) {
+      case 'ack':
+        a.acked.stdout = Math.max(a.acked.stdout, Math.min(m.stdout, a.cursor.stdout));
+        a.acked.stderr = Math.max(a.acked.stderr, Math.min(m.stderr, a.cursor.stderr));
+        this.pump(a);
+        this.flowCheck();
+        return;
+      case 'ping':
+        this.sendControl(a, { t: 'pong', ...(m.id !== undefined ? { id: m.id } : {}) });
+        return;
+      case 'detach':
+        a.sink?.close(1000, 'detached');
+        if (a.sink) this.disconnect(a.id, a.sink, true);
+        return;
+      default:
+    }
+    if (a.mode !== 'rw') { this.sendControl(a, { t: 'error', code: 'ro_attachment', message: `read-only attachment: ${m.t} ignored`, fatal: false }); return; }
+    if (m.t === 'resize') this.resize({ cols: m.cols, rows: m.rows }, a);
+    else if (m.t === 'signal') {
+      const sig = normalizeSignal(m.name);
+      if (!sig) { this.sendControl(a, { t: 'error', code: 'bad_signal', message: `signal ${m.name}: unknown`, fatal: false }); return; }
+      if (this.process && !this.exit) this.opts.kill(sig);
+    } else if (m.t === 'eof') this.closeStdin();
+  }
+
+  resize(size: Size, from?: Attachment): void {
+    this.size = size;
+    if (this.process && !this.exit) this.process.resize(size);
+    for (const a of this.attachments.values()) if (a !== from && a.sink) this.sendControl(a, { t: 'size', ...size });
+  }
+
+  closeStdin(): void {
+    if (this.eof) return;
+    this.eof = true;
+    const p = this.process;
+    if (p) this.stdin = this.stdin.then(() => p.closeStdin());
+  }
+
+  private writeStdin(b: Buffer): void {
+    const p = this.process!;
+    this.stdin = this.stdin.then(() => p.write(b)).catch(() => undefined);
+  }
+
+  private output(stream: OutputStream, data: Buffer): void {
+    this.rings[stream].append(data);
+    this.opts.onOutput?.(stream, data);
+    for (const a of this.attachments.values()) this.pump(a);
+    this.flowCheck();
+  }
+
+  private ended(e: ExitInfo): void {
+    if (this.exit) return;
+    this.exit = e;
+    this.state = 'exited';
+    for (const w of this.waiters.splice(0)) w(e);
+    if (this.paused) { this.paused = false; this.process?.resume(); }
+    for (const a of this.attachments.values()) this.pump(a);
+  }
+
+  /** Non-TTY: hold the process while some attachment still needs bytes the ring would drop. */
+  private flowCheck(): void {
+    if (this.tty || !this.process || this.exit) return;
+    let need = 0;
+    for (const a of this.attachments.values()) {
+      if (a.mode !== 'rw') continue;
+      for (const s of STREAMS) need = Math.max(need, this.rings[s].end - a.acked[s]);
+    }
+    const cap = this.rings.stdout.capacity;
+    if (!this.paused && need >= cap) { this.paused = true; this.process.pause(); }
+    else if (this.paused && need < cap / 2) { this.paused = false; this.process.resume(); }
+  }
+
+  private sendControl(a: Attachment, m: ServerControl): void {
+    a.sink?.send(encodeControl(m), () => undefined);
+  }
+
+  private pump(a: Attachment): void {
+    const sink = a.sink;
+    if (!sink || a.exitSent) return;
+    let progressed = true;
+    while (progressed) {
+      progressed = false;
+      for (const s of STREAMS) {
+        const ring = this.rings[s];
+        if (a.cursor[s] < ring.start) {
+          this.sendControl(a, { t: 'gap', stream: s, from: a.cursor[s], to: ring.start });
+          a.cursor[s] = ring.start;
+          a.acked[s] = Math.max(a.acked[s], ring.start);
+        }
+        const avail = ring.end - a.cursor[s];
+        if (avail <= 0) continue;
+        const inflight = a.cursor.stdout - a.acked.stdout + a.cursor.stderr - a.acked.stderr;
+        if (inflight >= a.window || sink.bufferedAmount() > MAX_BUFFERED) return;
+        const buf = ring.read(a.cursor[s], Math.min(avail, CHUNK, a.window - inflight));
+        a.cursor[s] += buf.length;
+        sink.send(encodeData(s === 'stdout' ? 1 : 2, buf), (err) => { if (!err && a.sink === sink) this.pump(a); });
+        progressed = true;
+      }
+    }
+    const end = this.offsets();
+    if (a.replayTo && a.cursor.stdout >= a.replayTo.stdout && a.cursor.stderr >= a.replayTo.stderr) {
+      delete a.replayTo;
+      this.sendControl(a, { t: 'replayed' });
+    }
+    if (this.exit && a.cursor.stdout >= end.stdout && a.cursor.stderr >= end.stderr) {
+      a.exitSent = true;
+      if (a.ackTimer) { clearTimeout(a.ackTimer); delete a.ackTimer; }
+      this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted });
+      this.sendControl(a, { t: 'exit', ...this.exit, final: end });
+      sink.close(1000, 'exited');
+    }
+  }
+}
+
+function token(): string { return `r_${randomBytes(16).toString('hex')}`; }

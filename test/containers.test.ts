@@ -1,0 +1,166 @@
+/** Containers through the real CLI and daemon: lifecycle, exit codes, terminals, isolation. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sbx } from './_helpers/cli.js';
+import { sbxPty, startBusyboxDaemon } from './_helpers/containers.js';
+import type { TestDaemon } from './_helpers/daemon.js';
+import { privileged } from './_helpers/root.js';
+
+interface Ctx { d: TestDaemon }
+const run = suite<Ctx>('containers: cli', {} as Ctx);
+run.before(async (ctx) => { if (process.getuid?.() === 0) ctx.d = await startBusyboxDaemon(); });
+run.after(async (ctx) => { await ctx.d?.close(); });
+
+run('run: own exit code, 127 not found, 126 cannot execute, stdout and stderr apart', privileged<Ctx>(async ({ d }) => {
+  const r = await sbx(d.root, ['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.is(r.code, 3);
+  assert.is(r.stdout, 'out\n');
+  assert.is(r.stderr, 'err\n');
+  const nf = await sbx(d.root, ['run', '--rm', 'busybox', 'no-such-cmd']);
+  assert.is(nf.code, 127);
+  assert.match(nf.stderr, /no-such-cmd.*not found/);
+  const ce = await sbx(d.root, ['run', '--rm', 'busybox', '/etc/passwd']);
+  assert.is(ce.code, 126);
+  assert.match(ce.stderr, /permission denied/i);
+  const none = await sbx(d.root, ['ps', '-a', '-q']);
+  assert.is(none.stdout, '', '--rm removed every container');
+}));
+
+run('run -i passes stdin and its EOF through', privileged<Ctx>(async ({ d }) => {
+  const r = await sbx(d.root, ['run', '-i', '--rm', 'busybox', 'cat'], { input: 'hi\n' });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'hi\n');
+  const big = 'x'.repeat(300_000) + '\n';
+  const w = await sbx(d.root, ['run', '-i', '--rm', 'busybox', 'wc', '-c'], { input: big });
+  assert.is(w.stdout.trim(), String(big.length));
+}));
+
+run('run -d, ps, logs, exec, stop, start, kill, wait, rm', privileged<Ctx>(async ({ d }) => {
+  const r = await sbx(d.root, ['run', '-d', '--name', 'c2', '-e', 'GREETING=hi', '-w', '/tmp', '--hostname', 'box', 'busybox',
+    'sh', '-c', 'trap "exit 0" TERM; echo "$GREETING $(pwd) $(hostname)"; echo warn >&2; while :; do sleep 0.1; done']);
+  assert.is(r.code, 0, r.stderr);
+  const id = r.stdout.trim();
+  assert.match(id, /^[a-f0-9]{64}$/);
+  const ps = await sbx(d.root, ['ps']);
+  assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
+  assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c trap .*Up .*c2`));
+  const json = JSON.parse((await sbx(d.root, ['ps', '--format', 'json'])).stdout.trim().split('\n')[0]!);
+  assert.is(json.Names, 'c2');
+  assert.is(json.State, 'running');
+  await new Promise((res) => setTimeout(res, 300));
+  const logs = await sbx(d.root, ['logs', 'c2']);
+  assert.is(logs.stdout, 'hi /tmp box\n');
+  assert.is(logs.stderr, 'warn\n');
+  const ex = await sbx(d.root, ['exec', '-e', 'X=1', 'c2', 'sh', '-c', 'echo $X $(hostname) $(cat /proc/1/cmdline | tr "\\0" " ")']);
+  assert.is(ex.code, 0, ex.stderr);
+  assert.match(ex.stdout, /^1 box sh -c trap/);
+  const exCode = await sbx(d.root, ['exec', 'c2', 'sh', '-c', 'exit 9']);
+  assert.is(exCode.code, 9);
+  assert.is((await sbx(d.root, ['exec', 'c2', 'nope'])).code, 127);
+  const dup = await sbx(d.root, ['run', '-d', '--name', 'c2', 'busybox', 'true']);
+  assert.is(dup.code, 125);
+  assert.match(dup.stderr, /already in use/);
+  const stop = await sbx(d.root, ['stop', '-t', '5', 'c2']);
+  assert.is(stop.code, 0, stop.stderr);
+  const psa = await sbx(d.root, ['ps', '-a']);
+  assert.match(psa.stdout, /Exited \(0\) .*c2/);
+  assert.is((await sbx(d.root, ['wait', 'c2'])).stdout, '0\n');
+  assert.is((await sbx(d.root, ['start', 'c2'])).code, 0);
+  assert.is((await sbx(d.root, ['kill', 'c2'])).code, 0);
+  assert.is((await sbx(d.root, ['wait', 'c2'])).stdout, '137\n');
+  const rm = await sbx(d.root, ['rm', 'c2']);
+  assert.is(rm.code, 0, rm.stderr);
+  assert.is((await sbx(d.root, ['ps', '-aq'])).stdout, '');
+  assert.not.ok(existsSync(join(d.root, 'containers', id)), 'rm removed the records');
+  const gone = await sbx(d.root, ['logs', 'c2']);
+  assert.is(gone.code, 125);
+  assert.match(gone.stderr, /no such container/);
+}));
+
+run('bad input: unknown image, bad -e/-u/--memory, rm of a running container', privileged<Ctx>(async ({ d }) => {
+  const img = await sbx(d.root, ['run', 'nosuchimage']);
+  assert.is(img.code, 125);
+  assert.match(img.stderr, /no such image/);
+  assert.is((await sbx(d.root, ['run', '-e', '=x', 'busybox', 'true'])).code, 1);
+  assert.is((await sbx(d.root, ['run', '--memory', 'lots', 'busybox', 'true'])).code, 1);
+  const u = await sbx(d.root, ['run', '--rm', '-u', 'nosuchuser', 'busybox', 'true']);
+  assert.is(u.code, 125);
+  assert.match(u.stderr, /unable to find user nosuchuser/);
+  const r = await sbx(d.root, ['run', '-d', '--name', 'busy1', 'busybox', 'sleep', '60']);
+  const rm = await sbx(d.root, ['rm', 'busy1']);
+  assert.is(rm.code, 1);
+  assert.match(rm.stderr, /container is running/);
+  assert.is((await sbx(d.root, ['rm', '-f', 'busy1'])).code, 0);
+  assert.not.ok(existsSync(join(d.root, 'containers', r.stdout.trim())));
+  assert.is((await sbx(d.root, ['ps', '-aq'])).stdout, '', 'failed runs left nothing behind');
+}));
+
+run('run -it: a shell on a terminal; echo, resize, exit code', privileged<Ctx>(async ({ d }) => {
+  const t = sbxPty(d.root, ['run', '-it', '--rm', '--name', 'tty1', 'busybox', 'sh']);
+  await t.expect(/# /);
+  let mark = t.output().length;
+  t.pty.write('echo hello-$((6*7))\r');
+  await t.expect(/hello-42/, mark);
+  mark = t.output().length;
+  t.pty.write('stty size; tty\r');
+  await t.expect(/24 80\r\n\/dev\/console/, mark);
+  t.pty.resize(120, 40);
+  await new Promise((r) => setTimeout(r, 200));
+  mark = t.output().length;
+  t.pty.write('stty size\r');
+  await t.expect(/40 120/, mark);
+  t.pty.write('exit 5\r');
+  assert.is(await t.exit, 5);
+  assert.not.match(t.output(), /\r\r\n/, 'no doubled carriage returns');
+}));
+
+run('exec -it into a running container; attach and detach with Enter ~ .', privileged<Ctx>(async ({ d }) => {
+  assert.is((await sbx(d.root, ['run', '-dit', '--name', 'sh1', 'busybox', 'sh'])).code, 0);
+  const e = sbxPty(d.root, ['exec', '-it', 'sh1', 'sh']);
+  await e.expect(/# /);
+  e.pty.write('echo $$ > /tmp/execpid; ps -o pid,comm | grep -c sh\r');
+  await e.expect(/\r\n2\r\n/);
+  e.pty.write('exit 4\r');
+  assert.is(await e.exit, 4);
+  const a = sbxPty(d.root, ['attach', 'sh1']);
+  await new Promise((r) => setTimeout(r, 500));
+  a.pty.write('echo attached-$((1+1))\r');
+  await a.expect(/attached-2/);
+  a.pty.write('\r~.');
+  assert.is(await a.exit, 0);
+  const ps = await sbx(d.root, ['ps']);
+  assert.match(ps.stdout, /sh1/, 'detach leaves the container running');
+  assert.is((await sbx(d.root, ['rm', '-f', 'sh1'])).code, 0);
+}));
+
+run('isolation from inside: pid 1, hostname, no mount, read-only /proc/sys, fork bomb contained', privileged<Ctx>(async ({ d }) => {
+  const r = await sbx(d.root, ['run', '--rm', '--hostname', 'iso', '--pids-limit', '64', 'busybox', 'sh', '-c', [
+    'echo $$', 'hostname', 'ps -o pid= | wc -l',
+    'mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo nomount',
+    '(echo 1 > /proc/sys/kernel/ns_last_pid) 2>/dev/null && echo sysw || echo sysro',
+    'test -e /work && echo host || echo nohost',
+    'bomb() { bomb | bomb & }; (bomb) 2>/dev/null & sleep 1; ps -o pid= | wc -l; kill -9 -1 2>/dev/null; echo survived',
+  ].join('; ')], { timeoutMs: 60000 });
+  const lines = r.stdout.trim().split('\n');
+  assert.is(lines[0], '1');
+  assert.is(lines[1], 'iso');
+  assert.ok(Number(lines[2]) <= 4, `only the container's processes: ${lines[2]}`);
+  assert.is(lines[3], 'nomount');
+  assert.is(lines[4], 'sysro');
+  assert.is(lines[5], 'nohost');
+  assert.ok(Number(lines[6]) <= 65, `pids limit holds: ${lines[6]}`);
+  assert.is(lines[7], 'survived');
+}));
+
+run('two containers from one image share its layer and not their writes', privileged<Ctx>(async ({ d }) => {
+  await sbx(d.root, ['run', '-d', '--name', 'w1', 'busybox', 'sh', '-c', 'echo one > /root/f; sleep 60']);
+  await sbx(d.root, ['run', '-d', '--name', 'w2', 'busybox', 'sleep', '60']);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.is((await sbx(d.root, ['exec', 'w1', 'cat', '/root/f'])).stdout, 'one\n');
+  assert.is((await sbx(d.root, ['exec', 'w2', 'cat', '/root/f'])).code, 1);
+  assert.is((await sbx(d.root, ['rm', '-f', 'w1', 'w2'])).code, 0);
+}));
+
+run.run();
