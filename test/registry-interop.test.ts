@@ -5,6 +5,7 @@
  * layers unpacked); skopeo copy → sbx pull. Plus `sbxd --registry` serving its own store.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -84,7 +85,9 @@ for (const [kind, start] of KINDS) {
     s('sbx push → skopeo inspect (same digest) → podman pull + run', async ({ ok, d, reg, pm }) => {
       if (!ok) return;
       const ref = `${reg.host}/sbx/busybox:1`;
-      await makeBusyboxImage(d.daemon.services, ref, { 'hello.txt': 'made by sbx\n' });
+      // Over 4 MiB of random and of text: several gzip members, stored and deflated ones.
+      const big = Buffer.concat([randomBytes(5 << 20), Buffer.from('sbx text line\n'.repeat(400000))]);
+      await makeBusyboxImage(d.daemon.services, ref, { 'hello.txt': 'made by sbx\n', 'big.bin': big });
       const r = await sbx(d.root, ['push', ref]);
       assert.is(r.code, 0, r.stderr);
       const digest = /digest: (sha256:[a-f0-9]{64})/.exec(r.stdout)![1];
@@ -92,9 +95,9 @@ for (const [kind, start] of KINDS) {
       assert.is(info.Digest, digest);
       const pull = await pm.podman(['pull', '--tls-verify=false', ref]);
       assert.is(pull.code, 0, pull.stderr);
-      const run = await pm.podman(['run', '--rm', ref, 'cat', '/hello.txt']);
+      const run = await pm.podman(['run', '--rm', ref, 'sh', '-c', 'cat /hello.txt; busybox sha256sum /big.bin']);
       assert.is(run.code, 0, run.stderr);
-      assert.is(run.stdout, 'made by sbx\n');
+      assert.is(run.stdout, `made by sbx\n${createHash('sha256').update(big).digest('hex')}  /big.bin\n`);
     });
 
     s('podman commit + push → sbx pull verifies diff_ids and unpacks', async ({ ok, d, reg, pm }) => {

@@ -18,13 +18,28 @@ import { ensureDir, readJSONOr, writeJSON } from '../util/fs.js';
 const gzip = promisify(gzipCb);
 const PIECE = 4 * 1024 * 1024;
 
+const SAMPLE = 64 * 1024;
+
+/**
+ * One piece as one gzip member. Incompressible content (random data, files already compressed
+ * inside the layer) is detected on a sample and stored (level 0, still valid gzip), which costs
+ * almost nothing; the choice depends only on the bytes, so the output stays deterministic.
+ */
+async function member(piece: Buffer, level: number): Promise<Buffer> {
+  if (level > 0 && piece.length > SAMPLE) {
+    const probe = await gzip(piece.subarray(0, SAMPLE), { level: 1 });
+    if (probe.length > SAMPLE * 0.97) return gzip(piece, { level: 0 });
+  }
+  return gzip(piece, { level });
+}
+
 async function* gzipMembers(src: Readable, level: number, parallel: number): AsyncGenerator<Buffer> {
   const pending: Promise<Buffer>[] = [];
   let parts: Buffer[] = [];
   let n = 0;
   let any = false;
   const cut = (): void => {
-    pending.push(gzip(parts.length === 1 ? parts[0]! : Buffer.concat(parts), { level }));
+    pending.push(member(parts.length === 1 ? parts[0]! : Buffer.concat(parts), level));
     parts = [];
     n = 0;
     any = true;

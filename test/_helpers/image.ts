@@ -15,7 +15,7 @@ import { rmrf, tmpdir } from './tmp.js';
 export interface TestImage { manifest: Descriptor; configDigest: Digest; diffId: Digest }
 
 export async function makeBusyboxImage(s: { content: ContentStore; images: ImageStore }, name: string,
-  files: Record<string, string> = {}): Promise<TestImage> {
+  files: Record<string, string | Buffer> = {}): Promise<TestImage> {
   const dir = await tmpdir('sbx-img-');
   try {
     await mkdir(join(dir, 'bin'), { recursive: true });
