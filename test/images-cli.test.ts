@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Images } from '../protocol/index.js';
@@ -303,3 +304,39 @@ api('bad requests are invalid_argument / not_found, before any work', async ({ d
 });
 
 api.run();
+
+// ---
+
+const gc = setup('gc: collection waits for loads in flight');
+
+gc('an rmi during a slow load does not collect the blobs the load has written', async ({ d, tmp }) => {
+  const { client } = d;
+  const big = join(tmp, 'big');
+  await mkdir(big);
+  await writeFile(join(big, 'data'), Buffer.alloc(8 * 1024 * 1024, 7));
+  await ok(d.root, ['import', big, 'big']);
+  await ok(d.root, ['save', '-o', join(tmp, 'big.tar'), 'big']);
+  await ok(d.root, ['rmi', 'big']);
+  await ok(d.root, ['import', '--busybox', 'victim']);
+  const bytes = await readFile(join(tmp, 'big.tar'));
+  let rmiDone: Promise<unknown> | undefined;
+  // Everything but the archive's last small files: the layer blob is then written but not yet
+  // tagged. Remove another image now (its GC must wait for this load), pause, send the rest.
+  const cut = bytes.length - 4096;
+  const body = Readable.from((async function* () {
+    for (let off = 0; off < cut; off += 1 << 20) yield bytes.subarray(off, Math.min(cut, off + (1 << 20)));
+    await new Promise((r) => setTimeout(r, 300));
+    rmiDone = client.call(Images.remove, { ref: 'victim' });
+    await new Promise((r) => setTimeout(r, 300));
+    yield bytes.subarray(cut);
+  })());
+  const loaded = await client.upload(Images.load, {}, body);
+  assert.equal(loaded.loaded, ['big:latest']);
+  assert.ok(rmiDone, 'the rmi ran during the load');
+  await rmiDone;
+  const img = await inspect(d.root, 'big');
+  for (const l of img.RootFS.Layers as string[]) assert.ok((await blobs(d.root)).includes(l.slice(7)), 'layer kept');
+  await rejects(() => client.call(Images.inspect, { ref: 'victim' }), 'not_found');
+});
+
+gc.run();
