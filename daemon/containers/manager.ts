@@ -53,7 +53,7 @@ interface Container {
   exited: ((s: ContainerStateRecord) => void)[];
 }
 
-type Deps = Pick<Services, 'config' | 'log' | 'content' | 'images' | 'snapshotter' | 'unpacker'>;
+type Deps = Pick<Services, 'config' | 'log' | 'content' | 'images' | 'snapshotter' | 'unpacker'> & Partial<Pick<Services, 'changes'>>;
 
 export class ContainerManager {
   private readonly byId = new Map<string, Container>();
@@ -199,6 +199,7 @@ export class ContainerManager {
       session.bind(task.process);
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
+      void this.s.changes?.started(c.config.id).catch((err) => this.s.log.warn('change journal', { id: c.config.id, error: String(err) }));
       const exited = session.waitExit().then((e) => this.onExit(c, e));
       if (task.failed) {
         await exited;
@@ -216,6 +217,8 @@ export class ContainerManager {
     c.pid1 = 0;
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
+    // The journal's last rescan before anyone hears of the exit: `sbx run` then `sbx events` sees it all.
+    await this.s.changes?.exited(c.config.id).catch((err) => this.s.log.warn('change journal', { id: c.config.id, error: String(err) }));
     for (const w of c.exited.splice(0)) w(c.state);
     // outside of start()'s lock, which may be waiting for this exit
     if (c.config.autoRemove && this.byId.has(c.config.id)) {
