@@ -1,0 +1,120 @@
+/**
+ * Nothing is lost: the real CLI through a proxy that cuts its WebSocket in the middle of a large
+ * output (and of a large input), and a daemon that is SIGKILLed under a running container.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SBX_BIN, sbx } from './_helpers/cli.js';
+import { startBusyboxDaemon } from './_helpers/containers.js';
+import type { TestDaemon } from './_helpers/daemon.js';
+import { privileged } from './_helpers/root.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+
+/** A unix-socket proxy that passes HTTP through and cuts WebSocket connections after `after` bytes. */
+async function flakyProxy(target: string, path: string, after: number, cuts: number): Promise<{ server: Server; cut: () => number }> {
+  let done = 0;
+  const server = createServer((client: Socket) => {
+    const up = connect(target);
+    let ws = false;
+    let down = 0;
+    client.once('data', (first: Buffer) => {
+      ws = /upgrade: websocket/i.test(first.toString('latin1'));
+      up.write(first);
+      client.pipe(up);
+    });
+    up.on('data', (d: Buffer) => {
+      client.write(d);
+      if (!ws || done >= cuts) return;
+      down += d.length;
+      if (down > after) { done++; client.destroy(); up.destroy(); }
+    });
+    for (const s of [client, up]) { s.on('error', () => { client.destroy(); up.destroy(); }); s.on('close', () => { client.destroy(); up.destroy(); }); }
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return { server, cut: () => done };
+}
+
+interface Ctx { d: TestDaemon }
+const resume = suite<Ctx>('containers: lossless resume', {} as Ctx);
+resume.before(async (ctx) => { if (process.getuid?.() === 0) ctx.d = await startBusyboxDaemon(); });
+resume.after(async (ctx) => { await ctx.d?.close(); });
+
+resume('a WebSocket cut three times in a large output: every byte arrives exactly once', privileged<Ctx>(async ({ d }) => {
+  const proxy = await flakyProxy(join(d.root, 'sbx.sock'), join(d.root, 'flaky.sock'), 256 * 1024, 3);
+  try {
+    const r = await sbx(d.root, ['run', '--rm', 'busybox', 'seq', '1', '300000'], { env: { SBX_SOCKET: join(d.root, 'flaky.sock') }, timeoutMs: 120000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(proxy.cut(), 3, 'the proxy cut the stream three times');
+    const want = Array.from({ length: 300000 }, (_, i) => String(i + 1)).join('\n') + '\n';
+    assert.is(r.stdout.length, want.length);
+    assert.ok(r.stdout === want, 'output identical: no byte lost or repeated');
+  } finally {
+    await new Promise((res) => proxy.server.close(res));
+  }
+}));
+
+resume('stdin sent across cuts is delivered exactly once', privileged<Ctx>(async ({ d }) => {
+  const proxy = await flakyProxy(join(d.root, 'sbx.sock'), join(d.root, 'flaky2.sock'), 128 * 1024, 3);
+  try {
+    const input = Array.from({ length: 120000 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    const r = await sbx(d.root, ['run', '-i', '--rm', 'busybox', 'cat'], { input, env: { SBX_SOCKET: join(d.root, 'flaky2.sock') }, timeoutMs: 120000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(proxy.cut() >= 1, 'the proxy cut the stream');
+    assert.is(r.stdout.length, input.length);
+    assert.ok(r.stdout === input, 'echoed input identical');
+  } finally {
+    await new Promise((res) => proxy.server.close(res));
+  }
+}));
+
+resume.run();
+
+// ---
+
+const restart = suite<{ root: string; child?: ChildProcess }>('containers: daemon restart', { root: '' });
+restart.before.each(async (ctx) => {
+  ctx.root = await tmpdir('sbx-restart-');
+  if (process.getuid?.() === 0) await (await startBusyboxDaemon(ctx.root)).daemon.close();
+});
+restart.after.each(async (ctx) => { ctx.child?.kill('SIGKILL'); await rmrf(ctx.root); });
+
+async function spawnDaemon(root: string): Promise<ChildProcess> {
+  const main = join(SBX_BIN, '..', '..', 'daemon', 'main.js');
+  const child = spawn(process.execPath, [main], { env: { ...process.env, SBX_ROOT: root, SBX_LOG_LEVEL: 'error' }, stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    if ((await sbx(root, ['ps']).catch(() => ({ code: 1 }))).code === 0) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('sbxd did not start');
+}
+
+restart('sbxd killed under a running container: it shows exited with its code, no stale mount, rm cleans up', privileged(async (ctx) => {
+  ctx.child = await spawnDaemon(ctx.root);
+  const r = await sbx(ctx.root, ['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo before > /root/f; sleep 300']);
+  assert.is(r.code, 0, r.stderr);
+  const id = r.stdout.trim();
+  await new Promise((res) => setTimeout(res, 300));
+  const pid = JSON.parse(readFileSync(join(ctx.root, 'containers', id, 'state.json'), 'utf8')).pid as number;
+  assert.ok(pid > 0);
+  ctx.child.kill('SIGKILL');
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) {
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.not.ok(existsSync(`/proc/${pid}`) && !/ Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), 'the container died with its daemon');
+  ctx.child = await spawnDaemon(ctx.root);
+  const ps = await sbx(ctx.root, ['ps', '-a']);
+  assert.match(ps.stdout, /Exited \(137\) .*survivor/);
+  assert.not.match(readFileSync('/proc/self/mountinfo', 'utf8'), ctx.root, 'nothing of the root stays mounted');
+  const snapsBefore = readdirSync(join(ctx.root, 'snapshots')).length;
+  const rm = await sbx(ctx.root, ['rm', 'survivor']);
+  assert.is(rm.code, 0, rm.stderr);
+  assert.not.ok(existsSync(join(ctx.root, 'containers', id)), 'records removed');
+  assert.ok(readdirSync(join(ctx.root, 'snapshots')).length < snapsBefore, 'its writable layer removed');
+  assert.is((await sbx(ctx.root, ['ps', '-aq'])).stdout, '');
+}));
+
+restart.run();
