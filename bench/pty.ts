@@ -142,7 +142,7 @@ export async function bulkOutput(s: Terminal, bytes: number): Promise<number> {
   s.mark();
   const t0 = performance.now();
   s.write(`head -c ${bytes} /dev/zero | tr '\\0' a; echo; echo BULK""DONE\r`);
-  await s.waitFor('BULKDONE', 120_000);
+  await s.waitFor('BULKDONE', 60_000);
   const secs = (performance.now() - t0) / 1000;
   if (s.received < bytes) throw new Error(`${s.what}: only ${s.received} of ${bytes} bytes arrived`);
   await s.waitFor(PROMPT, 10_000);

@@ -69,7 +69,19 @@ function fmt(v: number, unit: Unit): string {
 }
 
 function cell(s: SideResult, unit: Unit): string {
-  return s.samples.length ? `${fmt(median(s.samples), unit)} ${unit}` : `n/a (${s.na ?? 'no samples'})`;
+  if (!s.samples.length) return `n/a (${s.na ?? 'no samples'})`;
+  return `${fmt(median(s.samples), unit)} ${unit}${s.na ? ' ⚠' : ''}`;
+}
+
+/** Sides that failed after some samples (marked ⚠ in the table). */
+export function failures(results: Result[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    for (const [who, s] of [['sbx', r.sbx], ['peer', r.peer]] as const) {
+      if (s.samples.length && s.na) lines.push(`- ⚠ ${r.metric.id}, ${who}: ${s.samples.length} sample(s), then ${s.na}`);
+    }
+  }
+  return lines.length ? `\n${lines.join('\n')}\n` : '';
 }
 
 function range(s: SideResult, unit: Unit): string {
@@ -122,7 +134,7 @@ export function document(results: Result[], f: Facts, seconds: number): string {
     `- total time: ${seconds.toFixed(0)} s`,
     '',
     table(results),
-    '',
+    failures(results),
     'Ratio = sbx median / peer median. For times and memory below 1 is better for sbx; for MB/s and',
     'req/s above 1 is better. ✓ marks sbx ahead, ✗ behind (by more than 5 %). "runs" = sbx samples + peer',
     'samples. See bench/README.md for what each metric measures.',
@@ -151,7 +163,7 @@ export async function updateReadme(readme: string, results: Result[], f: Facts, 
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   if (a < 0 || b < a) return false;
-  const body = [factsBlock(f), `- total time: ${seconds.toFixed(0)} s`, '', table(results)].join('\n');
+  const body = [factsBlock(f), `- total time: ${seconds.toFixed(0)} s`, '', table(results), failures(results)].join('\n');
   await writeFile(readme, `${text.slice(0, a + START.length)}\n${body}\n${text.slice(b)}`);
   return true;
 }

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { measure, type Metric, type Result } from './harness.js';
 import { Fixtures } from './fixtures.js';
-import { machineFacts, load, table, updateReadme, writeResults, ratio } from './report.js';
+import { failures, machineFacts, load, table, updateReadme, writeResults, ratio } from './report.js';
 import { median } from './harness.js';
 import { ALL_METRICS } from './metrics/index.js';
 
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
       log(`- ${m.id}: ${m.name} vs ${m.peer}`);
       const r = await measure(m, fx, { runs, warmup, log });
       results.push(r);
-      const show = (s: Result['sbx']): string => s.samples.length ? `${median(s.samples).toFixed(2)} ${m.unit}` : `n/a (${s.na})`;
+      const show = (s: Result['sbx']): string => s.samples.length ? `${median(s.samples).toFixed(2)} ${m.unit}${s.na ? ` (then ${s.na})` : ''}` : `n/a (${s.na})`;
       log(`    sbx ${show(r.sbx)} · peer ${show(r.peer)} · ratio ${ratio(r)} · ${r.seconds.toFixed(1)} s`);
     }
   } finally {
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   facts.loadAfter = load();
-  process.stdout.write(`\n${table(results)}\n\nload average ${facts.loadBefore} → ${facts.loadAfter}; ${seconds.toFixed(0)} s\n`);
+  process.stdout.write(`\n${table(results)}\n${failures(results)}\nload average ${facts.loadBefore} → ${facts.loadAfter}; ${seconds.toFixed(0)} s\n`);
   const file = await writeResults(resultsDir, results, facts, seconds, !process.env.BENCH_ONLY);
   log(`written: ${relative(process.cwd(), file)}${process.env.BENCH_ONLY ? '' : ' and LATEST.md'}`);
   if (!process.env.BENCH_ONLY && !process.env.BENCH_RESULTS && await updateReadme(join(repo, 'bench', 'README.md'), results, facts, seconds)) {
