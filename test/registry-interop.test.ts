@@ -100,7 +100,7 @@ for (const [kind, start] of KINDS) {
       assert.is(run.stdout, `made by sbx\n${createHash('sha256').update(big).digest('hex')}  /big.bin\n`);
     });
 
-    s('podman commit + push → sbx pull verifies diff_ids and unpacks', async ({ ok, d, reg, pm }) => {
+    s('podman commit + push → sbx pull verifies diff_ids, unpacks and runs it', async ({ ok, d, reg, pm }) => {
       if (!ok) return;
       const base = `${reg.host}/sbx/busybox:1`;
       const made = `${reg.host}/podman/made:v1`;
@@ -116,6 +116,9 @@ for (const [kind, start] of KINDS) {
       assert.is(img.config.rootfs.diff_ids.length, 2);
       const unpacked = await d.daemon.services.unpacker.unpack(img);
       assert.equal(unpacked.diffIds, img.config.rootfs.diff_ids);
+      const ran = await sbx(d.root, ['run', '--rm', made, 'cat', '/podman.txt', '/hello.txt']);
+      assert.is(ran.code, 0, ran.stderr);
+      assert.is(ran.stdout, 'from-podman\nmade by sbx\n');
     });
 
     s('skopeo copy → sbx pull, and podman pulls it back', async ({ ok, d, reg, pm }) => {
