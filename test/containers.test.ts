@@ -163,4 +163,15 @@ run('two containers from one image share its layer and not their writes', privil
   assert.is((await sbx(d.root, ['rm', '-f', 'w1', 'w2'])).code, 0);
 }));
 
+run('--init reaps orphans; --network none has only loopback, host the host\'s; --memory kills at the limit', privileged<Ctx>(async ({ d }) => {
+  const init = await sbx(d.root, ['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/comm; (sleep 0.1 &); sleep 0.6; ps -o stat= | grep -c Z']);
+  assert.is(init.stdout, 'init\n0\n', init.stderr);
+  const none = await sbx(d.root, ['run', '--rm', 'busybox', 'sh', '-c', 'ls /sys/class/net']);
+  assert.is(none.stdout.trim(), 'lo');
+  const host = await sbx(d.root, ['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ls /sys/class/net | wc -l']);
+  assert.ok(Number(host.stdout.trim()) > 1, `host interfaces: ${host.stdout}`);
+  const oom = await sbx(d.root, ['run', '--rm', '--memory', '16m', 'busybox', 'sh', '-c', 'x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo ${#x}']);
+  assert.is(oom.code, 137, `killed at the memory limit: ${oom.stdout} ${oom.stderr}`);
+}));
+
 run.run();

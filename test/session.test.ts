@@ -1,0 +1,106 @@
+/** Session rules without a kernel: fan-out to several viewers, slow viewers, exit ordering, resume. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { decodeData, parseServerControl, type ExitInfo, type ServerControl } from '../protocol/index.js';
+import { Session, type Sink } from '../daemon/containers/session.js';
+import type { OutputName, Process } from '../daemon/runtime/runtime.js';
+
+function fakeProcess() {
+  let data: ((s: OutputName, d: Buffer) => void) | undefined;
+  let exit: ((e: ExitInfo) => void) | undefined;
+  const stdin: Buffer[] = [];
+  let paused = false;
+  const p: Process = {
+    pid: 1, tty: false,
+    async write(d) { stdin.push(Buffer.from(d)); },
+    closeStdin() {}, resize() {}, kill() {},
+    pause() { paused = true; }, resume() { paused = false; },
+    onData(cb) { data = cb; }, onExit(cb) { exit = cb; },
+  };
+  return {
+    p, stdin, paused: () => paused,
+    out: (s: string, stream: OutputName = 'stdout') => data!(stream, Buffer.from(s)),
+    exit: (status: number) => exit!({ code: status, signal: null, status, oomKilled: false, at: new Date().toISOString() }),
+  };
+}
+
+function fakeSink() {
+  const bytes: Record<number, string> = { 1: '', 2: '' };
+  const controls: ServerControl[] = [];
+  let closed: number | undefined;
+  const sink: Sink = {
+    send(frame, cb) {
+      if (typeof frame === 'string') controls.push(parseServerControl(frame)!);
+      else { const f = decodeData(frame); bytes[f.channel] += Buffer.from(f.data).toString(); }
+      cb();
+    },
+    bufferedAmount: () => 0,
+    close(code) { closed = code; },
+  };
+  return { sink, bytes, controls, closed: () => closed };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('several viewers each get every byte; a slow one lags only itself (gap in a TTY); exit after all output', async () => {
+  const f = fakeProcess();
+  const se = new Session({ id: 's', containerId: 'c', tty: true, kill: () => {}, ringBytes: 1024 });
+  se.bind(f.p);
+  const fast = fakeSink();
+  const slow = fakeSink();
+  se.hello({ t: 'hello', v: 1, window: 1 << 20 }, fast.sink);
+  const slowId = se.hello({ t: 'hello', v: 1, window: 10 }, slow.sink);
+  const total = 100 * 48;
+  for (let i = 0; i < 100; i++) f.out(`line ${String(i).padStart(2, '0')} ${'x'.repeat(39)}\n`);
+  await tick();
+  assert.is(fast.bytes[1]!.length, total, 'the fast viewer has everything');
+  assert.ok(slow.bytes[1]!.length < total, 'the slow viewer is behind');
+  assert.ok(slow.controls.some((c) => c.t === 'gap'), 'and was told what it missed');
+  f.exit(0);
+  await tick();
+  assert.is(fast.controls[fast.controls.length - 1]!.t, 'exit');
+  assert.is(fast.closed(), 1000);
+  assert.not.ok(slow.controls.some((c) => c.t === 'exit'), 'no exit before the viewer has all output');
+  for (let i = 0; i < 1000 && !slow.closed(); i++) { se.control(slowId, { t: 'ack', stdout: 1e9, stderr: 0 }); await tick(); }
+  assert.is(slow.controls[slow.controls.length - 1]!.t, 'exit');
+  assert.is(slow.closed(), 1000);
+  assert.ok(slow.bytes[1]!.endsWith('line 99 ' + 'x'.repeat(39) + '\n'), 'the last byte came before exit');
+});
+
+test('non-TTY: the process is held while an attachment lags by a ring, so nothing is lost', async () => {
+  const f = fakeProcess();
+  const se = new Session({ id: 's', containerId: 'c', tty: false, kill: () => {}, ringBytes: 100 });
+  se.bind(f.p);
+  const v = fakeSink();
+  const id = se.hello({ t: 'hello', v: 1, window: 1 << 20 }, v.sink);
+  for (let i = 0; i < 20; i++) f.out('0123456789');
+  assert.ok(f.paused(), 'reading stopped');
+  se.control(id, { t: 'ack', stdout: 200, stderr: 0 });
+  assert.not.ok(f.paused(), 'reading resumed after the ack');
+  assert.is(v.bytes[1]!.length, 200);
+});
+
+test('resume: stdinAck counts accepted bytes; offsets replay exactly; a wrong token is refused', async () => {
+  const f = fakeProcess();
+  const se = new Session({ id: 's', containerId: 'c', tty: false, kill: () => {} });
+  se.bind(f.p);
+  const s1 = fakeSink();
+  const id = se.hello({ t: 'hello', v: 1 }, s1.sink);
+  const resumeTok = (s1.controls[0] as { resume: string }).resume;
+  se.input(id, Buffer.from('abc'));
+  f.out('hello world');
+  se.disconnect(id, s1.sink, false);
+  se.input(id, Buffer.from('zzz')); // typed during the blip, accepted before the resume
+  const bad = fakeSink();
+  assert.throws(() => se.hello({ t: 'hello', v: 1, attach: id, resume: 'r_wrong' }, bad.sink));
+  const s2 = fakeSink();
+  se.hello({ t: 'hello', v: 1, attach: id, resume: resumeTok, from: { stdout: 6, stderr: 0 }, stdinSent: 6 }, s2.sink);
+  const att = s2.controls[0] as { t: string; stdinAck: number };
+  assert.is(att.t, 'attached');
+  assert.is(att.stdinAck, 6);
+  assert.is(s2.bytes[1], 'world');
+  await tick();
+  assert.is(Buffer.concat(f.stdin).toString(), 'abczzz');
+});
+
+test.run();
