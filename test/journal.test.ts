@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatChange, type ChangeRecord } from '../protocol/index.js';
 import { Journal, minimalScan, readJournal } from '../daemon/changes/journal.js';
-import { LayeredView } from '../daemon/changes/view.js';
+import { DirView, LayeredView } from '../daemon/changes/view.js';
 import { mountOverlay, sh, writeTree } from './_helpers/fstree.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
@@ -111,3 +111,23 @@ unit('minimalScan: deep roots swallow what is under them', () => {
   assert.equal(minimalScan(new Map([['/x', false], ['/', true]])), [{ path: '/', deep: true }]);
 });
 unit.run();
+
+const full = suite<{ dir: string; journal?: Journal }>('change journal: copy-based (full) trees', { dir: '' });
+full.before.each(async (ctx) => { ctx.dir = await tmpdir('sbx-journal-full-'); ctx.journal = undefined; });
+full.after.each(async (ctx) => { await ctx.journal?.close(); await rmrf(ctx.dir); });
+
+full('a double walk against the image tree records adds, changes and deletions', async (ctx) => {
+  await writeTree(join(ctx.dir, 'image'), { 'etc/motd': 'welcome\n', 'etc/passwd': 'root\n', 'opt/a/b': 'b' });
+  await sh(ctx.dir, 'cp -a image tree');
+  ctx.journal = await Journal.open({ id: 't', dir: ctx.dir, upper: join(ctx.dir, 'tree'), lower: new DirView(join(ctx.dir, 'image')), format: 'full' },
+    { fullRescanMs: 3_600_000 });
+  assert.is(ctx.journal.last, 0, 'an unchanged copy is no change');
+  await sh(join(ctx.dir, 'tree'), "rm etc/motd && rm -rf opt && mkdir -p www && echo hi > www/index.html");
+  await ctx.journal.flush();
+  assert.equal((await readJournal(ctx.dir)).map(formatChange), ['C /etc', 'D /etc/motd', 'D /opt', 'A /www', 'A /www/index.html']);
+  await sh(join(ctx.dir, 'tree'), 'rm -rf www && echo root2 > etc/passwd');
+  await ctx.journal.flush();
+  assert.equal((await readJournal(ctx.dir, 5)).map(formatChange), ['C /etc/passwd', 'D /www']);
+});
+
+full.run();

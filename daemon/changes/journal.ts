@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { comparePaths, type ChangeOp, type ChangeRecord, type EntryKind } from '../../protocol/index.js';
 import type { Logger } from '../util/log.js';
-import { childPath, hostPath, isWhiteout, lstatEntry, parentOf, readdirSorted, type FsView } from './view.js';
+import { compareViews } from './compare.js';
+import { DirView, childPath, hostPath, isWhiteout, lstatEntry, parentOf, readdirSorted, type FsView } from './view.js';
 
 export const JOURNAL_FILE = 'changes.jsonl';
 
@@ -32,8 +33,14 @@ export interface JournalTarget {
   id: string;
   /** containers/<id>: where changes.jsonl lives. */
   dir: string;
-  /** The overlay upperdir (the container layer). */
+  /** The overlay upperdir (the container layer), or with format 'full' the container's whole tree. */
   upper: string;
+  /**
+   * 'overlay' (default): `upper` is watched and read as an upperdir. 'full' (the copy-based
+   * snapshotter): nothing is watched (one inotify watch per file would be needed); a periodic
+   * double walk against `lower` (fullRescanMs, default 2 s) and every flush() decide.
+   */
+  format?: 'overlay' | 'full';
   /** The image's view, to tell an added path from a changed one. */
   lower: FsView;
   /** Container paths left out (the runtime's mount stubs). */
@@ -76,9 +83,10 @@ export class Journal {
     const j = new Journal(target, opts);
     for (const r of await readJournal(target.dir)) j.replay(r);
     j.fh = await open(join(target.dir, JOURNAL_FILE), 'a', 0o644);
-    await j.startWatching();
+    const full = target.format === 'full';
+    if (!full) await j.startWatching();
     await j.flush();
-    j.periodic = setInterval(() => { j.markDirty('/', true); }, opts.fullRescanMs ?? 10_000);
+    j.periodic = setInterval(() => { j.markDirty('/', true); }, opts.fullRescanMs ?? (full ? 2_000 : 10_000));
     j.periodic.unref();
     return j;
   }
@@ -203,6 +211,16 @@ export class Journal {
     const complete = new Set<string>();
     const { upper, lower } = this.target;
     if (!(await lstatEntry(upper))) return []; // the container was removed: nothing to say
+    if (this.target.format === 'full') {
+      for (const c of await compareViews(lower, new DirView(upper), { exclude: this.exclude })) {
+        const e = c.op === 'delete' ? undefined : await lstatEntry(hostPath(upper, c.path));
+        now.set(c.path, e
+          ? { op: c.op, kind: e.kind, size: e.kind === 'file' ? e.size : 0, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtimeSec * 1_000_000_000n + BigInt(e.mtimeNsec) }
+          : { op: 'delete', kind: c.kind, size: 0, mode: 0, uid: 0, gid: 0, mtime: 0n });
+      }
+      roots = [{ path: '/', deep: true }];
+      complete.add('/');
+    }
     const visit = async (p: string, deep: boolean): Promise<void> => {
       if (p !== '/' && this.exclude(p)) return;
       const e = await lstatEntry(hostPath(upper, p));
@@ -220,7 +238,7 @@ export class Journal {
       complete.add(p);
       for (const name of await readdirSorted(hostPath(upper, p))) await visit(childPath(p, name), true);
     };
-    for (const r of roots) {
+    for (const r of this.target.format === 'full' ? [] : roots) {
       await visit(r.path, r.deep);
       if (now.get(r.path)?.kind !== 'dir') complete.add(r.path);
     }

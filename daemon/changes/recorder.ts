@@ -1,18 +1,19 @@
 /**
- * ChangeRecorder: one Journal per running container (overlay snapshotter), opened when the
+ * ChangeRecorder: one Journal per running container, opened when the
  * container runs and closed (after a last rescan) when it stops; the journal file stays for
  * `sbx events` after the container exits.
  *
  * The container manager calls started(id) / exited(id); sync() (a 1 s timer, and every read)
- * reconciles the open journals with the containers' states in case a call was missed. A copy-based (native) container has
- * no upperdir to watch: its journal is written by a rescan on each read instead.
+ * reconciles the open journals with the containers' states in case a call was missed. A
+ * copy-based (native) container has no upperdir to watch: its journal comes from periodic
+ * double walks of its tree against the image's (Journal format 'full').
  */
 import type { ChangeRecord } from '../../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import type { ContainerAccess, ContainerView } from './containers.js';
 import { Journal, readJournal } from './journal.js';
 import { excludeFilter } from './stubs.js';
-import { LayeredView } from './view.js';
+import { DirView, EMPTY_VIEW, LayeredView } from './view.js';
 
 export class ChangeRecorder {
   private readonly journals = new Map<string, Promise<Journal | undefined>>();
@@ -55,8 +56,8 @@ export class ChangeRecorder {
   private async open(c: ContainerView): Promise<Journal | undefined> {
     try {
       const rootfs = await this.access.rootfs(c.id);
-      if (rootfs.format !== 'overlay') return undefined;
-      return await Journal.open({ id: c.id, dir: c.dir, upper: rootfs.upperdir, lower: new LayeredView(rootfs.lowerdirs), exclude: excludeFilter() }, { log: this.log });
+      const lower = rootfs.format === 'overlay' ? new LayeredView(rootfs.lowerdirs) : rootfs.lowerdirs[0] ? new DirView(rootfs.lowerdirs[0]) : EMPTY_VIEW;
+      return await Journal.open({ id: c.id, dir: c.dir, upper: rootfs.upperdir, lower, format: rootfs.format, exclude: excludeFilter() }, { log: this.log });
     } catch (e) {
       this.log.warn('change recorder: cannot open the journal', { id: c.id, error: String(e) });
       return undefined;
