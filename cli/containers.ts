@@ -27,3 +27,15 @@ export function entrypointArg(v: string | undefined): string[] | undefined {
 }
 
 export function shortId(id: string): string { return id.slice(0, 12); }
+
+/** docker's -p [IP:]HOST:CONTAINER[/tcp]; the host IP defaults to 127.0.0.1. */
+export function parsePort(v: string): { hostIp: string; hostPort: number; containerPort: number } {
+  const m = /^(?:\[?([0-9a-fA-F.:]+?)\]?:)?(\d+):(\d+)(?:\/tcp)?$/.exec(v);
+  const port = (s: string): number => { const n = Number(s); if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`invalid argument "${v}" for "-p, --publish" flag: invalid port ${s}`); return n; };
+  if (!m) throw new UsageError(`invalid argument "${v}" for "-p, --publish" flag: want [IP:]HOST_PORT:CONTAINER_PORT[/tcp]`);
+  return { hostIp: m[1] ?? '127.0.0.1', hostPort: port(m[2]!), containerPort: port(m[3]!) };
+}
+
+export function formatPorts(ports: { hostIp: string; hostPort: number; containerPort: number }[] | undefined): string {
+  return (ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/tcp`).join(', ');
+}

@@ -12,6 +12,9 @@ import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './st
 export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
 export type NetworkMode = 'none' | 'host';
 
+/** -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]; HOST_IP defaults to 127.0.0.1 (sbx publishes on loopback unless told otherwise). */
+export interface PortMapping { hostIp: string; hostPort: number; containerPort: number }
+
 export interface CreateContainerRequest {
   /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
   image: string;
@@ -38,6 +41,7 @@ export interface CreateContainerRequest {
   /** Remove the container when its process exits (docker run --rm). */
   autoRemove?: boolean;
   consoleSize?: Size;
+  ports?: PortMapping[];
 }
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -55,6 +59,7 @@ export interface ContainerSummary {
   /** docker's status text: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
   status: string;
   exitCode?: number;
+  ports?: PortMapping[];
 }
 
 /** docker container inspect, field for field where docker has the field. */
@@ -87,7 +92,7 @@ export interface ContainerInspect {
     Tty: boolean;
     OpenStdin: boolean;
   };
-  HostConfig: { NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean };
+  HostConfig: { NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean; PortBindings: PortMapping[] };
   GraphDriver?: { Name: string; Data: Record<string, string> };
 }
 

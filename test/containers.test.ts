@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
 import { sbxPty, startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
+import { freePort } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
 
 interface Ctx { d: TestDaemon }
@@ -172,6 +173,27 @@ run('--init reaps orphans; --network none has only loopback, host the host\'s; -
   assert.ok(Number(host.stdout.trim()) > 1, `host interfaces: ${host.stdout}`);
   const oom = await sbx(d.root, ['run', '--rm', '--memory', '16m', 'busybox', 'sh', '-c', 'x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo ${#x}']);
   assert.is(oom.code, 137, `killed at the memory limit: ${oom.stdout} ${oom.stderr}`);
+}));
+
+run('-p publishes a container port on the host loopback; a taken port is a clear error', privileged<Ctx>(async ({ d }) => {
+  const port = await freePort();
+  const r = await sbx(d.root, ['run', '-d', '--name', 'web1', '-p', `${port}:8080`, 'busybox', 'sh', '-c',
+    'mkdir -p /www && echo hello-port > /www/index.html && exec httpd -f -p 8080 -h /www']);
+  assert.is(r.code, 0, r.stderr);
+  let body = '';
+  for (let i = 0; i < 50 && !body; i++) {
+    body = await fetch(`http://127.0.0.1:${port}/index.html`).then((res) => res.text(), () => '');
+    if (!body) await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.is(body, 'hello-port\n');
+  assert.match((await sbx(d.root, ['ps'])).stdout, new RegExp(`127\\.0\\.0\\.1:${port}->8080/tcp\\s+web1`));
+  const taken = await sbx(d.root, ['run', '-d', '--name', 'web2', '-p', `${port}:80`, 'busybox', 'sleep', '5']);
+  assert.is(taken.code, 125);
+  assert.match(taken.stderr, /address already in use/);
+  assert.is((await sbx(d.root, ['run', '-p', 'x:80', 'busybox', 'true'])).code, 1);
+  assert.is((await sbx(d.root, ['rm', '-f', 'web1', 'web2'])).code, 0);
+  const gone = await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused');
+  assert.is(gone, 'refused', 'the port closes with the container');
 }));
 
 run.run();

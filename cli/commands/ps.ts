@@ -1,6 +1,6 @@
 import { Containers } from '../../protocol/index.js';
 import type { Command } from '../command.js';
-import { shortId } from '../containers.js';
+import { formatPorts, shortId } from '../containers.js';
 import { table, timeAgo, truncate } from '../output.js';
 
 export const command: Command = {
@@ -21,7 +21,7 @@ export const command: Command = {
       for (const r of rows) {
         stdout.write(JSON.stringify({
           ID: full ? r.id : shortId(r.id), Image: r.image, Command: `"${r.command}"`, CreatedAt: r.created,
-          RunningFor: timeAgo(r.created), State: r.state, Status: r.status, Names: r.name, Ports: '',
+          RunningFor: timeAgo(r.created), State: r.state, Status: r.status, Names: r.name, Ports: formatPorts(r.ports),
           ...(r.exitCode !== undefined ? { ExitCode: r.exitCode } : {}),
         }) + '\n');
       }
@@ -29,7 +29,7 @@ export const command: Command = {
     }
     if (values.format !== undefined) throw new Error(`--format ${String(values.format)}: only "json" is supported`);
     stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows.map((r) => [
-      full ? r.id : shortId(r.id), r.image, `"${full ? r.command : truncate(r.command, 20)}"`, timeAgo(r.created), r.status, '', r.name,
+      full ? r.id : shortId(r.id), r.image, `"${full ? r.command : truncate(r.command, 20)}"`, timeAgo(r.created), r.status, formatPorts(r.ports), r.name,
     ])));
   },
 };

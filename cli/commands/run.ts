@@ -1,6 +1,6 @@
 import { Containers, SbxError, type CreateContainerRequest } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
-import { entrypointArg, parseBytes, parseEnv } from '../containers.js';
+import { entrypointArg, parseBytes, parseEnv, parsePort } from '../containers.js';
 import { attachSession, exitStatus } from '../stream.js';
 
 export const command: Command = {
@@ -23,6 +23,7 @@ export const command: Command = {
     memory: { type: 'string', short: 'm' },
     'pids-limit': { type: 'string' },
     init: { type: 'boolean' },
+    publish: { type: 'string', short: 'p', multiple: true },
   },
   async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
     const [image, ...cmd] = positionals;
@@ -57,6 +58,8 @@ export const command: Command = {
       req.pidsLimit = Number(pids);
     }
     if (values.init) req.init = true;
+    const ports = strs(values.publish).map(parsePort);
+    if (ports.length) req.ports = ports;
     if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
     const { id } = await client.call(Containers.create, req);

@@ -37,6 +37,7 @@ import {
   LogWriter, ZERO_TIME, logPath, newState, readLog, readRecords, writeConfig, writeState,
   type ContainerConfigRecord, type ContainerStateRecord,
 } from './records.js';
+import { publishPorts } from './ports.js';
 import { Session } from './session.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -51,6 +52,7 @@ interface Container {
   pid1: number;
   execs: number;
   exited: ((s: ContainerStateRecord) => void)[];
+  unpublish?: () => Promise<void>;
 }
 
 type Deps = Pick<Services, 'config' | 'log' | 'content' | 'images' | 'snapshotter' | 'unpacker'> & Partial<Pick<Services, 'changes'>>;
@@ -166,6 +168,7 @@ export class ContainerManager {
         autoRemove: !!req.autoRemove, stopSignal: normalizeSignal(cfg.StopSignal ?? 'SIGTERM') ?? 'SIGTERM',
       };
       if (req.consoleSize) config.consoleSize = req.consoleSize;
+      if (req.ports?.length) config.ports = req.ports;
       const dir = join(this.root, id);
       await mkdir(dir, { mode: 0o700 });
       try {
@@ -197,6 +200,16 @@ export class ContainerManager {
       const task = await this.runtime.start(spec, proc).catch((e) => { throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable'); });
       c.pid1 = task.pid1;
       session.bind(task.process);
+      if (c.config.ports?.length && !task.failed) {
+        try {
+          c.unpublish = await publishPorts(c.config.ports, task.pid1);
+        } catch (e) {
+          try { process.kill(task.pid1, 'SIGKILL'); } catch { /* gone */ }
+          await session.waitExit();
+          await this.runtime.cleanup(c.config.id).catch(() => undefined);
+          throw e;
+        }
+      }
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
       void this.s.changes?.started(c.config.id).catch((err) => this.s.log.warn('change journal', { id: c.config.id, error: String(err) }));
@@ -215,6 +228,8 @@ export class ContainerManager {
       error: e.error?.message ?? '', oomKilled: e.oomKilled,
     };
     c.pid1 = 0;
+    await c.unpublish?.().catch(() => undefined);
+    delete c.unpublish;
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
     // The journal's last rescan before anyone hears of the exit: `sbx run` then `sbx events` sees it all.
@@ -291,6 +306,7 @@ export class ContainerManager {
           state: c.state.status, status: statusText(c.state),
         };
         if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
+        if (c.config.ports?.length) row.ports = c.config.ports;
         return row;
       });
   }
@@ -309,7 +325,7 @@ export class ContainerManager {
         Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
         Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
       },
-      HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove },
+      HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [] },
     };
     try {
       const r = await rootfsOf(this.s, cfg.id);
@@ -416,6 +432,13 @@ function validateCreate(req: CreateContainerRequest): void {
   if (req.pidsLimit !== undefined && (!Number.isSafeInteger(req.pidsLimit) || req.pidsLimit < 1)) throw new SbxError('invalid_argument', 'create container: the pids limit must be a positive integer');
   if (req.user !== undefined && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(req.user)) throw new SbxError('invalid_argument', `create container: invalid user ${JSON.stringify(req.user)} (want UID[:GID] or NAME[:GROUP])`);
   for (const a of [...(req.cmd ?? []), ...(req.entrypoint ?? [])]) if (typeof a !== 'string') throw new SbxError('invalid_argument', 'create container: command arguments must be strings');
+  for (const p of req.ports ?? []) {
+    const ok = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+    if (!p || !ok(p.hostPort) || !ok(p.containerPort) || typeof p.hostIp !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p.hostIp)) {
+      throw new SbxError('invalid_argument', `create container: invalid port mapping ${JSON.stringify(p)}`);
+    }
+  }
+  if (req.network === 'host' && req.ports?.length) throw new SbxError('invalid_argument', 'create container: published ports are discarded when using host network mode');
   if (req.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(req.hostname)) throw new SbxError('invalid_argument', `create container: invalid hostname ${JSON.stringify(req.hostname)}`);
 }
 

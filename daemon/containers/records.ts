@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeLogRecord, type ContainerState, type NetworkMode, type OutputStream, type Size } from '../../protocol/index.js';
+import { encodeLogRecord, type ContainerState, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 
 export interface ContainerConfigRecord {
@@ -35,6 +35,7 @@ export interface ContainerConfigRecord {
   autoRemove: boolean;
   stopSignal: string;
   consoleSize?: Size;
+  ports?: PortMapping[];
 }
 
 export interface ContainerStateRecord {

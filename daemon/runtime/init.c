@@ -25,6 +25,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -61,7 +64,7 @@ struct opts {
   const char *binds[MAX_LIST][2]; int nbinds;
   unsigned long long caps;
   uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
-  int lo_up, pid;
+  int lo_up, pid, port;
   char **cmd;
 };
 
@@ -326,9 +329,10 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--groups") == 0) parse_ids(o, NEXT);
     else if (strcmp(a, "--lo-up") == 0) o->lo_up = 1;
     else if (strcmp(a, "--pid") == 0) o->pid = atoi(NEXT);
+    else if (strcmp(a, "--port") == 0) o->port = atoi(NEXT);
     else fail(125, "unknown option %s", a);
   }
-  if (i >= argc) fail(125, "no command given");
+  if (i >= argc && strcmp(argv[1], "connect") != 0) fail(125, "no command given");
   o->cmd = argv + i;
 }
 
@@ -449,6 +453,42 @@ static int join(struct opts *o) {
   return supervise(o, join_main);
 }
 
+/*
+ * connect: the port forwarder (rootlesskit's builtin driver does the same). Enter the network
+ * namespace of PID, dial 127.0.0.1:PORT there and relay bytes between our stdin/stdout (the
+ * daemon's side of one accepted host connection) and that socket, half-closes included.
+ */
+static int port_connect(struct opts *o) {
+  char p[64];
+  snprintf(p, sizeof p, "/proc/%d/ns/net", o->pid);
+  int nfd = open(p, O_RDONLY | O_CLOEXEC);
+  if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) fail(125, "enter network namespace of %d: %s", o->pid, strerror(errno));
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((unsigned short)o->port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) fail(125, "connect to 127.0.0.1:%d in the container: %s", o->port, strerror(errno));
+  char buf[65536];
+  int in_open = 1, sock_open = 1;
+  while (sock_open) {
+    struct pollfd fds[2] = {{in_open ? 0 : -1, POLLIN, 0}, {s, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (in_open && fds[0].revents) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n <= 0) { in_open = 0; shutdown(s, SHUT_WR); }
+      else for (ssize_t off = 0; off < n;) { ssize_t w = write(s, buf + off, (size_t)(n - off)); if (w <= 0) return 0; off += w; }
+    }
+    if (fds[1].revents) {
+      ssize_t n = read(s, buf, sizeof buf);
+      if (n <= 0) { sock_open = 0; break; }
+      for (ssize_t off = 0; off < n;) { ssize_t w = write(1, buf + off, (size_t)(n - off)); if (w <= 0) return 0; off += w; }
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) fail(125, "usage: sbx-init create|join [OPTIONS] -- CMD...");
   struct opts o;
@@ -456,6 +496,10 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "create") == 0) {
     if (!o.root || !o.rtype) fail(125, "create needs --root and --rootfs");
     return supervise(&o, create_main);
+  }
+  if (strcmp(argv[1], "connect") == 0) {
+    if (o.pid <= 0 || o.port <= 0 || o.port > 65535) fail(125, "connect needs --pid and --port");
+    return port_connect(&o);
   }
   if (strcmp(argv[1], "join") == 0) {
     if (o.pid <= 0) fail(125, "join needs --pid");
