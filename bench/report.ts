@@ -25,13 +25,18 @@ export interface Facts {
 }
 
 async function version(cmd: string, args: string[], pick: RegExp = /.+/): Promise<string> {
+  let out: string;
   try {
     const { stdout, stderr } = await pexec(cmd, args, { timeout: 10_000 });
-    const m = (stdout + stderr).match(pick);
-    return m ? (m[1] ?? m[0]).trim() : (stdout + stderr).split('\n')[0]!.trim();
-  } catch {
-    return 'not installed';
+    out = stdout + stderr;
+  } catch (e) {
+    // Some tools (wrk) print their version and exit non-zero.
+    const x = e as { code?: unknown; stdout?: string; stderr?: string };
+    if (x.code === 'ENOENT' || !(x.stdout || x.stderr)) return 'not installed';
+    out = (x.stdout ?? '') + (x.stderr ?? '');
   }
+  const m = out.match(pick);
+  return m ? (m[1] ?? m[0]).trim() : out.split('\n')[0]!.trim();
 }
 
 export function load(): string {
