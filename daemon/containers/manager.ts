@@ -101,9 +101,10 @@ export class ContainerManager {
   /** Kill what runs (the daemon is going away; its processes would die with it anyway). */
   async close(): Promise<void> {
     const running = [...this.byId.values()].filter((c) => c.state.status === 'running');
+    // wait for the exit bookkeeping too (state written, cgroups removed), not just the exit
+    const settled = running.map((c) => new Promise<unknown>((r) => c.exited.push(r)));
     for (const c of running) this.signal(c, 'SIGKILL');
-    await Promise.all(running.map((c) => c.session?.waitExit()));
-    await new Promise((r) => setTimeout(r, 20));
+    await Promise.race([Promise.all(settled), new Promise((r) => setTimeout(r, 10_000))]);
     for (const se of this.sessions.values()) se.closeAll(1001, 'sbxd shutting down');
     for (const c of this.byId.values()) c.log?.close();
   }
