@@ -1,4 +1,7 @@
 /** Output helpers shaped like docker's: padded tables, human sizes, "2 hours ago". */
+import { humanDuration } from '../protocol/units.js';
+
+export { humanDuration };
 
 /** Columns padded to the widest cell plus three spaces, as docker's tabwriter does. */
 export function table(header: string[], rows: string[][]): string {
@@ -23,22 +26,6 @@ export function timeAgo(iso: string, now = Date.now()): string {
   return `${humanDuration(Math.max(0, now - t) / 1000)} ago`;
 }
 
-export function humanDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(seconds / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(seconds / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
-}
 
 /** docker's short ID: the first 12 hex characters of a digest. */
 export function shortId(id: string): string {

@@ -3,19 +3,12 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.js';
 import { startDaemon } from './daemon.js';
+import { DAEMON_OPTIONS } from './options.js';
 
 export async function runDaemon(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      root: { type: 'string' },
-      socket: { type: 'string' },
-      registry: { type: 'string' },
-      'registry-htpasswd': { type: 'string' },
-      'insecure-registry': { type: 'string', multiple: true },
-      snapshotter: { type: 'string' },
-      'log-level': { type: 'string' },
-    },
+    options: DAEMON_OPTIONS,
     strict: true,
   });
   const overrides: Partial<Config> = {};

@@ -9,3 +9,4 @@ export * from './registry.js';
 export * from './stream.js';
 export * from './containers.js';
 export * from './commit.js';
+export * from './units.js';

@@ -23,7 +23,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
-  SIGNALS, SbxError, normalizeSignal,
+  SIGNALS, SbxError, humanDuration, normalizeSignal,
   type ContainerInspect, type ContainerSummary, type CreateContainerRequest, type CreateContainerResponse,
   type ExecRequest, type ExitInfo, type WaitResult,
 } from '../../protocol/index.js';
@@ -495,16 +495,3 @@ function statusText(s: ContainerStateRecord): string {
   return 'Created';
 }
 
-function humanDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(seconds / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(seconds / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  return `${Math.round(h / 24)} days`;
-}
