@@ -1,4 +1,5 @@
 /** Containers through the real CLI and daemon: lifecycle, exit codes, terminals, isolation. */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -186,6 +187,8 @@ run('-p publishes a container port on the host loopback; a taken port is a clear
     if (!body) await new Promise((res) => setTimeout(res, 100));
   }
   assert.is(body, 'hello-port\n');
+  const many = await Promise.all(Array.from({ length: 40 }, () => fetch(`http://127.0.0.1:${port}/index.html`).then((res) => res.text())));
+  assert.ok(many.every((b) => b === 'hello-port\n'), 'forty concurrent requests through the published port all answered');
   assert.match((await sbx(d.root, ['ps'])).stdout, new RegExp(`127\\.0\\.0\\.1:${port}->8080/tcp\\s+web1`));
   const taken = await sbx(d.root, ['run', '-d', '--name', 'web2', '-p', `${port}:80`, 'busybox', 'sleep', '5']);
   assert.is(taken.code, 125);
@@ -194,6 +197,8 @@ run('-p publishes a container port on the host loopback; a taken port is a clear
   assert.is((await sbx(d.root, ['rm', '-f', 'web1', 'web2'])).code, 0);
   const gone = await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused');
   assert.is(gone, 'refused', 'the port closes with the container');
+  const forwarders = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('forward --pid') && l.includes('--port 8080'));
+  assert.equal(forwarders, [], 'no port forwarder outlives its container');
 }));
 
 run.run();
