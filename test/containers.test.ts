@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
 import { sbxPty, startBusyboxDaemon } from './_helpers/containers.js';
+import { busyboxLayer, putImage, tarOf } from './_helpers/fixtures.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { freePort } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
@@ -199,6 +200,15 @@ run('-p publishes a container port on the host loopback; a taken port is a clear
   assert.is(gone, 'refused', 'the port closes with the container');
   const forwarders = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('forward --pid') && l.includes('--port 8080'));
   assert.equal(forwarders, [], 'no port forwarder outlives its container');
+}));
+
+run('a device node shipped in an image layer cannot be opened in the container', privileged<Ctx>(async ({ d }) => {
+  const s = d.daemon.services;
+  const evil = await tarOf([{ name: 'evil-null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 }]);
+  await putImage(s.content, s.images, 'docker.io/library/devlayer:1', [await busyboxLayer(), evil]);
+  const r = await sbx(d.root, ['run', '--rm', 'devlayer:1', 'sh', '-c', 'echo ok > /dev/null && echo x > /evil-null']);
+  assert.is(r.code, 1, `writing to the layer's device node must fail: ${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /Permission denied/);
 }));
 
 run.run();

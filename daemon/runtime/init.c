@@ -188,12 +188,14 @@ static void loopback_up(void) {
 static void setup_root(struct opts *o) {
   char p[4096];
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(125, "make / private: %s", strerror(errno));
+  /* nodev: a device node shipped in an image layer (a host disk, say) must not open in the container */
   if (strcmp(o->rtype, "bind") == 0) {
     xmount(o->rsource, o->root, NULL, MS_BIND | MS_REC, NULL);
+    xmount(NULL, o->root, NULL, MS_BIND | MS_REMOUNT | MS_NODEV, NULL);
   } else {
     /* overlay lowerdirs may be short relative links (docker's l/ trick): resolve them from rcwd */
     if (o->rcwd && chdir(o->rcwd) < 0) fail(125, "chdir %s: %s", o->rcwd, strerror(errno));
-    xmount(o->rsource, o->root, o->rtype, 0, o->rdata);
+    xmount(o->rsource, o->root, o->rtype, MS_NODEV, o->rdata);
     if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
   }
   snprintf(p, sizeof p, "%s/proc", o->root);
