@@ -39,3 +39,17 @@ export function parsePort(v: string): { hostIp: string; hostPort: number; contai
 export function formatPorts(ports: { hostIp: string; hostPort: number; containerPort: number }[] | undefined): string {
   return (ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/tcp`).join(', ');
 }
+
+/** The stdio flags `run` and `exec` share, as docker's. */
+export const PROCESS_OPTIONS = {
+  interactive: { type: 'boolean', short: 'i' },
+  tty: { type: 'boolean', short: 't' },
+  detach: { type: 'boolean', short: 'd' },
+} as const;
+
+/** The process flags `exec` takes (run has them too, among its own). */
+export const PROCESS_ENV_OPTIONS = {
+  env: { type: 'string', short: 'e', multiple: true },
+  workdir: { type: 'string', short: 'w' },
+  user: { type: 'string', short: 'u' },
+} as const;

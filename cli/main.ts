@@ -36,7 +36,11 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
   let name = argv[0]!;
   let rest = argv.slice(1);
   const two = `${argv[0]} ${argv[1]}`;
-  if (ALIASES[two]) { name = ALIASES[two]!; rest = argv.slice(2); }
+  if (ALIASES[two]) {
+    const [verb, ...implied] = ALIASES[two]!.split(' ');
+    name = verb!;
+    rest = [...implied, ...argv.slice(2)];
+  }
   const load = COMMANDS[name];
   if (!load) {
     io.stderr.write(`sbx: '${name}' is not a sbx command.\nSee 'sbx --help'\n`);

@@ -211,4 +211,21 @@ run('a device node shipped in an image layer cannot be opened in the container',
   assert.match(r.stderr, /Permission denied/);
 }));
 
+run('inspect finds a container before an image; image inspect and container inspect keep to their kind', privileged<Ctx>(async ({ d }) => {
+  assert.is((await sbx(d.root, ['run', '-d', '--name', 'insp', 'busybox', 'sleep', '30'])).code, 0);
+  const c = await sbx(d.root, ['inspect', 'insp']);
+  assert.is(c.code, 0, c.stderr);
+  const [obj] = JSON.parse(c.stdout);
+  assert.is(obj.Name.replace(/^\//, ''), 'insp');
+  assert.is(obj.State.Status, 'running');
+  assert.is((await sbx(d.root, ['container', 'inspect', '-f', '{{.State.Status}}', 'insp'])).stdout, 'running\n');
+  const img = await sbx(d.root, ['image', 'inspect', 'insp']);
+  assert.is(img.code, 1);
+  assert.match(img.stderr, /No such object: insp/);
+  const both = await sbx(d.root, ['inspect', 'insp', 'busybox']);
+  assert.is(both.code, 0, both.stderr);
+  assert.ok(JSON.parse(both.stdout)[1].RootFS.Layers.length >= 1, 'the second object is the image');
+  assert.is((await sbx(d.root, ['rm', '-f', 'insp'])).code, 0);
+}));
+
 run.run();

@@ -1,6 +1,6 @@
 import { Containers } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
-import { parseEnv } from '../containers.js';
+import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, parseEnv } from '../containers.js';
 import { attachSession, exitStatus } from '../stream.js';
 
 export const command: Command = {
@@ -9,12 +9,8 @@ export const command: Command = {
   usage: 'sbx exec [OPTIONS] CONTAINER COMMAND [ARG...]',
   stopAtPositional: true,
   options: {
-    interactive: { type: 'boolean', short: 'i' },
-    tty: { type: 'boolean', short: 't' },
-    detach: { type: 'boolean', short: 'd' },
-    env: { type: 'string', short: 'e', multiple: true },
-    workdir: { type: 'string', short: 'w' },
-    user: { type: 'string', short: 'u' },
+    ...PROCESS_OPTIONS,
+    ...PROCESS_ENV_OPTIONS,
   },
   async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
     const [id, ...cmd] = positionals;

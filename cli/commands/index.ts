@@ -35,11 +35,11 @@ export const COMMANDS: Record<string, Loader> = {
   watch: () => import('./events.js'),
 };
 
-/** docker's two-word forms mapped to sbx's verbs. */
+/** docker's two-word forms mapped to sbx's verbs (with any flags the form implies). */
 export const ALIASES: Record<string, string> = {
   'image ls': 'images',
   'image list': 'images',
-  'image inspect': 'inspect',
+  'image inspect': 'inspect --type=image',
   'image rm': 'rmi',
   'image tag': 'tag',
   'image history': 'history',
@@ -55,4 +55,5 @@ export const ALIASES: Record<string, string> = {
   'container rm': 'rm',
   'container commit': 'commit',
   'container diff': 'diff',
+  'container inspect': 'inspect --type=container',
 };

@@ -1,6 +1,6 @@
 import { Containers, SbxError, type CreateContainerRequest } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
-import { entrypointArg, parseBytes, parseEnv, parsePort } from '../containers.js';
+import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, entrypointArg, parseBytes, parseEnv, parsePort } from '../containers.js';
 import { attachSession, exitStatus } from '../stream.js';
 
 export const command: Command = {
@@ -9,15 +9,11 @@ export const command: Command = {
   usage: 'sbx run [OPTIONS] IMAGE [COMMAND] [ARG...]',
   stopAtPositional: true,
   options: {
-    interactive: { type: 'boolean', short: 'i' },
-    tty: { type: 'boolean', short: 't' },
-    detach: { type: 'boolean', short: 'd' },
+    ...PROCESS_OPTIONS,
+    ...PROCESS_ENV_OPTIONS,
     rm: { type: 'boolean' },
     name: { type: 'string' },
-    env: { type: 'string', short: 'e', multiple: true },
-    workdir: { type: 'string', short: 'w' },
     hostname: { type: 'string', short: 'h' },
-    user: { type: 'string', short: 'u' },
     entrypoint: { type: 'string' },
     network: { type: 'string' },
     memory: { type: 'string', short: 'm' },
