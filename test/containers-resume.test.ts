@@ -82,6 +82,11 @@ restart.before.each(async (ctx) => {
 });
 restart.after.each(async (ctx) => { ctx.child?.kill('SIGKILL'); await rmrf(ctx.root); });
 
+/** True while pid exists and is not a zombie; the process may vanish between any two reads. */
+function running(pid: number): boolean {
+  try { return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
+
 async function spawnDaemon(root: string): Promise<ChildProcess> {
   const main = join(SBX_BIN, '..', '..', 'daemon', 'main.js');
   const child = spawn(process.execPath, [main], { env: { ...process.env, SBX_ROOT: root, SBX_LOG_LEVEL: 'error' }, stdio: 'ignore' });
@@ -101,10 +106,8 @@ restart('sbxd killed under a running container: it shows exited with its code, n
   const pid = JSON.parse(readFileSync(join(ctx.root, 'containers', id, 'state.json'), 'utf8')).pid as number;
   assert.ok(pid > 0);
   ctx.child.kill('SIGKILL');
-  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) {
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  assert.not.ok(existsSync(`/proc/${pid}`) && !/ Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), 'the container died with its daemon');
+  for (let i = 0; i < 100 && running(pid); i++) await new Promise((res) => setTimeout(res, 50));
+  assert.not.ok(running(pid), 'the container died with its daemon');
   ctx.child = await spawnDaemon(ctx.root);
   const ps = await sbx(ctx.root, ['ps', '-a']);
   assert.match(ps.stdout, /Exited \(137\) .*survivor/);
