@@ -4,6 +4,8 @@
  * docker prints them: "Error: <message>" on stderr; exit 125 for daemon/API errors, 1 for usage
  * errors, the container's own code where a command runs one (126/127 when it cannot be run).
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { SbxError } from '../protocol/errors.js';
 import { parseCommandArgs } from './args.js';
 import { UsageError, type CliContext, type Command } from './command.js';
@@ -70,7 +72,8 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
   }
 }
 
-const isMain = process.argv[1]?.endsWith('/cli/main.js') || process.argv[1]?.endsWith('/sbx');
+// Run when started as a program, under any name (npm links /usr/bin/sbx here), not when imported.
+const isMain = !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** sbxd: the daemon process. `sbxd` or `sbx daemon`; configuration from the environment. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.js';
 import { startDaemon } from './daemon.js';
@@ -36,7 +38,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
   return 0;
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/daemon/main.js');
+// Run when started as a program, under any name: npm links /usr/bin/sbxd to this file.
+const isMain = !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
   runDaemon(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
     process.stderr.write(`Error: sbxd: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,7 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
-import { sbx } from './_helpers/cli.js';
+import { SBX_BIN, sbx } from './_helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
 
 const basics = suite<{ d: TestDaemon }>('cli basics', {} as { d: TestDaemon });
@@ -34,6 +37,18 @@ basics.run();
 const nodaemon = suite<{ root: string }>('cli without a daemon', {} as { root: string });
 nodaemon.before.each(async (ctx) => { ctx.root = await tmpdir('sbx-nodaemon-'); });
 nodaemon.after.each(async (ctx) => { await rmrf(ctx.root); });
+
+nodaemon('sbx and sbxd run under any name, as npm links them (/usr/bin/sbxd → dist/daemon/main.js)', async ({ root }) => {
+  const dist = join(dirname(SBX_BIN), '..');
+  symlinkSync(join(dist, 'cli', 'main.js'), join(root, 'sbx'));
+  symlinkSync(join(dist, 'daemon', 'main.js'), join(root, 'sbxd'));
+  const v = spawnSync(join(root, 'sbx'), ['--version'], { encoding: 'utf8' });
+  assert.is(v.status, 0, v.stderr);
+  assert.match(v.stdout, /^sbx version /);
+  const d = spawnSync(join(root, 'sbxd'), ['--bogus'], { encoding: 'utf8', env: { ...process.env, SBX_ROOT: root } });
+  assert.is(d.status, 1, 'sbxd parsed its flags and refused the unknown one');
+  assert.match(d.stderr, /Error: .*bogus/);
+});
 
 nodaemon('no daemon: exit 125 with a hint', async ({ root }) => {
   const r = await sbx(root, ['version']);
