@@ -21,6 +21,7 @@ import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
 import { createLinuxRuntime } from './runtime/linux.js';
 import { SharedLock } from './util/lock.js';
+import { claimRoot } from './util/pidfile.js';
 import { createLogger, type Logger } from './util/log.js';
 
 export interface Daemon {
@@ -31,6 +32,16 @@ export interface Daemon {
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Daemon> {
   await mkdir(config.root, { recursive: true, mode: 0o711 });
+  const release = claimRoot(config.root);
+  try {
+    return await open(config, log, release);
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+async function open(config: Config, log: Logger, release: () => void): Promise<Daemon> {
   const layout = join(config.root, 'oci');
   const content = await openLocalContentStore(layout, join(config.root, 'ingest'));
   const images = await openImageStore(layout);
@@ -78,6 +89,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       closing ??= (async () => {
         await api.close();
         for (const c of [...services.closers].reverse()) await c().catch((e) => log.warn('close', { error: String(e) }));
+        release();
       })();
       return closing;
     },

@@ -2,8 +2,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
-import { spawnSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
 
@@ -48,6 +48,28 @@ nodaemon('sbx and sbxd run under any name, as npm links them (/usr/bin/sbxd → 
   const d = spawnSync(join(root, 'sbxd'), ['--bogus'], { encoding: 'utf8', env: { ...process.env, SBX_ROOT: root } });
   assert.is(d.status, 1, 'sbxd parsed its flags and refused the unknown one');
   assert.match(d.stderr, /Error: .*bogus/);
+});
+
+nodaemon('a second sbxd on the same root refuses to start and leaves the first one serving', async ({ root }) => {
+  const main = join(dirname(SBX_BIN), '..', 'daemon', 'main.js');
+  const env = { ...process.env, SBX_ROOT: root, SBX_LOG_LEVEL: 'error' };
+  const first = spawn(process.execPath, [main], { env, stdio: 'ignore' });
+  try {
+    let up = false;
+    for (let i = 0; i < 200 && !up; i++) {
+      up = (await sbx(root, ['version'])).code === 0;
+      if (!up) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(up, 'the first sbxd answers');
+    const second = spawnSync(process.execPath, [main], { env, encoding: 'utf8', timeout: 20000 });
+    assert.is(second.status, 1);
+    assert.match(second.stderr, new RegExp(`another sbxd \\(pid ${first.pid}\\) is already running`));
+    assert.is((await sbx(root, ['version'])).code, 0, 'the first sbxd still owns the socket');
+  } finally {
+    first.kill('SIGTERM');
+    await new Promise((r) => first.once('exit', r));
+  }
+  assert.not.ok(existsSync(join(root, 'sbxd.pid')), 'the pid file goes with its daemon');
 });
 
 nodaemon('no daemon: exit 125 with a hint', async ({ root }) => {
