@@ -19,6 +19,7 @@ import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
+import { favorDynamicModifications } from './runtime/cgroups.js';
 import { createLinuxRuntime } from './runtime/linux.js';
 import { SharedLock } from './util/lock.js';
 import { claimRoot } from './util/pidfile.js';
@@ -61,6 +62,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   services.closers.push(() => snapshotter.close());
   services.changes.start();
   services.closers.push(() => services.changes.close());
+  if (config.cgroupFavorDynmods) log.debug('cgroup favordynmods', { result: await favorDynamicModifications() });
   services.containers = new ContainerManager(services, createLinuxRuntime());
   await services.containers.open();
   services.closers.push(() => services.containers.close());

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ExitInfo } from '../protocol/index.js';
+import { favorDynamicModifications } from '../daemon/runtime/cgroups.js';
 import { createLinuxRuntime } from '../daemon/runtime/linux.js';
 import type { ContainerSpec, Process, ProcessSpec, Runtime } from '../daemon/runtime/runtime.js';
 import { privileged } from './_helpers/root.js';
@@ -159,6 +160,15 @@ rt('exec joins the namespaces; freeze/thaw; pids limit holds a fork bomb', privi
   }
   assert.is((await main).exit.status, 137);
   await ctx.rt.cleanup(s.id);
+}));
+
+rt('cgroup migrations are made cheap: a favordynmods hierarchy is mounted, and limits still hold', privileged<Ctx>(async (ctx) => {
+  const r = await favorDynamicModifications();
+  assert.ok(r === 'mounted' || r === 'already', `favordynmods: ${r} (kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()})`);
+  assert.match(readFileSync('/proc/self/mountinfo', 'utf8'), /- cgroup2? \S+ \S*favordynmods/);
+  assert.is(await favorDynamicModifications(), 'already', 'a second daemon mounts nothing more');
+  const limited = await run(ctx, ['sh', '-c', 'cat /proc/self/cgroup'], {}, { pidsLimit: 64 });
+  assert.match(limited.out, /pids:\/sbx\/sbxtest/, 'the process still joined its own pids group');
 }));
 
 rt.run();
