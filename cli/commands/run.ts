@@ -1,7 +1,6 @@
 import { Containers, SbxError, type CreateContainerRequest } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, entrypointArg, parseBytes, parseEnv, parsePort } from '../containers.js';
-import { attachSession, exitStatus } from '../stream.js';
 
 export const command: Command = {
   name: 'run',
@@ -58,12 +57,15 @@ export const command: Command = {
     if (ports.length) req.ports = ports;
     if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
-    const { id } = await client.call(Containers.create, req);
+    const created = client.call(Containers.create, req);
     if (values.detach) {
+      const { id } = await created;
       await client.call(Containers.start, { id });
       stdout.write(`${id}\n`);
       return 0;
     }
+    // the stream code (ws) loads while sbxd creates the container
+    const [{ id }, { attachSession, exitStatus }] = await Promise.all([created, import('../stream.js')]);
     let startError: SbxError | undefined;
     const r = await attachSession({
       client, session: id, tty, stdin: interactive, in: stdin, out: stdout, err: stderr,
