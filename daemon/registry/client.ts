@@ -14,13 +14,17 @@ import {
 import { sha256 } from '../content/verify.js';
 import type { ImageDestination, ImageSource } from '../images/transfer.js';
 import { Authenticator, CredentialStore, basicHeader, type Credentials } from './auth.js';
-import { Transport } from './transport.js';
+import { Transport, type HttpReply } from './transport.js';
 
 export interface RegistryClientOptions {
   credentials: CredentialStore;
   /** Registries ("host:port") reached over plain HTTP besides loopback ones. */
   insecure?: string[];
-  /** Blobs larger than this are sent in PATCH chunks of this size (default 64 MiB). */
+  /**
+   * Blobs larger than this are sent in PATCH chunks of this size (Content-Range), each buffered
+   * so that a chunk can be retried. Default: none, every blob is streamed in one monolithic PUT
+   * (docker and skopeo also send a whole blob in one request, a streamed PATCH).
+   */
   chunkSize?: number;
   retries?: number;
   backoffMs?: number;
@@ -64,14 +68,14 @@ export class RegistryClient {
     const { signal } = opts;
     const auth = new Authenticator(async () => creds);
     const t = new Transport(registry, { auth, retries: 1, insecure: [...(this.opts.insecure ?? []), ...(opts.insecure ? [registry] : [])] });
-    let res: Response;
+    let res: HttpReply;
     try {
       res = await t.request({ method: 'GET', path: '/v2/', scope: '', headers: { authorization: basicHeader(creds) }, ...(signal ? { signal } : {}) });
     } catch (e) {
       if (e instanceof SbxError && e.code === 'unauthorized') throw new SbxError('unauthorized', `login to ${registry}: wrong user name or password for ${creds.username}`);
       throw e;
     }
-    await res.body?.cancel();
+    await res.discard();
     if (!res.ok) throw new SbxError('unavailable', `login to ${registry}: /v2/ answered HTTP ${res.status}`);
   }
 
@@ -100,8 +104,9 @@ export class RegistryClient {
       const res = await t.request({ method: 'GET', path: `/v2/${ref.repository}/manifests/${reference}`, scope, headers: { accept: ACCEPT }, ...(signal ? { signal } : {}) });
       if (res.status === 404) throw new SbxError('not_found', `pull ${name}: manifest ${reference} not found in ${ref.registry} (${await Transport.explain(res)})`);
       if (!res.ok) throw new SbxError('unavailable', `pull ${name}: manifest ${reference}: ${await Transport.explain(res)}`);
-      const bytes = Buffer.from(await res.arrayBuffer());
-      if (bytes.length > MAX_MANIFEST) throw new SbxError('invalid_argument', `pull ${name}: manifest larger than ${MAX_MANIFEST} bytes`);
+      const bytes = await res.bytes(MAX_MANIFEST).catch((e: unknown) => {
+        throw e instanceof SbxError ? new SbxError('invalid_argument', `pull ${name}: manifest larger than ${MAX_MANIFEST} bytes`) : e;
+      });
       const digest = sha256(bytes);
       const claimed = res.headers.get('docker-content-digest');
       if (claimed && claimed !== digest) throw new SbxError('digest_mismatch', `pull ${name}: registry ${ref.registry} sent a manifest hashing to ${digest} but called it ${claimed}`);
@@ -126,11 +131,11 @@ export class RegistryClient {
         if (isManifestType(d.mediaType)) return Readable.from([(await getManifest(d.digest, signal)).bytes]);
         const res = await t.request({ method: 'GET', path: `/v2/${ref.repository}/blobs/${d.digest}`, scope, ...(signal ? { signal } : {}) });
         if (res.status === 404) {
-          await res.body?.cancel();
+          await res.discard();
           throw new SbxError('not_found', `pull ${name}: blob ${d.digest} listed by the manifest is missing from registry ${ref.registry}`);
         }
-        if (!res.ok || !res.body) throw new SbxError('unavailable', `pull ${name}: blob ${d.digest}: ${await Transport.explain(res)}`);
-        return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+        if (!res.ok) throw new SbxError('unavailable', `pull ${name}: blob ${d.digest}: ${await Transport.explain(res)}`);
+        return res.body;
       },
     };
   }
@@ -141,12 +146,12 @@ export class RegistryClient {
     const repo = ref.repository;
     const scope = `repository:${repo}:pull,push`;
     const name = formatReference(ref);
-    const chunkSize = this.opts.chunkSize ?? 64 * 1024 * 1024;
+    const chunkSize = this.opts.chunkSize ?? Infinity;
     const mountFrom = (opts.mountFrom ?? []).filter((r) => r !== repo);
-    const fail = async (what: string, res: Response): Promise<never> => {
+    const fail = async (what: string, res: HttpReply): Promise<never> => {
       throw new SbxError(res.status === 404 ? 'not_found' : res.status === 403 ? 'unauthorized' : 'unavailable', `push ${name}: ${what}: ${await Transport.explain(res)}`);
     };
-    const location = (res: Response): string => {
+    const location = (res: HttpReply): string => {
       const loc = res.headers.get('location');
       if (!loc) throw new SbxError('unavailable', `push ${name}: registry ${ref.registry} started an upload without a Location`);
       return new URL(loc, t.base).toString();
@@ -161,7 +166,7 @@ export class RegistryClient {
       async has(d, signal) {
         const kind = isManifestType(d.mediaType) ? 'manifests' : 'blobs';
         const res = await t.request({ method: 'HEAD', path: `/v2/${repo}/${kind}/${d.digest}`, scope, ...(signal ? { signal } : {}) });
-        await res.body?.cancel();
+        await res.discard();
         if (res.status === 404) return false;
         if (!res.ok) return fail(`HEAD ${d.digest}`, res);
         return true;
@@ -169,24 +174,25 @@ export class RegistryClient {
       async put(d, open, hints = {}) {
         const signal = hints.signal;
         const sig = signal ? { signal } : {};
-        let res: Response | undefined;
+        let res: HttpReply | undefined;
         for (const from of mountFrom) {
           res = await t.request({ method: 'POST', path: `/v2/${repo}/blobs/uploads/?mount=${d.digest}&from=${encodeURIComponent(from)}`, scope: `${scope} repository:${from}:pull`, ...sig });
-          await res.body?.cancel();
+          await res.discard();
           if (res.status === 201) return { mountedFrom: from };
           if (res.status === 202) break;
         }
         if (!res || res.status !== 202) {
           res = await t.request({ method: 'POST', path: `/v2/${repo}/blobs/uploads/`, scope, headers: { 'content-length': '0' }, ...sig });
-          await res.body?.cancel();
+          await res.discard();
           if (res.status !== 202) return fail(`start upload of ${d.digest}`, res);
         }
         let loc = location(res);
+        let done: HttpReply;
         if (d.size <= chunkSize) {
-          res = await t.request({
+          done = await t.request({
             method: 'PUT', path: withDigest(loc, d.digest), scope, ...sig,
             headers: { 'content-type': 'application/octet-stream', 'content-length': String(d.size) },
-            body: async () => (await open()) as unknown as BodyInit,
+            body: open,
           });
         } else {
           let offset = 0;
@@ -194,14 +200,14 @@ export class RegistryClient {
           let pending: Buffer[] = [];
           let n = 0;
           const send = async (): Promise<void> => {
-            const chunk = Buffer.concat(pending);
+            const chunk = Buffer.concat(pending, n);
             pending = [];
             n = 0;
             const r = await t.request({
-              method: 'PATCH', path: loc, scope, ...sig, body: () => new Uint8Array(chunk) as BodyInit,
+              method: 'PATCH', path: loc, scope, ...sig, body: () => chunk,
               headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${offset + chunk.length - 1}` },
             });
-            await r.body?.cancel();
+            await r.discard();
             if (r.status !== 202) return fail(`upload chunk ${offset}-${offset + chunk.length - 1} of ${d.digest}`, r);
             offset += chunk.length;
             loc = location(r);
@@ -212,21 +218,21 @@ export class RegistryClient {
             if (n >= chunkSize) await send();
           }
           if (n > 0) await send();
-          res = await t.request({ method: 'PUT', path: withDigest(loc, d.digest), scope, headers: { 'content-length': '0' }, ...sig });
+          done = await t.request({ method: 'PUT', path: withDigest(loc, d.digest), scope, headers: { 'content-length': '0' }, ...sig });
         }
-        await res.body?.cancel();
-        if (res.status !== 201) return fail(`upload ${d.digest}`, res);
-        const got = res.headers.get('docker-content-digest');
+        if (done.status !== 201) return fail(`upload ${d.digest}`, done);
+        await done.discard();
+        const got = done.headers.get('docker-content-digest');
         if (got && got !== d.digest) throw new SbxError('digest_mismatch', `push ${name}: registry ${ref.registry} stored ${d.digest} as ${got}`);
       },
       async commit(top, bytes, signal) {
         const reference = ref.tag ?? ref.digest ?? top.digest;
         const res = await t.request({
           method: 'PUT', path: `/v2/${repo}/manifests/${reference}`, scope, ...(signal ? { signal } : {}),
-          headers: { 'content-type': top.mediaType }, body: () => new Uint8Array(bytes) as BodyInit,
+          headers: { 'content-type': top.mediaType }, body: () => bytes,
         });
         if (res.status !== 201 && res.status !== 200) return fail(`put manifest ${reference}`, res);
-        await res.body?.cancel();
+        await res.discard();
         const got = res.headers.get('docker-content-digest');
         if (got && got !== top.digest) throw new SbxError('digest_mismatch', `push ${name}: registry ${ref.registry} stored the manifest as ${got}, expected ${top.digest}`);
       },
