@@ -10,49 +10,18 @@
  * gzip form (compressed in parallel across layers, cached per diffID), so the manifest a registry
  * receives differs from the local one only in those layer descriptors.
  */
-import { createHash } from 'node:crypto';
 import { Readable, Transform, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import {
   INDEX_MEDIA_TYPES, SbxError, familiarString, parseReference, type Descriptor, type Digest, type Manifest,
 } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import { sha256 } from '../content/verify.js';
 import { compressLayer } from '../registry/compress.js';
+import { diffIdHasher } from './diffid.js';
 import type { ImageStore } from './store.js';
 import { isGzipLayer, isUncompressedLayer, type ImageDestination, type ImageSource } from './transfer.js';
 
 export interface LocalStores { content: ContentStore; images: ImageStore }
-
-/**
- * A pass-through that also hashes the layer's uncompressed bytes (gunzip on the thread pool,
- * alongside the write), so the diffID is checked in the same single pass over the data.
- */
-function diffIdHasher(mediaType: string): { through: Transform; result: () => Promise<Digest | undefined> } | undefined {
-  if (!isGzipLayer(mediaType)) return undefined;
-  const hash = createHash('sha256');
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  let failed = false;
-  let waiting: (() => void) | undefined;
-  const release = (): void => { const w = waiting; waiting = undefined; w?.(); };
-  gunzip.on('data', (c: Buffer) => hash.update(c));
-  gunzip.on('drain', release);
-  const done = new Promise<Digest>((resolve, reject) => {
-    gunzip.once('end', () => resolve(`sha256:${hash.digest('hex')}`));
-    gunzip.on('error', (e) => { failed = true; release(); reject(e); });
-  });
-  done.catch(() => {});
-  // Not gzip after all: stop feeding it; the bytes still flow to the store, which checks the digest.
-  const through = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      if (failed || gunzip.write(chunk)) { cb(null, chunk); return; }
-      waiting = () => cb(null, chunk);
-    },
-    flush(cb) { if (!failed) gunzip.end(); cb(); },
-    destroy(err, cb) { if (err) gunzip.destroy(); cb(err); },
-  });
-  return { through, result: () => done };
-}
 
 /** Batches small network chunks into ~1 MiB writes (fewer syscalls and hash calls, less GC). */
 function coalesce(min = 1 << 20): Transform {
@@ -79,7 +48,7 @@ export function localDestination(s: LocalStores, name: string | undefined): Imag
     async has(d) { return s.content.has(d.digest); },
     async put(d, open, hints = {}) {
       const stream = await open();
-      const hasher = hints.diffId ? diffIdHasher(d.mediaType) : undefined;
+      const hasher = hints.diffId && isGzipLayer(d.mediaType) ? diffIdHasher(d.size) : undefined;
       const body = hasher ? pipeline(stream, coalesce(), hasher.through, () => {}) : pipeline(stream, coalesce(), () => {});
       try {
         await s.content.write(body, { digest: d.digest, size: d.size }, hints.signal);
