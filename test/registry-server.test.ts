@@ -1,5 +1,5 @@
 /** The embedded registry, spoken to over HTTP exactly as the distribution spec says. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -83,6 +83,34 @@ s('monolithic upload, HEAD, GET; a wrong digest is DIGEST_INVALID and stores not
   assert.is(bad.status, 400);
   assert.is(await errCode(bad), 'DIGEST_INVALID');
   assert.not.ok(await content.has(lie as never));
+});
+
+s('a blob of several read buffers comes back whole, and ranges across buffer edges are exact', async ({ url }) => {
+  const data = randomBytes(3 * (1 << 20) + 12345);
+  const d = await pushBlob(url, 'me/big', data);
+  // Two clients at once: the buffers they are served from are shared, reused ones.
+  const [a, b] = await Promise.all([fetch(`${url}/v2/me/big/blobs/${d}`), fetch(`${url}/v2/me/big/blobs/${d}`)]);
+  assert.is(a.headers.get('content-length'), String(data.length));
+  assert.ok(Buffer.from(await a.arrayBuffer()).equals(data), 'first client: whole blob');
+  assert.ok(Buffer.from(await b.arrayBuffer()).equals(data), 'second client: whole blob');
+  const from = (1 << 20) - 7;
+  const to = 2 * (1 << 20) + 9;
+  const ranged = await fetch(`${url}/v2/me/big/blobs/${d}`, { headers: { range: `bytes=${from}-${to}` } });
+  assert.is(ranged.status, 206);
+  assert.is(ranged.headers.get('content-range'), `bytes ${from}-${to}/${data.length}`);
+  assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(from, to + 1)));
+  const tail = await fetch(`${url}/v2/me/big/blobs/${d}`, { headers: { range: 'bytes=-5' } });
+  assert.ok(Buffer.from(await tail.arrayBuffer()).equals(data.subarray(-5)));
+  const beyond = await fetch(`${url}/v2/me/big/blobs/${d}`, { headers: { range: `bytes=${data.length}-` } });
+  await beyond.arrayBuffer();
+  assert.is(beyond.status, 416);
+  // A client that goes away mid-blob leaves the registry serving others.
+  const ac = new AbortController();
+  const gone = await fetch(`${url}/v2/me/big/blobs/${d}`, { signal: ac.signal });
+  await gone.body!.getReader().read();
+  ac.abort();
+  const again = await fetch(`${url}/v2/me/big/blobs/${d}`);
+  assert.ok(Buffer.from(await again.arrayBuffer()).equals(data));
 });
 
 s('malformed digests and names are 400, never 500', async ({ url }) => {

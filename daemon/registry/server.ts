@@ -11,7 +11,6 @@
  * Every upload is digest-verified before it becomes visible; an abandoned upload session expires
  * after `uploadTtlMs`; with `htpasswd` set every request needs Basic credentials from it.
  */
-import { createReadStream } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import Koa from 'koa';
@@ -23,6 +22,7 @@ import { RegistryError, checkDigest, checkName, fromSbxError } from './errors.js
 import { loadHtpasswd, type Htpasswd } from './htpasswd.js';
 import { catalog, deleteManifest, getManifest, putManifest, referrers, tagsList } from './manifests.js';
 import { RepositoryIndex } from './repos.js';
+import { sendFileRange } from './send.js';
 import { Uploads, type UploadSession } from './uploads.js';
 
 export interface RegistryServerDeps {
@@ -171,7 +171,12 @@ async function getBlob(rc: RegCtx, digest: Digest): Promise<void> {
   }
   ctx.length = end - start + 1;
   if (ctx.method === 'HEAD' || size === 0) return;
-  ctx.body = createReadStream(await rc.content.path(digest), { start, end, highWaterMark: 1 << 22 });
+  const file = await rc.content.path(digest);
+  // Headers are set; the body bypasses koa (reused buffers, see send.ts).
+  ctx.respond = false;
+  await sendFileRange(ctx.res, file, start, end).catch((e: unknown) => {
+    ctx.app.emit('error', e, ctx);
+  });
 }
 
 async function deleteBlob(rc: RegCtx, digest: Digest): Promise<void> {
