@@ -46,7 +46,7 @@ export function registerStreams(api: ApiServer, s: Services): void {
     }, PING_MS);
     ws.on('pong', () => { missed = 0; });
     ws.on('message', (data, isBinary) => {
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       if (isBinary) {
         if (!attach) { fail(CloseCode.badProtocol, 'data before hello'); return; }
         let frame;

@@ -28,22 +28,42 @@ export class ByteRing {
 
   /** Up to `max` bytes from `from` (start ≤ from ≤ end). */
   read(from: number, max: number): Buffer {
+    return this.copy(from, max, false, 0);
+  }
+
+  /**
+   * Up to `max` bytes from `from` behind one `prefix` byte, in one allocation and one copy: a
+   * data frame ready for the wire (sbx.stream.v1's channel byte, then the payload).
+   */
+  readFrame(prefix: number, from: number, max: number): Buffer {
+    return this.copy(from, max, true, prefix);
+  }
+
+  private copy(from: number, max: number, framed: boolean, prefix: number): Buffer {
     if (from < this.first || from > this.end) throw new RangeError(`ring read at ${from}: retained [${this.first}, ${this.end})`);
-    const out: Buffer[] = [];
-    let pos = this.first;
-    let want = Math.min(max, this.end - from);
-    for (const c of this.chunks) {
-      if (want <= 0) break;
-      const cEnd = pos + c.length;
-      if (cEnd > from) {
-        const s = Math.max(0, from - pos);
-        const piece = c.subarray(s, Math.min(c.length, s + want));
-        out.push(piece);
-        want -= piece.length;
-        from += piece.length;
-      }
-      pos = cEnd;
+    const n = Math.max(0, Math.min(max, this.end - from));
+    // readers are usually near the end: find the chunk holding `from` walking backwards
+    let i = this.chunks.length;
+    let pos = this.end;
+    while (i > 0 && pos > from) pos -= this.chunks[--i]!.length;
+    const head = framed ? 1 : 0;
+    if (!framed && i < this.chunks.length) {
+      const c = this.chunks[i]!;
+      const s = from - pos;
+      if (s + n <= c.length) return c.subarray(s, s + n); // within one chunk: no copy
     }
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
+    const out = Buffer.allocUnsafe(head + n);
+    if (framed) out[0] = prefix;
+    let at = head;
+    for (; at < out.length && i < this.chunks.length; i++) {
+      const c = this.chunks[i]!;
+      const s = Math.max(0, from - pos);
+      const len = Math.min(c.length - s, out.length - at);
+      c.copy(out, at, s, s + len);
+      at += len;
+      pos += c.length;
+      from = pos;
+    }
+    return out;
   }
 }

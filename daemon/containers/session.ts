@@ -5,7 +5,8 @@
  * sbx.stream.v1 (protocol/stream.ts):
  * - Every attachment has its own send loop bounded by its credit window and its socket's
  *   buffer, so a slow viewer lags only itself. In a TTY session a viewer that falls out of the
- *   ring gets a `gap`; a non-TTY session instead stops reading the process while an attachment
+ *   ring gets a `gap`, unless no connected viewer is faster: then the process waits for the
+ *   fastest (flowCheck); a non-TTY session instead stops reading the process while an attachment
  *   (connected, or resumable within its grace period) still needs bytes the ring would drop:
  *   output of pipes is never lost.
  * - A dropped connection leaves the attachment resumable for GRACE_MS; resuming with its token
@@ -17,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  SbxError, encodeControl, encodeData, normalizeSignal,
+  SbxError, encodeControl, normalizeSignal,
   type ClientControl, type ExitInfo, type Hello, type Offsets, type OutputStream, type ServerControl, type SessionInfo, type Size,
 } from '../../protocol/index.js';
 import type { Process } from '../runtime/runtime.js';
@@ -27,6 +28,9 @@ export const GRACE_MS = 5 * 60 * 1000;
 const DEFAULT_WINDOW = 1 << 20;
 const MAX_BUFFERED = 1 << 20;
 const CHUNK = 64 * 1024;
+/** A pty read this long filled the line discipline's buffer (N_TTY_BUF_SIZE - 1); pipes give 64 KiB. */
+const FULL_READ = 4095;
+const FULL_READ_WAIT_MS = 2;
 const STREAMS: OutputStream[] = ['stdout', 'stderr'];
 
 /** The transport of one attachment. */
@@ -59,7 +63,7 @@ export interface SessionOptions {
   ringBytes?: number;
   /** Deliver a signal (by name) to the session's process. */
   kill: (signal: string) => void;
-  /** Every output byte, in order (the container log). */
+  /** Every output byte, in order (the container log); consecutive reads may come as one. */
   onOutput?: (stream: OutputStream, data: Buffer) => void;
 }
 
@@ -74,9 +78,14 @@ export class Session {
   private readonly attachments = new Map<string, Attachment>();
   private process?: Process;
   private stdin: Promise<void> = Promise.resolve();
+  private stdinQueued = 0;
   private early: Buffer[] = [];
   private eof = false;
   private paused = false;
+  private unflushed = 0;
+  private unlogged: { stream: OutputStream; chunks: Buffer[] }[] = [];
+  private flushTimer?: NodeJS.Timeout;
+  private readonly flushAt: number;
   private waiters: ((e: ExitInfo) => void)[] = [];
 
   constructor(private readonly opts: SessionOptions) {
@@ -86,6 +95,7 @@ export class Session {
     if (opts.size) this.size = opts.size;
     const cap = opts.ringBytes ?? 4 * 1024 * 1024;
     this.rings = { stdout: new ByteRing(cap), stderr: new ByteRing(cap) };
+    this.flushAt = Math.min(CHUNK, cap >> 2);
   }
 
   /** Connect the process (once). Output and exit flow from here on. */
@@ -95,7 +105,7 @@ export class Session {
     p.onData((stream, data) => this.output(stream, data));
     p.onExit((e) => this.ended(e));
     for (const b of this.early.splice(0)) this.writeStdin(b);
-    if (this.eof) this.stdin = this.stdin.then(() => p.closeStdin());
+    if (this.eof) this.enqueue(() => p.closeStdin());
   }
 
   /** The process could not be started: end the session with this exit. */
@@ -161,6 +171,7 @@ export class Session {
     this.sendControl(a, msg);
     if (h.size && a.mode === 'rw' && this.tty) this.resize(h.size, a);
     this.pump(a);
+    this.flowCheck();
     return a.id;
   }
 
@@ -172,12 +183,14 @@ export class Session {
     if (a.ackTimer) clearTimeout(a.ackTimer);
     delete a.ackTimer;
     if (voluntary) { this.attachments.delete(a.id); this.flowCheck(); return; }
+    if (this.tty) this.flowCheck(); // a TTY is never held for a viewer that is gone
     a.grace = setTimeout(() => { this.attachments.delete(a.id); this.flowCheck(); }, GRACE_MS);
     a.grace.unref();
   }
 
   /** Drop every attachment (daemon shutdown, container removal). */
   closeAll(code: number, reason: string): void {
+    this.flush();
     for (const a of this.attachments.values()) {
       if (a.grace) clearTimeout(a.grace);
       a.sink?.close(code, reason);
@@ -238,23 +251,45 @@ export class Session {
     if (this.eof) return;
     this.eof = true;
     const p = this.process;
-    if (p) this.stdin = this.stdin.then(() => p.closeStdin());
+    if (p) this.enqueue(() => p.closeStdin());
   }
 
   private writeStdin(b: Buffer): void {
     const p = this.process!;
-    this.stdin = this.stdin.then(() => p.write(b)).catch(() => undefined);
+    this.enqueue(() => p.write(b));
+  }
+
+  /** Runs stdin operations one after another; with none in progress, at once (a keystroke waits for no turn of the loop). */
+  private enqueue(op: () => Promise<void> | void): void {
+    const run = async (): Promise<void> => { try { await op(); } catch { /* the process is gone */ } finally { this.stdinQueued--; } };
+    this.stdin = this.stdinQueued++ === 0 ? run() : this.stdin.then(run);
   }
 
   private output(stream: OutputStream, data: Buffer): void {
     this.rings[stream].append(data);
-    this.opts.onOutput?.(stream, data);
-    for (const a of this.attachments.values()) this.pump(a);
+    const last = this.unlogged[this.unlogged.length - 1];
+    if (last?.stream === stream) last.chunks.push(data); else this.unlogged.push({ stream, chunks: [data] });
+    this.unflushed += data.length;
+    // A short read drained the process's output: send now (an echo is never delayed). A full
+    // read means more is queued behind it: gather it into fewer, larger frames and log writes,
+    // up to flushAt bytes or FULL_READ_WAIT_MS.
+    if (data.length < FULL_READ || this.unflushed >= this.flushAt) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FULL_READ_WAIT_MS);
     this.flowCheck();
+  }
+
+  private flush(): void {
+    if (this.flushTimer) { clearTimeout(this.flushTimer); delete this.flushTimer; }
+    this.unflushed = 0;
+    for (const a of this.attachments.values()) this.pump(a);
+    for (const { stream, chunks } of this.unlogged.splice(0)) { // after the viewers: not on an echo's path
+      this.opts.onOutput?.(stream, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    }
   }
 
   private ended(e: ExitInfo): void {
     if (this.exit) return;
+    this.flush(); // the log and the rings are complete before anyone hears of the exit
     this.exit = e;
     this.state = 'exited';
     for (const w of this.waiters.splice(0)) w(e);
@@ -262,17 +297,37 @@ export class Session {
     for (const a of this.attachments.values()) this.pump(a);
   }
 
-  /** Non-TTY: hold the process while some attachment still needs bytes the ring would drop. */
+  /**
+   * Hold the process (stop reading its output) rather than drop bytes a viewer still needs.
+   * Non-TTY: while any rw attachment, connected or resumable, lags by a ring (pipes lose
+   * nothing). TTY: only while every connected rw attachment lags by most of a ring, so the
+   * fastest viewer sets the pace, as a terminal does for the program writing to it: a lone
+   * slow terminal gets every byte, a slow viewer beside a faster one gets a gap instead of
+   * stalling it, and a shell nobody is attached to never blocks.
+   */
   private flowCheck(): void {
-    if (this.tty || !this.process || this.exit) return;
-    let need = 0;
-    for (const a of this.attachments.values()) {
-      if (a.mode !== 'rw') continue;
-      for (const s of STREAMS) need = Math.max(need, this.rings[s].end - a.acked[s]);
-    }
+    if (!this.process || this.exit) return;
     const cap = this.rings.stdout.capacity;
-    if (!this.paused && need >= cap) { this.paused = true; this.process.pause(); }
-    else if (this.paused && need < cap / 2) { this.paused = false; this.process.resume(); }
+    let hold: boolean;
+    if (this.tty) {
+      let least = Infinity;
+      for (const a of this.attachments.values()) {
+        if (a.mode !== 'rw' || !a.sink) continue;
+        least = Math.min(least, this.rings.stdout.end - a.acked.stdout);
+      }
+      hold = least !== Infinity && (this.paused ? least >= cap >> 1 : least >= (cap >> 2) * 3);
+    } else {
+      let need = 0;
+      for (const a of this.attachments.values()) {
+        if (a.mode !== 'rw') continue;
+        for (const s of STREAMS) need = Math.max(need, this.rings[s].end - a.acked[s]);
+      }
+      hold = this.paused ? need >= cap / 2 : need >= cap;
+    }
+    if (hold !== this.paused) {
+      this.paused = hold;
+      if (hold) this.process.pause(); else this.process.resume();
+    }
   }
 
   private sendControl(a: Attachment, m: ServerControl): void {
@@ -296,9 +351,9 @@ export class Session {
         if (avail <= 0) continue;
         const inflight = a.cursor.stdout - a.acked.stdout + a.cursor.stderr - a.acked.stderr;
         if (inflight >= a.window || sink.bufferedAmount() > MAX_BUFFERED) return;
-        const buf = ring.read(a.cursor[s], Math.min(avail, CHUNK, a.window - inflight));
-        a.cursor[s] += buf.length;
-        sink.send(encodeData(s === 'stdout' ? 1 : 2, buf), (err) => { if (!err && a.sink === sink) this.pump(a); });
+        const frame = ring.readFrame(s === 'stdout' ? 1 : 2, a.cursor[s], Math.min(avail, CHUNK, a.window - inflight));
+        a.cursor[s] += frame.length - 1;
+        sink.send(frame, (err) => { if (!err && a.sink === sink) this.pump(a); });
         progressed = true;
       }
     }
