@@ -6,6 +6,7 @@
  * raw mode only with a TTY session on a TTY, and is always restored.
  */
 import { spawnSync } from 'node:child_process';
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type WebSocketType from 'ws';
 import {
@@ -40,6 +41,8 @@ export interface AttachOptions {
 export interface AttachResult { exit?: ExitInfo; detached?: boolean; lost?: string }
 
 const WINDOW = 1 << 20;
+const ACK_EVERY = WINDOW >> 2;
+const ACK_DELAY_MS = 20;
 const MAX_FRAME = 64 * 1024;
 
 export function attachSession(o: AttachOptions): Promise<AttachResult> {
@@ -92,6 +95,27 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
       }
     };
 
+    // Output is acknowledged once written (credit for the server's window), in batches: a
+    // quarter window at a time, or shortly after the output pauses.
+    const shown = { stdout: 0, stderr: 0 };
+    const ackedUpTo = { stdout: 0, stderr: 0 };
+    let ackTimer: NodeJS.Timeout | undefined;
+    const sendAck = (sock: WebSocket): void => {
+      clearTimeout(ackTimer);
+      ackTimer = undefined;
+      if (ws !== sock || !ready || sock.readyState !== WebSocket.OPEN) return;
+      ackedUpTo.stdout = shown.stdout;
+      ackedUpTo.stderr = shown.stderr;
+      sock.send(encodeControl({ t: 'ack', ...shown }));
+    };
+    const written = (sock: WebSocket, stream: 'stdout' | 'stderr', upTo: number): void => {
+      if (ws !== sock) return;
+      shown[stream] = Math.max(shown[stream], upTo);
+      if (shown.stdout - ackedUpTo.stdout + shown.stderr - ackedUpTo.stderr >= ACK_EVERY) sendAck(sock);
+      else ackTimer ??= setTimeout(() => sendAck(sock), ACK_DELAY_MS);
+    };
+    cleanups.push(() => clearTimeout(ackTimer));
+
     const connect = (): void => {
       const { url, options } = o.client.channelTarget(Sessions.attach, { session: o.session });
       const sock = new WebSocket(url, [STREAM_SUBPROTOCOL], { ...options, perMessageDeflate: false });
@@ -107,21 +131,27 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
         sock.send(encodeControl(hello));
       });
       sock.on('message', (data, isBinary) => {
-        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
         if (isBinary) {
           let f;
           try { f = decodeData(buf); } catch { return; }
           const stream = f.channel === 2 ? 'stderr' : 'stdout';
           received[stream] += f.data.length;
           const target = f.channel === 2 ? o.err : o.out;
-          const mark = { ...received };
-          target.write(f.data, () => { if (ws === sock && ready && sock.readyState === WebSocket.OPEN) sock.send(encodeControl({ t: 'ack', ...mark })); });
+          const mark = received[stream];
+          const rest = writeDirect(target, f.data);
+          if (rest.length === 0) written(sock, stream, mark);
+          else target.write(rest, () => written(sock, stream, mark));
           return;
         }
         const m = parseServerControl(buf.toString('utf8'));
         if (!m) return;
         switch (m.t) {
           case 'attached': {
+            clearTimeout(ackTimer);
+            ackTimer = undefined;
+            shown.stdout = ackedUpTo.stdout = received.stdout;
+            shown.stderr = ackedUpTo.stderr = received.stderr;
             attach = m.attach;
             resume = m.resume;
             ready = true;
@@ -138,6 +168,9 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
             break;
           }
           case 'stdinAck': dropAcked(m.n); break;
+          // bytes the ring dropped before they reached us: count them as received, or our acks
+          // (and a resume's offsets) would lag the server's cursor forever
+          case 'gap': received[m.stream] = Math.max(received[m.stream], m.to); break;
           case 'exit': { const { t: _t, final: _f, ...e } = m; exit = e; break; }
           case 'error': if (m.fatal) fatal = m.message; break;
           default:
@@ -171,6 +204,12 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
       let tilde = false;
       const onData = (chunk: Buffer): void => {
         if (!raw) { sendStdin(chunk); return; }
+        if (!tilde && !chunk.includes(0x7e)) { // no escape possible: pass the chunk on as it is
+          const last = chunk[chunk.length - 1];
+          if (last !== undefined) lineStart = last === 0x0d || last === 0x0a;
+          sendStdin(chunk);
+          return;
+        }
         // ssh-style escape, only at the start of a line: Enter ~ . detaches, ~~ sends one ~
         const out: number[] = [];
         for (const byte of chunk) {
@@ -214,6 +253,21 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
     }
     connect();
   });
+}
+
+/**
+ * A terminal is written to with one blocking write(2), as Node itself does for a TTY, minus the
+ * stream machinery (a keystroke's echo pays for every step). Returns what is left for the
+ * stream: everything when it is not a terminal or has output queued, the rest after EAGAIN.
+ */
+function writeDirect(target: NodeJS.WriteStream, data: Uint8Array): Uint8Array {
+  const fd = (target as { fd?: unknown }).fd;
+  if (!target.isTTY || typeof fd !== 'number' || target.writableLength > 0) return data;
+  let done = 0;
+  try {
+    while (done < data.length) done += writeSync(fd, data, done);
+  } catch { /* EAGAIN and errors: the stream takes the rest (and reports errors as it does) */ }
+  return data.subarray(done);
 }
 
 /** The status a CLI exits with for an attach result (docker's rules; 255 when the end is unknown). */
