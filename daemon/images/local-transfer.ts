@@ -49,9 +49,23 @@ export function localDestination(s: LocalStores, name: string | undefined): Imag
     async put(d, open, hints = {}) {
       const stream = await open();
       const hasher = hints.diffId && isGzipLayer(d.mediaType) ? diffIdHasher(d.size) : undefined;
-      const body = hasher ? pipeline(stream, coalesce(), hasher.through, () => {}) : pipeline(stream, coalesce(), () => {});
+      const chunks = pipeline(stream, coalesce(), () => {});
+      // Each chunk reaches the diffID hasher after the store has hashed and written it.
+      async function* body(): AsyncGenerator<Buffer> {
+        let complete = false;
+        try {
+          for await (const chunk of chunks as AsyncIterable<Buffer>) {
+            yield chunk;
+            await hasher?.feed(chunk);
+          }
+          complete = true;
+          hasher?.end();
+        } finally {
+          if (!complete) hasher?.abort();
+        }
+      }
       try {
-        await s.content.write(body, { digest: d.digest, size: d.size }, hints.signal);
+        await s.content.write(body(), { digest: d.digest, size: d.size }, hints.signal);
       } finally {
         stream.destroy();
       }
