@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import bcrypt from 'bcryptjs';
-import { parseReference } from '../protocol/index.js';
+import { Images, parseReference } from '../protocol/index.js';
 import { openLocalContentStore } from '../daemon/content/local.js';
 import { localSource } from '../daemon/images/local-transfer.js';
 import { copyImage } from '../daemon/images/transfer.js';
@@ -82,6 +82,31 @@ s('pull into another daemon: verified, tagged, then "Image is up to date"', asyn
   const again = await sbx(d2.root, ['pull', `${host}/me/bb:1`]);
   assert.match(again.stdout, /Already exists/);
   assert.match(again.stdout, 'Status: Image is up to date');
+});
+
+s('RepoDigests: none for an image built here; the registry digest after push and after pull, like docker', async ({ d, d2, remote }) => {
+  const host = remote.reg.host;
+  await makeBusyboxImage(d.daemon.services, `${host}/me/rd:1`);
+  const inspectOf = async (root: string, ref: string): Promise<{ RepoDigests: string[] }> => {
+    const r = await sbx(root, ['image', 'inspect', ref]);
+    assert.is(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { RepoDigests: string[] }[])[0]!;
+  };
+  assert.equal((await inspectOf(d.root, `${host}/me/rd:1`)).RepoDigests, [], 'never pushed or pulled');
+  const push = await sbx(d.root, ['push', `${host}/me/rd:1`]);
+  assert.is(push.code, 0, push.stderr);
+  const pushed = /digest: (sha256:[a-f0-9]{64})/.exec(push.stdout)![1]!;
+  assert.equal((await inspectOf(d.root, `${host}/me/rd:1`)).RepoDigests, [`${host}/me/rd@${pushed}`], 'the pushed manifest digest (layers compressed), not the local one');
+  const tagged = await sbx(d.root, ['tag', `${host}/me/rd:1`, 'local/alias:1']);
+  assert.is(tagged.code, 0, tagged.stderr);
+  assert.equal((await inspectOf(d.root, 'local/alias:1')).RepoDigests, [`${host}/me/rd@${pushed}`], 'repo digests belong to the image, whatever name shows it');
+  const byDigest = await sbx(d.root, ['image', 'inspect', `${host}/me/rd@${pushed}`]);
+  assert.is(byDigest.code, 0, `the pushed digest names the local image: ${byDigest.stderr}`);
+  const pull = await sbx(d2.root, ['pull', `${host}/me/rd:1`]);
+  assert.is(pull.code, 0, pull.stderr);
+  assert.equal((await inspectOf(d2.root, `${host}/me/rd:1`)).RepoDigests, [`${host}/me/rd@${pushed}`]);
+  const listed = await d2.client.call(Images.list, {});
+  assert.equal(listed.find((i) => i.repoTags.includes(`${host}/me/rd:1`))!.repoDigests, [`${host}/me/rd@${pushed}`]);
 });
 
 s('chunked upload (PATCH with Content-Range) gives the same manifest as a monolithic one', async ({ d, remote }) => {

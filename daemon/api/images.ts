@@ -5,7 +5,7 @@ import { loadArchive } from '../images/load.js';
 import { removeImage } from '../images/remove.js';
 import { listStoredImages, resolveImage } from '../images/resolve.js';
 import { saveImages } from '../images/save.js';
-import { moveTag, normalizeTag } from '../images/store.js';
+import { REPO_DIGESTS_ANNOTATION, moveTag, normalizeTag, parseRepoDigests } from '../images/store.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -16,14 +16,16 @@ export function registerImages(api: ApiServer, s: Services): void {
       const r = await resolveImage(s, String(req.reference)).catch(() => undefined);
       all = r ? all.filter((i) => i.target.digest === r.target.digest) : [];
     }
-    return all.map((i) => summarize(i, i.names)).sort((a, b) => b.created.localeCompare(a.created));
+    return all.map((i) => summarize(i, i.names, i.repoDigests)).sort((a, b) => b.created.localeCompare(a.created));
   });
 
   api.router.on(Images.inspect, async (req) => {
     const r = await resolveImage(s, String(req.ref));
     const tags = (await s.images.list()).filter((t) => t.target.digest === r.target.digest);
     const last = tags.map((t) => t.taggedAt).sort().pop() ?? '';
-    return inspect(r, tags.map((t) => t.name), last);
+    const untagged = (await s.images.listUntagged()).filter((u) => u.digest === r.target.digest);
+    const repoDigests = new Set([...tags.flatMap((t) => t.repoDigests), ...untagged.flatMap((u) => parseRepoDigests(u.annotations?.[REPO_DIGESTS_ANNOTATION]))]);
+    return inspect(r, tags.map((t) => t.name), last, [...repoDigests].sort());
   });
 
   api.router.on(Images.history, async (req) => history(await resolveImage(s, String(req.ref))));
@@ -33,8 +35,8 @@ export function registerImages(api: ApiServer, s: Services): void {
     const target = normalizeTag(req.target);
     const r = await resolveImage(s, req.source);
     await s.images.update((tags, untagged) => { moveTag(tags, untagged, target, r.target); });
-    const names = (await s.images.list()).filter((t) => t.target.digest === r.target.digest).map((t) => t.name);
-    return summarize(r, names);
+    const tags = (await s.images.list()).filter((t) => t.target.digest === r.target.digest);
+    return summarize(r, tags.map((t) => t.name), [...new Set(tags.flatMap((t) => t.repoDigests))].sort());
   });
 
   api.router.on(Images.remove, async (req) => removeImage(s, String(req.ref), req.force === true || String(req.force) === 'true'));

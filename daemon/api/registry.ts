@@ -5,6 +5,7 @@ import {
 } from '../../protocol/index.js';
 import { localDestination, localSource } from '../images/local-transfer.js';
 import { resolveImage } from '../images/resolve.js';
+import { addRepoDigest } from '../images/store.js';
 import { copyImage, parsePlatform } from '../images/transfer.js';
 import { CredentialStore } from '../registry/auth.js';
 import type { Services } from '../services.js';
@@ -35,12 +36,14 @@ export function registerRegistry(api: ApiServer, s: Services): void {
     const dst = localDestination(s, tagged);
     const result = await s.gcLock.withShared(async () => {
       const r = await copyImage(src, dst, { ...(platform ? { platform } : {}), signal: ctx.signal, onProgress: ctx.emit, direction: 'pull' });
-      if (!tagged) {
+      await s.images.update((tags, untagged) => {
         // Pulled by digest only: keep it as an untagged image that `name@digest` resolves to.
-        await s.images.update((_tags, untagged) => {
-          if (!untagged.some((u) => u.digest === r.manifest.digest)) untagged.push({ mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size });
-        });
-      }
+        if (!tagged && !untagged.some((u) => u.digest === r.manifest.digest) && ![...tags.values()].some((t) => t.target.digest === r.manifest.digest)) {
+          untagged.push({ mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size });
+        }
+        // docker records the digest the registry gave (the index's, for a multi-platform image).
+        addRepoDigest(tags, untagged, r.manifest.digest, `${ref.registry}/${ref.repository}`, r.resolved.digest);
+      });
       return r;
     });
     return { reference: formatReference(ref), digest: result.manifest.digest, id: result.config.digest, changed: before !== result.manifest.digest };
@@ -63,6 +66,7 @@ export function registerRegistry(api: ApiServer, s: Services): void {
     const src = localSource(s, name, { compress: true, cacheDir: join(s.config.root, 'cache', 'gzip'), target: image.descriptor });
     const dst = s.registry.destination(ref, { mountFrom, insecure: req.insecure === true });
     const r = await s.gcLock.withShared(() => copyImage(src, dst, { signal: ctx.signal, onProgress: ctx.emit, direction: 'push' }));
+    await s.images.update((tags, untagged) => addRepoDigest(tags, untagged, image.target.digest, `${ref.registry}/${ref.repository}`, r.manifest.digest));
     return { reference: name, digest: r.manifest.digest, size: r.manifest.size };
   });
 

@@ -1,7 +1,7 @@
 /** Stored images → the DTOs `sbx images`, `sbx image inspect` and `sbx history` show (docker's shapes). */
 import {
   familiarName, familiarString, parseReference,
-  type HistoryEntry, type HistoryRow, type ImageInspect, type ImageSummary, type Digest,
+  type HistoryEntry, type HistoryRow, type ImageInspect, type ImageSummary,
 } from '../../protocol/index.js';
 import type { LoadedImage } from './resolve.js';
 
@@ -9,11 +9,15 @@ function familiar(name: string): string {
   try { return familiarString(parseReference(name)); } catch { return name; }
 }
 
-/** "busybox@sha256:…" for each repository naming the image (its manifest digest, as the containerd store shows). */
-function repoDigests(names: string[], digest: Digest): string[] {
-  const repos = new Set<string>();
-  for (const n of names) { try { repos.add(familiarName(parseReference(n))); } catch { /* skip */ } }
-  return [...repos].sort().map((r) => `${r}@${digest}`);
+/**
+ * docker's RepoDigests: "busybox@sha256:…" for each registry repository the image was pulled
+ * from or pushed to, with the registry's manifest digest; none for an image only built here.
+ */
+function familiarRepoDigests(recorded: string[]): string[] {
+  return recorded.map((r) => {
+    const at = r.indexOf('@');
+    try { return `${familiarName(parseReference(r.slice(0, at)))}${r.slice(at)}`; } catch { return r; }
+  }).sort();
 }
 
 /** Sum of the layers' stored sizes (uncompressed for what sbx writes). */
@@ -21,24 +25,24 @@ export function imageSize(img: LoadedImage): number {
   return img.manifest.layers.reduce((n, l) => n + (l.size ?? 0), 0);
 }
 
-export function summarize(img: LoadedImage, names: string[]): ImageSummary {
+export function summarize(img: LoadedImage, names: string[], repoDigests: string[] = []): ImageSummary {
   return {
     id: img.configDigest,
     digest: img.target.digest,
     repoTags: names.map(familiar).sort(),
-    repoDigests: repoDigests(names, img.target.digest),
+    repoDigests: familiarRepoDigests(repoDigests),
     created: img.config.created ?? '',
     size: imageSize(img),
   };
 }
 
-export function inspect(img: LoadedImage, names: string[], lastTagTime = ''): ImageInspect {
+export function inspect(img: LoadedImage, names: string[], lastTagTime = '', repoDigests: string[] = []): ImageInspect {
   const history = img.config.history ?? [];
   const last = history.length ? history[history.length - 1]! : undefined;
   return {
     Id: img.configDigest,
     RepoTags: names.map(familiar).sort(),
-    RepoDigests: repoDigests(names, img.target.digest),
+    RepoDigests: familiarRepoDigests(repoDigests),
     Parent: '',
     Comment: last?.comment ?? '',
     Created: img.config.created ?? '',

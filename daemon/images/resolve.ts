@@ -23,7 +23,7 @@ import {
   parseReference, type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform,
 } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
-import type { ImageStore } from './store.js';
+import { REPO_DIGESTS_ANNOTATION, parseRepoDigests, type ImageStore } from './store.js';
 
 export interface ImageStores { content: ContentStore; images: ImageStore }
 
@@ -44,7 +44,11 @@ export interface ResolvedImage extends LoadedImage {
 }
 
 /** A stored image: one index.json target with every tag that names it (none when dangling). */
-export interface StoredImage extends LoadedImage { names: string[] }
+export interface StoredImage extends LoadedImage {
+  names: string[];
+  /** Where registries hold it ("docker.io/library/busybox@sha256:…"), from pull and push. */
+  repoDigests: string[];
+}
 
 export function hostPlatform(): Platform {
   const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x' };
@@ -105,19 +109,20 @@ export async function loadImage(content: ContentStore, target: Descriptor, what:
  * Targets that cannot be loaded (not a manifest for this platform) are skipped.
  */
 export async function listStoredImages(s: ImageStores, platform: Platform = hostPlatform()): Promise<StoredImage[]> {
-  const byDigest = new Map<string, { target: Descriptor; names: string[] }>();
+  const byDigest = new Map<string, { target: Descriptor; names: string[]; repoDigests: Set<string> }>();
   for (const img of await s.images.list()) {
-    const e = byDigest.get(img.target.digest) ?? { target: img.target, names: [] };
+    const e = byDigest.get(img.target.digest) ?? { target: img.target, names: [], repoDigests: new Set<string>() };
     e.names.push(img.name);
+    for (const r of img.repoDigests) e.repoDigests.add(r);
     byDigest.set(img.target.digest, e);
   }
   for (const d of await s.images.listUntagged()) {
-    if (!byDigest.has(d.digest)) byDigest.set(d.digest, { target: d, names: [] });
+    if (!byDigest.has(d.digest)) byDigest.set(d.digest, { target: d, names: [], repoDigests: new Set(parseRepoDigests(d.annotations?.[REPO_DIGESTS_ANNOTATION])) });
   }
   const out: StoredImage[] = [];
-  for (const { target, names } of byDigest.values()) {
+  for (const { target, names, repoDigests } of byDigest.values()) {
     try {
-      out.push({ ...(await loadImage(s.content, target, target.digest, platform)), names: names.sort() });
+      out.push({ ...(await loadImage(s.content, target, target.digest, platform)), names: names.sort(), repoDigests: [...repoDigests].sort() });
     } catch (e) {
       if (e instanceof SbxError && (e.code === 'not_found' || e.code === 'failed_precondition')) continue;
       throw e;
@@ -147,7 +152,8 @@ export async function resolveImage(s: ImageStores, input: string, platform: Plat
     const digest = ref.digest;
     const all = await listStoredImages(s, platform);
     const repo = `${ref.registry}/${ref.repository}`;
-    const matches = all.filter((i) => i.target.digest === digest || i.descriptor.digest === digest);
+    // A pushed image is known by the registry's digest too (its layers were compressed for the push).
+    const matches = all.filter((i) => i.target.digest === digest || i.descriptor.digest === digest || i.repoDigests.includes(`${repo}@${digest}`));
     const hit = matches.find((i) => i.names.some((n) => n.startsWith(`${repo}:`))) ?? matches[0];
     if (!hit) throw noSuchImage(input);
     return strip(hit);
@@ -175,6 +181,6 @@ async function byPrefix(s: ImageStores, input: string, platform: Platform): Prom
 }
 
 function strip(img: StoredImage): ResolvedImage {
-  const { names: _names, ...rest } = img;
+  const { names: _names, repoDigests: _repoDigests, ...rest } = img;
   return rest;
 }

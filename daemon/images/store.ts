@@ -23,19 +23,28 @@
 import { join } from 'node:path';
 import {
   DEFAULT_TAG, MediaType, REF_NAME_ANNOTATION, SbxError,
-  familiarString, formatReference, parseReference, type Descriptor, type Index,
+  familiarString, formatReference, parseReference, type Descriptor, type Digest, type Index,
 } from '../../protocol/index.js';
 import { readJSONOr, writeJSON } from '../util/fs.js';
 import { KeyedMutex } from '../util/lock.js';
 
 /** Annotation sbx adds to remember when a tag was last moved (docker's Metadata.LastTagTime). */
 export const TAGGED_AT_ANNOTATION = 'io.sbx.tagged-at';
+/**
+ * Annotation listing where the image is known to live in registries (docker's RepoDigests):
+ * comma-separated "registry/repository@digest", set by pull and push only, so an image built or
+ * imported locally has none. The digest is the registry's manifest digest, which for a pushed
+ * image differs from the local one (its layers were compressed for the push).
+ */
+export const REPO_DIGESTS_ANNOTATION = 'io.sbx.repo-digests';
 
 export interface Image {
   /** Normalised reference with tag: "docker.io/library/busybox:latest". */
   name: string;
   target: Descriptor;
   taggedAt: string;
+  /** "docker.io/library/busybox@sha256:…" per registry repository it was pulled from or pushed to. */
+  repoDigests: string[];
 }
 
 export interface ImageStore {
@@ -62,20 +71,46 @@ export interface ImageStore {
 export function moveTag(tags: Map<string, Image>, untagged: Descriptor[], name: string, target: Descriptor): Image {
   const key = normalizeTag(name);
   const old = tags.get(key);
+  // Repo digests belong to the image: a new tag for it shares those its other names have.
+  const known = new Set<string>();
+  for (const t of tags.values()) if (t.target.digest === target.digest) for (const r of t.repoDigests) known.add(r);
+  for (const u of untagged) if (u.digest === target.digest) for (const r of parseRepoDigests(u.annotations?.[REPO_DIGESTS_ANNOTATION])) known.add(r);
   const stored: Image = {
     name: key,
     target: { mediaType: target.mediaType, digest: target.digest, size: target.size, ...(target.platform ? { platform: target.platform } : {}) },
     taggedAt: new Date().toISOString(),
+    repoDigests: [...known].sort(),
   };
   tags.set(key, stored);
   for (let i = untagged.length - 1; i >= 0; i--) if (untagged[i]!.digest === target.digest) untagged.splice(i, 1);
   if (old && old.target.digest !== target.digest) {
     const stillNamed = [...tags.values()].some((t) => t.target.digest === old.target.digest);
     if (!stillNamed && !untagged.some((u) => u.digest === old.target.digest)) {
-      untagged.push({ mediaType: old.target.mediaType, digest: old.target.digest, size: old.target.size });
+      untagged.push({
+        mediaType: old.target.mediaType, digest: old.target.digest, size: old.target.size,
+        ...(old.repoDigests.length ? { annotations: { [REPO_DIGESTS_ANNOTATION]: old.repoDigests.join(',') } } : {}),
+      });
     }
   }
   return stored;
+}
+
+export function parseRepoDigests(value: string | undefined): string[] {
+  return value ? value.split(',').filter((r) => /^[^@,]+@sha256:[a-f0-9]{64}$/.test(r)) : [];
+}
+
+/**
+ * Record inside an update() that the image `target` (a local digest) is `repository@digest` in
+ * a registry (normalised repository, "127.0.0.1:5000/me/app"), on every entry naming it. An
+ * earlier digest for the same repository is replaced (docker keeps the latest per repository).
+ */
+export function addRepoDigest(tags: Map<string, Image>, untagged: Descriptor[], target: Digest, repository: string, digest: Digest): void {
+  const add = (list: string[]): string[] => [...list.filter((r) => !r.startsWith(`${repository}@`)), `${repository}@${digest}`].sort();
+  for (const t of tags.values()) if (t.target.digest === target) t.repoDigests = add(t.repoDigests);
+  for (const u of untagged) {
+    if (u.digest !== target) continue;
+    u.annotations = { ...u.annotations, [REPO_DIGESTS_ANNOTATION]: add(parseRepoDigests(u.annotations?.[REPO_DIGESTS_ANNOTATION])).join(',') };
+  }
 }
 
 /** The ref.name annotation for a normalised name. */
@@ -124,11 +159,11 @@ class LayoutImageStore implements ImageStore {
       const refName = d.annotations?.[REF_NAME_ANNOTATION];
       const name = refName === undefined ? undefined : nameFromRefName(refName);
       if (name === undefined) { foreign.push(d); continue; }
-      const { [TAGGED_AT_ANNOTATION]: taggedAt, ...rest } = d.annotations ?? {};
+      const { [TAGGED_AT_ANNOTATION]: taggedAt, [REPO_DIGESTS_ANNOTATION]: repoDigests, ...rest } = d.annotations ?? {};
       delete rest[REF_NAME_ANNOTATION];
       const target: Descriptor = { ...d };
       if (Object.keys(rest).length) target.annotations = rest; else delete target.annotations;
-      tags.set(name, { name, target, taggedAt: taggedAt ?? '' });
+      tags.set(name, { name, target, taggedAt: taggedAt ?? '', repoDigests: parseRepoDigests(repoDigests) });
     }
     return { tags, foreign };
   }
@@ -138,7 +173,10 @@ class LayoutImageStore implements ImageStore {
     for (const img of [...tags.values()].sort((a, b) => a.name.localeCompare(b.name))) {
       manifests.push({
         ...img.target,
-        annotations: { ...img.target.annotations, [REF_NAME_ANNOTATION]: refNameFor(img.name), [TAGGED_AT_ANNOTATION]: img.taggedAt },
+        annotations: {
+          ...img.target.annotations, [REF_NAME_ANNOTATION]: refNameFor(img.name), [TAGGED_AT_ANNOTATION]: img.taggedAt,
+          ...(img.repoDigests.length ? { [REPO_DIGESTS_ANNOTATION]: img.repoDigests.join(',') } : {}),
+        },
       });
     }
     return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };

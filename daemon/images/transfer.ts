@@ -63,7 +63,14 @@ export interface CopyOptions {
   concurrency?: number;
 }
 
-export interface CopyResult { manifest: Descriptor; config: Descriptor; layers: Descriptor[] }
+export interface CopyResult {
+  /** The top-level manifest or index as the source named it (what a pull by tag resolved to). */
+  resolved: Descriptor;
+  /** The image manifest copied (the platform's one when `resolved` is an index). */
+  manifest: Descriptor;
+  config: Descriptor;
+  layers: Descriptor[];
+}
 
 export function parsePlatform(s: string): Platform {
   const [os, architecture, variant, ...rest] = s.split('/');
@@ -129,6 +136,7 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
   const emit = opts.onProgress ?? (() => {});
   const push = opts.direction === 'push';
   let top = await src.resolve(signal);
+  const resolved = top;
   let bytes = await fetchVerified(src, top, signal);
   if (INDEX_MEDIA_TYPES.includes(top.mediaType)) {
     const index = parseJSON<Index>(bytes, `${src.name}: image index`);
@@ -184,7 +192,7 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
   if (!(await dst.has(manifest.config, signal))) await dst.put(manifest.config, async () => Readable.from([configBytes]), signal ? { signal } : {});
   signal?.throwIfAborted();
   await dst.commit(top, bytes, signal);
-  return { manifest: top, config: manifest.config, layers: manifest.layers };
+  return { resolved, manifest: top, config: manifest.config, layers: manifest.layers };
 }
 
 /** Is this layer stored without compression (so a push compresses it)? */
