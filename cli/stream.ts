@@ -160,7 +160,9 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
             // resend exactly what the server has not accepted
             dropAcked(m.stdinAck);
             for (const b of unacked) sock.send(encodeData(0, b));
-            if (eofWanted && !eofSent) { eofSent = true; sendCtl({ t: 'eof', stream: 'stdin' }); }
+            // an eof sent on a connection that was then cut may never have arrived: send it again
+            // (after the resent stdin, as it was); the server ignores a second one
+            if (eofWanted) { eofSent = true; sendCtl({ t: 'eof', stream: 'stdin' }); }
             if (firstAttach) {
               firstAttach = false;
               if (o.onAttached) o.onAttached().catch((e: Error) => { fatal = e.message; finish({ lost: e.message }); });

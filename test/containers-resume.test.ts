@@ -8,6 +8,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { PassThrough, Writable } from 'node:stream';
+import { Client } from '../cli/client.js';
+import { attachSession } from '../cli/stream.js';
+import { Containers } from '../protocol/index.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
@@ -68,6 +72,77 @@ resume('stdin sent across cuts is delivered exactly once', privileged<Ctx>(async
     assert.ok(r.stdout === input, 'echoed input identical');
   } finally {
     await new Promise((res) => proxy.server.close(res));
+  }
+}));
+
+/**
+ * A proxy that drops the client's first `eof` control frame and cuts the connection there, as a
+ * network failure right after the client sent it would. Client frames are masked, so it parses them.
+ */
+async function eofDroppingProxy(target: string, path: string): Promise<{ close: () => Promise<void>; dropped: () => boolean }> {
+  let dropped = false;
+  const open = new Set<Socket>();
+  const server = createServer((client: Socket) => {
+    const up = connect(target);
+    open.add(client).add(up);
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    client.on('data', (d: Buffer) => {
+      if (dropped || !upgraded) {
+        if (!upgraded && /upgrade: websocket/i.test(d.toString('latin1'))) upgraded = true;
+        up.write(d);
+        return;
+      }
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        if (buf.length < 2) return;
+        let len = buf[1]! & 0x7f;
+        let off = 2;
+        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+        if (buf.length < off + 4 + len) return;
+        const mask = buf.subarray(off, off + 4);
+        const payload = Buffer.from(buf.subarray(off + 4, off + 4 + len)).map((b, i) => b ^ mask[i % 4]!);
+        const frame = buf.subarray(0, off + 4 + len);
+        buf = buf.subarray(off + 4 + len);
+        if ((frame[0]! & 0x0f) === 1 && /"t":"eof"/.test(Buffer.from(payload).toString())) {
+          dropped = true;
+          client.destroy(); up.destroy();
+          return;
+        }
+        up.write(frame);
+      }
+    });
+    up.on('data', (d: Buffer) => client.write(d));
+    for (const s of [client, up]) { s.on('error', () => { client.destroy(); up.destroy(); }); s.on('close', () => { client.destroy(); up.destroy(); }); }
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  // a failed test must not wait for a hung attachment's connection to end
+  const close = (): Promise<void> => { for (const s of open) s.destroy(); return new Promise((r) => server.close(() => r())); };
+  return { close, dropped: () => dropped };
+}
+
+resume('stdin EOF lost with its connection is sent again on resume (a platform that starts, then attaches)', privileged<Ctx>(async ({ d }) => {
+  const proxy = await eofDroppingProxy(join(d.root, 'sbx.sock'), join(d.root, 'eof.sock'));
+  const client = new Client({ socket: join(d.root, 'eof.sock') });
+  try {
+    const { id } = await client.call(Containers.create, { image: 'busybox', cmd: ['cat'], openStdin: true, autoRemove: true });
+    await client.call(Containers.start, { id });
+    let out = '';
+    const sink = new Writable({ write(chunk: Buffer, _e, cb) { out += chunk.toString(); cb(); } });
+    const src = new PassThrough();
+    src.end('hello\n');
+    const timer = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20000).unref());
+    const r = await Promise.race([attachSession({
+      client, session: id, tty: false, stdin: true, in: src as unknown as NodeJS.ReadStream,
+      out: sink as unknown as NodeJS.WriteStream, err: sink as unknown as NodeJS.WriteStream,
+    }), timer]);
+    assert.ok(proxy.dropped(), 'the proxy dropped the eof with its connection');
+    assert.ok(r !== 'hung', `cat never saw the end of its input (echoed ${JSON.stringify(out)})`);
+    assert.is(r.exit?.status, 0);
+    assert.is(out, 'hello\n');
+  } finally {
+    await proxy.close();
   }
 }));
 
