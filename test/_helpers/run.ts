@@ -25,10 +25,17 @@ function runFile(file: string): Promise<Outcome> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    // A hung file (a container that never exits, a close that waits forever) fails on its own
+    // instead of holding the whole run until CI gives up.
+    const limit = Number(process.env.SBX_TEST_FILE_TIMEOUT_S ?? 600) * 1000;
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, limit);
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d; process.stdout.write(d); });
     child.stderr.on('data', (d: Buffer) => { process.stderr.write(d); });
     child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) process.stdout.write(`\nFAIL ${relative(testRoot, file)}: killed after ${limit / 1000} s (SBX_TEST_FILE_TIMEOUT_S)\n`);
       const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
       let total = 0; let passed = 0; let skipped = 0;
       for (const m of plain.matchAll(/Total:\s+(\d+)/g)) total += Number(m[1]);
