@@ -64,13 +64,16 @@ export const command: Command = {
       stdout.write(`${id}\n`);
       return 0;
     }
-    // the stream code (ws) loads while sbxd creates the container
+    // The stream code (ws) loads while sbxd creates the container; the start goes out next to the
+    // attach rather than after it: the session keeps all output from offset 0, so nothing is missed.
     const [{ id }, { attachSession, exitStatus }] = await Promise.all([created, import('../stream.js')]);
+    const started = client.call(Containers.start, { id }).then(() => undefined, (err: unknown) => err);
     let startError: SbxError | undefined;
     const r = await attachSession({
       client, session: id, tty, stdin: interactive, in: stdin, out: stdout, err: stderr,
       onAttached: async () => {
-        try { await client.call(Containers.start, { id }); } catch (err) {
+        const err = await started;
+        if (err !== undefined) {
           // a command that cannot run ends the session too; its exit carries the message
           if (err instanceof SbxError && (err.code === 'command_not_found' || err.code === 'cannot_execute')) return;
           startError = err instanceof SbxError ? err : SbxError.wrap(err, 'start container');
