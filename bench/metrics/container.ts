@@ -6,7 +6,7 @@
 import { SBX_BIN } from '../../test/_helpers/cli.js';
 import { side, type Metric, type Side } from '../harness.js';
 import { image, needVerbs, type Fixtures, type PodmanWorld, type Sbxd } from '../fixtures.js';
-import { ok, timed, unique } from '../proc.js';
+import { ok, run, timed, unique } from '../proc.js';
 import { bulkOutput, keystrokeRoundTrip, PtySession, timeToPrompt } from '../pty.js';
 
 const BULK_BYTES = 16 * 1024 * 1024;
@@ -47,6 +47,19 @@ export const containerMetrics: Metric<Fixtures>[] = [
     async prepare(fx) {
       return {
         sbx: await sbxSide(fx, ['run'], async (d, img) => () => timed('sbx run', () => d.cli(['run', '--rm', img, 'true']))),
+        peer: await podmanSide(fx, async (p) => () => timed('podman run', () => p.podman(['run', '--rm', p.image, 'true']))),
+      };
+    },
+  },
+  {
+    // Not sbx's work: how far under podman any Node CLI can get at all (issue 3's goal is 1/4).
+    id: 'container.run.floor',
+    name: 'the floor under every CLI run: Node\'s own start, `node -e 0`',
+    peer: '`podman run --rm busybox true`',
+    unit: 'ms',
+    async prepare(fx) {
+      return {
+        sbx: () => timed('node -e 0', () => run(process.execPath, ['-e', '0'])),
         peer: await podmanSide(fx, async (p) => () => timed('podman run', () => p.podman(['run', '--rm', p.image, 'true']))),
       };
     },
