@@ -4,7 +4,7 @@
  * the runtime's own files (hosts, resolv.conf, hostname, status, exit, pid, the rootfs mount
  * point). JSON files are replaced atomically.
  */
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeLogRecord, type ContainerState, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
@@ -73,9 +73,18 @@ export class LogWriter {
   constructor(readonly path: string) { this.fd = openSync(path, 'a', 0o600); }
 
   append(stream: OutputStream, data: Buffer): void {
-    const rec = encodeLogRecord(stream === 'stdout' ? 1 : 2, data);
-    writeSync(this.fd, rec);
-    for (const l of this.listeners) l(rec);
+    if (this.listeners.size) {
+      const rec = encodeLogRecord(stream === 'stdout' ? 1 : 2, data);
+      writeSync(this.fd, rec);
+      for (const l of this.listeners) l(rec);
+      return;
+    }
+    // the record's header and its payload in one write, without copying the payload
+    const head = Buffer.allocUnsafe(5);
+    head[0] = stream === 'stdout' ? 1 : 2;
+    head.writeUInt32BE(data.length, 1);
+    const n = writevSync(this.fd, [head, data]);
+    if (n < head.length + data.length) writeSync(this.fd, Buffer.concat([head, data]).subarray(n));
   }
 
   size(): number { return fstatSync(this.fd).size; }

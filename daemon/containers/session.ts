@@ -208,7 +208,7 @@ export class Session {
       a.ackTimer = setTimeout(() => { delete a.ackTimer; this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted }); }, 20);
     }
     if (this.eof || this.exit) return;
-    const b = Buffer.from(data);
+    const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength); // the frame's own bytes: no copy
     if (!this.process) { this.early.push(b); return; }
     this.writeStdin(b);
   }

@@ -41,7 +41,7 @@ export function spawnPty(s: PtyStart): Process {
   return {
     pid: term.pid,
     tty: true,
-    async write(data) { (term as unknown as { write(d: Buffer): void }).write(Buffer.from(data)); },
+    async write(data) { (term as unknown as { write(d: Buffer): void }).write(Buffer.isBuffer(data) ? data : Buffer.from(data)); },
     closeStdin() { term.write('\x04'); },
     resize(size) { try { term.resize(size.cols, size.rows); } catch { /* exited */ } },
     kill(signal) { try { process.kill(term.pid, signal); } catch { /* gone */ } },
