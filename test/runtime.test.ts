@@ -1,6 +1,6 @@
 /** The Linux runtime on its own: a hand-made busybox root, real namespaces, real cgroups. */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -169,6 +169,47 @@ rt('cgroup migrations are made cheap: a favordynmods hierarchy is mounted, and l
   assert.is(await favorDynamicModifications(), 'already', 'a second daemon mounts nothing more');
   const limited = await run(ctx, ['sh', '-c', 'cat /proc/self/cgroup'], {}, { pidsLimit: 64 });
   assert.match(limited.out, /pids:\/sbx\/sbxtest/, 'the process still joined its own pids group');
+}));
+
+rt('cgroup v2 (a unified hierarchy, as on Debian 12): the process joins sbx/<id>, freeze/thaw, limits only where delegated', privileged<Ctx>(async (ctx) => {
+  const mnt = join(ctx.dir, 'cgroup2');
+  mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'cgroup2', 'none', mnt]);
+  process.env.SBX_CGROUP2_ROOT = mnt;
+  try {
+    const s = specFor(ctx);
+    const task = await ctx.rt.start(s, procFor(['sh', '-c', 'cat /proc/self/cgroup; sleep 60']));
+    const main = collect(task.process);
+    const group = join(mnt, 'sbx', s.id);
+    try {
+      assert.ok(readFileSync(join(group, 'cgroup.procs'), 'utf8').split('\n').includes(String(task.pid1)), 'PID 1 is in sbx/<id>');
+      await ctx.rt.freeze(s.id);
+      assert.match(readFileSync(join(group, 'cgroup.events'), 'utf8'), /^frozen 1$/m);
+      await ctx.rt.thaw(s.id);
+      assert.match(readFileSync(join(group, 'cgroup.events'), 'utf8'), /^frozen 0$/m);
+    } finally {
+      process.kill(task.pid1, 'SIGKILL');
+    }
+    const r = await main;
+    assert.match(r.out, new RegExp(`^0::/sbx/${s.id}$`, 'm'));
+    assert.is(r.exit.status, 137);
+    await ctx.rt.cleanup(s.id);
+    assert.not.ok(existsSync(group), 'cleanup removes the group');
+    const limited = specFor(ctx, { pidsLimit: 64 });
+    const offered = readFileSync(join(mnt, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('pids');
+    if (offered) {
+      const lr = await run(ctx, ['cat', '/sys/fs/cgroup/pids.max'], {}, { pidsLimit: 64 });
+      assert.is(lr.exit.status, 0);
+    } else {
+      const e = await ctx.rt.start(limited, procFor(['true'])).then(() => undefined, (err: Error) => err);
+      assert.match(String(e?.message), /pids limit for container .*does not delegate the pids controller/);
+      assert.not.ok(existsSync(join(mnt, 'sbx', limited.id)), 'no half-made group is left');
+    }
+  } finally {
+    delete process.env.SBX_CGROUP2_ROOT;
+    try { rmdirSync(join(mnt, 'sbx')); } catch { /* still busy: the umount below detaches it */ }
+    execFileSync('umount', ['-l', mnt]);
+  }
 }));
 
 rt.run();

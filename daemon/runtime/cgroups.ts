@@ -1,7 +1,7 @@
 /**
- * Per-container cgroup v1 groups (this machine kind is hybrid: v1 controllers under
- * /sys/fs/cgroup/<controller>, a v2 mount at /sys/fs/cgroup/unified with no useful controllers):
- * memory (limit + OOM count), pids (limit) and freezer (commit --pause) under sbx/<id>.
+ * Per-container cgroups. On a unified (v2) host, cgroups-v2.ts does the work. On a v1 or hybrid
+ * host (this machine kind: v1 controllers under /sys/fs/cgroup/<controller>): memory (limit +
+ * OOM count), pids (limit) and freezer (commit --pause) under sbx/<id>.
  * Controllers that are missing are skipped; a limit asked for on a host without its controller
  * is an `unavailable` error rather than a silently unlimited container.
  */
@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
+import * as v2 from './cgroups-v2.js';
 
 const BASE = '/sys/fs/cgroup';
 const PARENT = 'sbx';
@@ -43,6 +44,8 @@ export async function favorDynamicModifications(): Promise<'already' | 'mounted'
 
 /** Create the container's groups, set limits; returns the directories a process must join. */
 export async function createCgroups(id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
+  const unified = v2.unifiedRoot();
+  if (unified) return v2.create(unified, id, limits);
   const dirs: string[] = [];
   for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
     if (!present(ctrl)) {
@@ -70,6 +73,8 @@ export async function createCgroups(id: string, limits: { memory?: number; pidsL
 
 /** The groups a process of the container joins (exec). */
 export function cgroupDirs(id: string): string[] {
+  const unified = v2.unifiedRoot();
+  if (unified) return v2.dirs(unified, id);
   return (['memory', 'pids', 'freezer'] as Controller[]).filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
 }
 
@@ -78,6 +83,8 @@ async function freezerState(id: string): Promise<string> {
 }
 
 export async function freeze(id: string): Promise<void> {
+  const unified = v2.unifiedRoot();
+  if (unified) return v2.freeze(unified, id);
   if (!present('freezer') || !existsSync(dir('freezer', id))) throw new SbxError('failed_precondition', `freeze container ${id}: it has no freezer cgroup (not running?)`);
   await writeFile(join(dir('freezer', id), 'freezer.state'), 'FROZEN');
   for (let i = 0; i < 500; i++) {
@@ -89,16 +96,22 @@ export async function freeze(id: string): Promise<void> {
 }
 
 export async function thaw(id: string): Promise<void> {
+  const unified = v2.unifiedRoot();
+  if (unified) return v2.thaw(unified, id);
   if (!present('freezer') || !existsSync(dir('freezer', id))) return;
   await writeFile(join(dir('freezer', id), 'freezer.state'), 'THAWED');
 }
 
 export async function isFrozen(id: string): Promise<boolean> {
+  const unified = v2.unifiedRoot();
+  if (unified) return v2.isFrozen(unified, id);
   if (!present('freezer') || !existsSync(dir('freezer', id))) return false;
   return (await freezerState(id)) !== 'THAWED';
 }
 
 export async function oomKilled(id: string): Promise<boolean> {
+  const unified = v2.unifiedRoot();
+  if (unified) return v2.oomKilled(unified, id);
   try {
     const s = await readFile(join(dir('memory', id), 'memory.oom_control'), 'utf8');
     const m = /oom_kill (\d+)/.exec(s);
@@ -108,6 +121,8 @@ export async function oomKilled(id: string): Promise<boolean> {
 
 /** Remove the groups; processes must be gone (retries briefly while the kernel reaps them). */
 export async function removeCgroups(id: string): Promise<void> {
+  const unified = v2.unifiedRoot();
+  if (unified) return v2.remove(unified, id);
   for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
     const d = dir(ctrl, id);
     if (!existsSync(d)) continue;

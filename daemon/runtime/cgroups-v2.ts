@@ -1,0 +1,105 @@
+/**
+ * Per-container groups on the unified hierarchy (cgroup v2: Debian 12's default), one directory
+ * `sbx/<id>` under the cgroup2 mount (/sys/fs/cgroup, or SBX_CGROUP2_ROOT). memory.max with
+ * memory.swap.max 0 (as docker with --memory-swap = --memory), pids.max, and the built-in
+ * freezer (cgroup.freeze), which needs no controller. A limit whose controller the host does
+ * not delegate is an `unavailable` error, as on v1.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SbxError } from '../../protocol/index.js';
+
+export function unifiedRoot(): string | undefined {
+  const root = process.env.SBX_CGROUP2_ROOT || '/sys/fs/cgroup';
+  return existsSync(join(root, 'cgroup.controllers')) ? root : undefined;
+}
+
+const parent = (root: string): string => join(root, 'sbx');
+const group = (root: string, id: string): string => join(parent(root), id);
+
+async function controllers(dir: string): Promise<string[]> {
+  return (await readFile(join(dir, 'cgroup.controllers'), 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
+}
+
+/** Delegate memory and pids down to sbx/ where the host offers them (best effort: a host may not). */
+async function prepareParent(root: string): Promise<void> {
+  await mkdir(parent(root), { recursive: true });
+  for (const dir of [root, parent(root)]) {
+    const offered = (await controllers(dir)).filter((c) => c === 'memory' || c === 'pids');
+    const enabled = (await readFile(join(dir, 'cgroup.subtree_control'), 'utf8').catch(() => '')).split(/\s+/);
+    const missing = offered.filter((c) => !enabled.includes(c));
+    if (missing.length) await writeFile(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' ')).catch(() => undefined);
+  }
+}
+
+export async function create(root: string, id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
+  await prepareParent(root);
+  const d = group(root, id);
+  await mkdir(d, { recursive: true });
+  const have = await controllers(d);
+  try {
+    if (limits.memory) {
+      if (!have.includes('memory')) throw new SbxError('unavailable', `memory limit for container ${id}: the host does not delegate the memory controller to ${parent(root)}`);
+      await writeFile(join(d, 'memory.max'), String(limits.memory));
+      if (existsSync(join(d, 'memory.swap.max'))) await writeFile(join(d, 'memory.swap.max'), '0');
+    }
+    if (limits.pidsLimit) {
+      if (!have.includes('pids')) throw new SbxError('unavailable', `pids limit for container ${id}: the host does not delegate the pids controller to ${parent(root)}`);
+      await writeFile(join(d, 'pids.max'), String(limits.pidsLimit));
+    }
+  } catch (e) {
+    await rmdir(d).catch(() => undefined);
+    if (e instanceof SbxError) throw e;
+    throw new SbxError('unavailable', `set cgroup limits of container ${id}: ${(e as Error).message}`, { cause: e });
+  }
+  return [d];
+}
+
+export function dirs(root: string, id: string): string[] {
+  const d = group(root, id);
+  return existsSync(d) ? [d] : [];
+}
+
+async function frozen(d: string): Promise<boolean> {
+  return /^frozen 1$/m.test(await readFile(join(d, 'cgroup.events'), 'utf8'));
+}
+
+export async function freeze(root: string, id: string): Promise<void> {
+  const d = group(root, id);
+  if (!existsSync(join(d, 'cgroup.freeze'))) throw new SbxError('failed_precondition', `freeze container ${id}: it has no cgroup (not running?)`);
+  await writeFile(join(d, 'cgroup.freeze'), '1');
+  for (let i = 0; i < 500; i++) {
+    if (await frozen(d)) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new SbxError('unavailable', `freeze container ${id}: processes did not stop in time`);
+}
+
+export async function thaw(root: string, id: string): Promise<void> {
+  const f = join(group(root, id), 'cgroup.freeze');
+  if (existsSync(f)) await writeFile(f, '0');
+}
+
+export async function isFrozen(root: string, id: string): Promise<boolean> {
+  try { return (await readFile(join(group(root, id), 'cgroup.freeze'), 'utf8')).trim() === '1'; } catch { return false; }
+}
+
+export async function oomKilled(root: string, id: string): Promise<boolean> {
+  try {
+    const m = /^oom_kill (\d+)$/m.exec(await readFile(join(group(root, id), 'memory.events'), 'utf8'));
+    return m ? Number(m[1]) > 0 : false;
+  } catch { return false; }
+}
+
+export async function remove(root: string, id: string): Promise<void> {
+  const d = group(root, id);
+  await writeFile(join(d, 'cgroup.freeze'), '0').catch(() => undefined);
+  for (let i = 0; ; i++) {
+    try { await rmdir(d); return; } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (i >= 100) throw new SbxError('unavailable', `remove cgroup ${d}: ${(e as Error).message}`, { cause: e });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
