@@ -1,7 +1,6 @@
 import { Containers } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, parseEnv } from '../containers.js';
-import { attachSession, exitStatus } from '../stream.js';
 
 export const command: Command = {
   name: 'exec',
@@ -21,12 +20,14 @@ export const command: Command = {
     const e = parseEnv(strs(values.env), env);
     const wd = str(values.workdir);
     const user = str(values.user);
-    const { session } = await client.call(Containers.exec, {
+    const started = client.call(Containers.exec, {
       id, cmd, tty, openStdin: interactive, ...(e.length ? { env: e } : {}), ...(wd !== undefined ? { workdir: wd } : {}),
       ...(user !== undefined ? { user } : {}),
       ...(tty && stdout.isTTY && stdout.columns ? { consoleSize: { cols: stdout.columns, rows: stdout.rows } } : {}),
     });
-    if (values.detach) return 0;
+    if (values.detach) { await started; return 0; }
+    // the stream code (ws) loads while sbxd starts the process
+    const [{ session }, { attachSession, exitStatus }] = await Promise.all([started, import('../stream.js')]);
     const r = await attachSession({ client, session, tty, stdin: interactive, in: stdin, out: stdout, err: stderr });
     return exitStatus(r, stderr);
   },
