@@ -1,5 +1,5 @@
 /** sbx pull/push/login/logout through the daemon, against sbx's embedded registry and a lying one. */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -12,6 +12,7 @@ import { openLocalContentStore } from '../daemon/content/local.js';
 import { localSource } from '../daemon/images/local-transfer.js';
 import { copyImage } from '../daemon/images/transfer.js';
 import { CredentialStore, RegistryClient } from '../daemon/registry/client.js';
+import type { CompressedSink } from '../daemon/registry/compress.js';
 import { startRegistry, type RegistryServer } from '../daemon/registry/server.js';
 import { silentLogger } from '../daemon/util/log.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
@@ -107,6 +108,31 @@ s('RepoDigests: none for an image built here; the registry digest after push and
   assert.equal((await inspectOf(d2.root, `${host}/me/rd:1`)).RepoDigests, [`${host}/me/rd@${pushed}`]);
   const listed = await d2.client.call(Images.list, {});
   assert.equal(listed.find((i) => i.repoTags.includes(`${host}/me/rd:1`))!.repoDigests, [`${host}/me/rd@${pushed}`]);
+});
+
+s('a layer compressed for a push is uploaded while it is compressed; a broken stream falls back to a normal upload', async ({ d, remote }) => {
+  const host = remote.reg.host;
+  // Several gzip members, stored (random) and deflated (text).
+  const big = Buffer.concat([randomBytes(5 << 20), Buffer.from('sbx text line\n'.repeat(300000))]);
+  const img = await makeBusyboxImage(d.daemon.services, `${host}/me/pipe:1`, { 'big.bin': big });
+  const client = new RegistryClient({ credentials: new CredentialStore(join(d.root, 'auth.json')) });
+  for (const [repo, broken] of [['me/pipe', false], ['me/pipe2', true]] as const) {
+    const dst = client.destination(parseReference(`${host}/${repo}:1`));
+    const sent = new Set<string>();
+    const sink: CompressedSink = broken
+      ? async (body) => { body.destroy(); throw new Error('connection reset'); }
+      : (body, done) => dst.putStream!(body, done);
+    // A cache of its own: the layer is compressed now, not found compressed.
+    const src = localSource(d.daemon.services, `${host}/me/pipe:1`, { compress: true, cacheDir: join(d.root, 'cache', `gzip-${broken}`), sent, sink });
+    const statuses: string[] = [];
+    await copyImage(src, dst, { direction: 'push', sent, onProgress: (e) => { if (e.type === 'progress' && e.status) statuses.push(e.status); } });
+    assert.is(sent.size, broken ? 0 : 1, broken ? 'nothing counts as sent' : 'the layer went up while compressed');
+    assert.ok(statuses.includes('Pushed'), statuses.join());
+    const manifest = JSON.parse(await (await fetch(`${remote.reg.url}/v2/${repo}/manifests/1`)).text()) as { layers: { digest: string }[] };
+    const blob = Buffer.from(await (await fetch(`${remote.reg.url}/v2/${repo}/blobs/${manifest.layers[0]!.digest}`)).arrayBuffer());
+    assert.is(sha(blob), manifest.layers[0]!.digest);
+    assert.is(sha(gunzipSync(blob)), img.diffId, 'the multi-member layer decompresses to exactly the layer');
+  }
 });
 
 s('chunked upload (PATCH with Content-Range) gives the same manifest as a monolithic one', async ({ d, remote }) => {

@@ -63,9 +63,14 @@ export function registerRegistry(api: ApiServer, s: Services): void {
       .map((i) => parseReference(i.name))
       .filter((r) => r.registry === ref.registry && r.repository !== ref.repository)
       .map((r) => r.repository))].slice(0, 3);
-    const src = localSource(s, name, { compress: true, cacheDir: join(s.config.root, 'cache', 'gzip'), target: image.descriptor });
     const dst = s.registry.destination(ref, { mountFrom, insecure: req.insecure === true });
-    const r = await s.gcLock.withShared(() => copyImage(src, dst, { signal: ctx.signal, onProgress: ctx.emit, direction: 'push' }));
+    // A layer compressed for this push is uploaded while it is compressed (not after).
+    const sent = new Set<string>();
+    const src = localSource(s, name, {
+      compress: true, cacheDir: join(s.config.root, 'cache', 'gzip'), target: image.descriptor, sent,
+      ...(dst.putStream ? { sink: (body, done) => dst.putStream!(body, done, ctx.signal) } : {}),
+    });
+    const r = await s.gcLock.withShared(() => copyImage(src, dst, { signal: ctx.signal, onProgress: ctx.emit, direction: 'push', sent }));
     await s.images.update((tags, untagged) => addRepoDigest(tags, untagged, image.target.digest, `${ref.registry}/${ref.repository}`, r.manifest.digest));
     return { reference: name, digest: r.manifest.digest, size: r.manifest.size };
   });

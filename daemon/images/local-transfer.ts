@@ -16,7 +16,7 @@ import {
 } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import { sha256 } from '../content/verify.js';
-import { compressLayer } from '../registry/compress.js';
+import { compressLayer, type CompressedSink } from '../registry/compress.js';
 import { diffIdHasher } from './diffid.js';
 import type { ImageStore } from './store.js';
 import { isGzipLayer, isUncompressedLayer, type ImageDestination, type ImageSource } from './transfer.js';
@@ -96,6 +96,12 @@ export interface LocalSourceOptions {
   cacheDir?: string;
   /** The top descriptor when already resolved (else the image store's tag `name`). */
   target?: Descriptor;
+  /**
+   * Where a layer compressed now (not cached) is streamed while it is being compressed: a push
+   * uploads it then (see ImageDestination.putStream). Layers it took are added to `sent`.
+   */
+  sink?: CompressedSink;
+  sent?: Set<string>;
 }
 
 /** The local image `name` as a source. */
@@ -108,7 +114,7 @@ export function localSource(s: LocalStores, name: string, opts: LocalSourceOptio
     async resolve(signal) {
       const target = opts.target ?? (await s.images.get(name)).target;
       if (!opts.compress || INDEX_MEDIA_TYPES.includes(target.mediaType)) return target;
-      return pushView(s, target, docs, opts.cacheDir!, signal);
+      return pushView(s, target, docs, opts, signal);
     },
     async fetch(d) {
       const doc = docs.get(d.digest);
@@ -119,14 +125,15 @@ export function localSource(s: LocalStores, name: string, opts: LocalSourceOptio
   };
 }
 
-async function pushView(s: LocalStores, target: Descriptor, docs: Map<string, Buffer>, cacheDir: string, signal?: AbortSignal): Promise<Descriptor> {
+async function pushView(s: LocalStores, target: Descriptor, docs: Map<string, Buffer>, opts: LocalSourceOptions, signal?: AbortSignal): Promise<Descriptor> {
   const bytes = await s.content.readBytes(target.digest);
   const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
   if (!Array.isArray(manifest.layers) || !manifest.layers.some((l) => isUncompressedLayer(l.mediaType))) return target;
   const layers = await Promise.all(manifest.layers.map(async (l) => {
     if (!isUncompressedLayer(l.mediaType)) return l;
-    const z = await compressLayer(s.content, l, { cacheDir, ...(signal ? { signal } : {}) });
-    return { ...l, ...z };
+    const z = await compressLayer(s.content, l, { cacheDir: opts.cacheDir!, ...(signal ? { signal } : {}), ...(opts.sink ? { sink: opts.sink } : {}) });
+    if (z.sunk) opts.sent?.add(z.descriptor.digest);
+    return { ...l, ...z.descriptor };
   }));
   const out = Buffer.from(JSON.stringify({ ...manifest, layers }));
   const d: Descriptor = { mediaType: target.mediaType, digest: sha256(out), size: out.length };

@@ -46,6 +46,12 @@ export interface ImageDestination {
    * to retry. @throws digest_mismatch
    */
   put(desc: Descriptor, open: () => Promise<Readable>, hints?: PutHints): Promise<void | { mountedFrom: string }>;
+  /**
+   * Store a blob whose digest is known only after its last byte was made (push-time
+   * compression uploads while compressing): `body` streams the bytes, `done` gives digest and
+   * size at the end. Optional; not retried (the caller falls back to put()).
+   */
+  putStream?(body: Readable, done: Promise<{ digest: Digest; size: number }>, signal?: AbortSignal): Promise<void>;
   /** Store the top manifest (bytes as given) and name it: local tag, or registry PUT by tag. */
   commit(top: Descriptor, bytes: Buffer, signal?: AbortSignal): Promise<void>;
 }
@@ -61,6 +67,8 @@ export interface CopyOptions {
   retryDelayMs?: number;
   /** Blobs copied at once (default 3, as docker). */
   concurrency?: number;
+  /** Blobs the destination got already during this copy (see ImageDestination.putStream): reported as copied. */
+  sent?: ReadonlySet<string>;
 }
 
 export interface CopyResult {
@@ -160,6 +168,10 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
 
   const copyBlob = async (d: Descriptor, diffId?: Digest): Promise<void> => {
     const id = short(d.digest);
+    if (opts.sent?.has(d.digest)) {
+      emit({ type: 'progress', id, status: push ? 'Pushed' : 'Pull complete', current: d.size, total: d.size });
+      return;
+    }
     if (await dst.has(d, signal)) {
       emit({ type: 'progress', id, status: push ? 'Layer already exists' : 'Already exists' });
       return;

@@ -225,6 +225,24 @@ export class RegistryClient {
         const got = done.headers.get('docker-content-digest');
         if (got && got !== d.digest) throw new SbxError('digest_mismatch', `push ${name}: registry ${ref.registry} stored ${d.digest} as ${got}`);
       },
+      // POST, one streamed PATCH of the bytes as they come (as docker sends a blob), then the
+      // closing PUT with the digest, known only now.
+      async putStream(body, done, signal) {
+        const sig = signal ? { signal } : {};
+        let res = await t.request({ method: 'POST', path: `/v2/${repo}/blobs/uploads/`, scope, headers: { 'content-length': '0' }, ...sig });
+        await res.discard();
+        if (res.status !== 202) return fail('start upload', res);
+        res = await t.request({ method: 'PATCH', path: location(res), scope, ...sig, retries: 0, headers: { 'content-type': 'application/octet-stream' }, body: () => body });
+        await res.discard();
+        if (res.status !== 202 && res.status !== 204) return fail('upload', res);
+        const loc = location(res);
+        const { digest } = await done;
+        res = await t.request({ method: 'PUT', path: withDigest(loc, digest), scope, headers: { 'content-length': '0' }, ...sig });
+        await res.discard();
+        if (res.status !== 201) return fail(`upload ${digest}`, res);
+        const got = res.headers.get('docker-content-digest');
+        if (got && got !== digest) throw new SbxError('digest_mismatch', `push ${name}: registry ${ref.registry} stored ${digest} as ${got}`);
+      },
       async commit(top, bytes, signal) {
         const reference = ref.tag ?? ref.digest ?? top.digest;
         const res = await t.request({

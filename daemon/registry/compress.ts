@@ -8,7 +8,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip as gzipCb, constants } from 'node:zlib';
 import { MediaType, type Descriptor, type Digest } from '../../protocol/index.js';
@@ -62,12 +63,26 @@ async function* gzipMembers(src: Readable, level: number, parallel: number): Asy
   while (pending.length) yield await pending.shift()!;
 }
 
+/**
+ * Takes the compressed bytes while they are being made (a push uploads them at the same time):
+ * `body` streams them, `done` gives their digest and size once the last one is stored.
+ */
+export type CompressedSink = (body: Readable, done: Promise<BlobInfo>) => Promise<void>;
+
 export interface CompressOptions {
   /** Where the diffID → compressed blob mapping is kept ($SBX_ROOT/cache/gzip). */
   cacheDir: string;
   /** zlib level; default 1 (fastest): half the CPU of level 6 for layers ~8 % larger. */
   level?: number;
   signal?: AbortSignal;
+  /** Where the bytes also go when the layer is compressed now (not when cached). */
+  sink?: CompressedSink;
+}
+
+export interface CompressedLayer {
+  descriptor: Descriptor;
+  /** The sink took every byte (false when cached, or when the sink failed: the store has them anyway). */
+  sunk: boolean;
 }
 
 /** The gzip media type matching an uncompressed layer's family (OCI or Docker). */
@@ -77,22 +92,44 @@ export function gzipMediaType(mediaType: string): string {
 
 /**
  * The compressed form of an uncompressed layer, from the cache or made now and stored in the
- * content store. Returns its descriptor (gzip media type, compressed digest and size).
+ * content store (and streamed to `sink` meanwhile). Returns its descriptor (gzip media type,
+ * compressed digest and size). A failing sink does not fail the compression.
  */
-export async function compressLayer(content: ContentStore, layer: Descriptor, opts: CompressOptions): Promise<Descriptor> {
+export async function compressLayer(content: ContentStore, layer: Descriptor, opts: CompressOptions): Promise<CompressedLayer> {
   const hex = layer.digest.slice('sha256:'.length);
   const file = join(opts.cacheDir, `${hex}.json`);
   const cached = await readJSONOr<{ digest: Digest; size: number } | null>(file, null).catch(() => null);
   const mediaType = gzipMediaType(layer.mediaType);
-  if (cached && await content.has(cached.digest)) return { mediaType, digest: cached.digest, size: cached.size };
+  if (cached && await content.has(cached.digest)) return { descriptor: { mediaType, digest: cached.digest, size: cached.size }, sunk: false };
   const src = await content.read(layer.digest);
+  const out = opts.sink ? new PassThrough({ highWaterMark: 8 * 1024 * 1024 }) : undefined;
+  out?.on('error', () => {}); // the sink's failure is reported through its promise
+  let settle!: { resolve(i: BlobInfo): void; reject(e: unknown): void };
+  const done = new Promise<BlobInfo>((resolve, reject) => { settle = { resolve, reject }; });
+  done.catch(() => {});
+  let sinkFailed = false;
+  const sunk = out && opts.sink ? opts.sink(out, done).then(() => true, () => { sinkFailed = true; return false; }) : Promise.resolve(false);
+  // Each member goes to the sink, then to the store; a sink that stops reading is left behind.
+  async function* tee(members: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const m of members) {
+      if (out && !sinkFailed && !out.destroyed && !out.write(m)) await Promise.race([once(out, 'drain').catch(() => {}), sunk]);
+      yield m;
+    }
+    out?.end();
+  }
   let info: BlobInfo;
   try {
-    info = await content.write(gzipMembers(src, opts.level ?? constants.Z_BEST_SPEED, availableParallelism()), {}, opts.signal);
+    info = await content.write(tee(gzipMembers(src, opts.level ?? constants.Z_BEST_SPEED, availableParallelism())), {}, opts.signal);
+  } catch (e) {
+    out?.destroy(e as Error);
+    settle.reject(e);
+    await sunk;
+    throw e;
   } finally {
     src.destroy();
   }
+  settle.resolve(info);
   await ensureDir(opts.cacheDir);
   await writeJSON(file, { digest: info.digest, size: info.size });
-  return { mediaType, digest: info.digest, size: info.size };
+  return { descriptor: { mediaType, digest: info.digest, size: info.size }, sunk: await sunk };
 }

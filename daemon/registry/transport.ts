@@ -46,6 +46,8 @@ export interface RequestSpec {
   /** The request body, made again for a retry: bytes, or a stream piped as it is read. */
   body?: () => Uint8Array | Readable | Promise<Uint8Array | Readable>;
   signal?: AbortSignal;
+  /** Override the transport's retries (0 for a body that can be sent only once). */
+  retries?: number;
 }
 
 
@@ -118,6 +120,7 @@ export class Transport {
    */
   async request(spec: RequestSpec): Promise<HttpReply> {
     let authTried = false;
+    const retries = spec.retries ?? this.retries;
     let authorization = await this.opts.auth.header(this.registry, spec.scope);
     for (let attempt = 0; ; attempt++) {
       spec.signal?.throwIfAborted();
@@ -131,7 +134,7 @@ export class Transport {
         if (e instanceof SbxError && e.code !== 'unavailable') throw e;
         if (spec.signal?.aborted) throw new SbxError('cancelled', `${spec.method} ${this.registry}: cancelled`, { cause: e });
         const code = netCode(e);
-        if (FATAL_NET.has(code ?? '') || attempt >= this.retries) {
+        if (FATAL_NET.has(code ?? '') || attempt >= retries) {
           throw new SbxError('unavailable', `cannot reach registry ${this.registry}: ${describeNet(code, e)}`, { cause: e });
         }
         await sleep(this.backoffMs * 2 ** attempt, spec.signal);
@@ -146,7 +149,7 @@ export class Transport {
         throw this.refused(spec);
       }
       if (res.status === 401) { await res.discard(); throw this.refused(spec); }
-      if ((res.status === 429 || res.status >= 500) && attempt < this.retries) {
+      if ((res.status === 429 || res.status >= 500) && attempt < retries) {
         const wait = Math.min(30_000, Math.max(0, retryAfter(res.headers) ?? this.backoffMs * 2 ** attempt));
         await res.discard();
         await sleep(wait, spec.signal);
