@@ -5,6 +5,8 @@
  * every gzip reader (Go's compress/gzip, zlib, busybox) read as the concatenation; the output is
  * deterministic for a given input. The result is cached per diffID
  * (`<cacheDir>/<hex>.json` → compressed digest and size), so a layer is compressed once.
+ * While a layer is compressed, its bytes can also stream to a sink (a push uploads them as they
+ * are made rather than after: compression and upload overlap).
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
