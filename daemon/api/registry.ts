@@ -1,5 +1,6 @@
 /** pull, push, login, logout: the registry client behind the API. */
 import { join } from 'node:path';
+import { Transform, pipeline } from 'node:stream';
 import {
   Registry, SbxError, familiarString, formatReference, parseReference, type Reference,
 } from '../../protocol/index.js';
@@ -68,7 +69,16 @@ export function registerRegistry(api: ApiServer, s: Services): void {
     const sent = new Set<string>();
     const src = localSource(s, name, {
       compress: true, cacheDir: join(s.config.root, 'cache', 'gzip'), target: image.descriptor, sent,
-      ...(dst.putStream ? { sink: (body, done) => dst.putStream!(body, done, ctx.signal) } : {}),
+      ...(dst.putStream ? {
+        sink: (body, done, layer) => {
+          const id = layer.digest.slice('sha256:'.length, 'sha256:'.length + 12);
+          ctx.emit({ type: 'progress', id, status: 'Pushing', current: 0 });
+          let n = 0;
+          const counted = pipeline(body, new Transform({ transform(c: Buffer, _e, cb) { n += c.length; cb(null, c); } }), () => {});
+          const tick = setInterval(() => ctx.emit({ type: 'progress', id, status: 'Pushing', current: n }), 200);
+          return dst.putStream!(counted, done, ctx.signal).finally(() => clearInterval(tick));
+        },
+      } : {}),
     });
     const r = await s.gcLock.withShared(() => copyImage(src, dst, { signal: ctx.signal, onProgress: ctx.emit, direction: 'push', sent }));
     await s.images.update((tags, untagged) => addRepoDigest(tags, untagged, image.target.digest, `${ref.registry}/${ref.repository}`, r.manifest.digest));

@@ -167,7 +167,8 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
   }
 
   const copyBlob = async (d: Descriptor, diffId?: Digest): Promise<void> => {
-    const id = short(d.digest);
+    // Pushes name a layer by its diffID, pulls by the blob's digest (as docker prints them).
+    const id = short(push && diffId ? diffId : d.digest);
     if (opts.sent?.has(d.digest)) {
       emit({ type: 'progress', id, status: push ? 'Pushed' : 'Pull complete', current: d.size, total: d.size });
       return;

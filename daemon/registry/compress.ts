@@ -66,10 +66,11 @@ async function* gzipMembers(src: Readable, level: number, parallel: number): Asy
 }
 
 /**
- * Takes the compressed bytes while they are being made (a push uploads them at the same time):
- * `body` streams them, `done` gives their digest and size once the last one is stored.
+ * Takes the compressed bytes of `layer` (the uncompressed one) while they are being made (a push
+ * uploads them at the same time): `body` streams them, `done` gives their digest and size once
+ * the last one is stored.
  */
-export type CompressedSink = (body: Readable, done: Promise<BlobInfo>) => Promise<void>;
+export type CompressedSink = (body: Readable, done: Promise<BlobInfo>, layer: Descriptor) => Promise<void>;
 
 export interface CompressOptions {
   /** Where the diffID → compressed blob mapping is kept ($SBX_ROOT/cache/gzip). */
@@ -110,7 +111,7 @@ export async function compressLayer(content: ContentStore, layer: Descriptor, op
   const done = new Promise<BlobInfo>((resolve, reject) => { settle = { resolve, reject }; });
   done.catch(() => {});
   let sinkFailed = false;
-  const sunk = out && opts.sink ? opts.sink(out, done).then(() => true, () => { sinkFailed = true; return false; }) : Promise.resolve(false);
+  const sunk = out && opts.sink ? opts.sink(out, done, layer).then(() => true, () => { sinkFailed = true; return false; }) : Promise.resolve(false);
   // Each member goes to the sink, then to the store; a sink that stops reading is left behind.
   async function* tee(members: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const m of members) {
