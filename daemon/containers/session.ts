@@ -139,13 +139,15 @@ export class Session {
       if (old.resume !== h.resume) throw new SbxError('unauthorized', `resume attachment ${h.attach}: wrong resume token`);
       if (old.sink) old.sink.close(4409, 'taken over by a resumed connection');
       if (old.grace) clearTimeout(old.grace);
-      delete old.grace;
+      old.grace = undefined;
       a = old;
       a.resume = token();
     } else {
       a = {
         id: `a_${randomBytes(8).toString('hex')}`, resume: token(), mode: h.mode ?? 'rw', window: h.window ?? DEFAULT_WINDOW,
         cursor: { stdout: 0, stderr: 0 }, acked: { stdout: 0, stderr: 0 }, stdinAccepted: 0, exitSent: false,
+        // every field from the start, never deleted: the object keeps one fast shape
+        sink: undefined, grace: undefined, replayTo: undefined, ackTimer: undefined,
       };
       this.attachments.set(a.id, a);
     }
@@ -179,9 +181,9 @@ export class Session {
   disconnect(attachId: string, sink: Sink, voluntary: boolean): void {
     const a = this.attachments.get(attachId);
     if (!a || a.sink !== sink) return;
-    delete a.sink;
+    a.sink = undefined;
     if (a.ackTimer) clearTimeout(a.ackTimer);
-    delete a.ackTimer;
+    a.ackTimer = undefined;
     if (voluntary) { this.attachments.delete(a.id); this.flowCheck(); return; }
     if (this.tty) this.flowCheck(); // a TTY is never held for a viewer that is gone
     a.grace = setTimeout(() => { this.attachments.delete(a.id); this.flowCheck(); }, GRACE_MS);
@@ -205,7 +207,7 @@ export class Session {
     if (a.mode !== 'rw') { this.sendControl(a, { t: 'error', code: 'ro_attachment', message: 'read-only attachment: stdin ignored', fatal: false }); return; }
     a.stdinAccepted += data.length;
     if (!a.ackTimer && a.sink) {
-      a.ackTimer = setTimeout(() => { delete a.ackTimer; this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted }); }, 20);
+      a.ackTimer = setTimeout(() => { a.ackTimer = undefined; this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted }); }, 20);
     }
     if (this.eof || this.exit) return;
     const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength); // the frame's own bytes: no copy
@@ -279,7 +281,7 @@ export class Session {
   }
 
   private flush(): void {
-    if (this.flushTimer) { clearTimeout(this.flushTimer); delete this.flushTimer; }
+    if (this.flushTimer) { clearTimeout(this.flushTimer); this.flushTimer = undefined; }
     this.unflushed = 0;
     for (const a of this.attachments.values()) this.pump(a);
     for (const { stream, chunks } of this.unlogged.splice(0)) { // after the viewers: not on an echo's path
@@ -359,12 +361,12 @@ export class Session {
     }
     const end = this.offsets();
     if (a.replayTo && a.cursor.stdout >= a.replayTo.stdout && a.cursor.stderr >= a.replayTo.stderr) {
-      delete a.replayTo;
+      a.replayTo = undefined;
       this.sendControl(a, { t: 'replayed' });
     }
     if (this.exit && a.cursor.stdout >= end.stdout && a.cursor.stderr >= end.stderr) {
       a.exitSent = true;
-      if (a.ackTimer) { clearTimeout(a.ackTimer); delete a.ackTimer; }
+      if (a.ackTimer) { clearTimeout(a.ackTimer); a.ackTimer = undefined; }
       this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted });
       this.sendControl(a, { t: 'exit', ...this.exit, final: end });
       sink.close(1000, 'exited');
