@@ -5,7 +5,7 @@ import type { ContainerConfig, Digest } from './oci.js';
 export interface ImageSummary {
   /** Image ID = config digest, as docker shows it. */
   id: Digest;
-  /** Manifest digest (what a registry calls the image). */
+  /** The local manifest's digest (the store's descriptor); not docker's DIGEST column, which is from repoDigests. */
   digest: Digest;
   /** Familiar "repo:tag" names; empty for a dangling image. */
   repoTags: string[];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Images } from '../protocol/index.js';
+import { imageRows } from '../cli/commands/images.js';
+import { Images, type ImageSummary } from '../protocol/index.js';
 import { rejects } from './_helpers/assert.js';
 import { sbx, type CliResult } from './_helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
@@ -56,8 +57,11 @@ basics('import --busybox then images, -q, --digests, --format json', async ({ d 
   assert.match(table, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
   assert.match(table, new RegExp(`\\nbusybox\\s+latest\\s+${id.slice(7, 19)}\\s+.*ago\\s+[0-9.]+MB\\n`));
   assert.is((await ok(d.root, ['images', '-q'])).trim(), id.slice(7, 19));
-  assert.match(await ok(d.root, ['images', '--digests']), /DIGEST.*\n.*sha256:[a-f0-9]{64}/);
+  // imported here, never pulled or pushed: no repo digest, so DIGEST is <none> as in docker
+  assert.match(await ok(d.root, ['images', '--digests']), new RegExp(`^REPOSITORY\\s+TAG\\s+DIGEST\\s+IMAGE ID\\s+CREATED\\s+SIZE\\nbusybox\\s+latest\\s+<none>\\s+${id.slice(7, 19)}\\s`));
+  assert.is((await ok(d.root, ['images', '--format', '{{.Digest}}'])).trim(), '<none>');
   const json = JSON.parse((await ok(d.root, ['images', '--format', 'json'])).trim().split('\n')[0]!);
+  assert.is(json.Digest, '<none>');
   assert.is(json.Repository, 'busybox');
   assert.is(json.Tag, 'latest');
   assert.is(json.ID, id.slice(7, 19));
@@ -340,3 +344,35 @@ gc('an rmi during a slow load does not collect the blobs the load has written', 
 });
 
 gc.run();
+
+// --- docker's image rows, without a daemon
+
+const rowsOf = suite('images: rows and DIGEST as docker builds them');
+
+const d1 = 'sha256:' + '1'.repeat(64);
+const d2 = 'sha256:' + '2'.repeat(64);
+const summary = (repoTags: string[], repoDigests: string[]): ImageSummary => ({
+  id: `sha256:${'a'.repeat(64)}`, digest: `sha256:${'b'.repeat(64)}`, repoTags, repoDigests, created: '2024-01-02T03:04:05Z', size: 1000,
+});
+const cells = (images: ImageSummary[], digests: boolean): string[] =>
+  imageRows(images, { digests }).map((r) => `${r.Repository} ${r.Tag} ${r.Digest}`);
+
+rowsOf('a tag shows the repo digest of its own repository, <none> for a repository without one', () => {
+  const img = summary(['127.0.0.1:5000/me/app:1', 'local/alias:1'], [`127.0.0.1:5000/me/app@${d1}`]);
+  assert.equal(cells([img], true), [`127.0.0.1:5000/me/app 1 ${d1}`, 'local/alias 1 <none>']);
+  assert.equal(cells([img], false), ['127.0.0.1:5000/me/app 1 <none>', 'local/alias 1 <none>'], 'without --digests docker shows <none>');
+});
+
+rowsOf('two digests for one repository: a row each; a repository known only by digest: TAG <none>', () => {
+  const img = summary(['busybox:latest'], [`busybox@${d1}`, `busybox@${d2}`, `127.0.0.1:5000/x@${d2}`]);
+  assert.equal(cells([img], true), [`busybox latest ${d1}`, `busybox latest ${d2}`, `127.0.0.1:5000/x <none> ${d2}`]);
+  assert.equal(cells([img], false), ['busybox latest <none>', '127.0.0.1:5000/x <none> ']);
+});
+
+rowsOf('an image with neither tags nor digests is one <none> row; the ID is shortened unless noTrunc', () => {
+  assert.equal(cells([summary([], [])], true), ['<none> <none> <none>']);
+  assert.is(imageRows([summary([], [])], {})[0]!.ID, 'a'.repeat(12));
+  assert.is(imageRows([summary([], [])], { noTrunc: true })[0]!.ID, 'sha256:' + 'a'.repeat(64));
+});
+
+rowsOf.run();

@@ -101,6 +101,12 @@ s('RepoDigests: none for an image built here; the registry digest after push and
   const tagged = await sbx(d.root, ['tag', `${host}/me/rd:1`, 'local/alias:1']);
   assert.is(tagged.code, 0, tagged.stderr);
   assert.equal((await inspectOf(d.root, 'local/alias:1')).RepoDigests, [`${host}/me/rd@${pushed}`], 'repo digests belong to the image, whatever name shows it');
+  // `sbx images --digests`: a row's DIGEST is the repo digest of the row's own repository, as docker shows it
+  const listing = await sbx(d.root, ['images', '--digests', '--format', '{{.Repository}}:{{.Tag}} {{.Digest}}']);
+  assert.is(listing.code, 0, listing.stderr);
+  assert.equal(listing.stdout.trim().split('\n').sort(), [`${host}/me/rd:1 ${pushed}`, 'local/alias:1 <none>']);
+  const table = await sbx(d.root, ['images', '--digests', `${host}/me/rd`]);
+  assert.match(table.stdout, new RegExp(`\\n${host.replace(/\./g, '\\.')}/me/rd\\s+1\\s+${pushed}\\s+[0-9a-f]{12}\\s`));
   const byDigest = await sbx(d.root, ['image', 'inspect', `${host}/me/rd@${pushed}`]);
   assert.is(byDigest.code, 0, `the pushed digest names the local image: ${byDigest.stderr}`);
   const pull = await sbx(d2.root, ['pull', `${host}/me/rd:1`]);
