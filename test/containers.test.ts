@@ -191,6 +191,8 @@ run('-p publishes a container port on the host loopback; a taken port is a clear
   const many = await Promise.all(Array.from({ length: 40 }, () => fetch(`http://127.0.0.1:${port}/index.html`).then((res) => res.text())));
   assert.ok(many.every((b) => b === 'hello-port\n'), 'forty concurrent requests through the published port all answered');
   assert.match((await sbx(d.root, ['ps'])).stdout, new RegExp(`127\\.0\\.0\\.1:${port}->8080/tcp\\s+web1`));
+  const pid1 = JSON.parse((await sbx(d.root, ['inspect', 'web1'])).stdout)[0].State.Pid as number;
+  assert.ok(pid1 > 0);
   const taken = await sbx(d.root, ['run', '-d', '--name', 'web2', '-p', `${port}:80`, 'busybox', 'sleep', '5']);
   assert.is(taken.code, 125);
   assert.match(taken.stderr, /address already in use/);
@@ -198,7 +200,7 @@ run('-p publishes a container port on the host loopback; a taken port is a clear
   assert.is((await sbx(d.root, ['rm', '-f', 'web1', 'web2'])).code, 0);
   const gone = await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused');
   assert.is(gone, 'refused', 'the port closes with the container');
-  const forwarders = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes('forward --pid') && l.includes('--port 8080'));
+  const forwarders = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(`forward --pid ${pid1} `));
   assert.equal(forwarders, [], 'no port forwarder outlives its container');
 }));
 
