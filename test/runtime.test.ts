@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ExitInfo } from '../protocol/index.js';
 import { favorDynamicModifications } from '../daemon/runtime/cgroups.js';
+import { unifiedCgroups } from '../daemon/runtime/cgroups-v2.js';
 import { createLinuxRuntime } from '../daemon/runtime/linux.js';
 import type { ContainerSpec, Process, ProcessSpec, Runtime } from '../daemon/runtime/runtime.js';
 import { privileged } from './_helpers/root.js';
@@ -180,17 +181,18 @@ rt('cgroup v2 (a unified hierarchy, as on Debian 12): the process joins sbx/<id>
   const mnt = join(ctx.dir, 'cgroup2');
   mkdirSync(mnt);
   execFileSync('mount', ['-t', 'cgroup2', 'none', mnt]);
-  process.env.SBX_CGROUP2_ROOT = mnt;
+  // the runtime on a private cgroup2 mount, as it runs on a host whose /sys/fs/cgroup is cgroup2
+  const v2 = { ...ctx, rt: createLinuxRuntime(unifiedCgroups(mnt)) };
   try {
     const s = specFor(ctx);
-    const task = await ctx.rt.start(s, procFor(['sh', '-c', 'cat /proc/self/cgroup; sleep 60']));
+    const task = await v2.rt.start(s, procFor(['sh', '-c', 'cat /proc/self/cgroup; sleep 60']));
     const main = collect(task.process);
     const group = join(mnt, 'sbx', s.id);
     try {
       assert.ok(readFileSync(join(group, 'cgroup.procs'), 'utf8').split('\n').includes(String(task.pid1)), 'PID 1 is in sbx/<id>');
-      await ctx.rt.freeze(s.id);
+      await v2.rt.freeze(s.id);
       assert.match(readFileSync(join(group, 'cgroup.events'), 'utf8'), /^frozen 1$/m);
-      await ctx.rt.thaw(s.id);
+      await v2.rt.thaw(s.id);
       assert.match(readFileSync(join(group, 'cgroup.events'), 'utf8'), /^frozen 0$/m);
     } finally {
       process.kill(task.pid1, 'SIGKILL');
@@ -198,20 +200,19 @@ rt('cgroup v2 (a unified hierarchy, as on Debian 12): the process joins sbx/<id>
     const r = await main;
     assert.match(r.out, new RegExp(`^0::/sbx/${s.id}$`, 'm'));
     assert.is(r.exit.status, 137);
-    await ctx.rt.cleanup(s.id);
+    await v2.rt.cleanup(s.id);
     assert.not.ok(existsSync(group), 'cleanup removes the group');
     const limited = specFor(ctx, { pidsLimit: 64 });
     const offered = readFileSync(join(mnt, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('pids');
     if (offered) {
-      const lr = await run(ctx, ['cat', '/sys/fs/cgroup/pids.max'], {}, { pidsLimit: 64 });
+      const lr = await run(v2, ['cat', '/sys/fs/cgroup/pids.max'], {}, { pidsLimit: 64 });
       assert.is(lr.exit.status, 0);
     } else {
-      const e = await ctx.rt.start(limited, procFor(['true'])).then(() => undefined, (err: Error) => err);
+      const e = await v2.rt.start(limited, procFor(['true'])).then(() => undefined, (err: Error) => err);
       assert.match(String(e?.message), /pids limit for container .*does not delegate the pids controller/);
       assert.not.ok(existsSync(join(mnt, 'sbx', limited.id)), 'no half-made group is left');
     }
   } finally {
-    delete process.env.SBX_CGROUP2_ROOT;
     try { rmdirSync(join(mnt, 'sbx')); } catch { /* still busy: the umount below detaches it */ }
     execFileSync('umount', ['-l', mnt]);
   }

@@ -1,6 +1,6 @@
 /**
  * Per-container groups on the unified hierarchy (cgroup v2: Debian 12's default), one directory
- * `sbx/<id>` under the cgroup2 mount (/sys/fs/cgroup, or SBX_CGROUP2_ROOT). memory.max with
+ * `sbx/<id>` under the cgroup2 mount (/sys/fs/cgroup on a unified host). memory.max with
  * memory.swap.max 0 (as docker with --memory-swap = --memory), pids.max, and the built-in
  * freezer (cgroup.freeze), which needs no controller. A limit whose controller the host does
  * not delegate is an `unavailable` error, as on v1.
@@ -9,10 +9,24 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
+import type { Cgroups } from './cgroups.js';
 
+/** /sys/fs/cgroup when it is a cgroup2 mount (a unified host), else undefined. */
 export function unifiedRoot(): string | undefined {
-  const root = process.env.SBX_CGROUP2_ROOT || '/sys/fs/cgroup';
-  return existsSync(join(root, 'cgroup.controllers')) ? root : undefined;
+  return existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : undefined;
+}
+
+/** The groups on the cgroup2 hierarchy mounted at `root`. */
+export function unifiedCgroups(root: string): Cgroups {
+  return {
+    create: (id, limits) => create(root, id, limits),
+    dirs: (id) => dirs(root, id),
+    freeze: (id) => freeze(root, id),
+    thaw: (id) => thaw(root, id),
+    isFrozen: (id) => isFrozen(root, id),
+    oomKilled: (id) => oomKilled(root, id),
+    remove: (id) => remove(root, id),
+  };
 }
 
 const parent = (root: string): string => join(root, 'sbx');
@@ -33,7 +47,7 @@ async function prepareParent(root: string): Promise<void> {
   }
 }
 
-export async function create(root: string, id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
+async function create(root: string, id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
   await prepareParent(root);
   const d = group(root, id);
   await mkdir(d, { recursive: true });
@@ -56,7 +70,7 @@ export async function create(root: string, id: string, limits: { memory?: number
   return [d];
 }
 
-export function dirs(root: string, id: string): string[] {
+function dirs(root: string, id: string): string[] {
   const d = group(root, id);
   return existsSync(d) ? [d] : [];
 }
@@ -65,7 +79,7 @@ async function frozen(d: string): Promise<boolean> {
   return /^frozen 1$/m.test(await readFile(join(d, 'cgroup.events'), 'utf8'));
 }
 
-export async function freeze(root: string, id: string): Promise<void> {
+async function freeze(root: string, id: string): Promise<void> {
   const d = group(root, id);
   if (!existsSync(join(d, 'cgroup.freeze'))) throw new SbxError('failed_precondition', `freeze container ${id}: it has no cgroup (not running?)`);
   await writeFile(join(d, 'cgroup.freeze'), '1');
@@ -76,23 +90,23 @@ export async function freeze(root: string, id: string): Promise<void> {
   throw new SbxError('unavailable', `freeze container ${id}: processes did not stop in time`);
 }
 
-export async function thaw(root: string, id: string): Promise<void> {
+async function thaw(root: string, id: string): Promise<void> {
   const f = join(group(root, id), 'cgroup.freeze');
   if (existsSync(f)) await writeFile(f, '0');
 }
 
-export async function isFrozen(root: string, id: string): Promise<boolean> {
+async function isFrozen(root: string, id: string): Promise<boolean> {
   try { return (await readFile(join(group(root, id), 'cgroup.freeze'), 'utf8')).trim() === '1'; } catch { return false; }
 }
 
-export async function oomKilled(root: string, id: string): Promise<boolean> {
+async function oomKilled(root: string, id: string): Promise<boolean> {
   try {
     const m = /^oom_kill (\d+)$/m.exec(await readFile(join(group(root, id), 'memory.events'), 'utf8'));
     return m ? Number(m[1]) > 0 : false;
   } catch { return false; }
 }
 
-export async function remove(root: string, id: string): Promise<void> {
+async function remove(root: string, id: string): Promise<void> {
   const d = group(root, id);
   await writeFile(join(d, 'cgroup.freeze'), '0').catch(() => undefined);
   for (let i = 0; ; i++) {

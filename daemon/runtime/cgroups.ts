@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
-import * as v2 from './cgroups-v2.js';
+import { unifiedCgroups, unifiedRoot } from './cgroups-v2.js';
 
 const BASE = '/sys/fs/cgroup';
 const PARENT = 'sbx';
@@ -18,6 +18,35 @@ export type Controller = 'memory' | 'pids' | 'freezer';
 
 function dir(ctrl: Controller, id: string): string { return join(BASE, ctrl, PARENT, id); }
 function present(ctrl: Controller): boolean { return existsSync(join(BASE, ctrl, 'cgroup.procs')); }
+
+/**
+ * A container's cgroups, implemented per mechanism: v1 controllers (below) or the unified
+ * hierarchy (cgroups-v2.ts). Every method takes the container id; groups live under sbx/<id>.
+ */
+export interface Cgroups {
+  /** Create the groups and set the limits. Returns the directories a process must join.
+   * @throws unavailable when a limit is asked for and the host lacks (or does not delegate) its controller */
+  create(id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]>;
+  /** The existing directories a process exec'd into the container joins. */
+  dirs(id: string): string[];
+  /** Stop every process of the container; resolves once all are stopped.
+   * @throws failed_precondition when the container has no group (not running), unavailable on timeout */
+  freeze(id: string): Promise<void>;
+  /** Let them run again; a container without a group is left alone. */
+  thaw(id: string): Promise<void>;
+  isFrozen(id: string): Promise<boolean>;
+  /** Whether the kernel killed a process of the container at its memory limit. */
+  oomKilled(id: string): Promise<boolean>;
+  /** Remove the groups; their processes must be gone (retries briefly while the kernel reaps).
+   * @throws unavailable when a group stays busy */
+  remove(id: string): Promise<void>;
+}
+
+/** The host's mechanism: the unified hierarchy when /sys/fs/cgroup is cgroup2, else v1. */
+export function hostCgroups(): Cgroups {
+  const root = unifiedRoot();
+  return root ? unifiedCgroups(root) : v1Cgroups;
+}
 
 /** Where sbx mounts its named hierarchy that switches the kernel to favour cgroup migrations. */
 export const FAVOR_DYNMODS_MOUNT = '/run/sbx/cgroup-favordynmods';
@@ -43,9 +72,7 @@ export async function favorDynamicModifications(): Promise<'already' | 'mounted'
 }
 
 /** Create the container's groups, set limits; returns the directories a process must join. */
-export async function createCgroups(id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
-  const unified = v2.unifiedRoot();
-  if (unified) return v2.create(unified, id, limits);
+async function createCgroups(id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
   const dirs: string[] = [];
   for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
     if (!present(ctrl)) {
@@ -72,9 +99,7 @@ export async function createCgroups(id: string, limits: { memory?: number; pidsL
 }
 
 /** The groups a process of the container joins (exec). */
-export function cgroupDirs(id: string): string[] {
-  const unified = v2.unifiedRoot();
-  if (unified) return v2.dirs(unified, id);
+function cgroupDirs(id: string): string[] {
   return (['memory', 'pids', 'freezer'] as Controller[]).filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
 }
 
@@ -82,9 +107,7 @@ async function freezerState(id: string): Promise<string> {
   return (await readFile(join(dir('freezer', id), 'freezer.state'), 'utf8')).trim();
 }
 
-export async function freeze(id: string): Promise<void> {
-  const unified = v2.unifiedRoot();
-  if (unified) return v2.freeze(unified, id);
+async function freeze(id: string): Promise<void> {
   if (!present('freezer') || !existsSync(dir('freezer', id))) throw new SbxError('failed_precondition', `freeze container ${id}: it has no freezer cgroup (not running?)`);
   await writeFile(join(dir('freezer', id), 'freezer.state'), 'FROZEN');
   for (let i = 0; i < 500; i++) {
@@ -95,23 +118,17 @@ export async function freeze(id: string): Promise<void> {
   throw new SbxError('unavailable', `freeze container ${id}: processes did not stop in time`);
 }
 
-export async function thaw(id: string): Promise<void> {
-  const unified = v2.unifiedRoot();
-  if (unified) return v2.thaw(unified, id);
+async function thaw(id: string): Promise<void> {
   if (!present('freezer') || !existsSync(dir('freezer', id))) return;
   await writeFile(join(dir('freezer', id), 'freezer.state'), 'THAWED');
 }
 
-export async function isFrozen(id: string): Promise<boolean> {
-  const unified = v2.unifiedRoot();
-  if (unified) return v2.isFrozen(unified, id);
+async function isFrozen(id: string): Promise<boolean> {
   if (!present('freezer') || !existsSync(dir('freezer', id))) return false;
   return (await freezerState(id)) !== 'THAWED';
 }
 
-export async function oomKilled(id: string): Promise<boolean> {
-  const unified = v2.unifiedRoot();
-  if (unified) return v2.oomKilled(unified, id);
+async function oomKilled(id: string): Promise<boolean> {
   try {
     const s = await readFile(join(dir('memory', id), 'memory.oom_control'), 'utf8');
     const m = /oom_kill (\d+)/.exec(s);
@@ -120,9 +137,7 @@ export async function oomKilled(id: string): Promise<boolean> {
 }
 
 /** Remove the groups; processes must be gone (retries briefly while the kernel reaps them). */
-export async function removeCgroups(id: string): Promise<void> {
-  const unified = v2.unifiedRoot();
-  if (unified) return v2.remove(unified, id);
+async function removeCgroups(id: string): Promise<void> {
   for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
     const d = dir(ctrl, id);
     if (!existsSync(d)) continue;
@@ -137,3 +152,7 @@ export async function removeCgroups(id: string): Promise<void> {
     }
   }
 }
+
+export const v1Cgroups: Cgroups = {
+  create: createCgroups, dirs: cgroupDirs, freeze, thaw, isFrozen, oomKilled, remove: removeCgroups,
+};

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SIGNALS, SbxError, type ExitInfo } from '../../protocol/index.js';
-import * as cg from './cgroups.js';
+import { hostCgroups, type Cgroups } from './cgroups.js';
 import { signalName, spawnPty } from './pty.js';
 import type { ContainerSpec, OutputName, Process, ProcessSpec, Runtime, Task } from './runtime.js';
 
@@ -22,14 +22,14 @@ const TINI = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p)
  * NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP. */
 const DEFAULT_CAPS = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31].reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16);
 
-export function createLinuxRuntime(): Runtime {
+export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
   if (!existsSync(INIT_BINARY)) {
     throw new SbxError('unavailable', `container runtime: ${INIT_BINARY} is missing (run "npm run build"; it needs gcc)`);
   }
   let execSeq = 0;
   return {
     async start(spec, proc) {
-      const cgroups = await cg.createCgroups(spec.id, spec);
+      const cgroups = await cg.create(spec.id, spec);
       await writeEtcFiles(spec);
       const root = join(spec.stateDir, 'rootfs');
       const { mkdir, rm } = await import('node:fs/promises');
@@ -54,7 +54,7 @@ export function createLinuxRuntime(): Runtime {
         '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,
       ];
       const status = join(spec.stateDir, 'status');
-      const p = launch(UNSHARE, args, proc, (code, sig) => finish(spec.id, status, code, sig));
+      const p = launch(UNSHARE, args, proc, (code, sig) => finish(cg, spec.id, status, code, sig));
       const pid1 = await waitPid1(join(spec.stateDir, 'pid'), p);
       const failed = await statusExit(status);
       const task: Task = { process: p, pid1 };
@@ -67,11 +67,11 @@ export function createLinuxRuntime(): Runtime {
       const status = join(spec.stateDir, `status-exec-${++execSeq}`);
       const args = [
         'join', '--pid', String(pid1), '--status', status,
-        ...cg.cgroupDirs(spec.id).flatMap((d) => ['--cgroup', d]),
+        ...cg.dirs(spec.id).flatMap((d) => ['--cgroup', d]),
         ...processArgs(proc), '--', ...proc.args,
       ];
       return launch(INIT_BINARY, args, proc, async (code, sig) => {
-        const e = await finish(spec.id, status, code, sig);
+        const e = await finish(cg, spec.id, status, code, sig);
         const { rm } = await import('node:fs/promises');
         await rm(status, { force: true });
         return e;
@@ -96,7 +96,7 @@ export function createLinuxRuntime(): Runtime {
       const signal = sig ? signalName(sig) : null;
       return { code: signal ? null : status!, signal, status: status!, oomKilled: false, at: new Date().toISOString() };
     },
-    cleanup: (id) => cg.removeCgroups(id),
+    cleanup: (id) => cg.remove(id),
     oomKilled: (id) => cg.oomKilled(id),
   };
 }
@@ -147,7 +147,7 @@ async function statusExit(statusFile: string): Promise<ExitInfo | undefined> {
   return { code: status, signal: null, status, oomKilled: false, at: new Date().toISOString(), error: { code, message: m[2]! } };
 }
 
-async function finish(id: string, statusFile: string, code: number | null, signal: string | null): Promise<ExitInfo> {
+async function finish(cg: Cgroups, id: string, statusFile: string, code: number | null, signal: string | null): Promise<ExitInfo> {
   const failed = await statusExit(statusFile);
   const oomKilled = await cg.oomKilled(id);
   if (failed) return { ...failed, oomKilled };
