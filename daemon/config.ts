@@ -52,6 +52,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Config> = 
     throw new TypeError(`SBX_SNAPSHOTTER must be auto, overlay or native, got "${config.snapshotter}"`);
   }
   if (!['debug', 'info', 'warn', 'error'].includes(config.logLevel)) throw new TypeError(`SBX_LOG_LEVEL must be debug, info, warn or error`);
+  if (env.SBX_CGROUP_FAVORDYNMODS !== undefined && !['0', '1'].includes(env.SBX_CGROUP_FAVORDYNMODS)) {
+    throw new TypeError(`SBX_CGROUP_FAVORDYNMODS must be 0 or 1, got "${env.SBX_CGROUP_FAVORDYNMODS}"`);
+  }
   if (config.tcp && !config.token) throw new TypeError('a TCP listener (SBX_TCP) requires a bearer token (SBX_TOKEN)');
   return config;
 }

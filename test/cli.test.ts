@@ -48,6 +48,9 @@ nodaemon('sbx and sbxd run under any name, as npm links them (/usr/bin/sbxd → 
   const d = spawnSync(join(root, 'sbxd'), ['--bogus'], { encoding: 'utf8', env: { ...process.env, SBX_ROOT: root } });
   assert.is(d.status, 1, 'sbxd parsed its flags and refused the unknown one');
   assert.match(d.stderr, /Error: .*bogus/);
+  const bad = spawnSync(join(root, 'sbxd'), [], { encoding: 'utf8', env: { ...process.env, SBX_ROOT: root, SBX_CGROUP_FAVORDYNMODS: 'yes' } });
+  assert.is(bad.status, 1, 'a bad setting stops sbxd before it starts');
+  assert.match(bad.stderr, /SBX_CGROUP_FAVORDYNMODS must be 0 or 1, got "yes"/);
 });
 
 nodaemon('a second sbxd on the same root refuses to start and leaves the first one serving', async ({ root }) => {

@@ -21,13 +21,22 @@ function find(dir: string): string[] {
 
 interface Outcome { file: string; passed: number; failed: number; skipped: number; ms: number; code: number | null }
 
-function runFile(file: string): Promise<Outcome> {
+function fileTimeoutMs(): number {
+  const raw = process.env.SBX_TEST_FILE_TIMEOUT_S ?? '600';
+  const s = Number(raw);
+  if (!/^\d+$/.test(raw) || s < 1) {
+    process.stderr.write(`run tests: SBX_TEST_FILE_TIMEOUT_S must be a whole number of seconds (≥ 1), got "${raw}"\n`);
+    process.exit(1);
+  }
+  return s * 1000;
+}
+
+function runFile(file: string, limit: number): Promise<Outcome> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     // A hung file (a container that never exits, a close that waits forever) fails on its own
     // instead of holding the whole run until CI gives up.
-    const limit = Number(process.env.SBX_TEST_FILE_TIMEOUT_S ?? 600) * 1000;
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, limit);
     let out = '';
@@ -50,12 +59,13 @@ function runFile(file: string): Promise<Outcome> {
 }
 
 async function main(): Promise<void> {
+  const limit = fileTimeoutMs();
   const pattern = process.argv[2];
   const files = find(testRoot).filter((f) => !pattern || relative(testRoot, f).includes(pattern));
   const outcomes: Outcome[] = [];
   for (const f of files) {
     process.stdout.write(`\n# ${relative(testRoot, f)}\n`);
-    outcomes.push(await runFile(f));
+    outcomes.push(await runFile(f, limit));
   }
   process.stdout.write('\n# summary\n');
   for (const o of outcomes) {
