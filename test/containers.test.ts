@@ -9,6 +9,7 @@ import { sbxPty, startBusyboxDaemon } from './_helpers/containers.js';
 import { busyboxLayer, putImage, tarOf } from './_helpers/fixtures.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { freePort } from './_helpers/peers.js';
+import { eventually } from './_helpers/wait.js';
 import { privileged } from './_helpers/root.js';
 
 interface Ctx { d: TestDaemon }
@@ -52,8 +53,10 @@ run('run -d, ps, logs, exec, stop, start, kill, wait, rm', privileged<Ctx>(async
   const json = JSON.parse((await sbx(d.root, ['ps', '--format', 'json'])).stdout.trim().split('\n')[0]!);
   assert.is(json.Names, 'c2');
   assert.is(json.State, 'running');
-  await new Promise((res) => setTimeout(res, 300));
-  const logs = await sbx(d.root, ['logs', 'c2']);
+  const logs = await eventually('both log lines', async () => {
+    const l = await sbx(d.root, ['logs', 'c2']);
+    return l.stdout.endsWith('\n') && l.stderr.endsWith('\n') ? l : undefined;
+  });
   assert.is(logs.stdout, 'hi /tmp box\n');
   assert.is(logs.stderr, 'warn\n');
   const ex = await sbx(d.root, ['exec', '-e', 'X=1', 'c2', 'sh', '-c', 'echo $X $(hostname) $(cat /proc/1/cmdline | tr "\\0" " ")']);
@@ -110,10 +113,13 @@ run('run -it: a shell on a terminal; echo, resize, exit code', privileged<Ctx>(a
   t.pty.write('stty size; tty\r');
   await t.expect(/24 80\r\n\/dev\/console/, mark);
   t.pty.resize(120, 40);
-  await new Promise((r) => setTimeout(r, 200));
-  mark = t.output().length;
-  t.pty.write('stty size\r');
-  await t.expect(/40 120/, mark);
+  // the resize travels to the container on its own message: ask until the shell sees it
+  await eventually('the new size inside the container', async () => {
+    mark = t.output().length;
+    t.pty.write('stty size\r');
+    await t.expect(/\d+ \d+\r\n/, mark, 2000);
+    return /40 120/.test(t.output().slice(mark));
+  });
   t.pty.write('exit 5\r');
   assert.is(await t.exit, 5);
   assert.not.match(t.output(), /\r\r\n/, 'no doubled carriage returns');
@@ -128,9 +134,11 @@ run('exec -it into a running container; attach and detach with Enter ~ .', privi
   e.pty.write('exit 4\r');
   assert.is(await e.exit, 4);
   const a = sbxPty(d.root, ['attach', 'sh1']);
-  await new Promise((r) => setTimeout(r, 500));
-  a.pty.write('echo attached-$((1+1))\r');
-  await a.expect(/attached-2/);
+  // keystrokes typed before the attach is connected may be dropped by the shell's line setup: type until echoed
+  await eventually('an echo through the attach', async () => {
+    a.pty.write('echo attached-$((1+1))\r');
+    try { await a.expect(/attached-2/, 0, 1000); return true; } catch { return false; }
+  });
   a.pty.write('\r~.');
   assert.is(await a.exit, 0);
   const ps = await sbx(d.root, ['ps']);
@@ -160,8 +168,7 @@ run('isolation from inside: pid 1, hostname, no mount, read-only /proc/sys, fork
 run('two containers from one image share its layer and not their writes', privileged<Ctx>(async ({ d }) => {
   await sbx(d.root, ['run', '-d', '--name', 'w1', 'busybox', 'sh', '-c', 'echo one > /root/f; sleep 60']);
   await sbx(d.root, ['run', '-d', '--name', 'w2', 'busybox', 'sleep', '60']);
-  await new Promise((r) => setTimeout(r, 300));
-  assert.is((await sbx(d.root, ['exec', 'w1', 'cat', '/root/f'])).stdout, 'one\n');
+  await eventually('w1 wrote /root/f', async () => (await sbx(d.root, ['exec', 'w1', 'cat', '/root/f'])).stdout === 'one\n');
   assert.is((await sbx(d.root, ['exec', 'w2', 'cat', '/root/f'])).code, 1);
   assert.is((await sbx(d.root, ['rm', '-f', 'w1', 'w2'])).code, 0);
 }));

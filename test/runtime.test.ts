@@ -43,6 +43,27 @@ function collect(p: Process): Promise<{ out: string; err: string; exit: ExitInfo
   return new Promise((resolve) => p.onExit((exit) => resolve({ out, err, exit })));
 }
 
+/** Collects like collect(), and `until(re)` resolves once stdout so far matches (the container ran that far). */
+function watch(p: Process): { done: Promise<{ out: string; err: string; exit: ExitInfo }>; until(re: RegExp): Promise<void> } {
+  let out = '';
+  let err = '';
+  let ended = false;
+  const waiters: Array<() => void> = [];
+  p.onData((s, d) => { if (s === 'stdout') out += d; else err += d; for (const w of waiters.splice(0)) w(); });
+  const done = new Promise<{ out: string; err: string; exit: ExitInfo }>((resolve) => p.onExit((exit) => {
+    ended = true; for (const w of waiters.splice(0)) w(); resolve({ out, err, exit });
+  }));
+  const until = async (re: RegExp): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (!re.test(out)) {
+      if (ended) throw new Error(`exited before output matched ${re}; got ${JSON.stringify(out)}`);
+      if (Date.now() > deadline) throw new Error(`no output matching ${re} within 10 s; got ${JSON.stringify(out)}`);
+      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+    }
+  };
+  return { done, until };
+}
+
 async function run(ctx: Ctx, args: string[], over: Partial<ProcessSpec> = {}, spec: Partial<ContainerSpec> = {}) {
   const s = specFor(ctx, spec);
   const task = await ctx.rt.start(s, procFor(args, over));
@@ -138,10 +159,11 @@ rt('a pty: tty answers, resize reaches stty, exit code passes', privileged<Ctx>(
 
 rt('exec joins the namespaces; freeze/thaw; pids limit holds a fork bomb', privileged<Ctx>(async (ctx) => {
   const s = specFor(ctx, { pidsLimit: 64 });
-  const task = await ctx.rt.start(s, procFor(['sh', '-c', 'echo hello > /tmp/x; sleep 60']));
-  const main = collect(task.process);
+  const task = await ctx.rt.start(s, procFor(['sh', '-c', 'echo hello > /tmp/x; echo ready; sleep 60']));
+  const w = watch(task.process);
+  const main = w.done;
   try {
-    await new Promise((r) => setTimeout(r, 100));
+    await w.until(/ready/);
     const ex = await ctx.rt.exec(s, task.pid1, procFor(['sh', '-c', 'while [ ! -s /tmp/x ]; do sleep 0.05; done; cat /tmp/x; echo $$; ps -o comm | grep -c sleep; hostname']));
     const r = await collect(ex);
     assert.is(r.exit.status, 0, r.err);
@@ -186,9 +208,12 @@ rt('cgroup v2 (a unified hierarchy, as on Debian 12): the process joins sbx/<id>
   try {
     const s = specFor(ctx);
     const task = await v2.rt.start(s, procFor(['sh', '-c', 'cat /proc/self/cgroup; sleep 60']));
-    const main = collect(task.process);
+    const w = watch(task.process);
+    const main = w.done;
     const group = join(mnt, 'sbx', s.id);
     try {
+      // freeze only once the shell has run cat: a frozen-then-killed shell prints nothing
+      await w.until(/^0::\/sbx\//m);
       assert.ok(readFileSync(join(group, 'cgroup.procs'), 'utf8').split('\n').includes(String(task.pid1)), 'PID 1 is in sbx/<id>');
       await v2.rt.freeze(s.id);
       assert.match(readFileSync(join(group, 'cgroup.events'), 'utf8'), /^frozen 1$/m);
