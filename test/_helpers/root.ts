@@ -26,8 +26,8 @@ export function privilegeProblem(): string | undefined {
 }
 
 /**
- * Wrap a privileged test body: runs it when possible; otherwise skips (prints why) or, when
- * root is required, fails.
+ * Wrap a privileged test body: runs it when possible; otherwise skips (prints why; the suite
+ * runner counts that line as skipped, not passed) or, when root is required, fails.
  */
 export function privileged<C>(fn: (ctx: C) => Promise<void> | void): (ctx: C) => Promise<void> {
   return async (ctx: C) => {
