@@ -6,7 +6,7 @@
  * is an `unavailable` error rather than a silently unlimited container.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
@@ -108,9 +108,11 @@ async function createCgroups(id: string, limits: CgroupLimits): Promise<string[]
     if (limits.pidsLimit && present('pids')) await writeFile(join(dir('pids', id), 'pids.max'), String(limits.pidsLimit));
     if (limits.devices && present('devices')) {
       // before any process joins: deny all (clears the inherited "a *:* rwm"), then allow the list
+      // one write(2) per rule on one fd: a dozen syscalls, no thread-pool round trip each
       const d = dir('devices', id);
       await writeFile(join(d, 'devices.deny'), 'a');
-      for (const rule of limits.devices) await writeFile(join(d, 'devices.allow'), rule);
+      const fd = openSync(join(d, 'devices.allow'), 'w');
+      try { for (const rule of limits.devices) writeSync(fd, rule); } finally { closeSync(fd); }
     }
   } catch (e) {
     throw new SbxError('unavailable', `set cgroup limits of container ${id}: ${(e as Error).message}`, { cause: e });
