@@ -5,10 +5,10 @@
  *   sbx-init join --pid PID [OPTS] -- CMD...
  *
  * create: joins the container's cgroups, mounts the root file system inside the new mount
- * namespace (nothing ever appears in the host's mount table), fresh /proc, read-only /sys,
- * minimal /dev with its own devpts, the /etc files, hostname, loopback up, pivot_root, then
- * cuts capabilities to the given bounding set, sets no_new_privs, switches user and execs CMD as
- * the container's PID 1.
+ * namespace (nothing ever appears in the host's mount table), pivot_roots, then fresh /proc,
+ * read-only /sys, a nodev /dev with only the allowed host nodes, the /etc files, all resolved
+ * inside the new root (rootfs.c), hostname, loopback up, then cuts capabilities to the given
+ * bounding set, sets no_new_privs, switches user and execs CMD as the container's PID 1.
  * join: enters the namespaces and root of PID (what nsenter does), forks into its pid namespace
  * and execs CMD with the same privilege cuts; the parent mirrors the child's exit status and
  * forwards signals sent to it with kill(2).
@@ -270,6 +270,7 @@ static void create_main(struct opts *o) {
 static int join_rootfd = -1;
 
 static void join_main(struct opts *o) {
+  /* chroot before the chdir to --cwd: a ../ or symlink in it resolves inside the container */
   if (fchdir(join_rootfd) < 0 || chroot(".") < 0) fail(125, "enter container root: %s", strerror(errno));
   close(join_rootfd);
   drop_privileges(o);
