@@ -61,6 +61,11 @@ s('--device HOST[:CONTAINER[:PERMS]] binds the host node and allows it', privile
   const hc = JSON.parse((await sbx(d.root, ['inspect', id])).stdout)[0].HostConfig;
   assert.equal(hc.Devices, [{ PathOnHost: '/dev/loop-control', PathInContainer: '/dev/lc', CgroupPermissions: 'rw' }]);
   await sbx(d.root, ['rm', '-f', id]);
+  // HOST:PERMS, as docker reads it
+  const id2 = (await sbx(d.root, ['run', '-d', '--device', '/dev/loop-control:r', 'busybox', 'true'])).stdout.trim();
+  const hc2 = JSON.parse((await sbx(d.root, ['inspect', id2])).stdout)[0].HostConfig;
+  assert.equal(hc2.Devices, [{ PathOnHost: '/dev/loop-control', PathInContainer: '/dev/loop-control', CgroupPermissions: 'r' }]);
+  await sbx(d.root, ['rm', '-f', id2]);
 }));
 
 s('--device refuses what is not a device node, and bad permissions, with exit 125', privileged<Ctx>(async ({ d }) => {
