@@ -1,4 +1,5 @@
 /** Helpers shared by the container verbs: flag parsing docker's way. */
+import { SbxError, type DeviceMapping } from '../protocol/index.js';
 import { UsageError } from './command.js';
 
 /** "64m", "1g", "512k", "1048576" → bytes (docker's RAMInBytes). */
@@ -34,6 +35,23 @@ export function parsePort(v: string): { hostIp: string; hostPort: number; contai
   const port = (s: string): number => { const n = Number(s); if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`invalid argument "${v}" for "-p, --publish" flag: invalid port ${s}`); return n; };
   if (!m) throw new UsageError(`invalid argument "${v}" for "-p, --publish" flag: want [IP:]HOST_PORT:CONTAINER_PORT[/tcp]`);
   return { hostIp: m[1] ?? '127.0.0.1', hostPort: port(m[2]!), containerPort: port(m[3]!) };
+}
+
+/**
+ * docker's --device HOST[:CONTAINER[:PERMS]] (also HOST:PERMS): CONTAINER defaults to HOST,
+ * PERMS to rwm. Whether HOST is a device node is the daemon's check (it is the daemon's host).
+ */
+export function parseDevice(v: string): DeviceMapping {
+  const parts = v.split(':');
+  const flag = `invalid argument "${v}" for "--device" flag`;
+  if (parts.length > 3 || !parts[0]) throw new SbxError('invalid_argument', `${flag}: want HOST[:CONTAINER[:PERMS]]`);
+  const mode = (m: string): boolean => /^(?!.*(.).*\1)[rwm]{1,3}$/.test(m);
+  let [host, inside, perms] = parts as [string, string | undefined, string | undefined];
+  if (parts.length === 2 && mode(inside!)) { perms = inside; inside = undefined; }
+  if (perms !== undefined && !mode(perms)) throw new SbxError('invalid_argument', `${flag}: bad mode specified: ${perms} (want a combination of r, w and m)`);
+  if (!host.startsWith('/')) throw new SbxError('invalid_argument', `${flag}: the host path must be absolute`);
+  if (inside !== undefined && !inside.startsWith('/')) throw new SbxError('invalid_argument', `${flag}: bad format for path: ${inside}`);
+  return { pathOnHost: host, pathInContainer: inside || host, cgroupPermissions: perms ?? 'rwm' };
 }
 
 export function formatPorts(ports: { hostIp: string; hostPort: number; containerPort: number }[] | undefined): string {

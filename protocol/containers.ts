@@ -15,6 +15,16 @@ export type NetworkMode = 'none' | 'host';
 /** -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]; HOST_IP defaults to 127.0.0.1 (sbx publishes on loopback unless told otherwise). */
 export interface PortMapping { hostIp: string; hostPort: number; containerPort: number }
 
+/** --device HOST[:CONTAINER[:PERMS]], as docker inspect shows it (HostConfig.Devices). */
+export interface DeviceMapping {
+  /** A device node on the daemon's host. */
+  pathOnHost: string;
+  /** Absolute path of the node inside the container (default: pathOnHost). */
+  pathInContainer: string;
+  /** Subset of "rwm" (read, write, mknod) the devices cgroup allows; default "rwm". */
+  cgroupPermissions: string;
+}
+
 export interface CreateContainerRequest {
   /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
   image: string;
@@ -42,6 +52,14 @@ export interface CreateContainerRequest {
   autoRemove?: boolean;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /** --privileged: all capabilities, every host device, no seccomp filter, no masked paths. */
+  privileged?: boolean;
+  /** Capabilities added to docker's default set: names with or without CAP_, any case, or ALL. */
+  capAdd?: string[];
+  /** Capabilities dropped from it (same names; ALL keeps only capAdd). */
+  capDrop?: string[];
+  /** Host device nodes made available in the container. */
+  devices?: DeviceMapping[];
 }
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -92,7 +110,14 @@ export interface ContainerInspect {
     Tty: boolean;
     OpenStdin: boolean;
   };
-  HostConfig: { NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean; PortBindings: PortMapping[] };
+  HostConfig: {
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean; PortBindings: PortMapping[];
+    Privileged: boolean;
+    /** Normalized names (CAP_NET_ADMIN, ALL); null when none, as docker shows it. */
+    CapAdd: string[] | null;
+    CapDrop: string[] | null;
+    Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+  };
   GraphDriver?: { Name: string; Data: Record<string, string> };
 }
 

@@ -10,3 +10,4 @@ export * from './stream.js';
 export * from './containers.js';
 export * from './commit.js';
 export * from './units.js';
+export * from './capabilities.js';

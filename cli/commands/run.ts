@@ -1,6 +1,6 @@
 import { Containers, SbxError, type CreateContainerRequest } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
-import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, entrypointArg, parseBytes, parseEnv, parsePort } from '../containers.js';
+import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from '../containers.js';
 
 export const command: Command = {
   name: 'run',
@@ -19,6 +19,10 @@ export const command: Command = {
     'pids-limit': { type: 'string' },
     init: { type: 'boolean' },
     publish: { type: 'string', short: 'p', multiple: true },
+    privileged: { type: 'boolean' },
+    'cap-add': { type: 'string', multiple: true },
+    'cap-drop': { type: 'string', multiple: true },
+    device: { type: 'string', multiple: true },
   },
   async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
     const [image, ...cmd] = positionals;
@@ -55,6 +59,14 @@ export const command: Command = {
     if (values.init) req.init = true;
     const ports = strs(values.publish).map(parsePort);
     if (ports.length) req.ports = ports;
+    // capability names are checked by the daemon (exit 125 naming the value, as docker does)
+    if (values.privileged) req.privileged = true;
+    const capAdd = strs(values['cap-add']);
+    if (capAdd.length) req.capAdd = capAdd;
+    const capDrop = strs(values['cap-drop']);
+    if (capDrop.length) req.capDrop = capDrop;
+    const devices = strs(values.device).map(parseDevice);
+    if (devices.length) req.devices = devices;
     if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
     const created = client.call(Containers.create, req);

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeLogRecord, type ContainerState, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
+import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 
 export interface ContainerConfigRecord {
@@ -36,6 +36,11 @@ export interface ContainerConfigRecord {
   stopSignal: string;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /** --privileged, --cap-add, --cap-drop (normalized names), --device; absent in older records. */
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  devices?: DeviceMapping[];
 }
 
 export interface ContainerStateRecord {

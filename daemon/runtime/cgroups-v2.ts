@@ -3,13 +3,15 @@
  * `sbx/<id>` under the cgroup2 mount (/sys/fs/cgroup on a unified host). memory.max with
  * memory.swap.max 0 (as docker with --memory-swap = --memory), pids.max, and the built-in
  * freezer (cgroup.freeze), which needs no controller. A limit whose controller the host does
- * not delegate is an `unavailable` error, as on v1.
+ * not delegate is an `unavailable` error, as on v1. Devices: v2 has no devices files (runc
+ * attaches a BPF device program instead); sbx does not, so `limits.devices` is not enforced
+ * here: the container's nodev /dev with only the allowed nodes bound in (init.c) is what holds.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
-import type { Cgroups } from './cgroups.js';
+import type { CgroupLimits, Cgroups } from './cgroups.js';
 
 /** /sys/fs/cgroup when it is a cgroup2 mount (a unified host), else undefined. */
 export function unifiedRoot(): string | undefined {
@@ -47,7 +49,7 @@ async function prepareParent(root: string): Promise<void> {
   }
 }
 
-async function create(root: string, id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
+async function create(root: string, id: string, limits: CgroupLimits): Promise<string[]> {
   await prepareParent(root);
   const d = group(root, id);
   await mkdir(d, { recursive: true });

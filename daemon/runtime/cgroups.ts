@@ -1,12 +1,12 @@
 /**
  * Per-container cgroups. On a unified (v2) host, cgroups-v2.ts does the work. On a v1 or hybrid
  * host (this machine kind: v1 controllers under /sys/fs/cgroup/<controller>): memory (limit +
- * OOM count), pids (limit) and freezer (commit --pause) under sbx/<id>.
+ * OOM count), pids (limit), freezer (commit --pause) and devices (allow list) under sbx/<id>.
  * Controllers that are missing are skipped; a limit asked for on a host without its controller
  * is an `unavailable` error rather than a silently unlimited container.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
@@ -14,7 +14,21 @@ import { unifiedCgroups, unifiedRoot } from './cgroups-v2.js';
 
 const BASE = '/sys/fs/cgroup';
 const PARENT = 'sbx';
-export type Controller = 'memory' | 'pids' | 'freezer';
+export type Controller = 'memory' | 'pids' | 'freezer' | 'devices';
+const CONTROLLERS: Controller[] = ['memory', 'pids', 'freezer', 'devices'];
+
+/** One devices rule in cgroup v1's devices.allow syntax: "TYPE MAJOR:MINOR ACCESS" ("c 1:3 rwm",
+ * "c 136:* rwm", "b *:* m"), or "a" for every device. */
+export type DeviceRule = string;
+
+export interface CgroupLimits {
+  memory?: number;
+  pidsLimit?: number;
+  /** The only devices the container's processes may open or mknod; everything else is denied.
+   * Undefined leaves devices unrestricted. On a unified (v2) host it is not enforced here (v2 has
+   * no devices files; the container's nodev /dev is what holds there). */
+  devices?: DeviceRule[];
+}
 
 function dir(ctrl: Controller, id: string): string { return join(BASE, ctrl, PARENT, id); }
 function present(ctrl: Controller): boolean { return existsSync(join(BASE, ctrl, 'cgroup.procs')); }
@@ -26,7 +40,7 @@ function present(ctrl: Controller): boolean { return existsSync(join(BASE, ctrl,
 export interface Cgroups {
   /** Create the groups and set the limits. Returns the directories a process must join.
    * @throws unavailable when a limit is asked for and the host lacks (or does not delegate) its controller */
-  create(id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]>;
+  create(id: string, limits: CgroupLimits): Promise<string[]>;
   /** The existing directories a process exec'd into the container joins. */
   dirs(id: string): string[];
   /** Stop every process of the container; resolves once all are stopped.
@@ -72,9 +86,9 @@ export async function favorDynamicModifications(): Promise<'already' | 'mounted'
 }
 
 /** Create the container's groups, set limits; returns the directories a process must join. */
-async function createCgroups(id: string, limits: { memory?: number; pidsLimit?: number }): Promise<string[]> {
+async function createCgroups(id: string, limits: CgroupLimits): Promise<string[]> {
   const dirs: string[] = [];
-  for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
+  for (const ctrl of CONTROLLERS) {
     if (!present(ctrl)) {
       if (ctrl === 'memory' && limits.memory) throw new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
       if (ctrl === 'pids' && limits.pidsLimit) throw new SbxError('unavailable', `pids limit for container ${id}: no pids cgroup controller on this host`);
@@ -92,6 +106,14 @@ async function createCgroups(id: string, limits: { memory?: number; pidsLimit?: 
       if (existsSync(join(d, 'memory.memsw.limit_in_bytes'))) await writeFile(join(d, 'memory.memsw.limit_in_bytes'), String(limits.memory));
     }
     if (limits.pidsLimit && present('pids')) await writeFile(join(dir('pids', id), 'pids.max'), String(limits.pidsLimit));
+    if (limits.devices && present('devices')) {
+      // before any process joins: deny all (clears the inherited "a *:* rwm"), then allow the list
+      // one write(2) per rule on one fd: a dozen syscalls, no thread-pool round trip each
+      const d = dir('devices', id);
+      await writeFile(join(d, 'devices.deny'), 'a');
+      const fd = openSync(join(d, 'devices.allow'), 'w');
+      try { for (const rule of limits.devices) writeSync(fd, rule); } finally { closeSync(fd); }
+    }
   } catch (e) {
     throw new SbxError('unavailable', `set cgroup limits of container ${id}: ${(e as Error).message}`, { cause: e });
   }
@@ -100,7 +122,7 @@ async function createCgroups(id: string, limits: { memory?: number; pidsLimit?: 
 
 /** The groups a process of the container joins (exec). */
 function cgroupDirs(id: string): string[] {
-  return (['memory', 'pids', 'freezer'] as Controller[]).filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
+  return CONTROLLERS.filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
 }
 
 async function freezerState(id: string): Promise<string> {
@@ -138,7 +160,7 @@ async function oomKilled(id: string): Promise<boolean> {
 
 /** Remove the groups; processes must be gone (retries briefly while the kernel reaps them). */
 async function removeCgroups(id: string): Promise<void> {
-  for (const ctrl of ['memory', 'pids', 'freezer'] as Controller[]) {
+  for (const ctrl of CONTROLLERS) {
     const d = dir(ctrl, id);
     if (!existsSync(d)) continue;
     if (ctrl === 'freezer') await writeFile(join(d, 'freezer.state'), 'THAWED').catch(() => undefined);

@@ -5,10 +5,10 @@
  *   sbx-init join --pid PID [OPTS] -- CMD...
  *
  * create: joins the container's cgroups, mounts the root file system inside the new mount
- * namespace (nothing ever appears in the host's mount table), fresh /proc, read-only /sys,
- * minimal /dev with its own devpts, the /etc files, hostname, loopback up, pivot_root, then
- * cuts capabilities to the given bounding set, sets no_new_privs, switches user and execs CMD as
- * the container's PID 1.
+ * namespace (nothing ever appears in the host's mount table), pivot_roots, then fresh /proc,
+ * read-only /sys, a nodev /dev with only the allowed host nodes, the /etc files, all resolved
+ * inside the new root (rootfs.c), hostname, loopback up, then cuts capabilities to the given
+ * bounding set, sets no_new_privs, switches user and execs CMD as the container's PID 1.
  * join: enters the namespaces and root of PID (what nsenter does), forks into its pid namespace
  * and execs CMD with the same privilege cuts; the parent mirrors the child's exit status and
  * forwards signals sent to it with kill(2).
@@ -20,35 +20,11 @@
  * Failures are written to --status FILE (opened O_CLOEXEC, so a successful exec leaves it
  * empty) as "CODE message": 125 setup failed, 126 cannot execute, 127 not found.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "init.h"
 
-#define MAX_LIST 32
+int status_fd = -1;
 
-static int status_fd = -1;
-
-static void fail(int code, const char *fmt, ...) {
+void fail(int code, const char *fmt, ...) {
   char buf[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -58,16 +34,6 @@ static void fail(int code, const char *fmt, ...) {
   else dprintf(2, "sbx-init: %s\n", buf);
   _exit(code);
 }
-
-struct opts {
-  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *listen;
-  const char *cgroups[MAX_LIST]; int ncgroups;
-  const char *binds[MAX_LIST][2]; int nbinds;
-  unsigned long long caps;
-  uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
-  int lo_up, pid, port;
-  char **cmd;
-};
 
 static void write_file(const char *path, const char *s) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -84,95 +50,6 @@ static void join_cgroups(struct opts *o) {
   }
 }
 
-static void xmount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data) {
-  if (mount(src, dst, type, flags, data) < 0) fail(125, "mount %s on %s: %s", type ? type : src, dst, strerror(errno));
-}
-
-static void touch(const char *path, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
-  if (fd < 0) fail(125, "create %s: %s", path, strerror(errno));
-  close(fd);
-}
-
-static void mkdirs(const char *path, mode_t mode) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, mode) < 0 && errno != EEXIST) fail(125, "mkdir %s: %s", buf, strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(buf, mode) < 0 && errno != EEXIST) fail(125, "mkdir %s: %s", buf, strerror(errno));
-}
-
-static int is_dir(const char *p) { struct stat st; return stat(p, &st) == 0 && S_ISDIR(st.st_mode); }
-
-/* Bind a host file onto a file inside the root, creating the mount point if it is missing. */
-static void bind_file(const char *src, const char *dst, int readonly) {
-  struct stat st;
-  if (lstat(dst, &st) < 0) touch(dst, 0644);
-  xmount(src, dst, NULL, MS_BIND, NULL);
-  if (readonly) xmount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-}
-
-static void setup_dev(struct opts *o) {
-  char p[4096], q[4096];
-  snprintf(p, sizeof p, "%s/dev", o->root);
-  if (!is_dir(p)) mkdirs(p, 0755);
-  xmount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-  const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
-  for (unsigned i = 0; i < sizeof devs / sizeof *devs; i++) {
-    snprintf(p, sizeof p, "%s/dev/%s", o->root, devs[i]);
-    snprintf(q, sizeof q, "/dev/%s", devs[i]);
-    touch(p, 0666);
-    xmount(q, p, NULL, MS_BIND, NULL);
-  }
-  snprintf(p, sizeof p, "%s/dev/pts", o->root);
-  mkdirs(p, 0755);
-  xmount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  snprintf(p, sizeof p, "%s/dev/shm", o->root);
-  mkdirs(p, 01777);
-  xmount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
-  const char *links[][2] = {{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
-                            {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
-  for (unsigned i = 0; i < sizeof links / sizeof *links; i++) {
-    snprintf(p, sizeof p, "%s/dev/%s", o->root, links[i][1]);
-    if (symlink(links[i][0], p) < 0) fail(125, "symlink %s: %s", p, strerror(errno));
-  }
-  char *tty = isatty(0) ? ttyname(0) : NULL;
-  if (tty) {
-    snprintf(p, sizeof p, "%s/dev/console", o->root);
-    touch(p, 0620);
-    xmount(tty, p, NULL, MS_BIND, NULL);
-  }
-  if (o->init_bin) {
-    snprintf(p, sizeof p, "%s/dev/init", o->root);
-    touch(p, 0755);
-    xmount(o->init_bin, p, NULL, MS_BIND, NULL);
-    xmount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
-  }
-}
-
-/* docker's masked and read-only /proc paths: a root without CAP_SYS_ADMIN still passes DAC checks. */
-static void harden_proc(struct opts *o) {
-  char p[4096];
-  const char *ro[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
-  for (unsigned i = 0; i < sizeof ro / sizeof *ro; i++) {
-    snprintf(p, sizeof p, "%s/proc/%s", o->root, ro[i]);
-    if (access(p, F_OK) < 0) continue;
-    xmount(p, p, NULL, MS_BIND | MS_REC, NULL);
-    xmount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  }
-  const char *masked[] = {"kcore", "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug", "acpi", "scsi"};
-  for (unsigned i = 0; i < sizeof masked / sizeof *masked; i++) {
-    snprintf(p, sizeof p, "%s/proc/%s", o->root, masked[i]);
-    if (access(p, F_OK) < 0) continue;
-    if (is_dir(p)) xmount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0");
-    else xmount("/dev/null", p, NULL, MS_BIND, NULL);
-  }
-}
-
 static void loopback_up(void) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) fail(125, "socket: %s", strerror(errno));
@@ -183,47 +60,6 @@ static void loopback_up(void) {
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(125, "loopback up: %s", strerror(errno));
   close(s);
-}
-
-static void setup_root(struct opts *o) {
-  char p[4096];
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(125, "make / private: %s", strerror(errno));
-  /* nodev: a device node shipped in an image layer (a host disk, say) must not open in the container */
-  if (strcmp(o->rtype, "bind") == 0) {
-    xmount(o->rsource, o->root, NULL, MS_BIND | MS_REC, NULL);
-    xmount(NULL, o->root, NULL, MS_BIND | MS_REMOUNT | MS_NODEV, NULL);
-  } else {
-    /* overlay lowerdirs may be short relative links (docker's l/ trick): resolve them from rcwd */
-    if (o->rcwd && chdir(o->rcwd) < 0) fail(125, "chdir %s: %s", o->rcwd, strerror(errno));
-    xmount(o->rsource, o->root, o->rtype, MS_NODEV, o->rdata);
-    if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
-  }
-  snprintf(p, sizeof p, "%s/proc", o->root);
-  if (!is_dir(p)) mkdirs(p, 0555);
-  xmount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  snprintf(p, sizeof p, "%s/sys", o->root);
-  if (is_dir(p)) {
-    if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-      xmount("/sys", p, NULL, MS_BIND | MS_REC | MS_RDONLY, NULL);
-  }
-  setup_dev(o);
-  for (int i = 0; i < o->nbinds; i++) {
-    snprintf(p, sizeof p, "%s%s", o->root, o->binds[i][1]);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", p);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) { *slash = 0; if (!is_dir(dir)) mkdirs(dir, 0755); }
-    bind_file(o->binds[i][0], p, 0);
-  }
-  harden_proc(o);
-  snprintf(p, sizeof p, "%s%s", o->root, o->cwd);
-  if (!is_dir(p)) mkdirs(p, 0755);
-  if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0) fail(125, "sethostname: %s", strerror(errno));
-  if (o->lo_up) loopback_up();
-  if (chdir(o->root) < 0) fail(125, "chdir %s: %s", o->root, strerror(errno));
-  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(125, "pivot_root: %s", strerror(errno));
-  if (umount2(".", MNT_DETACH) < 0) fail(125, "detach old root: %s", strerror(errno));
-  if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
 }
 
 static int last_cap(void) {
@@ -325,7 +161,9 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--cwd") == 0) o->cwd = NEXT;
     else if (strcmp(a, "--init-bin") == 0) o->init_bin = NEXT;
     else if (strcmp(a, "--cgroup") == 0) { if (o->ncgroups < MAX_LIST) o->cgroups[o->ncgroups++] = NEXT; }
-    else if (strcmp(a, "--bind") == 0) { if (o->nbinds < MAX_LIST) { o->binds[o->nbinds][0] = NEXT; o->binds[o->nbinds++][1] = NEXT; } }
+    else if (strcmp(a, "--bind") == 0) { if (o->nbinds >= MAX_LIST) fail(125, "too many --bind"); o->binds[o->nbinds][0] = NEXT; o->binds[o->nbinds++][1] = NEXT; }
+    else if (strcmp(a, "--device") == 0) { if (o->ndevices >= MAX_LIST) fail(125, "too many devices (at most %d)", MAX_LIST); o->devices[o->ndevices][0] = NEXT; o->devices[o->ndevices++][1] = NEXT; }
+    else if (strcmp(a, "--privileged") == 0) o->privileged = 1;
     else if (strcmp(a, "--caps") == 0) o->caps = strtoull(NEXT, NULL, 16);
     else if (strcmp(a, "--uid") == 0) o->uid = (uid_t)strtoul(NEXT, NULL, 10);
     else if (strcmp(a, "--gid") == 0) o->gid = (gid_t)strtoul(NEXT, NULL, 10);
@@ -422,6 +260,8 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
 static void create_main(struct opts *o) {
   join_cgroups(o);
   setup_root(o);
+  if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0) fail(125, "sethostname: %s", strerror(errno));
+  if (o->lo_up) loopback_up();
   drop_privileges(o);
   enter_cwd(o);
   exec_cmd(o);
@@ -430,6 +270,7 @@ static void create_main(struct opts *o) {
 static int join_rootfd = -1;
 
 static void join_main(struct opts *o) {
+  /* chroot before the chdir to --cwd: a ../ or symlink in it resolves inside the container */
   if (fchdir(join_rootfd) < 0 || chroot(".") < 0) fail(125, "enter container root: %s", strerror(errno));
   close(join_rootfd);
   drop_privileges(o);

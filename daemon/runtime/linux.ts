@@ -5,12 +5,12 @@
  * `sbx-init join`, which enters the namespaces of PID 1 the way nsenter does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SIGNALS, SbxError, type ExitInfo } from '../../protocol/index.js';
-import { hostCgroups, type Cgroups } from './cgroups.js';
+import { CAPABILITIES, SIGNALS, SbxError, effectiveCapabilities, type ExitInfo } from '../../protocol/index.js';
+import { hostCgroups, type Cgroups, type DeviceRule } from './cgroups.js';
 import { signalName, spawnPty } from './pty.js';
 import type { ContainerSpec, OutputName, Process, ProcessSpec, Runtime, Task } from './runtime.js';
 
@@ -18,9 +18,10 @@ export const INIT_BINARY = join(dirname(fileURLToPath(import.meta.url)), 'sbx-in
 const UNSHARE = existsSync('/usr/bin/unshare') ? '/usr/bin/unshare' : 'unshare';
 const TINI = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
 
-/** docker's default capabilities: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
- * NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP. */
-const DEFAULT_CAPS = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31].reduce((m, b) => m | (1n << BigInt(b)), 0n).toString(16);
+/** docker's default device rules: mknod of anything (it cannot be opened), and null zero full
+ * random urandom tty console ptmx and the ptys (136:*) read-write. */
+const DEFAULT_DEVICE_RULES: DeviceRule[] = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm',
+  'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm'];
 
 export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
   if (!existsSync(INIT_BINARY)) {
@@ -29,7 +30,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
   let execSeq = 0;
   return {
     async start(spec, proc) {
-      const cgroups = await cg.create(spec.id, spec);
+      const cgroups = await cg.create(spec.id, { ...spec, devices: deviceRules(spec) });
       await writeEtcFiles(spec);
       const root = join(spec.stateDir, 'rootfs');
       const { mkdir, rm } = await import('node:fs/promises');
@@ -48,8 +49,10 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         '--bind', join(spec.stateDir, 'resolv.conf'), '/etc/resolv.conf',
         '--bind', join(spec.stateDir, 'hostname'), '/etc/hostname',
         ...(spec.network === 'host' ? [] : ['--lo-up']),
+        ...(spec.privileged ? ['--privileged'] : []),
+        ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
         ...cgroups.flatMap((d) => ['--cgroup', d]),
-        ...processArgs(proc),
+        ...processArgs(spec, proc),
         ...(spec.init ? ['--init-bin', tiniPath()] : []),
         '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,
       ];
@@ -68,7 +71,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
       const args = [
         'join', '--pid', String(pid1), '--status', status,
         ...cg.dirs(spec.id).flatMap((d) => ['--cgroup', d]),
-        ...processArgs(proc), '--', ...proc.args,
+        ...processArgs(spec, proc), '--', ...proc.args,
       ];
       return launch(INIT_BINARY, args, proc, async (code, sig) => {
         const e = await finish(cg, spec.id, status, code, sig);
@@ -106,9 +109,28 @@ function tiniPath(): string {
   return TINI;
 }
 
-function processArgs(proc: ProcessSpec): string[] {
+function processArgs(spec: ContainerSpec, proc: ProcessSpec): string[] {
   return ['--cwd', proc.cwd, '--uid', String(proc.user.uid), '--gid', String(proc.user.gid),
-    '--groups', proc.user.groups.join(','), '--caps', DEFAULT_CAPS];
+    '--groups', proc.user.groups.join(','), '--caps', capMask(spec)];
+}
+
+/** The bounding set sbx-init keeps, as hex: docker's defaults loosened by the spec. */
+function capMask(spec: ContainerSpec): string {
+  const caps = effectiveCapabilities(spec.capAdd, spec.capDrop, spec.privileged);
+  return caps.reduce((m, c) => m | (1n << BigInt(CAPABILITIES.indexOf(c))), 0n).toString(16);
+}
+
+/** The container's devices cgroup allow list: everything when privileged, else docker's plus --device. */
+function deviceRules(spec: ContainerSpec): DeviceRule[] {
+  if (spec.privileged) return ['a'];
+  return [...DEFAULT_DEVICE_RULES, ...(spec.devices ?? []).map((d) => {
+    let st;
+    try { st = statSync(d.pathOnHost); } catch (e) { throw new SbxError('invalid_argument', `device ${d.pathOnHost}: ${(e as Error).message}`); }
+    if (!st.isCharacterDevice() && !st.isBlockDevice()) throw new SbxError('invalid_argument', `device ${d.pathOnHost}: not a device node`);
+    // glibc's major()/minor() for a 32-bit dev_t (what stat gives a device node here)
+    const major = ((st.rdev >> 8) & 0xfff), minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+    return `${st.isBlockDevice() ? 'b' : 'c'} ${major}:${minor} ${d.cgroupPermissions}`;
+  })];
 }
 
 async function writeEtcFiles(spec: ContainerSpec): Promise<void> {

@@ -10,6 +10,14 @@
  *   capabilities to docker's default set, sets no_new_privs, switches to the user and execs the
  *   command as PID 1. rlimits are inherited from the daemon, so never above the host's hard
  *   limits. Memory and pids limits, and a freezer, are per-container cgroup v1 groups.
+ * - Devices: /dev is a nodev tmpfs and the root is mounted nodev, so a node made with mknod
+ *   anywhere in the container does not open; only the allowed host nodes (null zero full random
+ *   urandom tty, console under -t, the devpts ptys, `devices`) are bind-mounted in. On a cgroup v1
+ *   host a devices cgroup denies everything else too (docker's allow list). `privileged` gives
+ *   every capability, a /dev with every host device node, no masked /proc and /sys paths.
+ * - Every path from the image or the request (working directory, /etc files, the /proc /sys /dev
+ *   mount points, device targets) is resolved inside the container root after pivot_root, so a
+ *   symlink or ../ in them never reaches the host.
  * - exec() runs another process in the same namespaces, root, cgroups and privilege cuts.
  * - A Process reports exactly one Exit, after all of its output has been delivered through
  *   onData. status = code, or 128 + signal; 126/127 with `error` set when the command could
@@ -20,7 +28,7 @@
  * Errors: failed_precondition (exec/kill/freeze of a container that is not running),
  * unavailable (namespaces, cgroups or mounts cannot be used here).
  */
-import type { ExitInfo, Size } from '../../protocol/index.js';
+import type { DeviceMapping, ExitInfo, Size } from '../../protocol/index.js';
 
 /** One mount, as daemon/snapshots produces it: type 'overlay' or 'bind', options, cwd for relative lowerdirs. */
 export interface RootMount { type: string; source: string; options: string[]; cwd?: string }
@@ -53,6 +61,13 @@ export interface ContainerSpec {
   init: boolean;
   /** Extra lines for /etc/hosts. */
   hosts?: string[];
+  /** --privileged: all capabilities, every host device, no seccomp filter, no masked paths. */
+  privileged?: boolean;
+  /** Capabilities added to / dropped from docker's default set (normalized names or ALL; protocol/capabilities.ts). */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** Host device nodes bound into the container and allowed in its devices cgroup. */
+  devices?: DeviceMapping[];
 }
 
 export type OutputName = 'stdout' | 'stderr';
