@@ -130,6 +130,13 @@ test('an exited session stays until a reconnecting client has read it all (drain
   se2.control(vid, { t: 'detach' });
   await tick();
   assert.ok(drained2, 'drained after the detach');
+  // a container removed before it started: nothing will ever come, nothing to wait for
+  const never = new Session({ id: 's3', containerId: 'c', tty: false, kill: () => {} });
+  never.hello({ t: 'hello', v: 1 }, fakeSink().sink);
+  let drained3 = false;
+  void never.drained().then(() => { drained3 = true; });
+  await tick();
+  assert.ok(drained3, 'a session never started is drained at once');
 });
 
 test.run();

@@ -116,14 +116,16 @@ export class Session {
   /**
    * Resolves once the process has exited and no attachment still waits for its output: each
    * got the exit (sent, then a clean close), detached, or stayed away past its grace period. At
-   * the latest DRAIN_LIMIT_MS after the exit (or at closeAll).
+   * the latest DRAIN_LIMIT_MS after the exit (or at closeAll); at once for a session that was
+   * never started (a container removed before its start).
    */
   drained(): Promise<void> {
     return new Promise((r) => { this.drainWaiters.push(r); this.settle(); });
   }
 
   private settle(): void {
-    if (!this.exit || this.drainWaiters.length === 0) return;
+    if (this.drainWaiters.length === 0) return;
+    if (!this.exit) { if (!this.process) this.releaseDrained(); return; } // never started: nothing will come
     for (const a of this.attachments.values()) {
       if (a.exitSent && !a.sink) continue;
       this.drainLimit ??= setTimeout(() => this.releaseDrained(), DRAIN_LIMIT_MS).unref();
