@@ -44,6 +44,8 @@ const WINDOW = 1 << 20;
 const ACK_EVERY = WINDOW >> 2;
 const ACK_DELAY_MS = 20;
 const MAX_FRAME = 64 * 1024;
+/** A connection attached this long was a working one, even with nothing to carry. */
+const HEALTHY_MS = 10_000;
 
 export function attachSession(o: AttachOptions): Promise<AttachResult> {
   return new Promise((resolve) => {
@@ -62,6 +64,10 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
     let eofSent = false;
     let attempt = 0;
     let lostSince = 0;
+    // a connection that moved output or stdin forward (or lasted) restarts the backoff and the
+    // give-up clock; one that attaches and is cut before any progress does not
+    let progressed = false;
+    let attachedAt = 0;
     let fatal: string | undefined;
     const raw = o.tty && o.stdin && o.in.isTTY === true;
     const cleanups: (() => void)[] = [];
@@ -137,6 +143,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
           try { f = decodeData(buf); } catch { return; }
           const stream = f.channel === 2 ? 'stderr' : 'stdout';
           received[stream] += f.data.length;
+          progressed = true;
           const target = f.channel === 2 ? o.err : o.out;
           const mark = received[stream];
           const rest = writeDirect(target, f.data);
@@ -155,8 +162,8 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
             attach = m.attach;
             resume = m.resume;
             ready = true;
-            attempt = 0;
-            lostSince = 0;
+            attachedAt = Date.now();
+            if (m.stdinAck > stdinAcked) progressed = true;
             // resend exactly what the server has not accepted
             dropAcked(m.stdinAck);
             for (const b of unacked) sock.send(encodeData(0, b));
@@ -169,7 +176,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
             }
             break;
           }
-          case 'stdinAck': dropAcked(m.n); break;
+          case 'stdinAck': if (m.n > stdinAcked) progressed = true; dropAcked(m.n); break;
           // bytes the ring dropped before they reached us: count them as received, or our acks
           // (and a resume's offsets) would lag the server's cursor forever
           case 'gap': received[m.stream] = Math.max(received[m.stream], m.to); break;
@@ -184,6 +191,9 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
         if (exit) { finish({ exit }); return; }
         if (code === 1000) { finish({ detached: true }); return; }
         if (code === 4404 || code === 4403 || code === 4400 || code === 4409) { finish({ lost: fatal ?? `attach closed (${code})` }); return; }
+        if (progressed || (attachedAt && Date.now() - attachedAt >= HEALTHY_MS)) { attempt = 0; lostSince = 0; }
+        progressed = false;
+        attachedAt = 0;
         if (!lostSince) lostSince = Date.now();
         if (Date.now() - lostSince > (o.reconnectFor ?? 60_000)) { finish({ lost: 'connection to sbxd lost' }); return; }
         const delay = Math.min(8000, 250 * 2 ** attempt++) * (0.8 + Math.random() * 0.4);

@@ -8,6 +8,12 @@
  *   carry no offsets: the client adds payload lengths to the `replay.from` it was given.
  * - A client resumes with `hello{attach, resume, from, stdinSent}`; the server answers
  *   `attached{stdinAck}` and the client retransmits stdin[stdinAck, stdinSent) exactly once.
+ * - `from` may be any byte offset, not only where a frame began: a resume from k sends the
+ *   bytes from k on. A frame is counted only once it has arrived whole, so a server sends
+ *   smaller frames (down to a few hundred bytes) to an attachment whose connections are cut
+ *   before one gets through; every connection then moves the stream forward.
+ * - A session outlives its clients: after the exit it stays while an attachment that has not
+ *   had the exit may still resume (its grace period), so a reconnecting client finds it.
  * - `exit` is sent only after every output byte up to `final`; then the server closes with 1000.
  * - Unknown control types are ignored (forward compatibility); unknown binary channels are a
  *   protocol error (close 4400).

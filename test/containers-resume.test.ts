@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,34 +13,11 @@ import { Client } from '../cli/client.js';
 import { attachSession } from '../cli/stream.js';
 import { Containers } from '../protocol/index.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
+import { cuttingProxy } from './_helpers/proxy.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
-
-/** A unix-socket proxy that passes HTTP through and cuts WebSocket connections after `after` bytes. */
-async function flakyProxy(target: string, path: string, after: number, cuts: number): Promise<{ server: Server; cut: () => number }> {
-  let done = 0;
-  const server = createServer((client: Socket) => {
-    const up = connect(target);
-    let ws = false;
-    let down = 0;
-    client.once('data', (first: Buffer) => {
-      ws = /upgrade: websocket/i.test(first.toString('latin1'));
-      up.write(first);
-      client.pipe(up);
-    });
-    up.on('data', (d: Buffer) => {
-      client.write(d);
-      if (!ws || done >= cuts) return;
-      down += d.length;
-      if (down > after) { done++; client.destroy(); up.destroy(); }
-    });
-    for (const s of [client, up]) { s.on('error', () => { client.destroy(); up.destroy(); }); s.on('close', () => { client.destroy(); up.destroy(); }); }
-  });
-  await new Promise<void>((r) => server.listen(path, r));
-  return { server, cut: () => done };
-}
 
 interface Ctx { d: TestDaemon }
 const resume = suite<Ctx>('containers: lossless resume', {} as Ctx);
@@ -48,7 +25,7 @@ resume.before(async (ctx) => { if (process.getuid?.() === 0) ctx.d = await start
 resume.after(async (ctx) => { await ctx.d?.close(); });
 
 resume('a WebSocket cut three times in a large output: every byte arrives exactly once', privileged<Ctx>(async ({ d }) => {
-  const proxy = await flakyProxy(join(d.root, 'sbx.sock'), join(d.root, 'flaky.sock'), 256 * 1024, 3);
+  const proxy = await cuttingProxy({ target: join(d.root, 'sbx.sock'), path: join(d.root, 'flaky.sock'), after: 256 * 1024, cuts: 3 });
   try {
     const r = await sbx(d.root, ['run', '--rm', 'busybox', 'seq', '1', '300000'], { env: { SBX_SOCKET: join(d.root, 'flaky.sock') }, timeoutMs: 120000 });
     assert.is(r.code, 0, r.stderr);
@@ -57,12 +34,12 @@ resume('a WebSocket cut three times in a large output: every byte arrives exactl
     assert.is(r.stdout.length, want.length);
     assert.ok(r.stdout === want, 'output identical: no byte lost or repeated');
   } finally {
-    await new Promise((res) => proxy.server.close(res));
+    await proxy.close();
   }
 }));
 
 resume('stdin sent across cuts is delivered exactly once', privileged<Ctx>(async ({ d }) => {
-  const proxy = await flakyProxy(join(d.root, 'sbx.sock'), join(d.root, 'flaky2.sock'), 128 * 1024, 3);
+  const proxy = await cuttingProxy({ target: join(d.root, 'sbx.sock'), path: join(d.root, 'flaky2.sock'), after: 128 * 1024, cuts: 3 });
   try {
     const input = Array.from({ length: 120000 }, (_, i) => `line ${i}`).join('\n') + '\n';
     const r = await sbx(d.root, ['run', '-i', '--rm', 'busybox', 'cat'], { input, env: { SBX_SOCKET: join(d.root, 'flaky2.sock') }, timeoutMs: 120000 });
@@ -71,7 +48,7 @@ resume('stdin sent across cuts is delivered exactly once', privileged<Ctx>(async
     assert.is(r.stdout.length, input.length);
     assert.ok(r.stdout === input, 'echoed input identical');
   } finally {
-    await new Promise((res) => proxy.server.close(res));
+    await proxy.close();
   }
 }));
 

@@ -1,47 +1,10 @@
 /** Session rules without a kernel: fan-out to several viewers, slow viewers, exit ordering, resume. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeData, parseServerControl, type ExitInfo, type ServerControl } from '../protocol/index.js';
-import { Session, type Sink } from '../daemon/containers/session.js';
+import { Session } from '../daemon/containers/session.js';
 import { ByteRing } from '../daemon/containers/ring.js';
-import type { OutputName, Process } from '../daemon/runtime/runtime.js';
+import { fakeProcess, fakeSink, tick } from './_helpers/session.js';
 
-function fakeProcess() {
-  let data: ((s: OutputName, d: Buffer) => void) | undefined;
-  let exit: ((e: ExitInfo) => void) | undefined;
-  const stdin: Buffer[] = [];
-  let paused = false;
-  const p: Process = {
-    pid: 1, tty: false,
-    async write(d) { stdin.push(Buffer.from(d)); },
-    closeStdin() {}, resize() {}, kill() {},
-    pause() { paused = true; }, resume() { paused = false; },
-    onData(cb) { data = cb; }, onExit(cb) { exit = cb; },
-  };
-  return {
-    p, stdin, paused: () => paused,
-    out: (s: string, stream: OutputName = 'stdout') => data!(stream, Buffer.from(s)),
-    exit: (status: number) => exit!({ code: status, signal: null, status, oomKilled: false, at: new Date().toISOString() }),
-  };
-}
-
-function fakeSink() {
-  const bytes: Record<number, string> = { 1: '', 2: '' };
-  const controls: ServerControl[] = [];
-  let closed: number | undefined;
-  const sink: Sink = {
-    send(frame, cb) {
-      if (typeof frame === 'string') controls.push(parseServerControl(frame)!);
-      else { const f = decodeData(frame); bytes[f.channel] += Buffer.from(f.data).toString(); }
-      cb();
-    },
-    bufferedAmount: () => 0,
-    close(code) { closed = code; },
-  };
-  return { sink, bytes, controls, closed: () => closed };
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
 
 test('several viewers each get every byte; a slow one lags only itself (gap in a TTY); exit after all output', async () => {
   const f = fakeProcess();

@@ -2,6 +2,12 @@
  * The API server: one http.Server for JSON routes (router.ts) and WebSocket channels (ws in
  * noServer mode, dispatched by path). Listens on the unix socket (mode 0660) and optionally on
  * TCP, where every request must carry `Authorization: Bearer <token>`.
+ * A WebSocket upgrade that carries an Origin header other than the API's own is refused with 403
+ * before anything else (cross-site WebSocket hijacking: a browser sends any page's WebSockets
+ * with its origin and, to loopback, from any site). The CLI sends none. On the unix socket no
+ * Origin is allowed (no browser page is served from it); on TCP only http(s)://ADDRESS, ADDRESS
+ * being the configured listen address or the address the connection came in on (never the Host
+ * header, which DNS rebinding controls), and http(s)://localhost:PORT on a loopback address.
  */
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -55,6 +61,13 @@ export function createApiServer(services: Services): ApiServer {
       });
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const origin = req.headers.origin;
+      if (origin !== undefined && !ownOrigin(origin, req, config.tcp)) {
+        const e = new SbxError('unauthorized', `WebSocket from origin ${origin.slice(0, 100)}: refused, only the API's own origin may open one (the CLI sends none)`);
+        const body = JSON.stringify(e.toBody());
+        socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        return;
+      }
       const url = new URL(req.url ?? '/', 'http://sbx');
       for (const { ch, handler } of channels) {
         const params = matchPath(ch.path, url.pathname);
@@ -93,4 +106,23 @@ export function createApiServer(services: Services): ApiServer {
       await rm(config.socket, { force: true });
     },
   };
+}
+
+/** Whether `origin` is the API's own (see the file comment); `tcp` is the configured TCP address. */
+function ownOrigin(origin: string, req: IncomingMessage, tcp: string | undefined): boolean {
+  const local = req.socket.localAddress;
+  if (local === undefined) return false; // the unix socket
+  let got: string;
+  try { got = new URL(origin).origin; } catch { return false; } // "null" and other opaque origins
+  const port = req.socket.localPort ?? 0;
+  const ip = local.replace(/^::ffff:(?=\d+\.)/, '');
+  const hosts = [`${ip.includes(':') ? `[${ip}]` : ip}:${port}`];
+  if (tcp) hosts.push(tcp);
+  if (/^(127\.|::1$)/.test(ip)) hosts.push(`localhost:${port}`);
+  for (const h of hosts) {
+    for (const scheme of ['http', 'https']) {
+      try { if (new URL(`${scheme}://${h}`).origin === got) return true; } catch { /* not a host:port */ }
+    }
+  }
+  return false;
 }

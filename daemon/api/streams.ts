@@ -73,10 +73,10 @@ export function registerStreams(api: ApiServer, s: Services): void {
       if (!attach) { fail(CloseCode.badProtocol, `${msg.t} before hello`); return; }
       se.control(attach, msg);
     });
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       clearTimeout(helloTimer);
       clearInterval(ping);
-      if (attach) se.disconnect(attach, sink, false);
+      if (attach) se.disconnect(attach, sink, false, code === CloseCode.normal);
     });
     ws.on('error', () => undefined);
   });

@@ -294,8 +294,8 @@ export class ContainerManager {
       this.byId.delete(c.config.id);
       c.log?.close();
       const main = c.session;
-      // keep the session a little longer: a client may still be reading its last output
-      if (main) setTimeout(() => { if (this.sessions.get(main.id) === main) this.sessions.delete(main.id); }, 60_000).unref();
+      // keep the session while a client is still reading its last output, and a little longer
+      if (main) void main.drained().then(() => setTimeout(() => { if (this.sessions.get(main.id) === main) this.sessions.delete(main.id); }, 60_000).unref());
       await this.runtime.cleanup(c.config.id).catch(() => undefined);
       await removeRootfs(this.s, c.config.id);
       await rm(c.dir, { recursive: true, force: true });
@@ -385,7 +385,7 @@ export class ContainerManager {
     const p = await this.runtime.exec(spec, c.pid1, proc);
     session.bind(p);
     this.sessions.set(sid, session);
-    void session.waitExit().then(() => setTimeout(() => this.sessions.delete(sid), EXEC_RETENTION_MS).unref());
+    void session.drained().then(() => setTimeout(() => this.sessions.delete(sid), EXEC_RETENTION_MS).unref());
     return { session: sid };
   }
 

@@ -10,50 +10,38 @@
  *   (connected, or resumable within its grace period) still needs bytes the ring would drop:
  *   output of pipes is never lost.
  * - A dropped connection leaves the attachment resumable for GRACE_MS; resuming with its token
- *   replays from the client's offsets and reports stdinAck = bytes of this attachment's stdin
- *   accepted so far, so the client resends exactly the rest.
+ *   replays from the client's offsets (any byte, not only a frame boundary; frames shrink on a
+ *   link that cuts inside them, attachment.ts) and reports stdinAck = bytes of this
+ *   attachment's stdin accepted so far, so the client resends exactly the rest.
+ * - After the exit, drained() waits until every attachment has been sent the exit on a
+ *   connection that then closed cleanly, or was dropped (detach, grace expired), at most
+ *   DRAIN_LIMIT_MS: whoever removes the session waits for it, so a client that is still
+ *   reconnecting finds its session.
  * - stdin from all attachments goes through one queue, in arrival order, each frame whole.
  * - `exit` goes to an attachment only after it has been sent every byte up to the final
  *   offsets; then the socket is closed with 1000.
  */
-import { randomBytes } from 'node:crypto';
 import {
-  SbxError, encodeControl, normalizeSignal,
+  SbxError, normalizeSignal,
   type ClientControl, type ExitInfo, type Hello, type Offsets, type OutputStream, type ServerControl, type SessionInfo, type Size,
 } from '../../protocol/index.js';
 import type { Process } from '../runtime/runtime.js';
+import {
+  CHUNK, STREAMS, growFrames, newAttachment, resumeToken, sendControl, sendFrames, shrinkFrames, type Attachment, type Sink,
+} from './attachment.js';
 import { ByteRing } from './ring.js';
+import { StdinQueue } from './stdin.js';
+import { mustHold } from './flow.js';
+
+export type { Sink } from './attachment.js';
 
 export const GRACE_MS = 5 * 60 * 1000;
+/** How long drained() waits at most, after the exit, for attachments that lag. */
+export const DRAIN_LIMIT_MS = 30 * 60 * 1000;
 const DEFAULT_WINDOW = 1 << 20;
-const MAX_BUFFERED = 1 << 20;
-const CHUNK = 64 * 1024;
 /** A pty read this long filled the line discipline's buffer (N_TTY_BUF_SIZE - 1); pipes give 64 KiB. */
 const FULL_READ = 4095;
 const FULL_READ_WAIT_MS = 2;
-const STREAMS: OutputStream[] = ['stdout', 'stderr'];
-
-/** The transport of one attachment. */
-export interface Sink {
-  send(frame: Uint8Array | string, cb: (err?: Error) => void): void;
-  bufferedAmount(): number;
-  close(code: number, reason?: string): void;
-}
-
-interface Attachment {
-  id: string;
-  resume: string;
-  mode: 'rw' | 'ro';
-  window: number;
-  cursor: Offsets;
-  acked: Offsets;
-  stdinAccepted: number;
-  sink?: Sink;
-  grace?: NodeJS.Timeout;
-  replayTo?: Offsets;
-  exitSent: boolean;
-  ackTimer?: NodeJS.Timeout;
-}
 
 export interface SessionOptions {
   id: string;
@@ -77,16 +65,15 @@ export class Session {
   private readonly rings: Record<OutputStream, ByteRing>;
   private readonly attachments = new Map<string, Attachment>();
   private process?: Process;
-  private stdin: Promise<void> = Promise.resolve();
-  private stdinQueued = 0;
-  private early: Buffer[] = [];
-  private eof = false;
+  private readonly stdin = new StdinQueue();
   private paused = false;
   private unflushed = 0;
   private unlogged: { stream: OutputStream; chunks: Buffer[] }[] = [];
   private flushTimer?: NodeJS.Timeout;
   private readonly flushAt: number;
   private waiters: ((e: ExitInfo) => void)[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private drainLimit?: NodeJS.Timeout;
 
   constructor(private readonly opts: SessionOptions) {
     this.id = opts.id;
@@ -104,8 +91,7 @@ export class Session {
     this.state = 'running';
     p.onData((stream, data) => this.output(stream, data));
     p.onExit((e) => this.ended(e));
-    for (const b of this.early.splice(0)) this.writeStdin(b);
-    if (this.eof) this.enqueue(() => p.closeStdin());
+    this.stdin.bind(p);
   }
 
   /** The process could not be started: end the session with this exit. */
@@ -128,6 +114,33 @@ export class Session {
   attachmentCount(): number { return [...this.attachments.values()].filter((a) => a.sink).length; }
 
   /**
+   * Resolves once the process has exited and no attachment still waits for its output: each
+   * got the exit (sent, then a clean close), detached, or stayed away past its grace period. At
+   * the latest DRAIN_LIMIT_MS after the exit (or at closeAll); at once for a session that was
+   * never started (a container removed before its start).
+   */
+  drained(): Promise<void> {
+    return new Promise((r) => { this.drainWaiters.push(r); this.settle(); });
+  }
+
+  private settle(): void {
+    if (this.drainWaiters.length === 0) return;
+    if (!this.exit) { if (!this.process) this.releaseDrained(); return; } // never started: nothing will come
+    for (const a of this.attachments.values()) {
+      if (a.exitSent && !a.sink) continue;
+      this.drainLimit ??= setTimeout(() => this.releaseDrained(), DRAIN_LIMIT_MS).unref();
+      return;
+    }
+    this.releaseDrained();
+  }
+
+  private releaseDrained(): void {
+    clearTimeout(this.drainLimit);
+    this.drainLimit = undefined;
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  /**
    * A hello on a new connection: a new attachment, or the resume of an old one.
    * @throws SbxError not_found (unknown attachment), unauthorized (bad resume token), invalid_argument
    */
@@ -141,23 +154,23 @@ export class Session {
       if (old.grace) clearTimeout(old.grace);
       old.grace = undefined;
       a = old;
-      a.resume = token();
+      a.resume = resumeToken();
     } else {
-      a = {
-        id: `a_${randomBytes(8).toString('hex')}`, resume: token(), mode: h.mode ?? 'rw', window: h.window ?? DEFAULT_WINDOW,
-        cursor: { stdout: 0, stderr: 0 }, acked: { stdout: 0, stderr: 0 }, stdinAccepted: 0, exitSent: false,
-        // every field from the start, never deleted: the object keeps one fast shape
-        sink: undefined, grace: undefined, replayTo: undefined, ackTimer: undefined,
-      };
+      a = newAttachment(h.mode ?? 'rw', h.window ?? DEFAULT_WINDOW);
       this.attachments.set(a.id, a);
     }
     if (h.window) a.window = h.window;
+    const from = {} as Offsets;
     for (const s of STREAMS) {
       const ring = this.rings[s];
-      const from = h.from?.[s] ?? ring.start;
-      if (from > ring.end) throw new SbxError('invalid_argument', `attach: ${s} offset ${from} is beyond the end (${ring.end})`);
-      a.cursor[s] = from;
-      a.acked[s] = from;
+      from[s] = h.from?.[s] ?? ring.start;
+      if (from[s] > ring.end) throw new SbxError('invalid_argument', `attach: ${s} offset ${from[s]} is beyond the end (${ring.end})`);
+    }
+    if (h.attach) shrinkFrames(a, from);
+    for (const s of STREAMS) {
+      a.cursor[s] = from[s];
+      a.acked[s] = from[s];
+      a.base[s] = from[s];
     }
     a.sink = sink;
     a.exitSent = false;
@@ -170,24 +183,30 @@ export class Session {
       heartbeat: 20,
     };
     if (this.size) msg.size = this.size;
-    this.sendControl(a, msg);
+    sendControl(a, msg);
     if (h.size && a.mode === 'rw' && this.tty) this.resize(h.size, a);
     this.pump(a);
     this.flowCheck();
     return a.id;
   }
 
-  /** The connection of an attachment is gone; `voluntary` (detach) drops it at once. */
-  disconnect(attachId: string, sink: Sink, voluntary: boolean): void {
+  /**
+   * The connection of an attachment is gone; `voluntary` (detach) drops it at once. `clean`:
+   * the peer closed it properly, so what was sent on it arrived (else an exit sent on it may be
+   * lost and the client will resume for it).
+   */
+  disconnect(attachId: string, sink: Sink, voluntary: boolean, clean = false): void {
     const a = this.attachments.get(attachId);
     if (!a || a.sink !== sink) return;
     a.sink = undefined;
+    if (!clean) a.exitSent = false;
     if (a.ackTimer) clearTimeout(a.ackTimer);
     a.ackTimer = undefined;
-    if (voluntary) { this.attachments.delete(a.id); this.flowCheck(); return; }
+    if (voluntary) { this.attachments.delete(a.id); this.flowCheck(); this.settle(); return; }
     if (this.tty) this.flowCheck(); // a TTY is never held for a viewer that is gone
-    a.grace = setTimeout(() => { this.attachments.delete(a.id); this.flowCheck(); }, GRACE_MS);
+    a.grace = setTimeout(() => { this.attachments.delete(a.id); this.flowCheck(); this.settle(); }, GRACE_MS);
     a.grace.unref();
+    this.settle();
   }
 
   /** Drop every attachment (daemon shutdown, container removal). */
@@ -198,21 +217,20 @@ export class Session {
       a.sink?.close(code, reason);
     }
     this.attachments.clear();
+    this.releaseDrained();
   }
 
   /** stdin bytes from an attachment. */
   input(attachId: string, data: Uint8Array): void {
     const a = this.attachments.get(attachId);
     if (!a) return;
-    if (a.mode !== 'rw') { this.sendControl(a, { t: 'error', code: 'ro_attachment', message: 'read-only attachment: stdin ignored', fatal: false }); return; }
+    if (a.mode !== 'rw') { sendControl(a, { t: 'error', code: 'ro_attachment', message: 'read-only attachment: stdin ignored', fatal: false }); return; }
     a.stdinAccepted += data.length;
     if (!a.ackTimer && a.sink) {
-      a.ackTimer = setTimeout(() => { a.ackTimer = undefined; this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted }); }, 20);
+      a.ackTimer = setTimeout(() => { a.ackTimer = undefined; sendControl(a, { t: 'stdinAck', n: a.stdinAccepted }); }, 20);
     }
-    if (this.eof || this.exit) return;
-    const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength); // the frame's own bytes: no copy
-    if (!this.process) { this.early.push(b); return; }
-    this.writeStdin(b);
+    if (this.exit) return;
+    this.stdin.write(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)); // the frame's own bytes: no copy
   }
 
   control(attachId: string, m: ClientControl): void {
@@ -222,11 +240,12 @@ export class Session {
       case 'ack':
         a.acked.stdout = Math.max(a.acked.stdout, Math.min(m.stdout, a.cursor.stdout));
         a.acked.stderr = Math.max(a.acked.stderr, Math.min(m.stderr, a.cursor.stderr));
+        growFrames(a);
         this.pump(a);
         this.flowCheck();
         return;
       case 'ping':
-        this.sendControl(a, { t: 'pong', ...(m.id !== undefined ? { id: m.id } : {}) });
+        sendControl(a, { t: 'pong', ...(m.id !== undefined ? { id: m.id } : {}) });
         return;
       case 'detach':
         a.sink?.close(1000, 'detached');
@@ -234,11 +253,11 @@ export class Session {
         return;
       default:
     }
-    if (a.mode !== 'rw') { this.sendControl(a, { t: 'error', code: 'ro_attachment', message: `read-only attachment: ${m.t} ignored`, fatal: false }); return; }
+    if (a.mode !== 'rw') { sendControl(a, { t: 'error', code: 'ro_attachment', message: `read-only attachment: ${m.t} ignored`, fatal: false }); return; }
     if (m.t === 'resize') this.resize({ cols: m.cols, rows: m.rows }, a);
     else if (m.t === 'signal') {
       const sig = normalizeSignal(m.name);
-      if (!sig) { this.sendControl(a, { t: 'error', code: 'bad_signal', message: `signal ${m.name}: unknown`, fatal: false }); return; }
+      if (!sig) { sendControl(a, { t: 'error', code: 'bad_signal', message: `signal ${m.name}: unknown`, fatal: false }); return; }
       if (this.process && !this.exit) this.opts.kill(sig);
     } else if (m.t === 'eof') this.closeStdin();
   }
@@ -246,26 +265,10 @@ export class Session {
   resize(size: Size, from?: Attachment): void {
     this.size = size;
     if (this.process && !this.exit) this.process.resize(size);
-    for (const a of this.attachments.values()) if (a !== from && a.sink) this.sendControl(a, { t: 'size', ...size });
+    for (const a of this.attachments.values()) if (a !== from && a.sink) sendControl(a, { t: 'size', ...size });
   }
 
-  closeStdin(): void {
-    if (this.eof) return;
-    this.eof = true;
-    const p = this.process;
-    if (p) this.enqueue(() => p.closeStdin());
-  }
-
-  private writeStdin(b: Buffer): void {
-    const p = this.process!;
-    this.enqueue(() => p.write(b));
-  }
-
-  /** Runs stdin operations one after another; with none in progress, at once (a keystroke waits for no turn of the loop). */
-  private enqueue(op: () => Promise<void> | void): void {
-    const run = async (): Promise<void> => { try { await op(); } catch { /* the process is gone */ } finally { this.stdinQueued--; } };
-    this.stdin = this.stdinQueued++ === 0 ? run() : this.stdin.then(run);
-  }
+  closeStdin(): void { this.stdin.close(); }
 
   private output(stream: OutputStream, data: Buffer): void {
     this.rings[stream].append(data);
@@ -297,81 +300,35 @@ export class Session {
     for (const w of this.waiters.splice(0)) w(e);
     if (this.paused) { this.paused = false; this.process?.resume(); }
     for (const a of this.attachments.values()) this.pump(a);
+    this.settle();
   }
 
-  /**
-   * Hold the process (stop reading its output) rather than drop bytes a viewer still needs.
-   * Non-TTY: while any rw attachment, connected or resumable, lags by a ring (pipes lose
-   * nothing). TTY: only while every connected rw attachment lags by most of a ring, so the
-   * fastest viewer sets the pace, as a terminal does for the program writing to it: a lone
-   * slow terminal gets every byte, a slow viewer beside a faster one gets a gap instead of
-   * stalling it, and a shell nobody is attached to never blocks.
-   */
+  /** Hold the process (stop reading its output) rather than drop bytes a viewer still needs (flow.ts). */
   private flowCheck(): void {
     if (!this.process || this.exit) return;
-    const cap = this.rings.stdout.capacity;
-    let hold: boolean;
-    if (this.tty) {
-      let least = Infinity;
-      for (const a of this.attachments.values()) {
-        if (a.mode !== 'rw' || !a.sink) continue;
-        least = Math.min(least, this.rings.stdout.end - a.acked.stdout);
-      }
-      hold = least !== Infinity && (this.paused ? least >= cap >> 1 : least >= (cap >> 2) * 3);
-    } else {
-      let need = 0;
-      for (const a of this.attachments.values()) {
-        if (a.mode !== 'rw') continue;
-        for (const s of STREAMS) need = Math.max(need, this.rings[s].end - a.acked[s]);
-      }
-      hold = this.paused ? need >= cap / 2 : need >= cap;
-    }
+    const hold = mustHold(this.tty, this.paused, this.attachments.values(), this.rings);
     if (hold !== this.paused) {
       this.paused = hold;
       if (hold) this.process.pause(); else this.process.resume();
     }
   }
 
-  private sendControl(a: Attachment, m: ServerControl): void {
-    a.sink?.send(encodeControl(m), () => undefined);
-  }
-
   private pump(a: Attachment): void {
     const sink = a.sink;
     if (!sink || a.exitSent) return;
-    let progressed = true;
-    while (progressed) {
-      progressed = false;
-      for (const s of STREAMS) {
-        const ring = this.rings[s];
-        if (a.cursor[s] < ring.start) {
-          this.sendControl(a, { t: 'gap', stream: s, from: a.cursor[s], to: ring.start });
-          a.cursor[s] = ring.start;
-          a.acked[s] = Math.max(a.acked[s], ring.start);
-        }
-        const avail = ring.end - a.cursor[s];
-        if (avail <= 0) continue;
-        const inflight = a.cursor.stdout - a.acked.stdout + a.cursor.stderr - a.acked.stderr;
-        if (inflight >= a.window || sink.bufferedAmount() > MAX_BUFFERED) return;
-        const frame = ring.readFrame(s === 'stdout' ? 1 : 2, a.cursor[s], Math.min(avail, CHUNK, a.window - inflight));
-        a.cursor[s] += frame.length - 1;
-        sink.send(frame, (err) => { if (!err && a.sink === sink) this.pump(a); });
-        progressed = true;
-      }
-    }
+    sendFrames(a, this.rings, () => this.pump(a));
     const end = this.offsets();
     if (a.replayTo && a.cursor.stdout >= a.replayTo.stdout && a.cursor.stderr >= a.replayTo.stderr) {
       a.replayTo = undefined;
-      this.sendControl(a, { t: 'replayed' });
+      sendControl(a, { t: 'replayed' });
     }
     if (this.exit && a.cursor.stdout >= end.stdout && a.cursor.stderr >= end.stderr) {
       a.exitSent = true;
       if (a.ackTimer) { clearTimeout(a.ackTimer); a.ackTimer = undefined; }
-      this.sendControl(a, { t: 'stdinAck', n: a.stdinAccepted });
-      this.sendControl(a, { t: 'exit', ...this.exit, final: end });
+      sendControl(a, { t: 'stdinAck', n: a.stdinAccepted });
+      sendControl(a, { t: 'exit', ...this.exit, final: end });
       sink.close(1000, 'exited');
     }
   }
 }
 
-function token(): string { return `r_${randomBytes(16).toString('hex')}`; }
