@@ -108,6 +108,15 @@ load('a layer that is not a tar, or of a type sbx cannot unpack, is refused; a g
   assert.is(ok.stdout, 'Loaded image: fine:1\n');
 });
 
+load('sbx import checks its tar the same way, in the pass that stores it', async ({ d }) => {
+  const before = { images: (await sbx(d.root, ['images'])).stdout, blobs: await blobs(d.root) };
+  const r = await sbx(d.root, ['import', '-', 'sneaky:1'], { input: await tarOf([symlink('x', '/etc'), file('x/passwd')]) });
+  assert.is(r.code, 125, r.stderr);
+  assert.match(r.stderr, /import: entry "x\/passwd": parent "x" is a symbolic link/);
+  assert.is((await sbx(d.root, ['images'])).stdout, before.images);
+  assert.equal(await blobs(d.root), before.blobs);
+});
+
 load('the runtime refuses what load refuses: the same image put straight into the store fails at run', privileged<Ctx>(async ({ d }) => {
   const s = d.daemon.services;
   const bad = await tarOf([file('x/passwd')]);

@@ -4,9 +4,10 @@
  * - decompress(): sniff gzip by its magic and gunzip; plain bytes pass; other compressions are
  *   refused with a clear message. A truncated gzip stream fails.
  * - tarChecker(): a pass-through that parses the bytes as a tar (tar-stream) as they flow and
- *   fails at the first malformed header, at a truncated end, or at an entry whose name or hard
- *   link target is absolute or climbs out with "..". Its flush waits for the parser, so the
- *   consumer (e.g. ContentStore.write) sees the error before it can commit.
+ *   fails at the first malformed header, at a truncated end, or at an entry ImageTreeCheck
+ *   refuses (a name or hard link that escapes, a write through a symlink, ...). Its flush waits
+ *   for the parser, so the consumer (e.g. ContentStore.write) sees the error before it can commit.
+ * - ImageTreeCheck: what unpacking would refuse in an image's layers, checked as they stream.
  */
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -61,6 +62,7 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
 
 export function tarChecker(what: string): Transform & { entries(): number } {
   const extract = tar.extract();
+  const tree = new ImageTreeCheck();
   let entries = 0;
   let failure: Error | undefined;
   // 'close' follows 'error' when the parser fails; settle a tick later so errors are recorded first.
@@ -72,9 +74,10 @@ export function tarChecker(what: string): Transform & { entries(): number } {
   extract.on('entry', (header, stream, next) => {
     entries++;
     stream.on('error', (e: Error) => { failure ??= e; });
-    const why = unsafePath(header.name) ?? (header.type === 'link' && header.linkname ? unsafePath(header.linkname) : undefined);
-    if (why) {
-      const e = new SbxError('invalid_argument', `${what}: entry "${header.name}" has ${why}`);
+    try {
+      tree.check(header);
+    } catch (err) {
+      const e = new SbxError('invalid_argument', `${what}: ${(err as Error).message}`);
       failure ??= e;
       extract.destroy(e);
       return;
@@ -133,7 +136,7 @@ export class ImageTreeCheck {
     try {
       for await (const entry of ex) {
         entries++;
-        this.entry(entry.header);
+        this.check(entry.header);
         entry.resume();
       }
       await feeding;
@@ -147,7 +150,8 @@ export class ImageTreeCheck {
     }
   }
 
-  private entry(h: tar.Header): void {
+  /** One entry, in order; throws invalid_argument "entry NAME: why". */
+  check(h: tar.Header): void {
     const rel = clean(h.name, `entry ${JSON.stringify(h.name)}`);
     const slash = rel.lastIndexOf('/');
     const base = rel.slice(slash + 1);
