@@ -4,8 +4,11 @@
  *
  * Transport rules, the same for every route:
  * - Path parameters (`:id`, `:ref`) are taken from the request object's field of that name and
- *   URI-encoded; GET/DELETE send the remaining fields as query parameters (JSON-encoded values),
- *   POST/PUT send them as a JSON body.
+ *   URI-encoded; GET/DELETE send the remaining fields as query parameters (strings as they are,
+ *   other values JSON-encoded; booleans may also be 1/0 as docker's), POST/PUT send them as a
+ *   JSON body.
+ * - Every request is checked against its route's `input` schema (protocol/validate.ts) before a
+ *   handler runs: a wrong type, an unknown or a missing field is 400 invalid_argument naming it.
  * - kind 'json': the response is the JSON result (204 for void).
  * - kind 'upload': the request body is a raw byte stream (a tar), all fields go in the query.
  * - kind 'download': the response body is a raw byte stream.
