@@ -4,8 +4,11 @@
  *
  * Transport rules, the same for every route:
  * - Path parameters (`:id`, `:ref`) are taken from the request object's field of that name and
- *   URI-encoded; GET/DELETE send the remaining fields as query parameters (JSON-encoded values),
- *   POST/PUT send them as a JSON body.
+ *   URI-encoded; GET/DELETE send the remaining fields as query parameters (strings as they are,
+ *   other values JSON-encoded; booleans may also be 1/0 as docker's), POST/PUT send them as a
+ *   JSON body.
+ * - Every request is checked against its route's `input` schema (protocol/validate.ts) before a
+ *   handler runs: a wrong type, an unknown or a missing field is 400 invalid_argument naming it.
  * - kind 'json': the response is the JSON result (204 for void).
  * - kind 'upload': the request body is a raw byte stream (a tar), all fields go in the query.
  * - kind 'download': the response body is a raw byte stream.
@@ -15,6 +18,7 @@
  * - Errors (before any byte of a stream is sent) are `ErrorBody` with status HTTP_STATUS[code].
  */
 import type { ErrorBody } from './errors.js';
+import { object, type Fields, type ObjectType } from './validate.js';
 
 export const API_VERSION = 'v1';
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -24,12 +28,15 @@ export interface Route<Req, Res> {
   readonly method: Method;
   readonly path: string;
   readonly kind: RouteKind;
+  /** The request's schema (protocol/validate.ts); the daemon checks every request against it. */
+  readonly input?: ObjectType<Req>;
   /** Phantom: never set; carries the request and response types. */
   readonly _types?: [Req, Res];
 }
 
-export function route<Req, Res>(method: Method, path: string, kind: RouteKind = 'json'): Route<Req, Res> {
-  return { method, path, kind };
+/** `input`: every field of Req with its type, path parameters included (see protocol/validate.ts). */
+export function route<Req, Res>(method: Method, path: string, kind: RouteKind = 'json', input?: Fields<Req>): Route<Req, Res> {
+  return input ? { method, path, kind, input: object<Req>(input) } : { method, path, kind };
 }
 
 /** A typed WebSocket endpoint; params travel in the query string. */
@@ -84,11 +91,14 @@ export function matchPath(pattern: string, actual: string): Record<string, strin
   return params;
 }
 
+/** The request of a route that takes no fields. */
+export type NoInput = Record<string, never>;
+
 // ---------------------------------------------------------------------------------------------
 // System
 
 export interface VersionInfo { version: string; api: string; node: string; pid: number; root: string; snapshotter?: string }
 
 export const System = {
-  version: route<void, VersionInfo>('GET', '/v1/version'),
+  version: route<NoInput, VersionInfo>('GET', '/v1/version', 'json', {}),
 } as const;

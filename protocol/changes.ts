@@ -7,6 +7,7 @@
  */
 import { channel, route } from './api.js';
 import type { ErrorBody } from './errors.js';
+import { bool, int, opt, str, type Fields } from './validate.js';
 
 export type ChangeOp = 'add' | 'modify' | 'delete';
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
@@ -50,6 +51,8 @@ export interface DiffRequest {
   patch?: boolean;
 }
 
+export const diffFields: Fields<DiffRequest> = { from: str, to: opt(str), patch: opt(bool) };
+
 export interface DiffResult {
   changes: Change[];
   patches?: FilePatch[];
@@ -80,9 +83,9 @@ export const CHANGES_SUBPROTOCOL = 'sbx.changes.v1';
 
 export const Changes = {
   /** `sbx diff`: container vs its image, or any two containers/images. */
-  diff: route<DiffRequest, DiffResult>('GET', '/v1/diff'),
+  diff: route<DiffRequest, DiffResult>('GET', '/v1/diff', 'json', diffFields),
   /** The journal from a seq on (a settled view: pending rescans are flushed first). */
-  journal: route<JournalRequest, JournalResult>('GET', '/v1/containers/:id/changes'),
+  journal: route<JournalRequest, JournalResult>('GET', '/v1/containers/:id/changes', 'json', { id: str, since: opt(int) }),
   /** The live journal: backlog after `since`, `synced`, then records as they happen. */
   feed: channel<{ id: string; since?: number }>('/v1/containers/:id/changes/feed', CHANGES_SUBPROTOCOL),
 } as const;

@@ -1,6 +1,7 @@
 /** Commit: a container's changes → a new image (`sbx commit`, docker's POST /commit). */
 import { route } from './api.js';
 import type { Digest } from './oci.js';
+import { arrayOf, bool, int, opt, str, type Fields } from './validate.js';
 
 export interface CommitRequest {
   /** The container: name, ID or unique ID prefix. */
@@ -23,6 +24,18 @@ export interface CommitRequest {
   sourceDateEpoch?: number;
 }
 
+export const commitFields: Fields<CommitRequest> = {
+  id: str,
+  reference: opt(str),
+  author: opt(str),
+  message: opt(str),
+  changes: opt(arrayOf(str)),
+  pause: opt(bool),
+  squash: opt(bool),
+  exclude: opt(arrayOf(str)),
+  sourceDateEpoch: opt(int),
+};
+
 export interface CommitResponse {
   /** The new image ID (config digest), as docker prints it. */
   Id: Digest;
@@ -35,5 +48,5 @@ export interface CommitResponse {
 }
 
 export const Commit = {
-  commit: route<CommitRequest, CommitResponse>('POST', '/v1/containers/:id/commit'),
+  commit: route<CommitRequest, CommitResponse>('POST', '/v1/containers/:id/commit', 'json', commitFields),
 } as const;

@@ -8,6 +8,7 @@
  */
 import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
+import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
 export type NetworkMode = 'none' | 'host';
@@ -24,6 +25,12 @@ export interface DeviceMapping {
   /** Subset of "rwm" (read, write, mknod) the devices cgroup allows; default "rwm". */
   cgroupPermissions: string;
 }
+
+const port = intIn(1, 65535);
+const portMapping = object<PortMapping>({ hostIp: str, hostPort: port, containerPort: port }, 'a port mapping {hostIp, hostPort, containerPort}', 'port mappings');
+const consoleSize = object<Size>({ cols: intIn(0, 65535), rows: intIn(0, 65535) }, 'a size {cols, rows}', 'sizes');
+const strings = arrayOf(str);
+const deviceMapping = object<DeviceMapping>({ pathOnHost: str, pathInContainer: str, cgroupPermissions: str }, 'a device mapping {pathOnHost, pathInContainer, cgroupPermissions}', 'device mappings');
 
 export interface CreateContainerRequest {
   /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
@@ -61,6 +68,31 @@ export interface CreateContainerRequest {
   /** Host device nodes made available in the container. */
   devices?: DeviceMapping[];
 }
+
+/** CreateContainerRequest's schema, checked before the daemon sees the request: one line per field. */
+export const createContainerFields: Fields<CreateContainerRequest> = {
+  image: str,
+  name: opt(str),
+  cmd: opt(strings),
+  entrypoint: opt(strings),
+  env: opt(strings),
+  workdir: opt(str),
+  user: opt(str),
+  hostname: opt(str),
+  tty: opt(bool),
+  openStdin: opt(bool),
+  network: opt(oneOf('none', 'host')),
+  memory: opt(int),
+  pidsLimit: opt(int),
+  init: opt(bool),
+  autoRemove: opt(bool),
+  consoleSize: opt(consoleSize),
+  ports: opt(arrayOf(portMapping)),
+  privileged: opt(bool),
+  capAdd: opt(strings),
+  capDrop: opt(strings),
+  devices: opt(arrayOf(deviceMapping)),
+};
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
 
@@ -132,6 +164,17 @@ export interface ExecRequest {
   consoleSize?: Size;
 }
 
+export const execFields: Fields<ExecRequest> = {
+  id: str,
+  cmd: strings,
+  tty: opt(bool),
+  openStdin: opt(bool),
+  env: opt(strings),
+  workdir: opt(str),
+  user: opt(str),
+  consoleSize: opt(consoleSize),
+};
+
 export interface SessionInfo {
   session: string;
   container: string;
@@ -145,26 +188,28 @@ export interface SessionInfo {
 export interface WaitResult { StatusCode: number; Error?: { Message: string } }
 
 export const Containers = {
-  create: route<CreateContainerRequest, CreateContainerResponse>('POST', '/v1/containers'),
-  list: route<{ all?: boolean }, ContainerSummary[]>('GET', '/v1/containers'),
-  inspect: route<{ id: string }, ContainerInspect>('GET', '/v1/containers/:id/json'),
-  start: route<{ id: string }, void>('POST', '/v1/containers/:id/start'),
+  create: route<CreateContainerRequest, CreateContainerResponse>('POST', '/v1/containers', 'json', createContainerFields),
+  list: route<{ all?: boolean }, ContainerSummary[]>('GET', '/v1/containers', 'json', { all: opt(bool) }),
+  inspect: route<{ id: string }, ContainerInspect>('GET', '/v1/containers/:id/json', 'json', { id: str }),
+  start: route<{ id: string }, void>('POST', '/v1/containers/:id/start', 'json', { id: str }),
   /** SIGTERM (or the image's STOPSIGNAL), then SIGKILL after `timeout` seconds (default 10). */
-  stop: route<{ id: string; timeout?: number }, void>('POST', '/v1/containers/:id/stop'),
-  kill: route<{ id: string; signal?: string }, void>('POST', '/v1/containers/:id/kill'),
+  stop: route<{ id: string; timeout?: number }, void>('POST', '/v1/containers/:id/stop', 'json', { id: str, timeout: opt(intIn(0, 2 ** 31 - 1)) }),
+  kill: route<{ id: string; signal?: string }, void>('POST', '/v1/containers/:id/kill', 'json', { id: str, signal: opt(str) }),
   /** Blocks until the container is not running; answers its exit status. */
-  wait: route<{ id: string }, WaitResult>('POST', '/v1/containers/:id/wait'),
-  remove: route<{ id: string; force?: boolean }, void>('DELETE', '/v1/containers/:id'),
+  wait: route<{ id: string }, WaitResult>('POST', '/v1/containers/:id/wait', 'json', { id: str }),
+  remove: route<{ id: string; force?: boolean }, void>('DELETE', '/v1/containers/:id', 'json', { id: str, force: opt(bool) }),
   /** Body: log records (protocol/stream.ts encodeLogRecord), stdout and stderr in order. */
-  logs: route<{ id: string; follow?: boolean; tail?: number }, void>('GET', '/v1/containers/:id/logs', 'download'),
-  exec: route<ExecRequest, { session: string }>('POST', '/v1/containers/:id/exec'),
+  logs: route<{ id: string; follow?: boolean; tail?: number }, void>('GET', '/v1/containers/:id/logs', 'download',
+    { id: str, follow: opt(bool), tail: opt(int) }),
+  exec: route<ExecRequest, { session: string }>('POST', '/v1/containers/:id/exec', 'json', execFields),
 } as const;
 
 export const Sessions = {
-  inspect: route<{ session: string }, SessionInfo>('GET', '/v1/sessions/:session'),
-  resize: route<{ session: string; cols: number; rows: number }, void>('POST', '/v1/sessions/:session/resize'),
+  inspect: route<{ session: string }, SessionInfo>('GET', '/v1/sessions/:session', 'json', { session: str }),
+  resize: route<{ session: string; cols: number; rows: number }, void>('POST', '/v1/sessions/:session/resize', 'json',
+    { session: str, cols: intIn(1, 1000), rows: intIn(1, 1000) }),
   /** Blocks until the session's process has exited. */
-  wait: route<{ session: string }, ExitInfo>('POST', '/v1/sessions/:session/wait'),
+  wait: route<{ session: string }, ExitInfo>('POST', '/v1/sessions/:session/wait', 'json', { session: str }),
   /** WebSocket, subprotocol sbx.stream.v1. */
   attach: channel<{ session: string }>('/v1/sessions/:session/attach', STREAM_SUBPROTOCOL),
 } as const;

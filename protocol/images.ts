@@ -1,5 +1,6 @@
 /** Images: the local store's verbs (list, inspect, history, tag, rmi, import, load, save). */
-import { route } from './api.js';
+import { route, type NoInput } from './api.js';
+import { arrayOf, bool, oneOf, opt, str, type Fields } from './validate.js';
 import type { ContainerConfig, Digest } from './oci.js';
 
 export interface ImageSummary {
@@ -59,19 +60,30 @@ export interface ImportRequest {
   platform?: string;
 }
 
+export const importFields: Fields<ImportRequest> = {
+  reference: opt(str),
+  changes: opt(arrayOf(str)),
+  message: opt(str),
+  busybox: opt(bool),
+  path: opt(str),
+  platform: opt(str),
+};
+
 /** `loaded`: the tags written ("busybox:latest"); `ids`: image IDs of images loaded without a tag. */
 export interface LoadResult { loaded: string[]; ids: string[] }
 
 export const Images = {
-  list: route<{ all?: boolean; reference?: string }, ImageSummary[]>('GET', '/v1/images'),
-  inspect: route<{ ref: string }, ImageInspect>('GET', '/v1/images/:ref/json'),
-  history: route<{ ref: string }, HistoryRow[]>('GET', '/v1/images/:ref/history'),
-  tag: route<{ source: string; target: string }, ImageSummary>('POST', '/v1/images/tag'),
-  remove: route<{ ref: string; force?: boolean }, { untagged: string[]; deleted: string[] }>('DELETE', '/v1/images/:ref'),
+  list: route<{ all?: boolean; reference?: string }, ImageSummary[]>('GET', '/v1/images', 'json', { all: opt(bool), reference: opt(str) }),
+  inspect: route<{ ref: string }, ImageInspect>('GET', '/v1/images/:ref/json', 'json', { ref: str }),
+  history: route<{ ref: string }, HistoryRow[]>('GET', '/v1/images/:ref/history', 'json', { ref: str }),
+  tag: route<{ source: string; target: string }, ImageSummary>('POST', '/v1/images/tag', 'json', { source: str, target: str }),
+  remove: route<{ ref: string; force?: boolean }, { untagged: string[]; deleted: string[] }>('DELETE', '/v1/images/:ref', 'json',
+    { ref: str, force: opt(bool) }),
   /** Body: a root file system as tar / tar.gz (or empty with busybox=true). */
-  import: route<ImportRequest, ImageSummary>('POST', '/v1/images/import', 'upload'),
+  import: route<ImportRequest, ImageSummary>('POST', '/v1/images/import', 'upload', importFields),
   /** Body: an OCI archive or a `docker save` archive. */
-  load: route<Record<string, never>, LoadResult>('POST', '/v1/images/load', 'upload'),
+  load: route<NoInput, LoadResult>('POST', '/v1/images/load', 'upload', {}),
   /** Response: an archive of the named images. */
-  save: route<{ refs: string[]; format?: 'oci' | 'docker' }, void>('GET', '/v1/images/save', 'download'),
+  save: route<{ refs: string[]; format?: 'oci' | 'docker' }, void>('GET', '/v1/images/save', 'download',
+    { refs: arrayOf(str), format: opt(oneOf('oci', 'docker')) }),
 } as const;

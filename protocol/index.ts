@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './oci.js';
 export * from './reference.js';
 export * from './api.js';
+export * from './validate.js';
 export * from './images.js';
 export * from './changes.js';
 export * from './registry.js';

@@ -4,6 +4,7 @@
  */
 import { route } from './api.js';
 import type { Digest } from './oci.js';
+import { bool, opt, str, type Fields } from './validate.js';
 
 export interface PullRequest {
   /** "alpine", "127.0.0.1:5000/me/app:1", "host/app@sha256:…" */
@@ -13,6 +14,8 @@ export interface PullRequest {
   /** Allow plain HTTP to this registry although it is not loopback. */
   insecure?: boolean;
 }
+
+export const pullFields: Fields<PullRequest> = { reference: str, platform: opt(str), insecure: opt(bool) };
 
 export interface PullResult {
   /** Normalised reference pulled ("docker.io/library/alpine:latest"). */
@@ -26,6 +29,7 @@ export interface PullResult {
 }
 
 export interface PushRequest { reference: string; insecure?: boolean }
+export const pushFields: Fields<PushRequest> = { reference: str, insecure: opt(bool) };
 
 export interface PushResult {
   reference: string;
@@ -36,10 +40,11 @@ export interface PushResult {
 }
 
 export interface LoginRequest { registry: string; username: string; password: string; insecure?: boolean }
+export const loginFields: Fields<LoginRequest> = { registry: str, username: str, password: str, insecure: opt(bool) };
 
 export const Registry = {
-  pull: route<PullRequest, PullResult>('POST', '/v1/images/pull', 'progress'),
-  push: route<PushRequest, PushResult>('POST', '/v1/images/push', 'progress'),
-  login: route<LoginRequest, { registry: string }>('POST', '/v1/auth/login'),
-  logout: route<{ registry: string }, { removed: boolean }>('POST', '/v1/auth/logout'),
+  pull: route<PullRequest, PullResult>('POST', '/v1/images/pull', 'progress', pullFields),
+  push: route<PushRequest, PushResult>('POST', '/v1/images/push', 'progress', pushFields),
+  login: route<LoginRequest, { registry: string }>('POST', '/v1/auth/login', 'json', loginFields),
+  logout: route<{ registry: string }, { removed: boolean }>('POST', '/v1/auth/logout', 'json', { registry: str }),
 } as const;

@@ -22,7 +22,8 @@ async function ok(root: string, args: string[], input?: Buffer): Promise<string>
 
 async function fails(root: string, args: string[], re: RegExp, input?: Buffer): Promise<CliResult> {
   const r = await sbx(root, args, input ? { input } : {});
-  assert.is(r.code, 125, `sbx ${args.join(' ')} should fail: ${r.stdout}${r.stderr}`);
+  // docker load exits 1 on a refused archive; the other verbs report daemon errors with 125.
+  assert.is(r.code, args[0] === 'load' ? 1 : 125, `sbx ${args.join(' ')} should fail: ${r.stdout}${r.stderr}`);
   assert.match(r.stderr, re);
   return r;
 }
@@ -153,7 +154,7 @@ imp('bad input leaves the store unchanged: corrupt, truncated, unsafe, RUN chang
   await fails(d.root, ['import', '-', 'x'], /import: bad gzip data/, gz.subarray(0, gz.length - 20));
   await writeFile(join(tmp, 'f'), 'x');
   const evil = execFileSync('tar', ['-C', tmp, '-cf', '-', '--transform', 's,^f$,../../escape,', 'f']);
-  await fails(d.root, ['import', '-', 'x'], /import: entry "\.\.\/\.\.\/escape" has a "\.\." component/, evil);
+  await fails(d.root, ['import', '-', 'x'], /import: entry "\.\.\/\.\.\/escape": "\.\." escapes the root/, evil);
   await fails(d.root, ['import', '-', 'x', '-c', 'RUN make'], /change "RUN make": RUN is not a valid change command/, good);
   await fails(d.root, ['import', '-', 'x'], /import: empty input/, Buffer.alloc(0));
   assert.equal(await blobs(d.root), before.blobs);
@@ -294,7 +295,7 @@ api('bad requests are invalid_argument / not_found, before any work', async ({ d
   const { client } = d;
   await rejects(() => client.download(Images.save, { refs: [] }), 'invalid_argument', /name at least one image/);
   await client.upload(Images.import, { busybox: true }, Buffer.alloc(0));
-  await rejects(() => client.download(Images.save, { refs: ['busybox'], format: 'zip' as 'oci' }), 'invalid_argument', /unknown format/);
+  await rejects(() => client.download(Images.save, { refs: ['busybox'], format: 'zip' as 'oci' }), 'invalid_argument', /format must be one of "oci", "docker"/);
   await rejects(() => client.download(Images.save, { refs: ['nope'] }), 'not_found', /image nope: no such image/);
   await rejects(() => client.upload(Images.import, { busybox: true, path: '/tmp' }, Buffer.alloc(0)), 'invalid_argument', /one source/);
   await rejects(() => client.upload(Images.import, { path: 'relative/dir' }, Buffer.alloc(0)), 'invalid_argument', /absolute path/);

@@ -130,6 +130,26 @@ s('malformed digests and names are 400, never 500', async ({ url }) => {
   assert.is(await errCode(nothing), 'BLOB_UNKNOWN');
 });
 
+s('a manifest read by a malformed tag is unknown (404 MANIFEST_UNKNOWN, as the conformance suite expects); a put by one is 400', async ({ url }) => {
+  const { body } = await pushImage(url, 'me/app', 'v1');
+  // The suite's own "nonexistent manifest" is ".INVALID_MANIFEST_NAME".
+  for (const tag of ['.INVALID_MANIFEST_NAME', '-dash', 'a'.repeat(129), 'white%20space']) {
+    const head = await fetch(`${url}/v2/me/app/manifests/${tag}`, { method: 'HEAD' });
+    assert.is(head.status, 404, `HEAD ${tag}`);
+    const get = await fetch(`${url}/v2/me/app/manifests/${tag}`, { headers: { accept: OCI_MANIFEST } });
+    assert.is(get.status, 404, `GET ${tag}`);
+    assert.is(await errCode(get), 'MANIFEST_UNKNOWN', `GET ${tag}`);
+    const del = await fetch(`${url}/v2/me/app/manifests/${tag}`, { method: 'DELETE' });
+    assert.is(del.status, 404, `DELETE ${tag}`);
+    assert.is(await errCode(del), 'MANIFEST_UNKNOWN', `DELETE ${tag}`);
+  }
+  const put = await fetch(`${url}/v2/me/app/manifests/.INVALID_MANIFEST_NAME`, { method: 'PUT', body: B(body), headers: { 'content-type': OCI_MANIFEST } });
+  assert.is(put.status, 400);
+  assert.is(await errCode(put), 'MANIFEST_INVALID');
+  const good = await fetch(`${url}/v2/me/app/manifests/v1`, { method: 'HEAD' });
+  assert.is(good.status, 200, 'the good tag still answers');
+});
+
 s('chunked upload with Content-Range; an out-of-order chunk is 416', async ({ url }) => {
   const data = Buffer.from('0123456789abcdefghij');
   const start = await fetch(`${url}/v2/me/app/blobs/uploads/`, { method: 'POST' });

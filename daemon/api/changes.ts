@@ -4,7 +4,7 @@
  */
 import type { WebSocket } from 'ws';
 import {
-  Changes, SbxError, type ChangeFeedMessage, type ChangeRecord, type DiffResult,
+  Changes, SbxError, type ChangeFeedMessage, type ChangeRecord, type DiffRequest, type DiffResult,
 } from '../../protocol/index.js';
 import { compareViews, overlayChanges } from '../changes/compare.js';
 import { containerAccess, type ContainerView } from '../changes/containers.js';
@@ -15,16 +15,18 @@ import { resolveImage } from '../images/resolve.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
-function str(v: unknown, what: string): string {
-  if (typeof v !== 'string' || v === '') throw new SbxError('invalid_argument', `${what}: expected a name or ID`);
+function named(v: string, what: string): string {
+  if (v === '') throw new SbxError('invalid_argument', `${what}: expected a name or ID`);
   return v;
 }
 
-function seqOf(v: unknown): number {
+/** `since` of the feed's query string (the /v1 routes get theirs checked by the router). */
+function seqOf(v: string | number | undefined): number {
   if (v === undefined || v === '') return 0;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new SbxError('invalid_argument', `since ${JSON.stringify(v)}: expected a sequence number ≥ 0`);
-  return n;
+  if (typeof v === 'number' ? !Number.isSafeInteger(v) || v < 0 : !/^\d+$/.test(v)) {
+    throw new SbxError('invalid_argument', `since ${JSON.stringify(v)}: expected a sequence number ≥ 0`);
+  }
+  return Number(v);
 }
 
 /** The whole tree of a container (its layer over the image) or of an image (its unpacked chain). */
@@ -48,9 +50,9 @@ async function treeOf(s: Services, ref: string): Promise<FsView> {
   return d.format === 'overlay' ? new LayeredView([d.upper, ...d.lowers]) : new DirView(d.upper);
 }
 
-export async function diff(s: Services, req: { from?: unknown; to?: unknown; patch?: unknown }): Promise<DiffResult> {
-  const from = str(req.from, 'diff');
-  const patch = req.patch === true || req.patch === 'true';
+export async function diff(s: Services, req: DiffRequest): Promise<DiffResult> {
+  const from = named(req.from, 'diff');
+  const patch = req.patch === true;
   const exclude = excludeFilter();
   let before: FsView;
   let after: FsView;
@@ -70,7 +72,7 @@ export async function diff(s: Services, req: { from?: unknown; to?: unknown; pat
     }
   } else {
     before = await treeOf(s, from);
-    after = await treeOf(s, str(req.to, 'diff'));
+    after = await treeOf(s, named(req.to, 'diff'));
     changes = await compareViews(before, after, { exclude });
   }
   const out: DiffResult = { changes };
@@ -112,7 +114,7 @@ export function registerChanges(api: ApiServer, s: Services): void {
   api.router.on(Changes.diff, async (req) => diff(s, req));
 
   api.router.on(Changes.journal, async (req) => {
-    const c = containerAccess(s).find(str(req.id, 'changes'));
+    const c = containerAccess(s).find(named(req.id, 'changes'));
     return s.changes.records(c, seqOf(req.since));
   });
 

@@ -6,41 +6,23 @@ import { resolveImage } from '../images/resolve.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
-function strings(v: unknown, what: string): string[] | undefined {
-  if (v === undefined) return undefined;
-  const list = Array.isArray(v) ? v : [v];
-  if (!list.every((x) => typeof x === 'string')) throw new SbxError('invalid_argument', `commit: ${what} must be strings`);
-  return list as string[];
-}
-
-function bool(v: unknown, what: string): boolean | undefined {
-  if (v === undefined) return undefined;
-  if (v === true || v === 'true') return true;
-  if (v === false || v === 'false') return false;
-  throw new SbxError('invalid_argument', `commit: ${what} must be true or false`);
-}
-
+/** The request's types were checked by the router (protocol/commit.ts commitFields). */
 export function optionsOf(req: CommitRequest): CommitOptions {
   const o: CommitOptions = {};
-  if (req.reference !== undefined && req.reference !== '') o.reference = String(req.reference);
-  if (req.author !== undefined) o.author = String(req.author);
-  if (req.message !== undefined) o.message = String(req.message);
-  const changes = strings(req.changes, 'changes');
-  if (changes) o.changes = changes;
-  const exclude = strings(req.exclude, 'exclude');
-  if (exclude) o.exclude = exclude;
-  const pause = bool(req.pause, 'pause');
-  if (pause !== undefined) o.pause = pause;
-  const squash = bool(req.squash, 'squash');
-  if (squash !== undefined) o.squash = squash;
-  if (req.sourceDateEpoch !== undefined) o.sourceDateEpoch = Number(req.sourceDateEpoch);
+  if (req.reference !== undefined && req.reference !== '') o.reference = req.reference;
+  if (req.author !== undefined) o.author = req.author;
+  if (req.message !== undefined) o.message = req.message;
+  if (req.changes) o.changes = req.changes;
+  if (req.exclude) o.exclude = req.exclude;
+  if (req.pause !== undefined) o.pause = req.pause;
+  if (req.squash !== undefined) o.squash = req.squash;
+  if (req.sourceDateEpoch !== undefined) o.sourceDateEpoch = req.sourceDateEpoch;
   validateCommitOptions(o);
   return o;
 }
 
 export function registerCommit(api: ApiServer, s: Services): void {
   api.router.on(Commit.commit, async (req, ctx): Promise<CommitResponse> => {
-    if (typeof req.id !== 'string' || !req.id) throw new SbxError('invalid_argument', 'commit: expected a container');
     const opts = optionsOf(req);
     const access = containerAccess(s);
     const c = access.find(req.id);

@@ -1,4 +1,4 @@
-import { Images, SbxError } from '../../protocol/index.js';
+import { Images } from '../../protocol/index.js';
 import { history, inspect, summarize } from '../images/describe.js';
 import { importImage } from '../images/import.js';
 import { loadArchive } from '../images/load.js';
@@ -13,14 +13,14 @@ export function registerImages(api: ApiServer, s: Services): void {
   api.router.on(Images.list, async (req) => {
     let all = await listStoredImages(s);
     if (req.reference) {
-      const r = await resolveImage(s, String(req.reference)).catch(() => undefined);
+      const r = await resolveImage(s, req.reference).catch(() => undefined);
       all = r ? all.filter((i) => i.target.digest === r.target.digest) : [];
     }
     return all.map((i) => summarize(i, i.names, i.repoDigests)).sort((a, b) => b.created.localeCompare(a.created));
   });
 
   api.router.on(Images.inspect, async (req) => {
-    const r = await resolveImage(s, String(req.ref));
+    const r = await resolveImage(s, req.ref);
     const tags = (await s.images.list()).filter((t) => t.target.digest === r.target.digest);
     const last = tags.map((t) => t.taggedAt).sort().pop() ?? '';
     const untagged = (await s.images.listUntagged()).filter((u) => u.digest === r.target.digest);
@@ -28,10 +28,9 @@ export function registerImages(api: ApiServer, s: Services): void {
     return inspect(r, tags.map((t) => t.name), last, [...repoDigests].sort());
   });
 
-  api.router.on(Images.history, async (req) => history(await resolveImage(s, String(req.ref))));
+  api.router.on(Images.history, async (req) => history(await resolveImage(s, req.ref)));
 
   api.router.on(Images.tag, async (req) => {
-    if (typeof req.source !== 'string' || typeof req.target !== 'string') throw new SbxError('invalid_argument', 'tag: expected SOURCE and TARGET');
     const target = normalizeTag(req.target);
     const r = await resolveImage(s, req.source);
     await s.images.update((tags, untagged) => { moveTag(tags, untagged, target, r.target); });
@@ -39,14 +38,13 @@ export function registerImages(api: ApiServer, s: Services): void {
     return summarize(r, tags.map((t) => t.name), [...new Set(tags.flatMap((t) => t.repoDigests))].sort());
   });
 
-  api.router.on(Images.remove, async (req) => removeImage(s, String(req.ref), req.force === true || String(req.force) === 'true'));
+  api.router.on(Images.remove, async (req) => removeImage(s, req.ref, req.force === true));
 
   api.router.on(Images.import, async (req, ctx) => importImage(s, req, ctx.body, ctx.signal));
 
   api.router.on(Images.load, async (_req, ctx) => loadArchive(s, ctx.body, ctx.signal));
 
   api.router.on(Images.save, async (req, ctx) => {
-    const refs = Array.isArray(req.refs) ? req.refs.map(String) : typeof req.refs === 'string' ? [req.refs] : [];
-    ctx.download(await saveImages(s, refs, req.format ?? 'docker'), 'application/x-tar');
+    ctx.download(await saveImages(s, req.refs, req.format ?? 'docker'), 'application/x-tar');
   });
 }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { Transform, pipeline } from 'node:stream';
 import {
-  Registry, SbxError, familiarString, formatReference, parseReference, type Reference,
+  Registry, SbxError, familiarString, formatReference, parseReference,
 } from '../../protocol/index.js';
 import { localDestination, localSource } from '../images/local-transfer.js';
 import { resolveImage } from '../images/resolve.js';
@@ -12,14 +12,9 @@ import { CredentialStore } from '../registry/auth.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
-function parse(input: unknown, what: string): Reference {
-  if (typeof input !== 'string') throw new SbxError('invalid_argument', `${what}: a reference is required`);
-  return parseReference(input);
-}
-
-function checkHost(host: unknown): string {
-  if (typeof host !== 'string' || !/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(host)) {
-    throw new SbxError('invalid_argument', `registry "${String(host)}": expected HOST[:PORT]`);
+function checkHost(host: string): string {
+  if (!/^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(host)) {
+    throw new SbxError('invalid_argument', `registry "${host}": expected HOST[:PORT]`);
   }
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
@@ -28,7 +23,7 @@ export function registerRegistry(api: ApiServer, s: Services): void {
   const credentials = new CredentialStore(join(s.config.root, 'auth.json'));
 
   api.router.on(Registry.pull, async (req, ctx) => {
-    const ref = parse(req.reference, 'pull');
+    const ref = parseReference(req.reference);
     const platform = req.platform ? parsePlatform(req.platform) : undefined;
     const tagged = ref.tag ? formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag }) : undefined;
     ctx.emit({ type: 'log', message: `${ref.tag ?? ref.digest}: Pulling from ${familiarString({ registry: ref.registry, repository: ref.repository })}` });
@@ -51,7 +46,7 @@ export function registerRegistry(api: ApiServer, s: Services): void {
   });
 
   api.router.on(Registry.push, async (req, ctx) => {
-    const ref = parse(req.reference, 'push');
+    const ref = parseReference(req.reference);
     if (ref.digest) throw new SbxError('invalid_argument', `push ${req.reference}: push a tag, not a digest`);
     const name = formatReference(ref);
     const image = await resolveImage(s, name).catch((e: unknown) => {
@@ -87,8 +82,8 @@ export function registerRegistry(api: ApiServer, s: Services): void {
 
   api.router.on(Registry.login, async (req, ctx) => {
     const registry = checkHost(req.registry);
-    if (typeof req.username !== 'string' || !req.username) throw new SbxError('invalid_argument', `login to ${registry}: a user name is required`);
-    if (typeof req.password !== 'string' || !req.password) throw new SbxError('invalid_argument', `login to ${registry}: a password is required`);
+    if (!req.username) throw new SbxError('invalid_argument', `login to ${registry}: a user name is required`);
+    if (!req.password) throw new SbxError('invalid_argument', `login to ${registry}: a password is required`);
     const creds = { username: req.username, password: req.password };
     await s.registry.checkLogin(registry, creds, { insecure: req.insecure === true, signal: ctx.signal });
     await credentials.set(registry, creds);

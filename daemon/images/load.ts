@@ -5,7 +5,10 @@
  * with plain or gzip layers.
  *
  * Every digest is verified: blobs named by digest hash to their names, manifests and configs to
- * their descriptors, and each layer, uncompressed, to the config's rootfs.diff_ids. Layers are
+ * their descriptors, and each layer, uncompressed, to the config's rootfs.diff_ids. In the same
+ * pass each layer is parsed as a tar and checked as unpacking would check it (ImageTreeCheck):
+ * an image whose layers a run would refuse is refused here, naming the image, the layer and the
+ * entry, and nothing is tagged (docker load refuses such layers up front too). Layers are
  * kept as they came (a gzip layer stays gzip, so manifest digests survive a round trip); docker
  * archives become OCI manifests over the same config (the image ID does not change).
  *
@@ -18,24 +21,19 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import {
-  INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, MediaType, REF_NAME_ANNOTATION, SbxError, familiarString, isDigest, parseReference,
-  type Descriptor, type Digest, type ImageConfig, type Index, type LoadResult, type Manifest,
-} from '../../protocol/index.js';
-import { decompress, unsafePath } from '../archive/check.js';
+import { SbxError, type Digest, type LoadResult } from '../../protocol/index.js';
+import { decompress, unsafePath, type ImageTreeCheck } from '../archive/check.js';
 import type { Services } from '../services.js';
 import { collectGarbage } from './gc.js';
-import { hostPlatform, loadImage, pickManifest } from './resolve.js';
-import { moveTag, normalizeTag } from './store.js';
+import { familiar, fromDockerArchive, fromOciLayout } from './load-formats.js';
+import { loadImage } from './resolve.js';
+import { moveTag } from './store.js';
 
 const MEM_LIMIT = 1024 * 1024;
 /** Small files are held in memory (manifests, configs, tiny layers), up to this much in all. */
 const MEM_TOTAL = 64 * 1024 * 1024;
-const CONTAINERD_NAME = 'io.containerd.image.name';
 
 type Entry = { kind: 'mem'; buf: Buffer; digest: Digest } | { kind: 'cas'; digest: Digest; size: number };
-
-interface Loaded { target: Descriptor; names: string[]; configDigest: Digest }
 
 const sha = (b: Uint8Array): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -88,10 +86,6 @@ export async function loadArchive(s: Services, body: Readable, signal?: AbortSig
   }
 }
 
-function familiar(name: string): string {
-  try { return familiarString(parseReference(name)); } catch { return name; }
-}
-
 /** Read every regular file (small ones in memory, large ones straight into the content store) and symlink. */
 async function readArchive(s: Services, body: Readable, written: Set<Digest>, signal?: AbortSignal): Promise<Map<string, Entry | { kind: 'link'; target: string }>> {
   const { stream, empty } = await decompress(body as AsyncIterable<Buffer>, 'load');
@@ -136,7 +130,7 @@ async function readArchive(s: Services, body: Readable, written: Set<Digest>, si
 }
 
 /** The archive's files, resolved through links, written to the content store on demand (verified). */
-class ArchiveBlobs {
+export class ArchiveBlobs {
   constructor(readonly s: Services, private readonly files: Map<string, Entry | { kind: 'link'; target: string }>, private readonly written: Set<Digest>) {}
 
   has(path: string): boolean { return this.files.has(path); }
@@ -177,28 +171,54 @@ class ArchiveBlobs {
     return { digest: e.digest, size };
   }
 
-  /** sha256 of the layer uncompressed (gzip detected by media type or magic). */
-  async diffId(path: string, mediaType: string | undefined): Promise<Digest> {
+  /**
+   * sha256 of the layer uncompressed (gzip detected by media type or magic), and in the same
+   * pass the layer's entries checked against `tree` (the image's layers so far).
+   */
+  async diffId(path: string, mediaType: string | undefined, tree: ImageTreeCheck, image: string): Promise<Digest> {
     const e = this.entry(path, 'layer');
     if (mediaType?.includes('zstd')) throw new SbxError('not_implemented', `load: layer ${path} is zstd-compressed; sbx handles tar and tar+gzip layers`);
-    if (e.kind === 'mem') {
-      if (e.buf[0] === 0x1f && e.buf[1] === 0x8b) {
-        try { return sha(gunzipSync(e.buf)); } catch (err) { throw new SbxError('invalid_argument', `load: layer ${path}: bad gzip data: ${(err as Error).message}`); }
+    const refuse = (err: unknown): never => {
+      if (err instanceof SbxError && err.code === 'invalid_argument') {
+        throw new SbxError('invalid_argument', `load: ${image}: layer ${e.digest}: ${err.message}; a container of it could not run, so it is not loaded`, { cause: err });
       }
-      return e.digest;
+      throw err;
+    };
+    if (e.kind === 'mem') {
+      let tarBytes = e.buf;
+      if (e.buf[0] === 0x1f && e.buf[1] === 0x8b) {
+        try { tarBytes = gunzipSync(e.buf); } catch (err) { throw new SbxError('invalid_argument', `load: layer ${path}: bad gzip data: ${(err as Error).message}`); }
+      }
+      await tree.layer([tarBytes]).catch(refuse);
+      return tarBytes === e.buf ? e.digest : sha(tarBytes);
     }
     const head = await firstBytes(await this.s.content.read(e.digest), 2);
-    if (!(head[0] === 0x1f && head[1] === 0x8b)) return e.digest;
+    if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+      // Hashed when it was stored; read once more to check its entries.
+      await tree.layer(await this.s.content.read(e.digest) as AsyncIterable<Buffer>).catch(refuse);
+      return e.digest;
+    }
     const hash = createHash('sha256');
     const gunzip = createGunzip();
     const src = await this.s.content.read(e.digest);
     src.on('error', (err) => gunzip.destroy(err));
+    let gzError: Error | undefined;
+    gunzip.on('error', (err) => { gzError = err; });
+    const hashed = (async function* () { for await (const c of src.pipe(gunzip)) { hash.update(c as Buffer); yield c as Buffer; } })();
     try {
-      for await (const c of src.pipe(gunzip)) hash.update(c as Buffer);
+      await tree.layer(hashed);
     } catch (err) {
-      throw new SbxError('invalid_argument', `load: layer ${path}: bad gzip data: ${(err as Error).message}`);
+      if (gzError) throw new SbxError('invalid_argument', `load: layer ${path}: bad gzip data: ${gzError.message}`);
+      refuse(err);
     }
     return `sha256:${hash.digest('hex')}`;
+  }
+
+  /** A blob made by the load (a manifest for a docker archive's image): collected if the load fails. */
+  async put(buf: Buffer): Promise<{ digest: Digest; size: number }> {
+    const info = await this.s.content.write(buf);
+    this.written.add(info.digest);
+    return info;
   }
 }
 
@@ -207,112 +227,4 @@ async function firstBytes(r: Readable, n: number): Promise<Buffer> {
   for await (const c of r) { buf = Buffer.concat([buf, c as Buffer]); if (buf.length >= n) break; }
   r.destroy();
   return buf;
-}
-
-function digestFromName(path: string): Digest | undefined {
-  const m = /(?:^|\/)(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json|\.tar)?$/.exec(path);
-  return m ? (`sha256:${m[1]}` as Digest) : undefined;
-}
-
-async function checkConfigAndLayers(ctx: ArchiveBlobs, config: ImageConfig, layerDiffIds: Digest[], what: string): Promise<void> {
-  const want = config.rootfs?.diff_ids;
-  if (!Array.isArray(want)) throw new SbxError('invalid_argument', `load: ${what}: config has no rootfs.diff_ids`);
-  if (want.length !== layerDiffIds.length) {
-    throw new SbxError('invalid_argument', `load: ${what}: ${layerDiffIds.length} layers but the config lists ${want.length} diff_ids`);
-  }
-  layerDiffIds.forEach((d, i) => {
-    if (want[i] !== d) throw new SbxError('digest_mismatch', `load: ${what}: layer ${i + 1} uncompressed hashes to ${d}, the config says ${want[i]}`);
-  });
-  void ctx;
-}
-
-// --- docker save format -----------------------------------------------------------------------
-
-interface DockerManifestItem { Config: string; RepoTags?: string[] | null; Layers: string[] }
-
-async function fromDockerArchive(ctx: ArchiveBlobs): Promise<Loaded[]> {
-  const items = await ctx.json<DockerManifestItem[]>('manifest.json', 'file');
-  if (!Array.isArray(items)) throw new SbxError('invalid_argument', 'load: manifest.json is not a list');
-  const out: Loaded[] = [];
-  for (const [i, item] of items.entries()) {
-    if (!item || typeof item.Config !== 'string' || !Array.isArray(item.Layers)) {
-      throw new SbxError('invalid_argument', `load: manifest.json entry ${i}: needs Config and Layers`);
-    }
-    const what = `image ${item.RepoTags?.[0] ?? i}`;
-    const names = (item.RepoTags ?? []).map((t) => normalizeTag(t));
-    const cfgExpect = digestFromName(item.Config);
-    const cfg = await ctx.store(item.Config, 'config', cfgExpect ? { digest: cfgExpect } : undefined);
-    const config = await ctx.json<ImageConfig>(item.Config, 'config');
-    const layers: Descriptor[] = [];
-    const diffIds: Digest[] = [];
-    for (const lp of item.Layers) {
-      const expect = digestFromName(lp);
-      const diffId = await ctx.diffId(lp, undefined);
-      const stored = await ctx.store(lp, 'layer');
-      // A file named by a digest must be either its own digest or its diffID (docker names layers by either).
-      if (expect && expect !== stored.digest && expect !== diffId) {
-        throw new SbxError('digest_mismatch', `load: layer ${lp} hashes to ${stored.digest}, its name says ${expect}`);
-      }
-      const gz = stored.digest !== diffId;
-      layers.push({ mediaType: gz ? MediaType.ociLayerGzip : MediaType.ociLayer, digest: stored.digest, size: stored.size });
-      diffIds.push(diffId);
-    }
-    await checkConfigAndLayers(ctx, config, diffIds, what);
-    const manifest: Manifest = {
-      schemaVersion: 2, mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: cfg.digest, size: cfg.size }, layers,
-    };
-    const m = await ctx.s.content.write(Buffer.from(JSON.stringify(manifest)));
-    out.push({ target: { mediaType: MediaType.ociManifest, digest: m.digest, size: m.size }, names, configDigest: cfg.digest });
-  }
-  return out;
-}
-
-// --- OCI image layout -------------------------------------------------------------------------
-
-function blobPath(d: Descriptor): string {
-  if (!isDigest(d.digest)) throw new SbxError('invalid_argument', `load: descriptor digest "${String(d.digest)}" is not sha256:<64 hex>`);
-  return `blobs/sha256/${d.digest.slice(7)}`;
-}
-
-function nameOf(d: Descriptor): string[] {
-  const a = d.annotations ?? {};
-  const full = a[CONTAINERD_NAME] ?? a[REF_NAME_ANNOTATION];
-  if (!full) return [];
-  try {
-    const ref = parseReference(full);
-    if (ref.digest) return [];
-    return [normalizeTag(full)];
-  } catch {
-    return [];
-  }
-}
-
-async function fromOciLayout(ctx: ArchiveBlobs): Promise<Loaded[]> {
-  const index = await ctx.json<Index>('index.json', 'file');
-  if (!Array.isArray(index.manifests)) throw new SbxError('invalid_argument', 'load: index.json has no manifests list');
-  const out: Loaded[] = [];
-  for (const top of index.manifests) {
-    let desc = top;
-    if (INDEX_MEDIA_TYPES.includes(desc.mediaType)) {
-      await ctx.store(blobPath(desc), 'index', { digest: desc.digest, size: desc.size });
-      const inner = await ctx.json<Index>(blobPath(desc), 'index');
-      desc = pickManifest(inner, hostPlatform(), `in archive ${top.digest}`);
-    }
-    if (!MANIFEST_MEDIA_TYPES.includes(desc.mediaType)) continue; // artifacts and the like
-    const path = blobPath(desc);
-    await ctx.store(path, 'manifest', { digest: desc.digest, size: desc.size });
-    const manifest = await ctx.json<Manifest>(path, 'manifest');
-    if (!manifest.config || !Array.isArray(manifest.layers)) throw new SbxError('invalid_argument', `load: manifest ${desc.digest} lacks config or layers`);
-    await ctx.store(blobPath(manifest.config), 'config', { digest: manifest.config.digest, size: manifest.config.size });
-    const config = await ctx.json<ImageConfig>(blobPath(manifest.config), 'config');
-    const diffIds: Digest[] = [];
-    for (const l of manifest.layers) {
-      await ctx.store(blobPath(l), 'layer', { digest: l.digest, size: l.size });
-      diffIds.push(await ctx.diffId(blobPath(l), l.mediaType));
-    }
-    await checkConfigAndLayers(ctx, config, diffIds, `image ${nameOf(top)[0] ?? desc.digest}`);
-    out.push({ target: { mediaType: desc.mediaType, digest: desc.digest, size: desc.size }, names: nameOf(top), configDigest: manifest.config.digest });
-  }
-  return out;
 }

@@ -54,7 +54,8 @@ export function chainIds(diffIds: Digest[]): Digest[] {
   return out;
 }
 
-const LAYER_TYPE = /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip)?)$/;
+/** The layer media types unpack accepts (load refuses others up front). */
+export const LAYER_MEDIA_TYPE = /^application\/vnd\.(oci\.image\.layer\.(nondistributable\.)?v1\.tar(\+gzip|\+zstd)?|docker\.image\.rootfs\.(foreign\.)?diff\.tar(\.gzip)?)$/;
 
 export interface UnpackerDeps {
   content: ContentStore;
@@ -132,7 +133,7 @@ export function createUnpacker(deps: UnpackerDeps): Unpacker {
       throw new SbxError('invalid_argument', `unpack image: the manifest has ${manifest?.layers?.length} layers but the config ${diffIds.length} diff_ids`);
     }
     for (const l of manifest.layers) {
-      if (!LAYER_TYPE.test(l.mediaType)) throw new SbxError('invalid_argument', `unpack layer ${l.digest}: unsupported media type ${l.mediaType}`);
+      if (!LAYER_MEDIA_TYPE.test(l.mediaType)) throw new SbxError('invalid_argument', `unpack layer ${l.digest}: unsupported media type ${l.mediaType}`);
       if (l.mediaType.endsWith('+zstd')) throw new SbxError('not_implemented', `unpack layer ${l.digest}: zstd-compressed layers are not supported`);
     }
     const chain = chainIds(diffIds);

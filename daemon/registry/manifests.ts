@@ -23,6 +23,15 @@ function parseRef(ref: string): Ref {
   return { tag: ref };
 }
 
+/**
+ * A reference to read or delete: a malformed tag can name no manifest, so it is unknown (404
+ * MANIFEST_UNKNOWN, as the distribution spec's conformance suite expects), not a bad request.
+ */
+function lookupRef(rc: RegCtx, ref: string): Ref {
+  if (!ref.includes(':') && !TAG_RE.test(ref)) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${rc.name}:${ref}: unknown (not a valid tag)`);
+  return parseRef(ref);
+}
+
 async function resolve(rc: RegCtx, ref: Ref): Promise<{ digest: Digest; entry: ManifestEntry }> {
   const repo = await rc.repos.get(rc.name);
   if (!repo) throw new RegistryError('NAME_UNKNOWN', `repository ${rc.name}: not known to this registry`);
@@ -33,7 +42,7 @@ async function resolve(rc: RegCtx, ref: Ref): Promise<{ digest: Digest; entry: M
 }
 
 export async function getManifest(rc: RegCtx, reference: string): Promise<void> {
-  const { digest, entry } = await resolve(rc, parseRef(reference));
+  const { digest, entry } = await resolve(rc, lookupRef(rc, reference));
   const { ctx } = rc;
   ctx.status = 200;
   ctx.set('Docker-Content-Digest', digest);
@@ -124,7 +133,7 @@ export async function putManifest(rc: RegCtx, reference: string): Promise<void> 
 }
 
 export async function deleteManifest(rc: RegCtx, reference: string): Promise<void> {
-  const ref = parseRef(reference);
+  const ref = lookupRef(rc, reference);
   await resolve(rc, ref);
   await rc.repos.update(rc.name, (r) => {
     if ('tag' in ref) { delete r.tags[ref.tag]; return; }
