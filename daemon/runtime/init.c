@@ -3,12 +3,14 @@
  *
  *   unshare --mount --pid --uts --ipc [--net] -- sbx-init create [OPTS] -- CMD...
  *   sbx-init join --pid PID [OPTS] -- CMD...
+ *   sbx-init seccomp-compile FILE|-   (seccomp.c: a profile in sbx's line format → raw BPF on stdout)
  *
  * create: joins the container's cgroups, mounts the root file system inside the new mount
  * namespace (nothing ever appears in the host's mount table), fresh /proc, read-only /sys,
  * minimal /dev with its own devpts, the /etc files, hostname, loopback up, pivot_root, then
- * cuts capabilities to the given bounding set, sets no_new_privs, switches user and execs CMD as
- * the container's PID 1.
+ * cuts capabilities to the given bounding set, sets no_new_privs, switches user, joins a fresh
+ * session keyring, loads the seccomp filter (--seccomp, seccomp.c) and execs CMD as the
+ * container's PID 1.
  * join: enters the namespaces and root of PID (what nsenter does), forks into its pid namespace
  * and execs CMD with the same privilege cuts; the parent mirrors the child's exit status and
  * forwards signals sent to it with kill(2).
@@ -60,7 +62,7 @@ static void fail(int code, const char *fmt, ...) {
 }
 
 struct opts {
-  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *listen;
+  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *listen, *seccomp;
   const char *cgroups[MAX_LIST]; int ncgroups;
   const char *binds[MAX_LIST][2]; int nbinds;
   unsigned long long caps;
@@ -334,6 +336,7 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--pid") == 0) o->pid = atoi(NEXT);
     else if (strcmp(a, "--port") == 0) o->port = atoi(NEXT);
     else if (strcmp(a, "--listen") == 0) o->listen = NEXT;
+    else if (strcmp(a, "--seccomp") == 0) o->seccomp = NEXT;
     else fail(125, "unknown option %s", a);
   }
   if (i >= argc && strcmp(argv[1], "connect") != 0 && strcmp(argv[1], "forward") != 0) fail(125, "no command given");
@@ -419,11 +422,24 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
   return 128 + sig;
 }
 
+/* seccomp.c: the compiled filter (--seccomp) is read before anything else (the file is on the
+ * host) and loaded as the very last step before exec; the keyring is joined while still root (root's
+ * key quota, not the container user's, pays for it). */
+int sbx_seccomp_compile(const char *in, int out_fd, char *err, size_t n);
+int sbx_seccomp_prepare(const char *path, char *err, size_t n);
+int sbx_seccomp_load(char *err, size_t n);
+int sbx_join_session_keyring(char *err, size_t n);
+
+static void own_keyring(void) { char e[512]; if (sbx_join_session_keyring(e, sizeof e) < 0) fail(125, "%s", e); }
+static void load_seccomp(void) { char e[512]; if (sbx_seccomp_load(e, sizeof e) < 0) fail(125, "%s", e); }
+
 static void create_main(struct opts *o) {
   join_cgroups(o);
   setup_root(o);
+  own_keyring();
   drop_privileges(o);
   enter_cwd(o);
+  load_seccomp();
   exec_cmd(o);
 }
 
@@ -432,8 +448,10 @@ static int join_rootfd = -1;
 static void join_main(struct opts *o) {
   if (fchdir(join_rootfd) < 0 || chroot(".") < 0) fail(125, "enter container root: %s", strerror(errno));
   close(join_rootfd);
+  own_keyring();
   drop_privileges(o);
   enter_cwd(o);
+  load_seccomp();
   exec_cmd(o);
 }
 
@@ -544,8 +562,14 @@ static int port_forward(struct opts *o) {
 
 int main(int argc, char **argv) {
   if (argc < 2) fail(125, "usage: sbx-init create|join [OPTIONS] -- CMD...");
+  char err[512];
+  if (strcmp(argv[1], "seccomp-compile") == 0) {
+    if (argc != 3 || sbx_seccomp_compile(argv[2], 1, err, sizeof err) < 0) fail(125, "seccomp-compile: %s", argc != 3 ? "want FILE or -" : err);
+    return 0;
+  }
   struct opts o;
   parse(&o, argc, argv);
+  if (o.seccomp && sbx_seccomp_prepare(o.seccomp, err, sizeof err) < 0) fail(125, "seccomp profile: %s", err);
   if (strcmp(argv[1], "create") == 0) {
     if (!o.root || !o.rtype) fail(125, "create needs --root and --rootfs");
     return supervise(&o, create_main);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { SIGNALS, SbxError, type ExitInfo } from '../../protocol/index.js';
 import { hostCgroups, type Cgroups } from './cgroups.js';
 import { signalName, spawnPty } from './pty.js';
+import { seccompFile } from './seccomp.js';
 import type { ContainerSpec, OutputName, Process, ProcessSpec, Runtime, Task } from './runtime.js';
 
 export const INIT_BINARY = join(dirname(fileURLToPath(import.meta.url)), 'sbx-init');
@@ -49,7 +50,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         '--bind', join(spec.stateDir, 'hostname'), '/etc/hostname',
         ...(spec.network === 'host' ? [] : ['--lo-up']),
         ...cgroups.flatMap((d) => ['--cgroup', d]),
-        ...processArgs(proc),
+        ...processArgs(proc), ...await seccompArgs(spec),
         ...(spec.init ? ['--init-bin', tiniPath()] : []),
         '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,
       ];
@@ -68,7 +69,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
       const args = [
         'join', '--pid', String(pid1), '--status', status,
         ...cg.dirs(spec.id).flatMap((d) => ['--cgroup', d]),
-        ...processArgs(proc), '--', ...proc.args,
+        ...processArgs(proc), ...await seccompArgs(spec), '--', ...proc.args,
       ];
       return launch(INIT_BINARY, args, proc, async (code, sig) => {
         const e = await finish(cg, spec.id, status, code, sig);
@@ -109,6 +110,12 @@ function tiniPath(): string {
 function processArgs(proc: ProcessSpec): string[] {
   return ['--cwd', proc.cwd, '--uid', String(proc.user.uid), '--gid', String(proc.user.gid),
     '--groups', proc.user.groups.join(','), '--caps', DEFAULT_CAPS];
+}
+
+/** docker's rule: a privileged container has no seccomp filter. */
+async function seccompArgs(spec: ContainerSpec): Promise<string[]> {
+  const file = await seccompFile(spec.privileged ? null : spec.seccomp, INIT_BINARY);
+  return file ? ['--seccomp', file] : [];
 }
 
 async function writeEtcFiles(spec: ContainerSpec): Promise<void> {

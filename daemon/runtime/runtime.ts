@@ -7,10 +7,11 @@
  *   network 'host'), mounts `rootfs` INSIDE the new mount namespace (a daemon crash can leave no
  *   host mount), sets up /proc, /sys (read-only), /dev (null zero full random urandom tty, own
  *   devpts + ptmx, shm), /etc/hosts, /etc/resolv.conf, the hostname and loopback, pivot_roots, cuts
- *   capabilities to docker's default set, sets no_new_privs, switches to the user and execs the
- *   command as PID 1. rlimits are inherited from the daemon, so never above the host's hard
- *   limits. Memory and pids limits, and a freezer, are per-container cgroup v1 groups.
- * - exec() runs another process in the same namespaces, root, cgroups and privilege cuts.
+ *   capabilities to docker's default set, sets no_new_privs, switches to the user, joins a fresh
+ *   session keyring, loads the seccomp filter (`seccomp`) and execs the command as PID 1. rlimits
+ *   are inherited from the daemon, so never above the host's hard limits. Memory and pids
+ *   limits, and a freezer, are per-container cgroup v1 groups.
+ * - exec() runs another process in the same namespaces, root, cgroups, privilege cuts and filter.
  * - A Process reports exactly one Exit, after all of its output has been delivered through
  *   onData. status = code, or 128 + signal; 126/127 with `error` set when the command could
  *   not be executed / was not found (the command's own exit 127 has no `error`).
@@ -21,6 +22,7 @@
  * unavailable (namespaces, cgroups or mounts cannot be used here).
  */
 import type { ExitInfo, Size } from '../../protocol/index.js';
+import type { SeccompProfile } from './seccomp.js';
 
 /** One mount, as daemon/snapshots produces it: type 'overlay' or 'bind', options, cwd for relative lowerdirs. */
 export interface RootMount { type: string; source: string; options: string[]; cwd?: string }
@@ -53,6 +55,14 @@ export interface ContainerSpec {
   init: boolean;
   /** Extra lines for /etc/hosts. */
   hosts?: string[];
+  /**
+   * The seccomp profile of every process (start and exec), in docker's JSON format, already
+   * validated (seccomp.ts parseProfile): undefined = sbx's default profile (seccomp-default.ts),
+   * null = no filter (--security-opt seccomp=unconfined).
+   */
+  seccomp?: SeccompProfile | null;
+  /** docker's --privileged: among other things, no seccomp filter. */
+  privileged?: boolean;
 }
 
 export type OutputName = 'stdout' | 'stderr';
