@@ -42,6 +42,14 @@ export interface CreateContainerRequest {
   autoRemove?: boolean;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /**
+   * docker's --security-opt: "seccomp=unconfined", "seccomp=PROFILE.json" (with the file's JSON
+   * text in seccompProfile), "seccomp={...}" (the JSON itself), "no-new-privileges[=true]"
+   * (always on). Anything else is refused (400, naming the value).
+   */
+  securityOpt?: string[];
+  /** A seccomp profile in docker's JSON format, as text (what the CLI read from PROFILE.json). */
+  seccompProfile?: string;
 }
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -92,7 +100,11 @@ export interface ContainerInspect {
     Tty: boolean;
     OpenStdin: boolean;
   };
-  HostConfig: { NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean; PortBindings: PortMapping[] };
+  HostConfig: {
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean; PortBindings: PortMapping[];
+    /** The --security-opt values as given; null when none (docker's). */
+    SecurityOpt: string[] | null;
+  };
   GraphDriver?: { Name: string; Data: Record<string, string> };
 }
 

@@ -38,6 +38,7 @@ import {
   type ContainerConfigRecord, type ContainerStateRecord,
 } from './records.js';
 import { publishPorts } from './ports.js';
+import { seccompOf, securityChoice } from './security.js';
 import { Session } from './session.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -146,6 +147,7 @@ export class ContainerManager {
 
   async create(req: CreateContainerRequest): Promise<CreateContainerResponse> {
     validateCreate(req);
+    const security = securityChoice(req);
     const image = await resolveImage(this.s, req.image);
     const cfg = image.config.config ?? {};
     const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
@@ -170,6 +172,7 @@ export class ContainerManager {
       };
       if (req.consoleSize) config.consoleSize = req.consoleSize;
       if (req.ports?.length) config.ports = req.ports;
+      Object.assign(config, security);
       const dir = join(this.root, id);
       await mkdir(dir, { mode: 0o700 });
       try {
@@ -326,7 +329,8 @@ export class ContainerManager {
         Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
         Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
       },
-      HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [] },
+      HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
+        SecurityOpt: cfg.securityOpt ?? null },
     };
     try {
       const r = await rootfsOf(this.s, cfg.id);
@@ -409,6 +413,7 @@ export class ContainerManager {
     const spec: ContainerSpec = {
       id: c.config.id, stateDir: c.dir, rootfs: rootfs.mounts, hostname: c.config.hostname, network: c.config.network, init: false,
       ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
+      seccomp: seccompOf(c.config),
     };
     const proc: ProcessSpec = { args, env: full, cwd: workdir || '/', user: u, tty, stdin, ...(size ? { size } : {}) };
     return { spec, proc };

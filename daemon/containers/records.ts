@@ -36,6 +36,9 @@ export interface ContainerConfigRecord {
   stopSignal: string;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /** --security-opt as given, and the seccomp choice it made (security.ts SecurityChoice). */
+  securityOpt?: string[];
+  seccompProfile?: string | null;
 }
 
 export interface ContainerStateRecord {

@@ -67,12 +67,12 @@ const MAX_PROFILE = 1 << 20;
 export const DEFAULT_CAP_NAMES = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
   'CAP_SETUID', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP'];
 
-const bad = (where: string, what: string): SbxError => new SbxError('invalid_argument', `seccomp profile: ${where}: ${what}`);
+const bad = (where: string, what: string): SbxError => new SbxError('invalid_argument', `seccomp profile: ${where ? `${where}: ` : ''}${what}`);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isUint = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
 
 function keys(o: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw bad(where, `unknown field ${JSON.stringify(k)} (docker's format has ${allowed.join(', ')})`);
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw bad(where, `unknown field ${JSON.stringify(k)} (docker's format has ${allowed.join(', ')} here)`);
 }
 
 function strings(v: unknown, where: string, check?: (s: string) => string | undefined): string[] {
@@ -109,11 +109,11 @@ function filter(v: unknown, where: string): SeccompFilter {
 export function parseProfile(input: string | unknown): SeccompProfile {
   let raw: unknown = input;
   if (typeof input === 'string') {
-    if (input.length > MAX_PROFILE) throw bad('profile', `larger than ${MAX_PROFILE} bytes`);
-    try { raw = JSON.parse(input); } catch (e) { throw bad('profile', `not valid JSON: ${(e as Error).message}`); }
+    if (input.length > MAX_PROFILE) throw bad('', `larger than ${MAX_PROFILE} bytes`);
+    try { raw = JSON.parse(input); } catch (e) { throw bad('', `not valid JSON: ${(e as Error).message}`); }
   }
-  if (!isObj(raw)) throw bad('profile', 'want a JSON object with defaultAction and syscalls');
-  keys(raw, TOP_KEYS, 'profile');
+  if (!isObj(raw)) throw bad('', 'want a JSON object with defaultAction and syscalls');
+  keys(raw, TOP_KEYS, '');
   const p: SeccompProfile = { defaultAction: action(raw.defaultAction, 'defaultAction'), syscalls: [] };
   if (raw.defaultErrnoRet !== undefined) {
     if (!isUint(raw.defaultErrnoRet, 0xffff)) throw bad('defaultErrnoRet', 'want an errno number (1 is EPERM)');
