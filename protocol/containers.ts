@@ -67,6 +67,14 @@ export interface CreateContainerRequest {
   capDrop?: string[];
   /** Host device nodes made available in the container. */
   devices?: DeviceMapping[];
+  /**
+   * docker's --security-opt: "seccomp=unconfined", "seccomp=PROFILE.json" (with the file's JSON
+   * text in seccompProfile), "seccomp={...}" (the JSON itself), "no-new-privileges[=true]"
+   * (always on). Anything else is refused (400, naming the value).
+   */
+  securityOpt?: string[];
+  /** A seccomp profile in docker's JSON format, as text (what the CLI read from PROFILE.json). */
+  seccompProfile?: string;
 }
 
 /** CreateContainerRequest's schema, checked before the daemon sees the request: one line per field. */
@@ -92,6 +100,8 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   capAdd: opt(strings),
   capDrop: opt(strings),
   devices: opt(arrayOf(deviceMapping)),
+  securityOpt: opt(strings),
+  seccompProfile: opt(str),
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -149,6 +159,8 @@ export interface ContainerInspect {
     CapAdd: string[] | null;
     CapDrop: string[] | null;
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    /** The --security-opt values as given; null when none (docker's). */
+    SecurityOpt: string[] | null;
   };
   GraphDriver?: { Name: string; Data: Record<string, string> };
 }

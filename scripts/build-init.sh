@@ -1,12 +1,26 @@
 #!/bin/sh
-# Compile the container setup helper (daemon/runtime/*.c: init.c and its parts) into a static
-# binary next to the compiled runtime. Static, because it keeps running across pivot_root into an
-# image that has no host libraries.
+# Compile the container setup helper (daemon/runtime/*.c: init.c, rootfs.c, seccomp.c) into a
+# static binary next to the compiled runtime, and the tests' attack probe (test/probe/probe.c).
+# Static, because they keep running across pivot_root into an image that has no host libraries.
 set -e
 cd "$(dirname "$0")/.."
-out=dist/daemon/runtime/sbx-init
-mkdir -p dist/daemon/runtime
-if [ ! -x "$out" ] || [ -n "$(find daemon/runtime -name '*.[ch]' -newer "$out")" ]; then
-  gcc -static -O2 -Wall -Wextra -o "$out.tmp" daemon/runtime/*.c
-  mv "$out.tmp" "$out"
+seccomp_a=$(gcc -print-file-name=libseccomp.a)
+if [ ! -f "$seccomp_a" ] || [ ! -f /usr/include/seccomp.h ]; then
+  echo "build-init.sh: libseccomp.a not found: install Debian's libseccomp-dev (apt-get install libseccomp-dev, or run scripts/setup.sh)" >&2
+  exit 1
 fi
+
+# build OUT SOURCES... -- LIBS...: only when a source (or a header beside it) is newer than OUT
+build() {
+  out=$1; shift
+  srcs=; while [ "$1" != -- ]; do srcs="$srcs $1"; shift; done; shift
+  stale=; [ -x "$out" ] || stale=1
+  for s in $srcs $(for s in $srcs; do ls "$(dirname "$s")"/*.h 2>/dev/null; done); do [ "$s" -nt "$out" ] && stale=1; done
+  [ -n "$stale" ] || return 0
+  mkdir -p "$(dirname "$out")"
+  gcc -static -O2 -Wall -Wextra -o "$out.tmp" $srcs "$@"
+  mv "$out.tmp" "$out"
+}
+
+build dist/daemon/runtime/sbx-init daemon/runtime/*.c -- -lseccomp
+build dist/test/probe/probe test/probe/probe.c -- -pthread

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Containers, SbxError, type CreateContainerRequest } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from '../containers.js';
@@ -23,6 +24,7 @@ export const command: Command = {
     'cap-add': { type: 'string', multiple: true },
     'cap-drop': { type: 'string', multiple: true },
     device: { type: 'string', multiple: true },
+    'security-opt': { type: 'string', multiple: true },
   },
   async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
     const [image, ...cmd] = positionals;
@@ -67,6 +69,12 @@ export const command: Command = {
     if (capDrop.length) req.capDrop = capDrop;
     const devices = strs(values.device).map(parseDevice);
     if (devices.length) req.devices = devices;
+    const sec = strs(values['security-opt']);
+    if (sec.length) {
+      req.securityOpt = sec;
+      const profile = await readSeccompProfile(sec);
+      if (profile !== undefined) req.seccompProfile = profile;
+    }
     if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
     const created = client.call(Containers.create, req);
@@ -100,3 +108,15 @@ export const command: Command = {
     return exitStatus(r, stderr);
   },
 };
+
+/** docker's CLI reads seccomp=PROFILE.json itself and sends the JSON; the daemon validates it and every other option. */
+async function readSeccompProfile(opts: string[]): Promise<string | undefined> {
+  for (const o of opts) {
+    const m = /^seccomp[=:](.*)$/s.exec(o);
+    if (!m || m[1] === 'unconfined' || m[1]!.trimStart().startsWith('{') || !m[1]) continue;
+    try { return await readFile(m[1]!, 'utf8'); } catch (e) {
+      throw new SbxError('invalid_argument', `opening seccomp profile (${m[1]}) failed: ${(e as Error).message}`);
+    }
+  }
+  return undefined;
+}

@@ -38,7 +38,7 @@ import {
   type ContainerConfigRecord, type ContainerStateRecord,
 } from './records.js';
 import { publishPorts } from './ports.js';
-import { validateSecurity } from './security.js';
+import { seccompOf, securityChoice, validateSecurity } from './security.js';
 import { Session } from './session.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -148,6 +148,7 @@ export class ContainerManager {
   async create(req: CreateContainerRequest): Promise<CreateContainerResponse> {
     validateCreate(req);
     const sec = validateSecurity(req);
+    const security = securityChoice(req);
     const image = await resolveImage(this.s, req.image);
     const cfg = image.config.config ?? {};
     const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
@@ -176,6 +177,7 @@ export class ContainerManager {
       if (sec.capAdd.length) config.capAdd = sec.capAdd;
       if (sec.capDrop.length) config.capDrop = sec.capDrop;
       if (sec.devices.length) config.devices = sec.devices;
+      Object.assign(config, security);
       const dir = join(this.root, id);
       await mkdir(dir, { mode: 0o700 });
       try {
@@ -335,6 +337,7 @@ export class ContainerManager {
       HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
         Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
         Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
+        SecurityOpt: cfg.securityOpt ?? null,
       },
     };
     try {
@@ -420,6 +423,7 @@ export class ContainerManager {
       ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
       ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
       ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
+      seccomp: seccompOf(c.config),
     };
     const proc: ProcessSpec = { args, env: full, cwd: workdir || '/', user: u, tty, stdin, ...(size ? { size } : {}) };
     return { spec, proc };

@@ -41,6 +41,9 @@ export interface ContainerConfigRecord {
   capAdd?: string[];
   capDrop?: string[];
   devices?: DeviceMapping[];
+  /** --security-opt as given, and the seccomp choice it made (security.ts SecurityChoice). */
+  securityOpt?: string[];
+  seccompProfile?: string | null;
 }
 
 export interface ContainerStateRecord {

@@ -3,12 +3,14 @@
  *
  *   unshare --mount --pid --uts --ipc [--net] -- sbx-init create [OPTS] -- CMD...
  *   sbx-init join --pid PID [OPTS] -- CMD...
+ *   sbx-init seccomp-compile FILE|-   (seccomp.c: a profile in sbx's line format → raw BPF on stdout)
  *
  * create: joins the container's cgroups, mounts the root file system inside the new mount
  * namespace (nothing ever appears in the host's mount table), pivot_roots, then fresh /proc,
  * read-only /sys, a nodev /dev with only the allowed host nodes, the /etc files, all resolved
  * inside the new root (rootfs.c), hostname, loopback up, then cuts capabilities to the given
- * bounding set, sets no_new_privs, switches user and execs CMD as the container's PID 1.
+ * bounding set, sets no_new_privs, switches user, joins a fresh session keyring, loads the
+ * seccomp filter (--seccomp, seccomp.c) and execs CMD as the container's PID 1.
  * join: enters the namespaces and root of PID (what nsenter does), forks into its pid namespace
  * and execs CMD with the same privilege cuts; the parent mirrors the child's exit status and
  * forwards signals sent to it with kill(2).
@@ -172,6 +174,7 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--pid") == 0) o->pid = atoi(NEXT);
     else if (strcmp(a, "--port") == 0) o->port = atoi(NEXT);
     else if (strcmp(a, "--listen") == 0) o->listen = NEXT;
+    else if (strcmp(a, "--seccomp") == 0) o->seccomp = NEXT;
     else fail(125, "unknown option %s", a);
   }
   if (i >= argc && strcmp(argv[1], "connect") != 0 && strcmp(argv[1], "forward") != 0) fail(125, "no command given");
@@ -257,13 +260,18 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
   return 128 + sig;
 }
 
+static void own_keyring(void) { char e[512]; if (sbx_join_session_keyring(e, sizeof e) < 0) fail(125, "%s", e); }
+static void load_seccomp(void) { char e[512]; if (sbx_seccomp_load(e, sizeof e) < 0) fail(125, "%s", e); }
+
 static void create_main(struct opts *o) {
   join_cgroups(o);
   setup_root(o);
   if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0) fail(125, "sethostname: %s", strerror(errno));
   if (o->lo_up) loopback_up();
+  own_keyring();
   drop_privileges(o);
   enter_cwd(o);
+  load_seccomp();
   exec_cmd(o);
 }
 
@@ -273,8 +281,10 @@ static void join_main(struct opts *o) {
   /* chroot before the chdir to --cwd: a ../ or symlink in it resolves inside the container */
   if (fchdir(join_rootfd) < 0 || chroot(".") < 0) fail(125, "enter container root: %s", strerror(errno));
   close(join_rootfd);
+  own_keyring();
   drop_privileges(o);
   enter_cwd(o);
+  load_seccomp();
   exec_cmd(o);
 }
 
@@ -385,8 +395,14 @@ static int port_forward(struct opts *o) {
 
 int main(int argc, char **argv) {
   if (argc < 2) fail(125, "usage: sbx-init create|join [OPTIONS] -- CMD...");
+  char err[512];
+  if (strcmp(argv[1], "seccomp-compile") == 0) {
+    if (argc != 3 || sbx_seccomp_compile(argv[2], 1, err, sizeof err) < 0) fail(125, "seccomp-compile: %s", argc != 3 ? "want FILE or -" : err);
+    return 0;
+  }
   struct opts o;
   parse(&o, argc, argv);
+  if (o.seccomp && sbx_seccomp_prepare(o.seccomp, err, sizeof err) < 0) fail(125, "seccomp profile: %s", err);
   if (strcmp(argv[1], "create") == 0) {
     if (!o.root || !o.rtype) fail(125, "create needs --root and --rootfs");
     return supervise(&o, create_main);

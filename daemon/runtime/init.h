@@ -32,7 +32,7 @@
 #define MAX_LIST 32
 
 struct opts {
-  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *listen;
+  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *listen, *seccomp;
   const char *cgroups[MAX_LIST]; int ncgroups;
   /* --bind HOST CONTAINER: a host file bound onto a file in the container (/etc/hosts...) */
   const char *binds[MAX_LIST][2]; int nbinds;
@@ -59,4 +59,11 @@ void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf
  * request is resolved after it, inside the container root. Fails with 125.
  */
 void setup_root(struct opts *o);
+/* seccomp.c: the compiled filter (--seccomp) is read before anything else (the file is on the
+ * host) and loaded as the very last step before exec; the keyring is joined while still root (root's
+ * key quota, not the container user's, pays for it). */
+int sbx_seccomp_compile(const char *in, int out_fd, char *err, size_t n);
+int sbx_seccomp_prepare(const char *path, char *err, size_t n);
+int sbx_seccomp_load(char *err, size_t n);
+int sbx_join_session_keyring(char *err, size_t n);
 #endif

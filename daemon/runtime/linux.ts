@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { CAPABILITIES, SIGNALS, SbxError, effectiveCapabilities, type ExitInfo } from '../../protocol/index.js';
 import { hostCgroups, type Cgroups, type DeviceRule } from './cgroups.js';
 import { signalName, spawnPty } from './pty.js';
+import { seccompFile } from './seccomp.js';
 import type { ContainerSpec, OutputName, Process, ProcessSpec, Runtime, Task } from './runtime.js';
 
 export const INIT_BINARY = join(dirname(fileURLToPath(import.meta.url)), 'sbx-init');
@@ -52,7 +53,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         ...(spec.privileged ? ['--privileged'] : []),
         ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
         ...cgroups.flatMap((d) => ['--cgroup', d]),
-        ...processArgs(spec, proc),
+        ...processArgs(spec, proc), ...await seccompArgs(spec),
         ...(spec.init ? ['--init-bin', tiniPath()] : []),
         '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,
       ];
@@ -71,7 +72,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
       const args = [
         'join', '--pid', String(pid1), '--status', status,
         ...cg.dirs(spec.id).flatMap((d) => ['--cgroup', d]),
-        ...processArgs(spec, proc), '--', ...proc.args,
+        ...processArgs(spec, proc), ...await seccompArgs(spec), '--', ...proc.args,
       ];
       return launch(INIT_BINARY, args, proc, async (code, sig) => {
         const e = await finish(cg, spec.id, status, code, sig);
@@ -131,6 +132,12 @@ function deviceRules(spec: ContainerSpec): DeviceRule[] {
     const major = ((st.rdev >> 8) & 0xfff), minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
     return `${st.isBlockDevice() ? 'b' : 'c'} ${major}:${minor} ${d.cgroupPermissions}`;
   })];
+}
+
+/** docker's rule: a privileged container has no seccomp filter. */
+async function seccompArgs(spec: ContainerSpec): Promise<string[]> {
+  const file = await seccompFile(spec.privileged ? null : spec.seccomp, INIT_BINARY, effectiveCapabilities(spec.capAdd, spec.capDrop, spec.privileged));
+  return file ? ['--seccomp', file] : [];
 }
 
 async function writeEtcFiles(spec: ContainerSpec): Promise<void> {

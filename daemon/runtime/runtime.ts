@@ -18,7 +18,9 @@
  * - Every path from the image or the request (working directory, /etc files, the /proc /sys /dev
  *   mount points, device targets) is resolved inside the container root after pivot_root, so a
  *   symlink or ../ in them never reaches the host.
- * - exec() runs another process in the same namespaces, root, cgroups and privilege cuts.
+ * - Seccomp: every process (start and exec) joins a fresh session keyring and gets the
+ *   seccomp filter `seccomp` (none when privileged) right before exec.
+ * - exec() runs another process in the same namespaces, root, cgroups, privilege cuts and filter.
  * - A Process reports exactly one Exit, after all of its output has been delivered through
  *   onData. status = code, or 128 + signal; 126/127 with `error` set when the command could
  *   not be executed / was not found (the command's own exit 127 has no `error`).
@@ -29,6 +31,7 @@
  * unavailable (namespaces, cgroups or mounts cannot be used here).
  */
 import type { DeviceMapping, ExitInfo, Size } from '../../protocol/index.js';
+import type { SeccompProfile } from './seccomp.js';
 
 /** One mount, as daemon/snapshots produces it: type 'overlay' or 'bind', options, cwd for relative lowerdirs. */
 export interface RootMount { type: string; source: string; options: string[]; cwd?: string }
@@ -68,6 +71,12 @@ export interface ContainerSpec {
   capDrop?: string[];
   /** Host device nodes bound into the container and allowed in its devices cgroup. */
   devices?: DeviceMapping[];
+  /**
+   * The seccomp profile of every process (start and exec), in docker's JSON format, already
+   * validated (seccomp.ts parseProfile): undefined = sbx's default profile (seccomp-default.ts),
+   * null = no filter (--security-opt seccomp=unconfined).
+   */
+  seccomp?: SeccompProfile | null;
 }
 
 export type OutputName = 'stdout' | 'stderr';
