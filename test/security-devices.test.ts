@@ -143,7 +143,7 @@ s('unknown capability names exit 125 naming the value; the API answers 400 namin
   assert.is(res.status, 400);
   assert.match(res.body, /capAdd/);
   assert.match(res.body, /nope/);
-  const dev = await post(join(d.root, 'sbx.sock'), '/v1/containers', { image: 'busybox', devices: [{ pathOnHost: 'dev/null' }] });
+  const dev = await post(join(d.root, 'sbx.sock'), '/v1/containers', { image: 'busybox', devices: [{ pathOnHost: 'dev/null', pathInContainer: '/dev/x', cgroupPermissions: 'rwm' }] });
   assert.is(dev.status, 400);
   assert.match(dev.body, /devices.*pathOnHost/);
   assert.is((await sbx(d.root, ['ps', '-a', '-q'])).stdout, '', 'nothing was created');

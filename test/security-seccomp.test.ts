@@ -186,6 +186,16 @@ cli('default, seccomp=unconfined, a custom profile denying mkdir; inspect shows 
   await sbx(d.root, ['rm', 'plain']);
 }));
 
+cli('--cap-add opens the syscalls the profile gates on that capability (mount with SYS_ADMIN); --privileged has no filter', privileged<CliCtx>(async ({ d }) => {
+  const script = ['sh', '-c', 'mkdir -p /m; mount -t tmpfs none /m 2>&1 && echo mounted; grep "^Seccomp:" /proc/self/status'];
+  const def = await sbx(d.root, ['run', '--rm', 'busybox', ...script]);
+  assert.not.match(def.stdout, /^mounted$/m, 'a default container cannot mount');
+  const admin = await sbx(d.root, ['run', '--rm', '--cap-add', 'SYS_ADMIN', 'busybox', ...script]);
+  assert.match(admin.stdout, /^mounted\nSeccomp:\t2$/m, admin.stdout + admin.stderr);
+  const priv = await sbx(d.root, ['run', '--rm', '--privileged', 'busybox', ...script]);
+  assert.match(priv.stdout, /^mounted\nSeccomp:\t0$/m, priv.stdout + priv.stderr);
+}));
+
 cli('bad --security-opt values and profiles: exit 125 and a message naming the value', privileged<CliCtx>(async ({ d, dir }) => {
   const write = (name: string, text: string): string => { const f = join(dir, name); writeFileSync(f, text); return f; };
   const cases: [string, RegExp][] = [
@@ -227,11 +237,11 @@ cli('the API refuses a bad securityOpt or seccompProfile with 400 naming the fie
     req.end(payload);
   });
   const cases: [unknown, RegExp][] = [
-    [{ securityOpt: 'seccomp=unconfined' }, /securityOpt: want an array of strings/],
+    [{ securityOpt: 'seccomp=unconfined' }, /securityOpt must be an array of strings/],
     [{ securityOpt: ['systempaths=unconfined'] }, /securityOpt\[0\] "systempaths=unconfined": sbx does not support/],
     [{ securityOpt: ['no-new-privileges', 'seccomp=/etc/profile.json'] }, /seccomp=\/etc\/profile.json: the daemon does not read profile files/],
     [{ securityOpt: ['seccomp=unconfined', 'seccomp=unconfined'] }, /securityOpt\[1\].*seccomp is given twice/],
-    [{ seccompProfile: 42 }, /seccompProfile: want the profile's JSON text/],
+    [{ seccompProfile: 42 }, /seccompProfile must be a string/],
     [{ seccompProfile: '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_NOTIFY"}]}' },
       /seccompProfile: seccomp profile: syscalls\[0\]\.action: SCMP_ACT_NOTIFY needs a listener/],
     [{ securityOpt: ['seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":0,"op":"SCMP_CMP_EQ"}]}]}'] },
