@@ -82,7 +82,7 @@ export class Journal {
   static async open(target: JournalTarget, opts: JournalOptions = {}): Promise<Journal> {
     const j = new Journal(target, opts);
     for (const r of await readJournal(target.dir)) j.replay(r);
-    j.fh = await open(join(target.dir, JOURNAL_FILE), 'a', 0o644);
+    j.fh = await open(join(target.dir, JOURNAL_FILE), 'a', 0o600);
     const full = target.format === 'full';
     if (!full) await j.startWatching();
     await j.flush();

@@ -204,7 +204,7 @@ async function withMergedView<T>(rootfs: Rootfs, fn: (dir: string) => Promise<T>
   const options = [
     ...m.options.filter((o) => !/^(lowerdir|upperdir|workdir)=/.test(o)),
     `lowerdir=${rootfs.upperdir}${lowers ? `:${lowers}` : ''}`,
-    'ro',
+    'ro', 'nosuid', 'nodev',
   ];
   const target = await mkdtemp(join(dirname(rootfs.upperdir), '.squash-'));
   try {
