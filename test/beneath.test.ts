@@ -64,6 +64,16 @@ s('a symlink at an intermediate component is not followed', async ({ root }) => 
   assert.is(await new DirView(root).lstat('/d/secret'), undefined);
 });
 
+s('a symlink deeper down (/etc/d/secret) is not followed either', async ({ root, secretDir }) => {
+  await symlink(secretDir, join(root, 'etc', 'd'));
+  const b = new Beneath(root);
+  assert.ok((await b.lstat('/etc/d'))?.isSymbolicLink());
+  assert.is(await b.lstat('/etc/d/secret'), undefined);
+  assert.equal(await b.readdir('/etc/d'), []);
+  assert.is(await new DirView(root).readFile('/etc/d/secret', 1024), undefined);
+  assert.is(await b.getXattr('/etc/d/secret', 'user.x'), null);
+});
+
 s('a hard link is made of the entry itself, never through a symlink', async ({ dir, root }) => {
   const b = new Beneath(root);
   await b.link('/x', join(dir, 'linked'));

@@ -22,7 +22,7 @@
  * - The stream fails (and stops) on any file system error, naming the path; a regular file whose
  *   size changes while it is read fails the stream too.
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Dirent } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -86,25 +86,29 @@ async function fill(pack: Pack, root: string, opts: PackOptions): Promise<void> 
   // opened inode is now, not what an earlier lstat said. A container that swaps a path for a
   // symlink to a host file while it is packed (commit --pause=false) gets the symlink packed.
   const walk = async (dirFd: number, rel: string): Promise<void> => {
-    let names: string[];
+    let names: Dirent[];
     try {
-      names = await readdir(fdPath(dirFd));
+      names = await readdir(fdPath(dirFd), { withFileTypes: true });
     } catch (e) {
       if (rel && isGone(e)) return; // replaced while walking
       throw new SbxError('internal', `pack: read directory ${join(root, rel)}: ${(e as Error).message}`, { cause: e });
     }
-    // Stat first so that entries sort by the names they get in the tar (".wh.x" sorts with them).
+    // Sort by the names entries get in the tar (".wh.x" sorts with them); the directory's types
+    // say which names need an lstat to tell (only char devices can be whiteouts).
     const items: { name: string; out: string }[] = [];
-    for (const name of names) {
+    for (const d of names) {
       opts.signal?.throwIfAborted();
+      const name = d.name;
       const path = rel ? `${rel}/${name}` : name;
       if (opts.exclude?.(`/${path}`)) continue;
-      let st: Stats;
-      try { st = await lstat(fdPath(dirFd, name)); } catch (e) {
-        if (isGone(e)) continue; // vanished while walking
-        throw new SbxError('internal', `pack: stat ${join(root, path)}: ${(e as Error).message}`, { cause: e });
+      let whiteout = false;
+      if (opts.whiteouts === 'overlay' && (d.isCharacterDevice() || !knownType(d))) {
+        try { whiteout = isWhiteout(await lstat(fdPath(dirFd, name))); } catch (e) {
+          if (isGone(e)) continue; // vanished while walking
+          throw new SbxError('internal', `pack: stat ${join(root, path)}: ${(e as Error).message}`, { cause: e });
+        }
       }
-      items.push({ name, out: isWhiteout(st) ? `${WHITEOUT_PREFIX}${name}` : name });
+      items.push({ name, out: whiteout ? `${WHITEOUT_PREFIX}${name}` : name });
     }
     items.sort((a, b) => Buffer.compare(Buffer.from(a.out), Buffer.from(b.out)));
     for (const { name } of items) {
@@ -188,6 +192,10 @@ async function fill(pack: Pack, root: string, opts: PackOptions): Promise<void> 
   }
 }
 
+function knownType(d: Dirent): boolean {
+  return d.isFile() || d.isDirectory() || d.isSymbolicLink() || d.isCharacterDevice() || d.isBlockDevice() || d.isFIFO() || d.isSocket();
+}
+
 function isGone(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
@@ -221,6 +229,8 @@ function add(pack: Pack, h: Header): Promise<void> {
   });
 }
 
+const SMALL_FILE = 256 * 1024;
+
 /** Add a regular file whose bytes come from O_PATH fd `fd` (reopened: the same inode). */
 async function addFile(pack: Pack, h: Header, fd: number, shown: string): Promise<void> {
   preparePax(h);
@@ -235,7 +245,21 @@ async function addFile(pack: Pack, h: Header, fd: number, shown: string): Promis
   const size = h.size ?? 0;
   let seen = 0;
   try {
-    if (size > 0) {
+    if (size > 0 && size <= SMALL_FILE) {
+      // Most files of a layer: one read, no stream machinery.
+      const fh = await open(fdPath(fd), constants.O_RDONLY);
+      try {
+        const buf = Buffer.allocUnsafe(size);
+        while (seen < size) {
+          const { bytesRead } = await fh.read(buf, seen, size - seen, seen);
+          if (bytesRead === 0) break;
+          seen += bytesRead;
+        }
+        sink.write(seen === size ? buf : buf.subarray(0, seen));
+      } finally {
+        await fh.close();
+      }
+    } else if (size > 0) {
       const fh = await open(fdPath(fd), constants.O_RDONLY);
       for await (const chunk of fh.createReadStream({ start: 0, end: size - 1 }) as AsyncIterable<Buffer>) {
         seen += chunk.length;

@@ -76,26 +76,29 @@ export class Beneath {
   constructor(readonly root: string) {}
 
   /**
-   * Resolve the parent directory of `path` and call fn with the magic path of the last
-   * component (unfollowed by every caller); undefined when the parent is not reachable.
-   * Directory fds are opened synchronously (microseconds each) and closed after fn settles.
+   * Resolve the parent directory of `path` and call fn with a path naming the last component
+   * that every caller uses without following it (lstat, readlink, lgetxattr, link, or an open
+   * with O_NOFOLLOW); undefined when the parent is not reachable. The root is trusted, so a
+   * top-level name is addressed from it directly; deeper ones go through O_PATH directory fds,
+   * opened synchronously (microseconds each) and closed after fn settles.
    */
-  private async atParent<T>(path: string, fn: (at: string, dirFd: number | undefined, name: string) => Promise<T>): Promise<T | undefined> {
+  private async atParent<T>(path: string, fn: (at: string, name: string) => Promise<T>): Promise<T | undefined> {
     const parts = components(path);
-    if (parts.length === 0) return fn(this.root, undefined, '');
+    if (parts.length === 0) return fn(this.root, '');
     const name = parts.pop()!;
+    if (parts.length === 0) return fn(`${this.root}/${name}`, name);
     const fds: number[] = [];
     try {
       let fd: number;
       try {
-        fd = openSync(this.root, DIR_FLAGS & ~constants.O_NOFOLLOW);
+        fd = openSync(`${this.root}/${parts[0]}`, DIR_FLAGS);
         fds.push(fd);
-        for (const p of parts) { fd = openDirAt(fd, p); fds.push(fd); }
+        for (const p of parts.slice(1)) { fd = openDirAt(fd, p); fds.push(fd); }
       } catch (e) {
         if (gone(e)) return undefined;
         throw e;
       }
-      return await fn(fdPath(fd, name), fd, name);
+      return await fn(fdPath(fd, name), name);
     } finally {
       for (const f of fds) closeSync(f);
     }
@@ -114,9 +117,9 @@ export class Beneath {
   /** The names in directory `path`, unsorted; [] when it is missing or not a directory (now). */
   async readdir(path: string): Promise<string[]> {
     try {
-      return await this.atParent(path, async (at, dirFd, name) => {
-        if (dirFd === undefined) return readdir(at);
-        const fd = openDirAt(dirFd, name);
+      return await this.atParent(path, async (at, name) => {
+        if (name === '') return readdir(at);
+        const fd = openSync(at, DIR_FLAGS);
         try { return await readdir(fdPath(fd)); } finally { closeSync(fd); }
       }) ?? [];
     } catch (e) {
