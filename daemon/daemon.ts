@@ -22,6 +22,8 @@ import { ContainerManager } from './containers/manager.js';
 import { favorDynamicModifications } from './runtime/cgroups.js';
 import { createLinuxRuntime } from './runtime/linux.js';
 import { SharedLock } from './util/lock.js';
+import { PRIVATE_DIR_MODE } from './util/fs.js';
+import { tightenStore } from './util/modes.js';
 import { claimRoot } from './util/pidfile.js';
 import { createLogger, type Logger } from './util/log.js';
 
@@ -32,7 +34,8 @@ export interface Daemon {
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Daemon> {
-  await mkdir(config.root, { recursive: true, mode: 0o711 });
+  await mkdir(config.root, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await tightenStore(config.root);
   const release = claimRoot(config.root);
   try {
     return await open(config, log, release);

@@ -22,16 +22,17 @@
  * - The stream fails (and stops) on any file system error, naming the path; a regular file whose
  *   size changes while it is read fails the stream too.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, type Dirent } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Stats } from 'node:fs';
 import { getAttribute, listAttributes } from '@napi-rs/xattr';
 import tar, { type Pack } from 'tar-stream';
 import { SbxError, MediaType, type Descriptor, type Digest } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
+import { O_PATH, fdPath } from '../util/beneath.js';
+import { installBinaryPax, preparePax, type Header } from './pax.js';
 
 export interface PackOptions {
   /** Clamp every mtime to this many seconds since the epoch (SOURCE_DATE_EPOCH). */
@@ -71,15 +72,6 @@ export async function packToStore(content: ContentStore, root: string, opts: Pac
 
 // ---------------------------------------------------------------------------------------------
 
-interface Header {
-  name: string;
-  type: 'file' | 'link' | 'symlink' | 'directory' | 'block-device' | 'character-device' | 'fifo' | 'pax-header';
-  mode?: number; uid?: number; gid?: number; size?: number; mtime?: Date;
-  linkname?: string | null; devmajor?: number; devminor?: number;
-  pax?: Record<string, string>;
-  /** Kept xattrs, written as PAX records by installBinaryPax. */
-  xattrs?: [string, Buffer][];
-}
 
 async function fill(pack: Pack, root: string, opts: PackOptions): Promise<void> {
   const links = new Map<string, string>();
@@ -89,81 +81,124 @@ async function fill(pack: Pack, root: string, opts: PackOptions): Promise<void> 
     return new Date(Math.max(0, s) * 1000);
   };
 
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    let names: string[];
+  // Beneath the root only (util/beneath.ts): each directory is held by an O_PATH fd and every
+  // child is reached through it without following symlinks, and an entry is packed as what its
+  // opened inode is now, not what an earlier lstat said. A container that swaps a path for a
+  // symlink to a host file while it is packed (commit --pause=false) gets the symlink packed.
+  const walk = async (dirFd: number, rel: string): Promise<void> => {
+    let names: Dirent[];
     try {
-      names = await readdir(dir);
+      names = await readdir(fdPath(dirFd), { withFileTypes: true });
     } catch (e) {
-      throw new SbxError('internal', `pack: read directory ${dir}: ${(e as Error).message}`, { cause: e });
+      if (rel && isGone(e)) return; // replaced while walking
+      throw new SbxError('internal', `pack: read directory ${join(root, rel)}: ${(e as Error).message}`, { cause: e });
     }
-    // Stat first so that entries sort by the names they get in the tar (".wh.x" sorts with them).
-    const items: { name: string; out: string; st: Stats }[] = [];
-    for (const name of names) {
+    // Sort by the names entries get in the tar (".wh.x" sorts with them); the directory's types
+    // say which names need an lstat to tell (only char devices can be whiteouts).
+    const items: { name: string; out: string }[] = [];
+    for (const d of names) {
       opts.signal?.throwIfAborted();
+      const name = d.name;
       const path = rel ? `${rel}/${name}` : name;
       if (opts.exclude?.(`/${path}`)) continue;
-      let st: Stats;
-      try { st = await lstat(join(dir, name)); } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished while walking
-        throw new SbxError('internal', `pack: stat ${join(dir, name)}: ${(e as Error).message}`, { cause: e });
+      let whiteout = false;
+      if (opts.whiteouts === 'overlay' && (d.isCharacterDevice() || !knownType(d))) {
+        try { whiteout = isWhiteout(await lstat(fdPath(dirFd, name))); } catch (e) {
+          if (isGone(e)) continue; // vanished while walking
+          throw new SbxError('internal', `pack: stat ${join(root, path)}: ${(e as Error).message}`, { cause: e });
+        }
       }
-      const whiteout = opts.whiteouts === 'overlay' && st.isCharacterDevice() && st.rdev === 0;
-      items.push({ name, out: whiteout ? `${WHITEOUT_PREFIX}${name}` : name, st });
+      items.push({ name, out: whiteout ? `${WHITEOUT_PREFIX}${name}` : name });
     }
     items.sort((a, b) => Buffer.compare(Buffer.from(a.out), Buffer.from(b.out)));
-    for (const { name, st } of items) {
+    for (const { name } of items) {
       opts.signal?.throwIfAborted();
-      const abs = join(dir, name);
-      const path = rel ? `${rel}/${name}` : name;
-      const base = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: clamp(st) };
-      if (st.isSocket()) continue;
-      if (opts.whiteouts === 'overlay' && st.isCharacterDevice() && st.rdev === 0) {
-        const wh = rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
-        await add(pack, { ...base, name: wh, type: 'file', mode: 0o600, size: 0, mtime: new Date(0) });
-        continue;
+      let fd: number;
+      try { fd = openSync(fdPath(dirFd, name), O_PATH | constants.O_NOFOLLOW); } catch (e) {
+        if (isGone(e)) continue;
+        throw new SbxError('internal', `pack: open ${join(root, rel, name)}: ${(e as Error).message}`, { cause: e });
       }
-      if (st.isDirectory()) {
-        const xattrs = await readXattrs(abs);
-        await add(pack, { ...base, name: `${path}/`, type: 'directory', xattrs: xattrs.kept });
-        if (opts.whiteouts === 'overlay' && xattrs.opaque) {
-          await add(pack, { uid: st.uid, gid: st.gid, mode: 0o600, mtime: new Date(0), name: `${path}/${OPAQUE_WHITEOUT}`, type: 'file', size: 0 });
-        }
-        await walk(abs, path);
-        continue;
-      }
-      if (st.isSymbolicLink()) {
-        await add(pack, { ...base, name: path, type: 'symlink', linkname: await readlink(abs) });
-        continue;
-      }
-      if (st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = links.get(key);
-        if (first !== undefined) {
-          await add(pack, { ...base, name: path, type: 'link', linkname: first, size: 0 });
-          continue;
-        }
-        links.set(key, path);
-      }
-      const xattrs = (await readXattrs(abs)).kept;
-      if (st.isFile()) {
-        await addFile(pack, { ...base, name: path, type: 'file', size: st.size, xattrs }, abs);
-      } else if (st.isFIFO()) {
-        await add(pack, { ...base, name: path, type: 'fifo', xattrs });
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        await add(pack, {
-          ...base, name: path, type: st.isCharacterDevice() ? 'character-device' : 'block-device',
-          devmajor: major(st.rdev), devminor: minor(st.rdev), xattrs,
-        });
+      try {
+        await entry(dirFd, fd, fstatSync(fd), name, rel);
+      } finally {
+        closeSync(fd);
       }
     }
   };
 
-  let st: Stats;
-  try { st = await lstat(root); } catch (e) {
+  const isWhiteout = (st: Stats): boolean => opts.whiteouts === 'overlay' && st.isCharacterDevice() && st.rdev === 0;
+
+  /** Pack one entry: `fd` is an O_PATH fd on it, `st` its fstat. */
+  const entry = async (dirFd: number, fd: number, st: Stats, name: string, rel: string): Promise<void> => {
+    const at = fdPath(dirFd, name); // for lgetxattr/readlink, which never follow the last component
+    const path = rel ? `${rel}/${name}` : name;
+    const base = { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: clamp(st) };
+    if (st.isSocket()) return;
+    if (isWhiteout(st)) {
+      const wh = rel ? `${rel}/${WHITEOUT_PREFIX}${name}` : `${WHITEOUT_PREFIX}${name}`;
+      await add(pack, { ...base, name: wh, type: 'file', mode: 0o600, size: 0, mtime: new Date(0) });
+      return;
+    }
+    if (st.isDirectory()) {
+      const xattrs = await readXattrs(at);
+      await add(pack, { ...base, name: `${path}/`, type: 'directory', xattrs: xattrs.kept });
+      if (opts.whiteouts === 'overlay' && xattrs.opaque) {
+        await add(pack, { uid: st.uid, gid: st.gid, mode: 0o600, mtime: new Date(0), name: `${path}/${OPAQUE_WHITEOUT}`, type: 'file', size: 0 });
+      }
+      await walk(fd, path);
+      return;
+    }
+    if (st.isSymbolicLink()) {
+      let target: string;
+      try { target = await readlink(at); } catch (e) {
+        if (isGone(e) || (e as NodeJS.ErrnoException).code === 'EINVAL') return; // swapped again: not a symlink now
+        throw e;
+      }
+      await add(pack, { ...base, name: path, type: 'symlink', linkname: target });
+      return;
+    }
+    if (st.nlink > 1) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = links.get(key);
+      if (first !== undefined) {
+        await add(pack, { ...base, name: path, type: 'link', linkname: first, size: 0 });
+        return;
+      }
+      links.set(key, path);
+    }
+    const xattrs = (await readXattrs(at)).kept;
+    if (st.isFile()) {
+      await addFile(pack, { ...base, name: path, type: 'file', size: st.size, xattrs }, fd, join(root, path));
+    } else if (st.isFIFO()) {
+      await add(pack, { ...base, name: path, type: 'fifo', xattrs });
+    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      await add(pack, {
+        ...base, name: path, type: st.isCharacterDevice() ? 'character-device' : 'block-device',
+        devmajor: major(st.rdev), devminor: minor(st.rdev), xattrs,
+      });
+    }
+  };
+
+  let rootFd: number;
+  try { rootFd = openSync(root, O_PATH | constants.O_DIRECTORY); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new SbxError('invalid_argument', `pack ${root}: not a directory`);
     throw new SbxError('not_found', `pack ${root}: ${(e as Error).message}`, { cause: e });
   }
-  if (!st.isDirectory()) throw new SbxError('invalid_argument', `pack ${root}: not a directory`);
-  await walk(root, '');
+  try {
+    await walk(rootFd, '');
+  } finally {
+    closeSync(rootFd);
+  }
+}
+
+function knownType(d: Dirent): boolean {
+  return d.isFile() || d.isDirectory() || d.isSymbolicLink() || d.isCharacterDevice() || d.isBlockDevice() || d.isFIFO() || d.isSocket();
+}
+
+function isGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
 }
 
 async function readXattrs(path: string): Promise<{ kept: [string, Buffer][]; opaque: boolean }> {
@@ -194,7 +229,10 @@ function add(pack: Pack, h: Header): Promise<void> {
   });
 }
 
-async function addFile(pack: Pack, h: Header, abs: string): Promise<void> {
+const SMALL_FILE = 256 * 1024;
+
+/** Add a regular file whose bytes come from O_PATH fd `fd` (reopened: the same inode). */
+async function addFile(pack: Pack, h: Header, fd: number, shown: string): Promise<void> {
   preparePax(h);
   let done!: Promise<void>;
   const sink = (() => {
@@ -202,93 +240,40 @@ async function addFile(pack: Pack, h: Header, abs: string): Promise<void> {
     done = new Promise((resolve, reject) => { s = pack.entry(h as Parameters<Pack['entry']>[0], (err) => (err ? reject(err) : resolve())); });
     return s;
   })();
+  // Its error is reported through `done`; unheard, a destroyed sink's 'error' would crash sbxd.
+  sink.on('error', () => {});
   const size = h.size ?? 0;
   let seen = 0;
   try {
-    if (size > 0) {
-      for await (const chunk of createReadStream(abs, { start: 0, end: size - 1 }) as AsyncIterable<Buffer>) {
+    if (size > 0 && size <= SMALL_FILE) {
+      // Most files of a layer: one read, no stream machinery.
+      const fh = await open(fdPath(fd), constants.O_RDONLY);
+      try {
+        const buf = Buffer.allocUnsafe(size);
+        while (seen < size) {
+          const { bytesRead } = await fh.read(buf, seen, size - seen, seen);
+          if (bytesRead === 0) break;
+          seen += bytesRead;
+        }
+        sink.write(seen === size ? buf : buf.subarray(0, seen));
+      } finally {
+        await fh.close();
+      }
+    } else if (size > 0) {
+      const fh = await open(fdPath(fd), constants.O_RDONLY);
+      for await (const chunk of fh.createReadStream({ start: 0, end: size - 1 }) as AsyncIterable<Buffer>) {
         seen += chunk.length;
         if (!sink.write(chunk)) await new Promise<void>((r) => sink.once('drain', () => r()));
       }
     }
-    if (seen !== size) throw new SbxError('conflict', `pack: ${abs} changed size while being read (${seen} of ${size} bytes)`);
+    if (seen !== size) throw new SbxError('conflict', `pack: ${shown} changed size while being read (${seen} of ${size} bytes)`);
   } catch (e) {
     sink.destroy(e as Error);
     await done.catch(() => {});
-    throw e instanceof SbxError ? e : new SbxError('internal', `pack: read ${abs}: ${(e as Error).message}`, { cause: e });
+    throw e instanceof SbxError ? e : new SbxError('internal', `pack: read ${shown}: ${(e as Error).message}`, { cause: e });
   }
   (sink as unknown as { end(): void }).end();
   await done;
-}
-
-// --- PAX ---------------------------------------------------------------------------------------
-// tar-stream writes PAX records as UTF-8 strings, which would mangle binary xattr values such as
-// security.capability. We keep tar-stream's framing and replace only how a PAX record set is
-// built: from Buffers, with the same length-prefixed "LEN key=value\n" records Go writes.
-
-const USTAR_ID_MAX = 0o777777;
-
-function fitsUstar(s: string, max: number): boolean {
-  return /^[\x20-\x7e]*$/.test(s) && s.length <= max;
-}
-
-function preparePax(h: Header): void {
-  const needs = !fitsUstar(h.name, 100) || (h.linkname != null && !fitsUstar(h.linkname, 100))
-    || (h.xattrs?.length ?? 0) > 0 || (h.uid ?? 0) > USTAR_ID_MAX || (h.gid ?? 0) > USTAR_ID_MAX;
-  if (needs) h.pax = {};
-}
-
-function record(key: string, value: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
-  let len = body.length + 1;
-  while (String(len).length + body.length !== len) len = String(len).length + body.length;
-  return Buffer.concat([Buffer.from(String(len)), body]);
-}
-
-function ustarSafe(s: string, max: number): string {
-  const ascii = s.replace(/[^\x20-\x7e]/g, '_');
-  return ascii.length <= max ? ascii : ascii.slice(ascii.length - max);
-}
-
-type TsHeaders = { encode(h: Header): Buffer | null };
-let tsHeaders: TsHeaders | undefined;
-function headersModule(): TsHeaders {
-  if (!tsHeaders) {
-    const require = createRequire(import.meta.url);
-    tsHeaders = require(join(dirname(require.resolve('tar-stream')), 'headers.js')) as TsHeaders;
-  }
-  return tsHeaders;
-}
-
-function installBinaryPax(pack: Pack): void {
-  const p = pack as unknown as { _encodePax(h: Header): void; push(b: Buffer): boolean };
-  p._encodePax = function encodePax(this: typeof p, h: Header): void {
-    const enc = headersModule();
-    const records: Buffer[] = [];
-    const dirSlash = h.type === 'directory' && !h.name.endsWith('/') ? '/' : '';
-    if (!fitsUstar(h.name + dirSlash, 100)) records.push(record('path', Buffer.from(h.name + dirSlash)));
-    if (h.linkname != null && !fitsUstar(h.linkname, 100)) records.push(record('linkpath', Buffer.from(h.linkname)));
-    if ((h.uid ?? 0) > USTAR_ID_MAX) records.push(record('uid', Buffer.from(String(h.uid))));
-    if ((h.gid ?? 0) > USTAR_ID_MAX) records.push(record('gid', Buffer.from(String(h.gid))));
-    for (const [k, v] of h.xattrs ?? []) records.push(record(`SCHILY.xattr.${k}`, v));
-    const data = Buffer.concat(records);
-    const shortName = ustarSafe(h.name, 99);
-    const paxHeader = enc.encode({
-      name: ustarSafe(`PaxHeaders.0/${shortName.split('/').filter(Boolean).pop() ?? 'x'}`, 100),
-      mode: 0o644, uid: 0, gid: 0, size: data.length, mtime: h.mtime ?? new Date(0), type: 'pax-header',
-    });
-    const main = enc.encode({
-      ...h, name: shortName,
-      linkname: h.linkname == null ? h.linkname : ustarSafe(h.linkname, 100),
-      uid: Math.min(h.uid ?? 0, USTAR_ID_MAX), gid: Math.min(h.gid ?? 0, USTAR_ID_MAX),
-    });
-    if (!paxHeader || !main) throw new SbxError('internal', `pack: cannot encode header for ${h.name}`);
-    this.push(paxHeader);
-    this.push(data);
-    const pad = data.length % 512;
-    if (pad) this.push(Buffer.alloc(512 - pad));
-    this.push(main);
-  };
 }
 
 function major(rdev: number): number {

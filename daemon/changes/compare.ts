@@ -12,11 +12,8 @@
  * present = added or copied up) against the lower view; compareViews() walks two whole trees
  * (the copy-based snapshotter, or any two containers/images).
  */
-import { getAttribute } from '@napi-rs/xattr';
 import { comparePaths, type Change } from '../../protocol/index.js';
-import {
-  childPath, hostPath, isOpaque, isWhiteout, lstatEntry, parentOf, readdirSorted, type Entry, type FsView,
-} from './view.js';
+import { DirView, childPath, isWhiteout, parentOf, type Entry, type FsView } from './view.js';
 
 export interface CompareOptions {
   /** Leave this path (and everything under it) out; paths are container paths. */
@@ -37,9 +34,8 @@ export function statDifferent(a: Entry, b: Entry): boolean {
   return false;
 }
 
-async function capability(path: string | undefined): Promise<string> {
-  if (!path) return '';
-  try { return (await getAttribute(path, CAPABILITY_XATTR))?.toString('hex') ?? ''; } catch { return ''; }
+async function capability(view: FsView, path: string): Promise<string> {
+  try { return (await view.xattr(path, CAPABILITY_XATTR))?.toString('hex') ?? ''; } catch { return ''; }
 }
 
 function change(op: Change['op'], path: string, e: Entry): Change {
@@ -62,17 +58,18 @@ export function finishChanges(changes: Change[], kinds: Map<string, Entry['kind'
   return out.sort((a, b) => comparePaths(a.path, b.path));
 }
 
-/** The changes an overlay upperdir holds over its lower layers. */
-export async function overlayChanges(upper: string, lower: FsView, opts: CompareOptions = {}): Promise<Change[]> {
+/** The changes an overlay upperdir holds over its lower layers (read beneath `upper`, never following links). */
+export async function overlayChanges(upperDir: string, lower: FsView, opts: CompareOptions = {}): Promise<Change[]> {
+  const upper = new DirView(upperDir);
   const out: Change[] = [];
   const exclude = opts.exclude ?? (() => false);
 
   // Everything under a directory that is new (or replaced a non-directory) is simply added.
   const addTree = async (dir: string): Promise<void> => {
-    for (const name of await readdirSorted(hostPath(upper, dir))) {
+    for (const name of await upper.readdir(dir)) {
       const p = childPath(dir, name);
       if (exclude(p)) continue;
-      const e = await lstatEntry(hostPath(upper, p));
+      const e = await upper.lstat(p);
       if (!e || isWhiteout(e)) continue;
       out.push(change('add', p, e));
       if (e.kind === 'dir') await addTree(p);
@@ -80,11 +77,11 @@ export async function overlayChanges(upper: string, lower: FsView, opts: Compare
   };
 
   const walk = async (dir: string, opaque: boolean): Promise<void> => {
-    const names = await readdirSorted(hostPath(upper, dir));
+    const names = await upper.readdir(dir);
     if (opaque) {
       // The directory was deleted and re-created: lower content not in upper is gone.
       const present = new Set<string>();
-      for (const n of names) if (!isWhiteout(await lstatEntry(hostPath(upper, childPath(dir, n))))) present.add(n);
+      for (const n of names) if (!isWhiteout(await upper.lstat(childPath(dir, n)))) present.add(n);
       for (const name of await lower.readdir(dir)) {
         const p = childPath(dir, name);
         if (present.has(name) || exclude(p)) continue;
@@ -95,7 +92,7 @@ export async function overlayChanges(upper: string, lower: FsView, opts: Compare
     for (const name of names) {
       const p = childPath(dir, name);
       if (exclude(p)) continue;
-      const e = await lstatEntry(hostPath(upper, p));
+      const e = await upper.lstat(p);
       if (!e) continue;
       const le = await lower.lstat(p);
       if (isWhiteout(e)) {
@@ -109,7 +106,7 @@ export async function overlayChanges(upper: string, lower: FsView, opts: Compare
       }
       if (e.kind === 'dir' && le.kind === 'dir') {
         if (statDifferent(le, e)) out.push(change('modify', p, e));
-        await walk(p, isOpaque(hostPath(upper, p)));
+        await walk(p, await upper.opaque(p));
         continue;
       }
       if (e.kind === 'dir') {
@@ -120,13 +117,13 @@ export async function overlayChanges(upper: string, lower: FsView, opts: Compare
       }
       // Copied up (or replaced) file: docker's overlay rule, a file present in both is changed,
       // unless nothing docker compares differs (an opaque dir re-created the same entry).
-      if (!opaque || statDifferent(le, e) || (await capability(hostPath(upper, p))) !== (await capability(await lower.source(p)))) {
+      if (!opaque || statDifferent(le, e) || (await capability(upper, p)) !== (await capability(lower, p))) {
         out.push(change('modify', p, e));
       }
     }
   };
 
-  await walk('/', isOpaque(upper));
+  await walk('/', await upper.opaque('/'));
   return finishChanges(out);
 }
 
@@ -147,7 +144,7 @@ export async function compareViews(from: FsView, to: FsView, opts: CompareOption
       old.delete(name);
       if (!le) {
         out.push(change('add', p, e));
-      } else if (statDifferent(le, e) || (e.kind === 'file' && (await capability(await from.source(p))) !== (await capability(await to.source(p))))) {
+      } else if (statDifferent(le, e) || (e.kind === 'file' && (await capability(from, p)) !== (await capability(to, p)))) {
         out.push(change('modify', p, e));
       }
       if (e.kind === 'dir') await walk(p, le?.kind === 'dir');

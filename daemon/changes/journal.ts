@@ -25,7 +25,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { comparePaths, type ChangeOp, type ChangeRecord, type EntryKind } from '../../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { compareViews } from './compare.js';
-import { DirView, childPath, hostPath, isWhiteout, lstatEntry, parentOf, readdirSorted, type FsView } from './view.js';
+import { DirView, childPath, isWhiteout, lstatEntry, parentOf, type FsView } from './view.js';
 
 export const JOURNAL_FILE = 'changes.jsonl';
 
@@ -82,7 +82,7 @@ export class Journal {
   static async open(target: JournalTarget, opts: JournalOptions = {}): Promise<Journal> {
     const j = new Journal(target, opts);
     for (const r of await readJournal(target.dir)) j.replay(r);
-    j.fh = await open(join(target.dir, JOURNAL_FILE), 'a', 0o644);
+    j.fh = await open(join(target.dir, JOURNAL_FILE), 'a', 0o600);
     const full = target.format === 'full';
     if (!full) await j.startWatching();
     await j.flush();
@@ -209,11 +209,13 @@ export class Journal {
     const now = new Map<string, Sig>();
     /** Paths whose whole subtree was looked at: what is missing under them is gone. */
     const complete = new Set<string>();
-    const { upper, lower } = this.target;
-    if (!(await lstatEntry(upper))) return []; // the container was removed: nothing to say
+    const { lower } = this.target;
+    if (!(await lstatEntry(this.target.upper))) return []; // the container was removed: nothing to say
+    // The container writes here as we read: every read stays beneath it (view.ts).
+    const upper = new DirView(this.target.upper);
     if (this.target.format === 'full') {
-      for (const c of await compareViews(lower, new DirView(upper), { exclude: this.exclude })) {
-        const e = c.op === 'delete' ? undefined : await lstatEntry(hostPath(upper, c.path));
+      for (const c of await compareViews(lower, upper, { exclude: this.exclude })) {
+        const e = c.op === 'delete' ? undefined : await upper.lstat(c.path);
         now.set(c.path, e
           ? { op: c.op, kind: e.kind, size: e.kind === 'file' ? e.size : 0, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtimeSec * 1_000_000_000n + BigInt(e.mtimeNsec) }
           : { op: 'delete', kind: c.kind, size: 0, mode: 0, uid: 0, gid: 0, mtime: 0n });
@@ -223,7 +225,7 @@ export class Journal {
     }
     const visit = async (p: string, deep: boolean): Promise<void> => {
       if (p !== '/' && this.exclude(p)) return;
-      const e = await lstatEntry(hostPath(upper, p));
+      const e = await upper.lstat(p);
       if (!e) return;
       if (p !== '/') {
         const le = await lower.lstat(p);
@@ -236,7 +238,7 @@ export class Journal {
       if (e.kind !== 'dir') return;
       if (!deep && this.state.get(p)?.kind === 'dir') return;
       complete.add(p);
-      for (const name of await readdirSorted(hostPath(upper, p))) await visit(childPath(p, name), true);
+      for (const name of await upper.readdir(p)) await visit(childPath(p, name), true);
     };
     for (const r of this.target.format === 'full' ? [] : roots) {
       await visit(r.path, r.deep);

@@ -4,7 +4,6 @@
  * context. Binary files (a NUL byte in the first 8 KiB) and files over MAX_PATCH_BYTES are named,
  * not diffed.
  */
-import { open } from 'node:fs/promises';
 import { structuredPatch } from 'diff';
 import type { Change, FilePatch } from '../../protocol/index.js';
 import type { FsView } from './view.js';
@@ -14,19 +13,13 @@ export const MAX_PATCH_BYTES = 1024 * 1024;
 type Content = { text: string } | { binary: true } | { tooLarge: true };
 
 async function readContent(view: FsView, path: string): Promise<Content> {
-  const e = await view.lstat(path);
-  if (!e || e.kind !== 'file') return { text: '' };
-  if (e.size > MAX_PATCH_BYTES) return { tooLarge: true };
-  const src = await view.source(path);
-  if (!src) return { text: '' };
-  const fh = await open(src, 'r');
-  try {
-    const buf = await fh.readFile();
-    if (buf.subarray(0, 8192).includes(0)) return { binary: true };
-    return { text: buf.toString('utf8') };
-  } finally {
-    await fh.close();
-  }
+  // One open of what the path is now: its type and size come from that inode, never from an
+  // earlier lstat, and a symlink swapped in meanwhile is not followed (view.ts).
+  const r = await view.readFile(path, MAX_PATCH_BYTES);
+  if (!r || r.entry.kind !== 'file') return { text: '' };
+  if (!r.data) return { tooLarge: true };
+  if (r.data.subarray(0, 8192).includes(0)) return { binary: true };
+  return { text: r.data.toString('utf8') };
 }
 
 export function formatPatch(path: string, oldText: string | undefined, newText: string | undefined): string {

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -27,6 +27,7 @@ import {
   type ContainerInspect, type ContainerSummary, type CreateContainerRequest, type CreateContainerResponse,
   type ExecRequest, type ExitInfo, type WaitResult,
 } from '../../protocol/index.js';
+import { DirView } from '../changes/view.js';
 import { resolveImage } from '../images/resolve.js';
 import type { ContainerSpec, ProcessSpec, Runtime, User } from '../runtime/runtime.js';
 import { prepareRootfs, removeRootfs, rootfsOf, type Rootfs } from '../snapshots/rootfs.js';
@@ -471,7 +472,9 @@ function mergeEnv(base: string[], over: string[]): string[] {
 /** The image's /etc/passwd or /etc/group, read from the layers (top first) without mounting. */
 async function readEtc(rootfs: Rootfs, file: string): Promise<string> {
   for (const d of [rootfs.upperdir, ...rootfs.lowerdirs]) {
-    try { return await readFile(join(d, 'etc', file), 'utf8'); } catch { /* next layer */ }
+    // Beneath the layer: a container's /etc/passwd symlinked to a host file is not read.
+    const r = await new DirView(d).readFile(`/etc/${file}`, 1 << 20).catch(() => undefined);
+    if (r?.data) return r.data.toString('utf8');
   }
   return '';
 }

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SbxError, isDigest, type Digest } from '../../protocol/index.js';
-import { atomicWriteFile, fsyncDir, pathExists } from '../util/fs.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, atomicWriteFile, fsyncDir, pathExists } from '../util/fs.js';
 import type { BlobInfo, ContentStore, Expect, Ingest } from './store.js';
 import { VerifyingStream } from './verify.js';
 
@@ -17,9 +17,9 @@ const FLUSH_EVERY = 8 * 1024 * 1024;
  * file system, outside the layout) and are renamed in once verified.
  */
 export async function openLocalContentStore(layout: string, ingestDir: string): Promise<ContentStore> {
-  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true, mode: PRIVATE_DIR_MODE });
   await rm(ingestDir, { recursive: true, force: true });
-  await mkdir(ingestDir, { recursive: true });
+  await mkdir(ingestDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   if (!(await pathExists(join(layout, 'oci-layout')))) await atomicWriteFile(join(layout, 'oci-layout'), OCI_LAYOUT);
   return new LocalContentStore(layout, ingestDir);
 }
@@ -118,7 +118,7 @@ class LocalContentStore implements ContentStore {
   async ingest(ref: string, signal?: AbortSignal): Promise<Ingest> {
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(ref)) throw new SbxError('invalid_argument', `ingest ref "${ref}": use letters, digits, . _ -`);
     const file = join(this.ingestDir, ref);
-    const fh = await open(file, 'wx', 0o644).catch((e: NodeJS.ErrnoException) => {
+    const fh = await open(file, 'wx', PRIVATE_FILE_MODE).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EEXIST') throw new SbxError('already_exists', `ingest ${ref}: already open`);
       throw e;
     });

@@ -24,7 +24,7 @@
  * any work), failed_precondition (an overlay redirect/metacopy layer), plus the stores' errors.
  */
 import { execFile } from 'node:child_process';
-import { chmod, lchown, link, lutimes, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, lchown, lutimes, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -33,7 +33,8 @@ import {
 import { packToStore } from '../archive/pack.js';
 import { compareViews, overlayChanges } from '../changes/compare.js';
 import { excludeFilter } from '../changes/stubs.js';
-import { DirView, LayeredView, hostPath, lstatEntry } from '../changes/view.js';
+import { DirView, LayeredView, hostPath, toEntry } from '../changes/view.js';
+import { Beneath } from '../util/beneath.js';
 import type { ContentStore } from '../content/store.js';
 import type { Rootfs } from '../snapshots/rootfs.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
@@ -172,18 +173,21 @@ async function writeLayer(content: ContentStore, rootfs: Rootfs, o: LayerOptions
 
   // Copy-based: stage the changes as hard links (same inodes, so same bytes and metadata) and
   // whiteouts next to the tree, then pack the stage as an overlay upperdir.
+  // The tree is the container's: links are made beneath it, never through a symlink it planted.
+  const upper = new Beneath(rootfs.upperdir);
   const stage = await mkdtemp(join(dirname(rootfs.upperdir), '.commit-'));
   try {
     const dirs: string[] = [];
     for (const c of changes) {
       const dst = hostPath(stage, c.path);
       if (c.op === 'delete') { await pexec('mknod', [dst, 'c', '0', '0']); continue; }
-      const src = hostPath(rootfs.upperdir, c.path);
       if (c.kind === 'dir') { await mkdir(dst); dirs.push(c.path); continue; }
-      await link(src, dst);
+      await upper.link(c.path, dst);
     }
     for (const d of dirs.reverse()) {
-      const e = (await lstatEntry(hostPath(rootfs.upperdir, d)))!;
+      const st = await upper.lstat(d);
+      if (!st) throw new SbxError('conflict', `commit: ${d} changed while being committed; retry, or commit with --pause`);
+      const e = toEntry(st);
       const dst = hostPath(stage, d);
       await lchown(dst, e.uid, e.gid);
       await chmod(dst, e.mode & 0o7777);
@@ -204,7 +208,7 @@ async function withMergedView<T>(rootfs: Rootfs, fn: (dir: string) => Promise<T>
   const options = [
     ...m.options.filter((o) => !/^(lowerdir|upperdir|workdir)=/.test(o)),
     `lowerdir=${rootfs.upperdir}${lowers ? `:${lowers}` : ''}`,
-    'ro',
+    'ro', 'nosuid', 'nodev',
   ];
   const target = await mkdtemp(join(dirname(rootfs.upperdir), '.squash-'));
   try {

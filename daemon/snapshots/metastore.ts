@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
-import { readJSONOr, removeAll, writeJSON } from '../util/fs.js';
+import { PRIVATE_DIR_MODE, readJSONOr, removeAll, writeJSON } from '../util/fs.js';
 import { KeyedMutex } from '../util/lock.js';
 import type { Mount, SnapshotDirs, SnapshotInfo, SnapshotKind, Snapshotter } from './snapshotter.js';
 
@@ -52,7 +52,7 @@ export abstract class MetaSnapshotter implements Snapshotter {
 
   /** Load metadata and delete whatever a crash left behind. */
   async open(): Promise<this> {
-    await mkdir(this.root, { recursive: true, mode: 0o711 });
+    await mkdir(this.root, { recursive: true, mode: PRIVATE_DIR_MODE });
     const file = await readJSONOr<MetaFile>(join(this.root, META), { version: 1, snapshots: {} });
     this.snaps = new Map(Object.entries(file.snapshots ?? {}));
     const keep = new Set([META, ...this.reserved(), ...[...this.snaps.values()].map((m) => m.dir)]);
@@ -139,7 +139,7 @@ export abstract class MetaSnapshotter implements Snapshotter {
     const meta: Meta = { kind, dir, labels: { ...labels }, createdAt: new Date().toISOString() };
     if (parent) meta.parent = parent;
     try {
-      await mkdir(join(this.root, dir), { mode: 0o711 });
+      await mkdir(join(this.root, dir), { mode: PRIVATE_DIR_MODE });
       await this.populate(join(this.root, dir), kind, chain);
       await this.lock.run('meta', async () => {
         this.snaps.set(key, meta);

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SbxError } from '../../protocol/index.js';
+import { PRIVATE_DIR_MODE } from '../util/fs.js';
 import type { Logger } from '../util/log.js';
 import { openNativeSnapshotter } from './native.js';
 import { openOverlaySnapshotter, OVERLAY_OPTIONS } from './overlay.js';
@@ -14,10 +15,14 @@ import type { Mount, Snapshotter } from './snapshotter.js';
 
 const pexec = promisify(execFile);
 
+/** Per-mount flags a bind mount passes on (mount(8) applies them with a remount). */
+const BIND_FLAGS = new Set(['ro', 'nosuid', 'nodev', 'noexec']);
+
 /** argv (after "mount") and cwd for one Mount onto `target`; for callers that mount inside a namespace. */
 export function mountArgs(m: Mount, target: string): { args: string[]; cwd?: string } {
+  const flags = m.options.filter((o) => BIND_FLAGS.has(o));
   const args = m.type === 'bind'
-    ? [m.options.includes('rbind') ? '--rbind' : '--bind', ...(m.options.includes('ro') ? ['-o', 'ro'] : []), m.source, target]
+    ? [m.options.includes('rbind') ? '--rbind' : '--bind', ...(flags.length ? ['-o', flags.join(',')] : []), m.source, target]
     : ['-t', m.type, '-o', m.options.join(','), m.source, target];
   return m.cwd ? { args, cwd: m.cwd } : { args };
 }
@@ -55,7 +60,7 @@ export async function isMountPoint(path: string): Promise<boolean> {
 
 /** undefined when an overlay with our options mounts (and shows its layers) under `dir`, else why not. */
 export async function probeOverlay(dir: string): Promise<string | undefined> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const t = await mkdtemp(join(dir, 'overlay-probe-'));
   try {
     for (const d of ['l1', 'l2', 'u', 'w', 'm']) await mkdir(join(t, d));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SbxError } from '../../protocol/index.js';
 import { MetaSnapshotter, type Meta } from './metastore.js';
+import { VIEW_FLAGS } from './overlay.js';
 import type { Mount, SnapshotDirs, SnapshotKind, Snapshotter } from './snapshotter.js';
 
 const pexec = promisify(execFile);
@@ -35,7 +36,7 @@ class NativeSnapshotter extends MetaSnapshotter {
   }
 
   protected mountsOf(meta: Meta): Mount[] {
-    return [{ type: 'bind', source: this.path(meta, 'fs'), options: ['rbind', meta.kind === 'view' ? 'ro' : 'rw'] }];
+    return [{ type: 'bind', source: this.path(meta, 'fs'), options: ['rbind', ...(meta.kind === 'view' ? VIEW_FLAGS : ['rw'])] }];
   }
 
   protected dirsOf(meta: Meta, chain: Meta[]): SnapshotDirs {

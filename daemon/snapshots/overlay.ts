@@ -12,6 +12,12 @@ import type { Mount, SnapshotDirs, SnapshotKind, Snapshotter } from './snapshott
 /** Overlay options that keep the upper directory a plain, portable diff (no redirects, no metacopy). */
 export const OVERLAY_OPTIONS = ['index=off', 'redirect_dir=off', 'metacopy=off'];
 
+/**
+ * A read-only view is for reading files (build, inspection), never for running them: no setuid
+ * and no device nodes from a layer on the host.
+ */
+export const VIEW_FLAGS = ['ro', 'nosuid', 'nodev'];
+
 export async function openOverlaySnapshotter(root: string): Promise<Snapshotter> {
   return new OverlaySnapshotter(root).open();
 }
@@ -43,10 +49,10 @@ class OverlaySnapshotter extends MetaSnapshotter {
 
   protected mountsOf(meta: Meta, chain: Meta[]): Mount[] {
     const ro = meta.kind === 'view';
-    if (chain.length === 0) return [{ type: 'bind', source: this.path(meta, 'fs'), options: ['rbind', ro ? 'ro' : 'rw'] }];
-    if (ro && chain.length === 1) return [{ type: 'bind', source: this.path(chain[0]!, 'fs'), options: ['rbind', 'ro'] }];
+    if (chain.length === 0) return [{ type: 'bind', source: this.path(meta, 'fs'), options: ['rbind', ...(ro ? VIEW_FLAGS : ['rw'])] }];
+    if (ro && chain.length === 1) return [{ type: 'bind', source: this.path(chain[0]!, 'fs'), options: ['rbind', ...VIEW_FLAGS] }];
     const lower = `lowerdir=${chain.map((m) => `l/${m.link}`).join(':')}`;
-    const options = ro ? [lower, ...OVERLAY_OPTIONS]
+    const options = ro ? [lower, ...OVERLAY_OPTIONS, ...VIEW_FLAGS]
       : [lower, `upperdir=${this.path(meta, 'fs')}`, `workdir=${this.path(meta, 'work')}`, ...OVERLAY_OPTIONS];
     return [{ type: 'overlay', source: 'overlay', options, cwd: this.root }];
   }

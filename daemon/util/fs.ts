@@ -3,8 +3,16 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/**
+ * Modes of what sbxd keeps under $SBX_ROOT: root only, as docker (0710/0700) and podman (0700)
+ * keep their storage. Explicit modes rather than a process umask: sbxd's children (unshare,
+ * sbx-init, the container's command) inherit the umask, and containers expect docker's 022.
+ */
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
+
 /** Write a file so that readers see the old content or the new one, never a half-written one. */
-export async function atomicWriteFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function atomicWriteFile(path: string, data: string | Uint8Array, mode = PRIVATE_FILE_MODE): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${randomBytes(6).toString('hex')}`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
@@ -40,7 +48,7 @@ export async function readJSONOr<T>(path: string, fallback: T): Promise<T> {
   }
 }
 
-export async function writeJSON(path: string, value: unknown, mode = 0o644): Promise<void> {
+export async function writeJSON(path: string, value: unknown, mode = PRIVATE_FILE_MODE): Promise<void> {
   await atomicWriteFile(path, JSON.stringify(value, null, 2) + '\n', mode);
 }
 
@@ -60,7 +68,7 @@ export async function removeAll(path: string): Promise<void> {
   await rm(aside, { recursive: true, force: true });
 }
 
-export async function ensureDir(path: string, mode = 0o755): Promise<string> {
+export async function ensureDir(path: string, mode = PRIVATE_DIR_MODE): Promise<string> {
   await mkdir(path, { recursive: true, mode });
   return path;
 }

@@ -13,7 +13,7 @@ export function claimRoot(root: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
-      fd = openSync(file, 'wx', 0o644);
+      fd = openSync(file, 'wx', 0o600);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const other = Number(readFileSync(file, 'utf8').trim());
