@@ -181,9 +181,9 @@ export class Client {
   private async startDaemon(): Promise<void> {
     this.started = true;
     const root = this.opts.root ?? defaultRoot();
-    await mkdir(root, { recursive: true, mode: 0o711 });
+    await mkdir(root, { recursive: true, mode: 0o700 });
     const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'daemon', 'main.js');
-    const logFd = openSync(join(root, 'sbxd.log'), 'a');
+    const logFd = openSync(join(root, 'sbxd.log'), 'a', 0o600);
     const child = spawn(process.execPath, [main], {
       detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, SBX_ROOT: root },
     });
