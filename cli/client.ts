@@ -7,9 +7,11 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type WebSocket from 'ws';
 import {
   SbxError, fillPath, type Channel, type ProgressEvent, type ProgressLine, type Route, type RouteReq, type RouteRes,
 } from '../protocol/index.js';
@@ -24,6 +26,8 @@ export interface ClientOptions {
   autostart?: boolean;
   root?: string;
 }
+
+let wsClass: typeof WebSocket | undefined;
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.SBX_ROOT && env.SBX_ROOT.length > 0 ? env.SBX_ROOT : '/var/lib/sbx';
@@ -65,6 +69,18 @@ export class Client {
     signal?: AbortSignal): Promise<RouteRes<R>> {
     const res = await this.send(route, req as Record<string, unknown>, undefined, signal);
     return this.finish<R>(res, onEvent);
+  }
+
+  /**
+   * Open a WebSocket channel (sbx.stream.v1 attach, the sbx.changes.v1 feed): every socket the
+   * CLI opens goes through here, on the unix socket or TCP with the token.
+   */
+  openChannel<P>(ch: Channel<P>, params: P): WebSocket {
+    const { url, options } = this.channelTarget(ch, params as Record<string, unknown>);
+    // ws through require, on first use: an ESM `import 'ws'` costs ~50 ms more CPU on every
+    // command that loads it (Node scans each of ws's CommonJS files for named exports)
+    wsClass ??= createRequire(import.meta.url)('ws') as typeof WebSocket;
+    return new wsClass(url, [ch.subprotocol], { ...options, perMessageDeflate: false });
   }
 
   /** URL and headers to open a WebSocket channel (the ws client is the caller's). */
