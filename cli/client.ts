@@ -29,6 +29,16 @@ export interface ClientOptions {
 
 let wsClass: typeof WebSocket | undefined;
 
+/**
+ * The ws WebSocket class, loaded on first use (~20 ms), so only commands that open a channel pay
+ * for it; they may call this early to load it while other work is in flight. Through require:
+ * an ESM `import 'ws'` costs ~50 ms more CPU (Node scans each of ws's CommonJS files for
+ * named exports).
+ */
+export function loadWebSocket(): typeof WebSocket {
+  return wsClass ??= createRequire(import.meta.url)('ws') as typeof WebSocket;
+}
+
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.SBX_ROOT && env.SBX_ROOT.length > 0 ? env.SBX_ROOT : '/var/lib/sbx';
 }
@@ -77,10 +87,8 @@ export class Client {
    */
   openChannel<P>(ch: Channel<P>, params: P): WebSocket {
     const { url, options } = this.channelTarget(ch, params as Record<string, unknown>);
-    // ws through require, on first use: an ESM `import 'ws'` costs ~50 ms more CPU on every
-    // command that loads it (Node scans each of ws's CommonJS files for named exports)
-    wsClass ??= createRequire(import.meta.url)('ws') as typeof WebSocket;
-    return new wsClass(url, [ch.subprotocol], { ...options, perMessageDeflate: false });
+    const Ws = loadWebSocket();
+    return new Ws(url, [ch.subprotocol], { ...options, perMessageDeflate: false });
   }
 
   /** URL and headers to open a WebSocket channel (the ws client is the caller's). */

@@ -8,7 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { Sessions, StreamClient, type Size, type StreamResult, type StreamSocket } from '../protocol/index.js';
-import type { Client } from './client.js';
+import { loadWebSocket, type Client } from './client.js';
+
+// run and exec import this module while sbxd creates the container: ws loads meanwhile
+loadWebSocket();
 
 export interface AttachOptions {
   client: Client;
