@@ -7,9 +7,11 @@ import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type WebSocket from 'ws';
 import {
   SbxError, fillPath, type Channel, type ProgressEvent, type ProgressLine, type Route, type RouteReq, type RouteRes,
 } from '../protocol/index.js';
@@ -23,6 +25,18 @@ export interface ClientOptions {
   /** Start sbxd in the background when nothing answers on the socket (CLI default). */
   autostart?: boolean;
   root?: string;
+}
+
+let wsClass: typeof WebSocket | undefined;
+
+/**
+ * The ws WebSocket class, loaded on first use (~20 ms), so only commands that open a channel pay
+ * for it; they may call this early to load it while other work is in flight. Through require:
+ * an ESM `import 'ws'` costs ~50 ms more CPU (Node scans each of ws's CommonJS files for
+ * named exports).
+ */
+export function loadWebSocket(): typeof WebSocket {
+  return wsClass ??= createRequire(import.meta.url)('ws') as typeof WebSocket;
 }
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -65,6 +79,16 @@ export class Client {
     signal?: AbortSignal): Promise<RouteRes<R>> {
     const res = await this.send(route, req as Record<string, unknown>, undefined, signal);
     return this.finish<R>(res, onEvent);
+  }
+
+  /**
+   * Open a WebSocket channel (sbx.stream.v1 attach, the sbx.changes.v1 feed): every socket the
+   * CLI opens goes through here, on the unix socket or TCP with the token.
+   */
+  openChannel<P>(ch: Channel<P>, params: P): WebSocket {
+    const { url, options } = this.channelTarget(ch, params as Record<string, unknown>);
+    const Ws = loadWebSocket();
+    return new Ws(url, [ch.subprotocol], { ...options, perMessageDeflate: false });
   }
 
   /** URL and headers to open a WebSocket channel (the ws client is the caller's). */

@@ -8,6 +8,7 @@ export * from './images.js';
 export * from './changes.js';
 export * from './registry.js';
 export * from './stream.js';
+export * from './stream-client.js';
 export * from './containers.js';
 export * from './commit.js';
 export * from './units.js';

@@ -1,4 +1,3 @@
-import WebSocket from 'ws';
 import { CHANGE_LETTER, Changes, SbxError, type ChangeFeedMessage, type ChangeRecord } from '../../protocol/index.js';
 import { UsageError, str, type Command } from '../command.js';
 
@@ -27,8 +26,7 @@ export const command: Command = {
       for (const r of records) stdout.write(line(r, json) + '\n');
       return;
     }
-    const { url, options } = client.channelTarget(Changes.feed, { id, since });
-    const ws = new WebSocket(url, Changes.feed.subprotocol, options);
+    const ws = client.openChannel(Changes.feed, { id, since });
     await new Promise<void>((resolve, reject) => {
       const stop = (): void => { ws.close(1000); resolve(); };
       process.once('SIGINT', stop);
