@@ -1,5 +1,5 @@
 /**
- * The embedded OCI registry: a koa app speaking the distribution spec v1.1 (/v2/ ping, blobs,
+ * The embedded OCI registry on bare node:http (the API's stack; exchange.ts), speaking the distribution spec v1.1 (/v2/ ping, blobs,
  * chunked and monolithic uploads, cross-repository mount, manifests, tags with pagination,
  * _catalog, referrers) over the daemon's ContentStore, or one of its own.
  *
@@ -11,14 +11,14 @@
  * Every upload is digest-verified before it becomes visible; an abandoned upload session expires
  * after `uploadTtlMs`; with `htpasswd` set every request needs Basic credentials from it.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import Koa from 'koa';
 import { SbxError, type Digest } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import type { SharedLock } from '../util/lock.js';
 import type { Logger } from '../util/log.js';
 import { RegistryError, checkDigest, checkName, fromSbxError } from './errors.js';
+import { Exchange } from './exchange.js';
 import { loadHtpasswd, type Htpasswd } from './htpasswd.js';
 import { catalog, deleteManifest, getManifest, putManifest, referrers, tagsList } from './manifests.js';
 import { RepositoryIndex } from './repos.js';
@@ -39,7 +39,8 @@ export interface RegistryServerDeps {
 }
 
 export interface RegistryApp {
-  app: Koa;
+  /** The request listener for an http.Server. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
   repos: RepositoryIndex;
   uploads: Uploads;
   close(): Promise<void>;
@@ -54,13 +55,14 @@ export interface RegistryServer {
   close(): Promise<void>;
 }
 
-/** What handlers get: the koa context plus the registry's parts. */
+/** What handlers get: the exchange plus the registry's parts. */
 export interface RegCtx {
-  ctx: Koa.Context;
+  ctx: Exchange;
   name: string;
   content: ContentStore;
   repos: RepositoryIndex;
   withLock<T>(fn: () => Promise<T>): Promise<T>;
+  log: Logger;
 }
 
 const ROUTES: [RegExp, string][] = [
@@ -79,36 +81,41 @@ export async function createRegistryApp(deps: RegistryServerDeps): Promise<Regis
   const uploads = new Uploads(deps.content, deps.uploadTtlMs ?? 15 * 60_000);
   const auth: Htpasswd | undefined = deps.htpasswd ? await loadHtpasswd(deps.htpasswd) : undefined;
   const withLock = <T>(fn: () => Promise<T>): Promise<T> => (deps.gcLock ? deps.gcLock.withShared(fn) : fn());
-  const app = new Koa();
-  app.on('error', (err: Error) => deps.log.debug('registry response stream', { error: err.message }));
-
-  app.use(async (ctx) => {
+  const serve = async (ctx: Exchange): Promise<void> => {
     ctx.set('Docker-Distribution-API-Version', 'registry/2.0');
     try {
       if (auth && !(await auth.check(ctx.get('authorization')))) {
         ctx.set('WWW-Authenticate', 'Basic realm="sbx-registry"');
         throw new RegistryError('UNAUTHORIZED', 'authentication required');
       }
-      await dispatch(ctx, { content: deps.content, repos, uploads, withLock });
+      await dispatch(ctx, { content: deps.content, repos, uploads, withLock, log: deps.log });
     } catch (err) {
       const e = fromSbxError(err);
-      if (!e) deps.log.error('registry request failed', { method: ctx.method, url: ctx.url, error: err instanceof Error ? err.stack : String(err) });
+      if (!e) deps.log.error('registry request failed', { method: ctx.method, url: ctx.req.url, error: err instanceof Error ? err.stack : String(err) });
       const re = e ?? new RegistryError('UNSUPPORTED', 'internal error', 500);
       ctx.status = re.status;
       ctx.type = 'application/json';
       ctx.body = re.body();
     }
-  });
+    ctx.respond();
+  };
 
   return {
-    app, repos, uploads,
+    handle(req, res) {
+      const ctx = new Exchange(req, res);
+      serve(ctx).catch((e: unknown) => {
+        deps.log.error('registry response failed', { method: ctx.method, url: req.url, error: e instanceof Error ? e.stack : String(e) });
+        res.destroy();
+      });
+    },
+    repos, uploads,
     async close() { await uploads.close(); },
   };
 }
 
-interface Parts { content: ContentStore; repos: RepositoryIndex; uploads: Uploads; withLock: RegCtx['withLock'] }
+interface Parts { content: ContentStore; repos: RepositoryIndex; uploads: Uploads; withLock: RegCtx['withLock']; log: Logger }
 
-async function dispatch(ctx: Koa.Context, p: Parts): Promise<void> {
+async function dispatch(ctx: Exchange, p: Parts): Promise<void> {
   const path = ctx.path;
   const method = ctx.method;
   for (const [re, kind] of ROUTES) {
@@ -116,7 +123,7 @@ async function dispatch(ctx: Koa.Context, p: Parts): Promise<void> {
     if (!m) continue;
     if (kind === 'ping') { ctx.status = 200; ctx.type = 'application/json'; ctx.body = '{}'; return; }
     if (kind === 'catalog') { if (method !== 'GET') break; return catalog(ctx, p.repos); }
-    const rc: RegCtx = { ctx, name: checkName(m[1]!), content: p.content, repos: p.repos, withLock: p.withLock };
+    const rc: RegCtx = { ctx, name: checkName(m[1]!), content: p.content, repos: p.repos, withLock: p.withLock, log: p.log };
     const ref = m[2] ?? '';
     switch (`${kind} ${method}`) {
       case 'tags GET': return tagsList(rc);
@@ -172,10 +179,9 @@ async function getBlob(rc: RegCtx, digest: Digest): Promise<void> {
   ctx.length = end - start + 1;
   if (ctx.method === 'HEAD' || size === 0) return;
   const file = await rc.content.path(digest);
-  // Headers are set; the body bypasses koa (reused buffers, see send.ts).
-  ctx.respond = false;
-  await sendFileRange(ctx.res, file, start, end).catch((e: unknown) => {
-    ctx.app.emit('error', e, ctx);
+  // Headers are set; the body is written from reused buffers (see send.ts).
+  await sendFileRange(ctx.detach(), file, start, end).catch((e: unknown) => {
+    rc.log.debug('registry response stream', { error: e instanceof Error ? e.message : String(e) });
   });
 }
 
@@ -287,7 +293,7 @@ async function finishUpload(rc: RegCtx, uploads: Uploads, s: UploadSession): Pro
 export async function startRegistry(deps: RegistryServerDeps, addr: string): Promise<RegistryServer> {
   const { host, port } = parseAddr(addr);
   const reg = await createRegistryApp(deps);
-  const server: Server = createServer(reg.app.callback());
+  const server: Server = createServer(reg.handle);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new SbxError('unavailable', `registry listen on ${addr}: ${(e as Error).message}`, { cause: e })));
