@@ -1,7 +1,8 @@
 /**
- * The embedded OCI registry on bare node:http (the API's stack; exchange.ts), speaking the distribution spec v1.1 (/v2/ ping, blobs,
- * chunked and monolithic uploads, cross-repository mount, manifests, tags with pagination,
- * _catalog, referrers) over the daemon's ContentStore, or one of its own.
+ * The embedded OCI registry, on bare node:http like the API (exchange.ts): the distribution spec
+ * v1.1 (/v2/ ping, blobs, chunked and monolithic uploads, cross-repository mount, manifests, tags
+ * with pagination, _catalog, referrers) over the daemon's ContentStore, or one of its own.
+ * Routing is the table below; handlers live in blobs.ts and manifests.ts.
  *
  * Naming: the registry's repositories and tags live in their own RepositoryIndex
  * (`<root>/repositories/`, see repos.ts), never in the local image store's index.json, so a
