@@ -23,6 +23,7 @@ import { sh } from './_helpers/fstree.js';
 import { makeBusyboxImage } from './_helpers/image.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
 
 interface Ctx {
   root: string; content: ContentStore; images: ImageStore; snapshotter: Snapshotter; unpacker: Unpacker;
@@ -132,7 +133,9 @@ function commitSuite(driver: 'overlay' | 'native'): void {
 
   s('reproducible with sourceDateEpoch: the same changes give the same digests', privileged(async (ctx) => {
     const a = await container(ctx, ctx.base, SEED);
-    await new Promise((res) => setTimeout(res, 1100));
+    // Tar mtimes are whole seconds: b's files must be written in a later second than a's.
+    const second = Math.floor(Date.now() / 1000);
+    await eventually('the next whole second', () => Date.now() >= (second + 1) * 1000 + 10, 2000, 10);
     const b = await container(ctx, ctx.base, SEED);
     const ra = await commit(ctx, a, ctx.base, { sourceDateEpoch: 1700000000, message: 'm' });
     const rb = await commit(ctx, b, ctx.base, { sourceDateEpoch: 1700000000, message: 'm' });

@@ -18,6 +18,7 @@ import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
 
 interface Ctx { d: TestDaemon }
 const resume = suite<Ctx>('containers: lossless resume', {} as Ctx);
@@ -142,11 +143,8 @@ function running(pid: number): boolean {
 async function spawnDaemon(root: string): Promise<ChildProcess> {
   const main = join(SBX_BIN, '..', '..', 'daemon', 'main.js');
   const child = spawn(process.execPath, [main], { env: { ...process.env, SBX_ROOT: root, SBX_LOG_LEVEL: 'error' }, stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    if ((await sbx(root, ['ps']).catch(() => ({ code: 1 }))).code === 0) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('sbxd did not start');
+  await eventually('sbxd answering', async () => child.exitCode === null && (await sbx(root, ['ps'])).code === 0);
+  return child;
 }
 
 restart('sbxd killed under a running container: it shows exited with its code, no stale mount, rm cleans up', privileged(async (ctx) => {
@@ -154,11 +152,12 @@ restart('sbxd killed under a running container: it shows exited with its code, n
   const r = await sbx(ctx.root, ['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo before > /root/f; sleep 300']);
   assert.is(r.code, 0, r.stderr);
   const id = r.stdout.trim();
-  await new Promise((res) => setTimeout(res, 300));
+  // Its command has run (the file is there) before the daemon is killed.
+  await eventually('/root/f written in the container', async () => (await sbx(ctx.root, ['exec', 'survivor', 'cat', '/root/f'])).stdout === 'before\n');
   const pid = JSON.parse(readFileSync(join(ctx.root, 'containers', id, 'state.json'), 'utf8')).pid as number;
   assert.ok(pid > 0);
   ctx.child.kill('SIGKILL');
-  for (let i = 0; i < 100 && running(pid); i++) await new Promise((res) => setTimeout(res, 50));
+  await eventually('the container gone with its daemon', () => !running(pid), 5000).catch(() => undefined);
   assert.not.ok(running(pid), 'the container died with its daemon');
   ctx.child = await spawnDaemon(ctx.root);
   const ps = await sbx(ctx.root, ['ps', '-a']);

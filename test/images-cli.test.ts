@@ -11,6 +11,7 @@ import { rejects } from './_helpers/assert.js';
 import { sbx, type CliResult } from './_helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
 
 interface Ctx { d: TestDaemon; tmp: string }
 
@@ -321,18 +322,20 @@ gc('an rmi during a slow load does not collect the blobs the load has written', 
   await writeFile(join(big, 'data'), Buffer.alloc(8 * 1024 * 1024, 7));
   await ok(d.root, ['import', big, 'big']);
   await ok(d.root, ['save', '-o', join(tmp, 'big.tar'), 'big']);
+  const layers = ((await inspect(d.root, 'big')).RootFS.Layers as string[]).map((l) => l.slice(7));
   await ok(d.root, ['rmi', 'big']);
   await ok(d.root, ['import', '--busybox', 'victim']);
   const bytes = await readFile(join(tmp, 'big.tar'));
   let rmiDone: Promise<unknown> | undefined;
   // Everything but the archive's last small files: the layer blob is then written but not yet
-  // tagged. Remove another image now (its GC must wait for this load), pause, send the rest.
+  // tagged. Once the layer blob is in the store, remove another image (its GC must wait for
+  // this load); once its untag shows, send the rest.
   const cut = bytes.length - 4096;
   const body = Readable.from((async function* () {
     for (let off = 0; off < cut; off += 1 << 20) yield bytes.subarray(off, Math.min(cut, off + (1 << 20)));
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually('the loaded layer blob in the store', async () => { const have = await blobs(d.root); return layers.every((l) => have.includes(l)); });
     rmiDone = client.call(Images.remove, { ref: 'victim' });
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually('victim untagged', async () => !(await indexJson(d.root)).includes('victim'));
     yield bytes.subarray(cut);
   })());
   const loaded = await client.upload(Images.load, {}, body);

@@ -7,6 +7,7 @@ import { DirView, LayeredView } from '../daemon/changes/view.js';
 import { mountOverlay, sh, writeTree } from './_helpers/fstree.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
 
 interface Ctx { dir: string; merged: string; upper: string; lower: string; umount?: () => Promise<void>; journal?: Journal }
 
@@ -38,11 +39,7 @@ async function setup(ctx: Ctx, opts: { fullRescanMs?: number; throttleMs?: numbe
 
 /** Wait (without flushing) until `pred` holds for the records seen live. */
 async function until(records: ChangeRecord[], pred: (r: ChangeRecord[]) => boolean, ms = 20000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred(records)) {
-    if (Date.now() > deadline) assert.unreachable(`timed out; have ${records.length} records: ${records.slice(-5).map(formatChange).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(`live records (have ${records.length})`, () => pred(records), ms);
 }
 
 j('the seed scenario is recorded live, deletions of image files included', privileged(async (ctx) => {
@@ -51,7 +48,7 @@ j('the seed scenario is recorded live, deletions of image files included', privi
   journal.subscribe((r) => live.push(r));
   await sh(ctx.merged, "mkdir -p www && echo '<h1>edited</h1>' > www/index.html && rm etc/motd");
   await until(live, (rs) => rs.length >= 4);
-  await new Promise((r) => setTimeout(r, 200));
+  await journal.flush(); // a rescan still pending would show a record too many
   assert.equal(live.map(formatChange).sort(), ['A /www', 'A /www/index.html', 'C /etc', 'D /etc/motd']);
   assert.equal(live.map((r) => r.seq), [1, 2, 3, 4]);
   assert.equal(live.find((r) => r.path === '/www/index.html')!.size, 16);
@@ -64,7 +61,7 @@ j('a burst of 20,000 files: every one recorded, without a flush', privileged(asy
   journal.subscribe((r) => live.push(r));
   await sh(ctx.merged, 'mkdir burst && cd burst && seq 1 20000 | sed s/^/f/ | xargs touch');
   await until(live, (rs) => rs.length >= 20001, 30000);
-  await new Promise((r) => setTimeout(r, 400));
+  await journal.flush(); // settles the rescans still running before the records are checked
   const adds = live.filter((r) => r.op === 'add');
   assert.is(adds.length, 20001);
   assert.is(new Set(adds.map((r) => r.path)).size, 20001);

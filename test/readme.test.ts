@@ -2,6 +2,7 @@
  * README's first command after setup: `sbx import --busybox busybox && sbx run -it --rm busybox sh`,
  * with the CLI starting sbxd itself, the shell driven through a real pseudo-terminal.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -10,13 +11,22 @@ import { sbx } from './_helpers/cli.js';
 import { sbxPty } from './_helpers/containers.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
+
+/** Alive and not a zombie (an autostarted sbxd is not our child: init reaps it). */
+function alive(pid: number): boolean {
+  try { return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
 
 const t = suite<{ root: string }>('readme: first command', {} as { root: string });
 t.before.each(async (ctx) => { ctx.root = await tmpdir('sbx-readme-'); });
 t.after.each(async ({ root }) => {
   const r = await sbx(root, ['version', '--format', 'json']);
-  if (r.code === 0) process.kill(JSON.parse(r.stdout).server.pid, 'SIGTERM');
-  await new Promise((res) => setTimeout(res, 200));
+  if (r.code === 0) {
+    const pid = JSON.parse(r.stdout).server.pid as number;
+    process.kill(pid, 'SIGTERM');
+    await eventually('the autostarted sbxd gone', () => !alive(pid));
+  }
   await rmrf(root);
 });
 

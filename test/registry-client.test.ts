@@ -22,6 +22,7 @@ import { startFakeRegistry, type FakeBehaviour } from './_helpers/fake-registry.
 import { makeBusyboxImage } from './_helpers/image.js';
 import { freePort } from './_helpers/peers.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -301,12 +302,14 @@ lies('Ctrl-C during a pull leaves no image and no partial blob', async ({ d }) =
   fake.behaviour.stallBlob = fake.image.layerDigest;
   try {
     const child = spawn(process.execPath, [SBX_BIN, 'pull', `${fake.host}/me/app:1`], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' }, stdio: 'ignore' });
-    const deadline = Date.now() + 10000;
-    while (!fake.requests.some((r) => r.includes(fake.image.layerDigest)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 100));
+    const ingest = join(d.root, 'ingest');
+    // The layer is being received into a partial blob when Ctrl-C comes.
+    await eventually('a partial layer blob in ingest/', async () =>
+      fake.requests.some((r) => r.includes(fake.image.layerDigest)) && (await readdir(ingest)).length > 0);
+    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGINT');
-    await new Promise((r) => child.once('exit', r));
-    for (let i = 0; i < 50 && (await readdir(join(d.root, 'ingest'))).length; i++) await new Promise((r) => setTimeout(r, 20));
+    await exited;
+    await eventually('ingest/ emptied', async () => (await readdir(ingest)).length === 0).catch(() => undefined);
     assert.equal(await readdir(join(d.root, 'ingest')), [], 'the partial download was removed');
     assert.not.ok(await d.daemon.services.content.has(fake.image.layerDigest as never));
     assert.equal(await d.daemon.services.images.list(), []);

@@ -10,6 +10,7 @@ import type { ContentStore } from '../daemon/content/store.js';
 import { startRegistry, type RegistryServer } from '../daemon/registry/server.js';
 import { silentLogger } from '../daemon/util/log.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
 
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 /** fetch's typings want a BodyInit; a Buffer is one at run time. */
@@ -311,7 +312,8 @@ exp('an abandoned upload session expires and leaves nothing behind', async ({ ur
   const loc = new URL(start.headers.get('location')!, url).toString();
   await fetch(loc, { method: 'PATCH', body: 'partial' });
   assert.is((await readdir(join(root, 'ingest'))).length, 1);
-  await new Promise((r) => setTimeout(r, 600));
+  // The sweep forgets the session, then removes its partial blob.
+  await eventually('the abandoned upload swept', async () => (await readdir(join(root, 'ingest'))).length === 0, 5000);
   const res = await fetch(loc, { method: 'PATCH', body: 'more' });
   assert.is(res.status, 404);
   assert.is(await errCode(res), 'BLOB_UPLOAD_UNKNOWN');

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { Session } from '../daemon/containers/session.js';
 import { ByteRing } from '../daemon/containers/ring.js';
 import { fakeProcess, fakeSink, tick } from './_helpers/session.js';
+import { eventually } from './_helpers/wait.js';
 
 
 test('several viewers each get every byte; a slow one lags only itself (gap in a TTY); exit after all output', async () => {
@@ -108,8 +109,7 @@ test('full pty reads leave in fewer frames and log writes; every byte once, in o
   assert.is(Buffer.concat(logged).toString(), want, 'the log has every byte');
   assert.ok(logged.length < 10, 'in few writes');
   f.out('x'.repeat(4095)); // a full read with nothing after it still leaves soon
-  await new Promise((r) => setTimeout(r, 20));
-  assert.ok(v.bytes[1]!.endsWith('$ ' + 'x'.repeat(4095)));
+  await eventually('the full read sent on its own', () => v.bytes[1]!.endsWith('$ ' + 'x'.repeat(4095)), 2000, 5);
   f.out('y'.repeat(4095));
   f.exit(0);
   await tick();

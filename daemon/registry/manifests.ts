@@ -3,10 +3,10 @@
  * pushed (stored as a blob, served with the media type they were put with), so digests are
  * preserved byte for byte.
  */
-import type Koa from 'koa';
 import { MediaType, type Descriptor, type Digest } from '../../protocol/index.js';
 import { sha256 } from '../content/verify.js';
 import { RegistryError, checkDigest, checkName } from './errors.js';
+import type { Exchange } from './exchange.js';
 import type { ManifestEntry, RepositoryIndex } from './repos.js';
 import type { RegCtx } from './server.js';
 
@@ -52,7 +52,7 @@ export async function getManifest(rc: RegCtx, reference: string): Promise<void> 
   ctx.length = entry.size;
 }
 
-async function readBody(ctx: Koa.Context): Promise<Buffer> {
+async function readBody(ctx: Exchange): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of ctx.req as AsyncIterable<Buffer>) {
@@ -145,7 +145,7 @@ export async function deleteManifest(rc: RegCtx, reference: string): Promise<voi
 }
 
 /** n/last pagination over a sorted list, with the Link header for the next page. */
-function paginate(ctx: Koa.Context, all: string[], base: string): string[] {
+function paginate(ctx: Exchange, all: string[], base: string): string[] {
   const nRaw = ctx.query.n;
   const last = typeof ctx.query.last === 'string' ? ctx.query.last : undefined;
   let list = last === undefined ? all : all.filter((x) => x > last);
@@ -168,7 +168,7 @@ export async function tagsList(rc: RegCtx): Promise<void> {
   rc.ctx.body = { name: rc.name, tags };
 }
 
-export async function catalog(ctx: Koa.Context, repos: RepositoryIndex): Promise<void> {
+export async function catalog(ctx: Exchange, repos: RepositoryIndex): Promise<void> {
   const names = paginate(ctx, await repos.names(), '/v2/_catalog');
   ctx.status = 200;
   ctx.body = { repositories: names.map(checkName) };
