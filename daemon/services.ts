@@ -1,5 +1,5 @@
 /**
- * The daemon's services, built once by main.ts (the composition root) and handed to every API
+ * The daemon's services, built once by daemon.ts (the composition root) and handed to every API
  * handler. No module-level singletons: tests build their own with a temp root.
  */
 import type { Digest } from '../protocol/index.js';
@@ -26,9 +26,9 @@ export interface Services {
   unpacker: Unpacker;
   /** Pull/push client with the daemon's credentials ($SBX_ROOT/auth.json, docker's config as fallback). */
   registry: RegistryClient;
-  /** Change journals of running containers (containers/<id>/changes.jsonl); call sync() after start/exit. */
+  /** Change journals of running containers (containers/<id>/changes.jsonl), following the manager's started/exited. */
   changes: ChangeRecorder;
-  /** Containers: records, sessions, lifecycle (commit: rootfs(id), isRunning(id), freeze/thaw(id)). */
+  /** Containers: records, sessions, lifecycle (commit: rootfs(id), isRunning(id), freeze/thaw(id)); emits started/exited. */
   containers: ContainerManager;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
