@@ -54,22 +54,20 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   const unpacker = createUnpacker({ content, snapshotter, log });
   await unpacker.recover();
   const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
+  if (config.cgroupFavorDynmods) log.debug('cgroup favordynmods', { result: await favorDynamicModifications() });
+  // The manager first; the change recorder follows its started/exited events.
+  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker }, createLinuxRuntime());
+  const changes = new ChangeRecorder(containerAccess({ containers }), log.with({ component: 'changes' }));
   const services: Services = {
-    config, log, content, images, snapshotter, unpacker, registry, gcLock: new SharedLock(), closers: [],
-    changes: new ChangeRecorder(() => containerAccess(services), log.with({ component: 'changes' })),
-    imageUsers: async () => [],
+    config, log, content, images, snapshotter, unpacker, registry, changes, containers, gcLock: new SharedLock(), closers: [],
+    imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
-    containers: undefined as unknown as ContainerManager,
   };
-  services.closers.push(() => snapshotter.close());
-  services.changes.start();
-  services.closers.push(() => services.changes.close());
-  if (config.cgroupFavorDynmods) log.debug('cgroup favordynmods', { result: await favorDynamicModifications() });
-  services.containers = new ContainerManager(services, createLinuxRuntime());
-  await services.containers.open();
-  services.closers.push(() => services.containers.close());
-  services.imageUsers = async (digest) => services.containers.usersOf(digest);
+  // closed last first: the containers (their exits reach the recorder), the journals, the snapshots
+  services.closers.push(() => snapshotter.close(), () => changes.close());
+  await containers.open();
+  services.closers.push(() => containers.close());
   const api = createApiServer(services);
   registerAll(api, services);
   await api.listen();

@@ -3,6 +3,8 @@
  * arrive checked against their schemas in protocol/containers.ts (the router does it).
  */
 import { Containers, Sessions } from '../../protocol/index.js';
+import { inspectContainer, listContainers } from '../containers/describe.js';
+import { containerLogs } from '../containers/logs.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -10,15 +12,15 @@ export function registerContainers(api: ApiServer, s: Services): void {
   const m = s.containers;
   api.router
     .on(Containers.create, async (req) => m.create(req))
-    .on(Containers.list, async (req) => m.list(!!req.all))
-    .on(Containers.inspect, async (req) => m.inspect(req.id))
+    .on(Containers.list, async (req) => listContainers(m, !!req.all))
+    .on(Containers.inspect, async (req) => inspectContainer(m, req.id))
     .on(Containers.start, async (req) => m.start(req.id))
     .on(Containers.stop, async (req) => m.stop(req.id, req.timeout ?? 10))
     .on(Containers.kill, async (req) => m.kill(req.id, req.signal ?? 'SIGKILL'))
     .on(Containers.wait, async (req) => m.wait(req.id))
     .on(Containers.remove, async (req) => m.remove(req.id, req.force === true))
     .on(Containers.logs, async (req, ctx) => {
-      ctx.download(m.logs(req.id, { follow: req.follow === true, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
+      ctx.download(containerLogs(m, req.id, { follow: req.follow === true, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
     })
     .on(Containers.exec, async (req) => m.exec(req))
     .on(Sessions.inspect, async (req) => m.session(req.session).info())

@@ -7,9 +7,13 @@
  * - config is docker's container config: the image's config with the run flags applied
  *   (entrypoint, cmd, env, workdir, user), the base `docker commit` starts from.
  * - freeze/thaw act on a running container's processes (cgroup freezer).
+ * - on('started' | 'exited', fn) follows the manager's lifecycle events (containers/events.ts):
+ *   'exited' listeners are awaited before anyone waiting on the container hears of the exit.
+ *
+ * The manager is described here by the shape this adapter reads, not imported: changes/ sits
+ * below containers/ (containers → images → changes), so it must not import containers/.
  */
 import type { ContainerConfig } from '../../protocol/index.js';
-import type { Services } from '../services.js';
 import type { Rootfs } from '../snapshots/rootfs.js';
 
 export interface ContainerView {
@@ -25,17 +29,31 @@ export interface ContainerView {
   config: ContainerConfig;
 }
 
+export type Lifecycle = 'started' | 'exited';
+
 export interface ContainerAccess {
   find(ref: string): ContainerView;
-  all(): ContainerView[];
   rootfs(id: string): Promise<Rootfs>;
   freeze(id: string): Promise<void>;
   thaw(id: string): Promise<void>;
+  /** @returns the unsubscribe function */
+  on(event: Lifecycle, fn: (id: string) => void | Promise<void>): () => void;
 }
 
-type Managed = ReturnType<Services['containers']['get']>;
+/** The part of containers/manager.ts's ContainerManager this adapter reads. */
+export interface ManagedContainers {
+  get(ref: string): {
+    dir: string;
+    config: { id: string; name: string; image: string; imageId: string; entrypoint: string[]; cmd: string[]; env: string[]; workdir: string; user: string };
+    state: { status: string };
+  };
+  rootfs(id: string): Promise<Rootfs>;
+  freeze(id: string): Promise<void>;
+  thaw(id: string): Promise<void>;
+  events: { on(event: Lifecycle, fn: (id: string) => void | Promise<void>): () => void };
+}
 
-function view(c: Managed): ContainerView {
+function view(c: ReturnType<ManagedContainers['get']>): ContainerView {
   const k = c.config;
   const config: ContainerConfig = {};
   if (k.entrypoint.length) config.Entrypoint = k.entrypoint;
@@ -46,12 +64,12 @@ function view(c: Managed): ContainerView {
   return { id: k.id, name: k.name, dir: c.dir, image: k.image, imageId: k.imageId, running: c.state.status === 'running', config };
 }
 
-export function containerAccess(s: Services): ContainerAccess {
+export function containerAccess(s: { containers: ManagedContainers }): ContainerAccess {
   return {
     find: (ref) => view(s.containers.get(ref)),
-    all: () => (s.containers ? s.containers.ids().map((id) => view(s.containers.get(id))) : []),
     rootfs: (id) => s.containers.rootfs(id),
     freeze: (id) => s.containers.freeze(id),
     thaw: (id) => s.containers.thaw(id),
+    on: (event, fn) => s.containers.events.on(event, fn),
   };
 }

@@ -1,12 +1,14 @@
 /**
- * ChangeRecorder: one Journal per running container, opened when the
- * container runs and closed (after a last rescan) when it stops; the journal file stays for
- * `sbx events` after the container exits.
+ * ChangeRecorder: one Journal per running container, opened when the container starts and
+ * closed (after a last rescan) when it exits; the journal file stays for `sbx events` after the
+ * container exits.
  *
- * The container manager calls started(id) / exited(id); sync() (a 1 s timer, and every read)
- * reconciles the open journals with the containers' states in case a call was missed. A
- * copy-based (native) container has no upperdir to watch: its journal comes from periodic
- * double walks of its tree against the image's (Journal format 'full').
+ * It follows the container manager's lifecycle events (ContainerAccess.on): 'started' opens the
+ * journal at once (a change made in the first milliseconds is found by the journal's first
+ * scan), 'exited' is awaited by the manager, so the last rescan is written before anyone hears
+ * of the exit. After close() it opens nothing. A copy-based (native) container has no upperdir
+ * to watch: its journal comes from periodic double walks of its tree against the image's
+ * (Journal format 'full').
  */
 import type { ChangeRecord } from '../../protocol/index.js';
 import type { Logger } from '../util/log.js';
@@ -18,39 +20,17 @@ import { DirView, EMPTY_VIEW, LayeredView } from './view.js';
 export class ChangeRecorder {
   private readonly journals = new Map<string, Promise<Journal | undefined>>();
   private readonly ended = new Map<string, Set<() => void>>();
-  private timer?: NodeJS.Timeout;
-  private syncing?: Promise<void>;
+  private readonly unsubscribe: (() => void)[];
+  private closed = false;
 
-  constructor(private readonly getAccess: () => ContainerAccess, private readonly log: Logger) {}
-
-  private get access(): ContainerAccess { return this.getAccess(); }
-
-  start(periodMs = 1000): void {
-    this.timer = setInterval(() => { void this.sync(); }, periodMs);
-    this.timer.unref();
+  constructor(private readonly access: ContainerAccess, private readonly log: Logger) {
+    this.unsubscribe = [access.on('started', (id) => this.started(id)), access.on('exited', (id) => this.exited(id))];
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.syncing;
+    this.closed = true;
+    for (const off of this.unsubscribe) off();
     for (const id of [...this.journals.keys()]) await this.stop(id);
-  }
-
-  /** Open journals for running containers, close those of stopped or removed ones. */
-  sync(): Promise<void> {
-    this.syncing ??= (async () => {
-      try {
-        const running = new Map<string, ContainerView>();
-        for (const c of this.access.all()) if (c.running) running.set(c.id, c);
-        for (const [id, c] of running) if (!this.journals.has(id)) this.journals.set(id, this.open(c));
-        for (const id of [...this.journals.keys()]) if (!running.has(id)) await this.stop(id);
-      } catch (e) {
-        this.log.warn('change recorder: sync failed', { error: String(e) });
-      } finally {
-        this.syncing = undefined;
-      }
-    })();
-    return this.syncing;
   }
 
   private async open(c: ContainerView): Promise<Journal | undefined> {
@@ -72,19 +52,20 @@ export class ChangeRecorder {
     this.ended.delete(id);
   }
 
-  /** The container manager calls this once the container runs: its journal opens. */
-  async started(id: string): Promise<void> {
-    if (this.journals.has(id)) return;
+  /** A container started: its journal opens. */
+  private async started(id: string): Promise<void> {
+    if (this.closed || this.journals.has(id)) return;
     const c = this.access.find(id);
     this.journals.set(id, this.open(c));
     await this.journals.get(id);
   }
 
   /**
-   * The container manager calls this when the container's process has exited: a last rescan
-   * (also for a container that ran too briefly for its journal to open), then the journal closes.
+   * A container's process exited: a last rescan (also for a container that ran too briefly for
+   * its journal to open), then the journal closes.
    */
-  async exited(id: string): Promise<void> {
+  private async exited(id: string): Promise<void> {
+    if (this.closed) return;
     if (!this.journals.has(id)) {
       let c: ContainerView;
       try { c = this.access.find(id); } catch { return; }
@@ -95,7 +76,6 @@ export class ChangeRecorder {
 
   /** The live journal of a running container, if it has one. */
   async live(id: string): Promise<Journal | undefined> {
-    await this.sync();
     return this.journals.get(id);
   }
 

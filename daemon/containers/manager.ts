@@ -14,59 +14,64 @@
  *   marked exited with the code its supervisor recorded; nothing stays mounted.
  * - For `sbx commit`: rootfs(id) (upperdir/lowerdirs via snapshots/rootfs.ts), isRunning(id),
  *   freeze(id)/thaw(id).
+ * - events: 'started' after a start is recorded, 'exited' (awaited) before any waiter hears of
+ *   the exit (containers/events.ts). Shaping for ps/inspect is in describe.ts, logs in logs.ts.
  * Errors: not_found (no such container), already_exists (name), invalid_argument (bad request),
  * failed_precondition (state forbids it), command_not_found / cannot_execute (start).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import {
-  SIGNALS, SbxError, humanDuration, normalizeSignal,
-  type ContainerInspect, type ContainerSummary, type CreateContainerRequest, type CreateContainerResponse,
-  type ExecRequest, type ExitInfo, type WaitResult,
+  SIGNALS, SbxError, normalizeSignal,
+  type CreateContainerRequest, type CreateContainerResponse, type ExecRequest, type ExitInfo, type WaitResult,
 } from '../../protocol/index.js';
-import { DirView } from '../changes/view.js';
+import type { Config } from '../config.js';
+import type { ContentStore } from '../content/store.js';
+import type { ImageStore } from '../images/store.js';
+import type { Unpacker } from '../images/unpack.js';
 import { resolveImage } from '../images/resolve.js';
-import type { ContainerSpec, ProcessSpec, Runtime, User } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { prepareRootfs, removeRootfs, rootfsOf, type Rootfs } from '../snapshots/rootfs.js';
-import type { Services } from '../services.js';
+import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { KeyedMutex } from '../util/lock.js';
-import { NAME_RE, randomName } from './names.js';
-import {
-  LogWriter, ZERO_TIME, logPath, newState, readLog, readRecords, writeConfig, writeState,
-  type ContainerConfigRecord, type ContainerStateRecord,
-} from './records.js';
+import type { Logger } from '../util/log.js';
+import type { Container } from './container.js';
+import { LifecycleEmitter, type ContainerEvents } from './events.js';
+import { randomName } from './names.js';
+import { LogWriter, ZERO_TIME, logPath, newState, readRecords, writeConfig, writeState, type ContainerConfigRecord, type ContainerStateRecord } from './records.js';
 import { publishPorts } from './ports.js';
-import { seccompOf, securityChoice, validateSecurity } from './security.js';
+import { securityChoice, validateSecurity } from './security.js';
 import { Session } from './session.js';
+import { mergeEnv, specsFor } from './spec.js';
+import { validateCreate } from './validate.js';
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const EXEC_RETENTION_MS = 10 * 60 * 1000;
 
-interface Container {
-  config: ContainerConfigRecord;
-  state: ContainerStateRecord;
-  dir: string;
-  session?: Session;
-  log?: LogWriter;
-  pid1: number;
-  execs: number;
-  exited: ((s: ContainerStateRecord) => void)[];
-  unpublish?: () => Promise<void>;
+/** What the manager stands on; the composition root passes its services. */
+export interface ContainerDeps {
+  config: Config;
+  log: Logger;
+  content: ContentStore;
+  images: ImageStore;
+  snapshotter: Snapshotter;
+  unpacker: Unpacker;
 }
-
-type Deps = Pick<Services, 'config' | 'log' | 'content' | 'images' | 'snapshotter' | 'unpacker'> & Partial<Pick<Services, 'changes'>>;
 
 export class ContainerManager {
   private readonly byId = new Map<string, Container>();
   private readonly sessions = new Map<string, Session>();
   private readonly lock = new KeyedMutex();
+  private readonly emitter: LifecycleEmitter;
+  /** started/exited, for what keeps per-container state beside the manager (the change recorder). */
+  readonly events: ContainerEvents;
   readonly root: string;
 
-  constructor(private readonly s: Deps, readonly runtime: Runtime) {
+  constructor(private readonly s: ContainerDeps, readonly runtime: Runtime) {
     this.root = join(s.config.root, 'containers');
+    this.emitter = new LifecycleEmitter((event, id, e) => s.log.warn('container event listener', { event, id, error: String(e) }));
+    this.events = this.emitter;
   }
 
   /** Load records; containers recorded running whose process is gone become exited. */
@@ -204,8 +209,10 @@ export class ContainerManager {
       if (c.state.status === 'removing') throw new SbxError('failed_precondition', `start container ${c.config.name}: it is being removed`);
       const rootfs = await rootfsOf(this.s, c.config.id);
       const session = c.state.status === 'created' && c.session && c.session.state === 'created' ? c.session : this.mainSession(c, true);
-      const { spec, proc } = await this.specs(c, rootfs, c.config.tty, c.config.openStdin, c.config.env, c.config.workdir, c.config.user,
-        [...c.config.entrypoint, ...c.config.cmd], c.config.consoleSize);
+      const { spec, proc } = await specsFor(c, rootfs, {
+        tty: c.config.tty, stdin: c.config.openStdin, env: c.config.env, workdir: c.config.workdir, user: c.config.user,
+        args: [...c.config.entrypoint, ...c.config.cmd], size: c.config.consoleSize,
+      });
       if (c.config.init) spec.init = true;
       const task = await this.runtime.start(spec, proc).catch((e) => { throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable'); });
       c.pid1 = task.pid1;
@@ -222,7 +229,7 @@ export class ContainerManager {
       }
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
-      void this.s.changes?.started(c.config.id).catch((err) => this.s.log.warn('change journal', { id: c.config.id, error: String(err) }));
+      void this.emitter.emit('started', c.config.id);
       const exited = session.waitExit().then((e) => this.onExit(c, e));
       if (task.failed) {
         await exited;
@@ -242,8 +249,8 @@ export class ContainerManager {
     delete c.unpublish;
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
-    // The journal's last rescan before anyone hears of the exit: `sbx run` then `sbx events` sees it all.
-    await this.s.changes?.exited(c.config.id).catch((err) => this.s.log.warn('change journal', { id: c.config.id, error: String(err) }));
+    // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
+    await this.emitter.emit('exited', c.config.id);
     for (const w of c.exited.splice(0)) w(c.state);
     // outside of start()'s lock, which may be waiting for this exit
     if (c.config.autoRemove && this.byId.has(c.config.id)) {
@@ -305,73 +312,6 @@ export class ContainerManager {
     });
   }
 
-  list(all = false): ContainerSummary[] {
-    return [...this.byId.values()]
-      .filter((c) => all || c.state.status === 'running')
-      .sort((a, b) => b.config.created.localeCompare(a.config.created))
-      .map((c) => {
-        const row: ContainerSummary = {
-          id: c.config.id, name: c.config.name, image: c.config.image, imageId: c.config.imageId,
-          command: [...c.config.entrypoint, ...c.config.cmd].join(' '), created: c.config.created,
-          state: c.state.status, status: statusText(c.state),
-        };
-        if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
-        if (c.config.ports?.length) row.ports = c.config.ports;
-        return row;
-      });
-  }
-
-  async inspect(ref: string): Promise<ContainerInspect> {
-    const c = this.get(ref);
-    const cfg = c.config;
-    const args = [...cfg.entrypoint, ...cfg.cmd];
-    const out: ContainerInspect = {
-      Id: cfg.id, Name: `/${cfg.name}`, Created: cfg.created, Path: args[0] ?? '', Args: args.slice(1), Image: cfg.imageId,
-      State: {
-        Status: c.state.status, Running: c.state.status === 'running', Paused: false, OOMKilled: c.state.oomKilled,
-        Pid: c.state.pid, ExitCode: c.state.exitCode, Error: c.state.error, StartedAt: c.state.startedAt, FinishedAt: c.state.finishedAt,
-      },
-      Config: {
-        Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
-        Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
-      },
-      HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
-        Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
-        Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
-        SecurityOpt: cfg.securityOpt ?? null,
-      },
-    };
-    try {
-      const r = await rootfsOf(this.s, cfg.id);
-      const data: Record<string, string> = { UpperDir: r.upperdir, LowerDir: r.lowerdirs.join(':') };
-      if (r.workdir) data.WorkDir = r.workdir;
-      out.GraphDriver = { Name: r.driver, Data: data };
-    } catch { /* no rootfs */ }
-    return out;
-  }
-
-  /** The log as records (protocol encodeLogRecord); follow streams until the container stops. */
-  logs(ref: string, opts: { follow?: boolean; tail?: number }): Readable {
-    const c = this.get(ref);
-    const path = logPath(c.dir);
-    const out = new Readable({ read() { /* pushed */ } });
-    const tail = opts.tail ?? -1;
-    const size = c.log ? c.log.size() : (existsSync(path) ? Number(readFileSync(path).length) : 0);
-    const live: Uint8Array[] = [];
-    let replayed = false;
-    const follow = opts.follow && c.state.status === 'running' && c.log;
-    const unsubscribe = follow ? c.log!.subscribe((rec) => { if (replayed) out.push(rec); else live.push(rec); }) : undefined;
-    void readLog(path, size, tail).then((buf) => {
-      if (buf.length) out.push(buf);
-      for (const r of live.splice(0)) out.push(r);
-      replayed = true;
-      if (!follow) { out.push(null); return; }
-      void c.session!.waitExit().then(() => setImmediate(() => { unsubscribe?.(); out.push(null); }));
-    }, (e) => out.destroy(e));
-    out.on('close', () => unsubscribe?.());
-    return out;
-  }
-
   async exec(req: ExecRequest): Promise<{ session: string }> {
     const c = this.get(req.id);
     if (c.state.status !== 'running' || !c.pid1) throw new SbxError('failed_precondition', `exec in container ${c.config.name}: container is not running`);
@@ -379,8 +319,10 @@ export class ContainerManager {
       throw new SbxError('invalid_argument', 'exec: a command is required');
     }
     const rootfs = await rootfsOf(this.s, c.config.id);
-    const { spec, proc } = await this.specs(c, rootfs, !!req.tty, !!req.openStdin, mergeEnv(c.config.env, req.env ?? []),
-      req.workdir ?? c.config.workdir, req.user ?? c.config.user, req.cmd, req.consoleSize, true);
+    const { spec, proc } = await specsFor(c, rootfs, {
+      tty: !!req.tty, stdin: !!req.openStdin, env: mergeEnv(c.config.env, req.env ?? []),
+      workdir: req.workdir ?? c.config.workdir, user: req.user ?? c.config.user, args: req.cmd, size: req.consoleSize,
+    }, true);
     const sid = `${c.config.id}.${++c.execs}`;
     const session: Session = new Session({
       id: sid, containerId: c.config.id, tty: proc.tty, ...(proc.size ? { size: proc.size } : {}),
@@ -410,106 +352,8 @@ export class ContainerManager {
     return se;
   }
 
-  private async specs(c: Container, rootfs: Rootfs, tty: boolean, stdin: boolean, env: string[], workdir: string, user: string,
-    args: string[], size: ContainerConfigRecord['consoleSize'], forExec = false): Promise<{ spec: ContainerSpec; proc: ProcessSpec }> {
-    const u = await resolveUser(rootfs, user);
-    const full = [...env];
-    const has = (k: string): boolean => full.some((e) => e.startsWith(`${k}=`));
-    if (!has('PATH')) full.unshift(DEFAULT_PATH);
-    if (!forExec && !has('HOSTNAME')) full.push(`HOSTNAME=${c.config.hostname}`);
-    if (tty && !has('TERM')) full.push('TERM=xterm');
-    if (!has('HOME')) full.push(`HOME=${u.home}`);
-    const spec: ContainerSpec = {
-      id: c.config.id, stateDir: c.dir, rootfs: rootfs.mounts, hostname: c.config.hostname, network: c.config.network, init: false,
-      ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
-      ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
-      ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
-      seccomp: seccompOf(c.config),
-    };
-    const proc: ProcessSpec = { args, env: full, cwd: workdir || '/', user: u, tty, stdin, ...(size ? { size } : {}) };
-    return { spec, proc };
-  }
 }
 
 function isOurs(pid: number, dir: string): boolean {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir); } catch { return false; }
 }
-
-function validateCreate(req: CreateContainerRequest): void {
-  if (typeof req.image !== 'string' || !req.image) throw new SbxError('invalid_argument', 'create container: an image is required');
-  if (req.name !== undefined && !NAME_RE.test(req.name)) {
-    throw new SbxError('invalid_argument', `create container: invalid container name "${req.name}", only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-  }
-  for (const e of req.env ?? []) {
-    if (typeof e !== 'string' || !/^[^=\0]+=/.test(e)) throw new SbxError('invalid_argument', `create container: invalid environment variable ${JSON.stringify(e)} (want KEY=VALUE)`);
-  }
-  if (req.workdir !== undefined && !req.workdir.startsWith('/')) throw new SbxError('invalid_argument', `create container: the working directory "${req.workdir}" is invalid, it needs to be an absolute path`);
-  if (req.network !== undefined && req.network !== 'none' && req.network !== 'host') throw new SbxError('invalid_argument', `create container: network ${JSON.stringify(req.network)}: sbx supports none and host`);
-  if (req.memory !== undefined && (!Number.isSafeInteger(req.memory) || req.memory < 6 * 1024 * 1024)) throw new SbxError('invalid_argument', 'create container: minimum memory limit allowed is 6MB');
-  if (req.pidsLimit !== undefined && (!Number.isSafeInteger(req.pidsLimit) || req.pidsLimit < 1)) throw new SbxError('invalid_argument', 'create container: the pids limit must be a positive integer');
-  if (req.user !== undefined && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(req.user)) throw new SbxError('invalid_argument', `create container: invalid user ${JSON.stringify(req.user)} (want UID[:GID] or NAME[:GROUP])`);
-  for (const a of [...(req.cmd ?? []), ...(req.entrypoint ?? [])]) if (typeof a !== 'string') throw new SbxError('invalid_argument', 'create container: command arguments must be strings');
-  for (const p of req.ports ?? []) {
-    const ok = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
-    if (!p || !ok(p.hostPort) || !ok(p.containerPort) || typeof p.hostIp !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p.hostIp)) {
-      throw new SbxError('invalid_argument', `create container: invalid port mapping ${JSON.stringify(p)}`);
-    }
-  }
-  if (req.network === 'host' && req.ports?.length) throw new SbxError('invalid_argument', 'create container: published ports are discarded when using host network mode');
-  if (req.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(req.hostname)) throw new SbxError('invalid_argument', `create container: invalid hostname ${JSON.stringify(req.hostname)}`);
-}
-
-function mergeEnv(base: string[], over: string[]): string[] {
-  const out = [...base];
-  for (const e of over) {
-    const k = e.slice(0, e.indexOf('=') + 1);
-    const i = out.findIndex((x) => x.startsWith(k));
-    if (i >= 0) out[i] = e; else out.push(e);
-  }
-  return out;
-}
-
-/** The image's /etc/passwd or /etc/group, read from the layers (top first) without mounting. */
-async function readEtc(rootfs: Rootfs, file: string): Promise<string> {
-  for (const d of [rootfs.upperdir, ...rootfs.lowerdirs]) {
-    // Beneath the layer: a container's /etc/passwd symlinked to a host file is not read.
-    const r = await new DirView(d).readFile(`/etc/${file}`, 1 << 20).catch(() => undefined);
-    if (r?.data) return r.data.toString('utf8');
-  }
-  return '';
-}
-
-/** docker's -u: UID[:GID] or NAME[:GROUP]; names from the image's /etc/passwd and /etc/group. */
-async function resolveUser(rootfs: Rootfs, spec: string): Promise<User & { home: string }> {
-  const passwd = (await readEtc(rootfs, 'passwd')).split('\n').map((l) => l.split(':'));
-  const [u = '', g] = (spec || '0').split(':');
-  let uid: number; let gid: number; let home = '/';
-  const byName = passwd.find((f) => f[0] === u);
-  const byId = /^\d+$/.test(u) ? passwd.find((f) => f[2] === u) : undefined;
-  const entry = byName ?? byId;
-  if (/^\d+$/.test(u)) uid = Number(u);
-  else if (byName) uid = Number(byName[2]);
-  else throw new SbxError('invalid_argument', `start container: unable to find user ${u}: no matching entries in passwd file`);
-  gid = entry ? Number(entry[3]) : 0;
-  if (entry?.[5]) home = entry[5];
-  else if (uid === 0) home = '/root';
-  if (g !== undefined) {
-    if (/^\d+$/.test(g)) gid = Number(g);
-    else {
-      const grp = (await readEtc(rootfs, 'group')).split('\n').map((l) => l.split(':')).find((f) => f[0] === g);
-      if (!grp) throw new SbxError('invalid_argument', `start container: unable to find group ${g}: no matching entries in group file`);
-      gid = Number(grp[2]);
-    }
-  }
-  if (uid > 0xfffffffe || gid > 0xfffffffe) throw new SbxError('invalid_argument', `start container: uid/gid out of range in ${spec}`);
-  return { uid, gid, groups: [], home };
-}
-
-function statusText(s: ContainerStateRecord): string {
-  const ago = (iso: string): string => humanDuration((Date.now() - Date.parse(iso)) / 1000);
-  if (s.status === 'running') return `Up ${ago(s.startedAt)}`;
-  if (s.status === 'exited') return `Exited (${s.exitCode}) ${ago(s.finishedAt)} ago`;
-  if (s.status === 'removing') return 'Removal In Progress';
-  return 'Created';
-}
-

@@ -11,11 +11,11 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, type Descriptor, type Digest, type Index, type Manifest } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
-import type { Services } from '../services.js';
+import type { ImageDeps } from './deps.js';
 import type { Logger } from '../util/log.js';
 import type { ImageStore } from './store.js';
 
-export type GcDeps = Pick<Services, 'content' | 'images' | 'gcLock' | 'gcRoots' | 'log'>;
+export type GcDeps = Pick<ImageDeps, 'content' | 'images' | 'gcLock' | 'gcRoots' | 'log'>;
 
 /** Every digest reachable from the image store's index.json. */
 export async function reachableFromImages(content: ContentStore, images: ImageStore): Promise<Set<Digest>> {

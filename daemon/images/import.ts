@@ -17,7 +17,7 @@ import {
 } from '../../protocol/index.js';
 import { decompress, tarChecker } from '../archive/check.js';
 import { packToStore } from '../archive/pack.js';
-import type { Services } from '../services.js';
+import type { ImageDeps } from './deps.js';
 import { BUSYBOX_ENV, busyboxRootfs } from './busybox.js';
 import { applyChanges, parseChanges } from './config-changes.js';
 import { summarize } from './describe.js';
@@ -26,7 +26,7 @@ import { hostPlatform, loadImage } from './resolve.js';
 import { moveTag, normalizeTag } from './store.js';
 import { writeImage } from './write.js';
 
-export async function importImage(s: Services, req: ImportRequest, body: Readable, signal?: AbortSignal): Promise<ImageSummary> {
+export async function importImage(s: ImageDeps, req: ImportRequest, body: Readable, signal?: AbortSignal): Promise<ImageSummary> {
   const changes = Array.isArray(req.changes) ? req.changes.map(String) : req.changes === undefined ? [] : [String(req.changes)];
   parseChanges(changes); // validate before any work
   if (req.reference !== undefined) normalizeTag(String(req.reference));
@@ -82,7 +82,7 @@ export async function importImage(s: Services, req: ImportRequest, body: Readabl
   });
 }
 
-async function storeTarBody(s: Services, body: Readable, signal?: AbortSignal): Promise<{ descriptor: Descriptor; diffId: Digest }> {
+async function storeTarBody(s: ImageDeps, body: Readable, signal?: AbortSignal): Promise<{ descriptor: Descriptor; diffId: Digest }> {
   const { stream, empty } = await decompress(body as AsyncIterable<Buffer>, 'import');
   if (empty) throw new SbxError('invalid_argument', 'import: empty input (give a tar or tar.gz, a directory, or --busybox)');
   const checker = tarChecker('import');

@@ -23,7 +23,7 @@ import { createGunzip, gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { SbxError, type Digest, type LoadResult } from '../../protocol/index.js';
 import { decompress, unsafePath, type ImageTreeCheck } from '../archive/check.js';
-import type { Services } from '../services.js';
+import type { ImageDeps } from './deps.js';
 import { collectGarbage } from './gc.js';
 import { familiar, fromDockerArchive, fromOciLayout } from './load-formats.js';
 import { loadImage } from './resolve.js';
@@ -37,7 +37,7 @@ type Entry = { kind: 'mem'; buf: Buffer; digest: Digest } | { kind: 'cas'; diges
 
 const sha = (b: Uint8Array): Digest => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-export async function loadArchive(s: Services, body: Readable, signal?: AbortSignal): Promise<LoadResult> {
+export async function loadArchive(s: ImageDeps, body: Readable, signal?: AbortSignal): Promise<LoadResult> {
   const written = new Set<Digest>();
   let replaced = false;
   try {
@@ -87,7 +87,7 @@ export async function loadArchive(s: Services, body: Readable, signal?: AbortSig
 }
 
 /** Read every regular file (small ones in memory, large ones straight into the content store) and symlink. */
-async function readArchive(s: Services, body: Readable, written: Set<Digest>, signal?: AbortSignal): Promise<Map<string, Entry | { kind: 'link'; target: string }>> {
+async function readArchive(s: ImageDeps, body: Readable, written: Set<Digest>, signal?: AbortSignal): Promise<Map<string, Entry | { kind: 'link'; target: string }>> {
   const { stream, empty } = await decompress(body as AsyncIterable<Buffer>, 'load');
   if (empty) throw new SbxError('invalid_argument', 'load: empty input (give an archive written by sbx save, docker save, podman save or skopeo)');
   const files = new Map<string, Entry | { kind: 'link'; target: string }>();
@@ -131,7 +131,7 @@ async function readArchive(s: Services, body: Readable, written: Set<Digest>, si
 
 /** The archive's files, resolved through links, written to the content store on demand (verified). */
 export class ArchiveBlobs {
-  constructor(readonly s: Services, private readonly files: Map<string, Entry | { kind: 'link'; target: string }>, private readonly written: Set<Digest>) {}
+  constructor(readonly s: ImageDeps, private readonly files: Map<string, Entry | { kind: 'link'; target: string }>, private readonly written: Set<Digest>) {}
 
   has(path: string): boolean { return this.files.has(path); }
 

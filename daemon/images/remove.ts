@@ -9,7 +9,7 @@
  * image or a container uses stay).
  */
 import { SbxError, familiarString, parseReference, type Digest } from '../../protocol/index.js';
-import type { Services } from '../services.js';
+import type { ImageDeps } from './deps.js';
 import { collectGarbage } from './gc.js';
 import { listStoredImages, resolveImage } from './resolve.js';
 import { pruneLayers } from './unpack.js';
@@ -19,7 +19,7 @@ export interface RemoveResult { untagged: string[]; deleted: string[] }
 const short = (d: string): string => d.replace(/^sha256:/, '').slice(0, 12);
 const familiar = (n: string): string => { try { return familiarString(parseReference(n)); } catch { return n; } };
 
-export async function removeImage(s: Services, input: string, force = false): Promise<RemoveResult> {
+export async function removeImage(s: ImageDeps, input: string, force = false): Promise<RemoveResult> {
   const r = await resolveImage(s, input);
   const all = await listStoredImages(s);
   const byTag = r.name !== undefined;
@@ -62,7 +62,7 @@ export async function removeImage(s: Services, input: string, force = false): Pr
   return result;
 }
 
-async function untag(s: Services, names: string[], expect: Digest): Promise<void> {
+async function untag(s: ImageDeps, names: string[], expect: Digest): Promise<void> {
   await s.images.update((tags) => {
     for (const n of names) {
       const t = tags.get(n);

@@ -1,0 +1,20 @@
+/** A container as the manager holds it in memory: its records, its main session, its log. */
+import type { LogWriter, ContainerConfigRecord, ContainerStateRecord } from './records.js';
+import type { Session } from './session.js';
+
+export interface Container {
+  config: ContainerConfigRecord;
+  state: ContainerStateRecord;
+  /** $SBX_ROOT/containers/<id>. */
+  dir: string;
+  /** The main session (id = container id), from create on. */
+  session?: Session;
+  log?: LogWriter;
+  /** The main process's host pid while it runs, else 0. */
+  pid1: number;
+  /** Exec sessions started so far (their ids are `<container id>.<n>`). */
+  execs: number;
+  /** Called once with the final state when the main process has exited and been recorded. */
+  exited: ((s: ContainerStateRecord) => void)[];
+  unpublish?: () => Promise<void>;
+}

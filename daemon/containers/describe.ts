@@ -1,0 +1,62 @@
+/** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
+import { humanDuration, type ContainerInspect, type ContainerSummary } from '../../protocol/index.js';
+import type { Container } from './container.js';
+import type { ContainerManager } from './manager.js';
+import type { ContainerStateRecord } from './records.js';
+
+/** Running containers (all: every one), newest first. */
+export function listContainers(m: ContainerManager, all = false): ContainerSummary[] {
+  return m.ids().map((id) => m.get(id))
+    .filter((c) => all || c.state.status === 'running')
+    .sort((a, b) => b.config.created.localeCompare(a.config.created))
+    .map(summary);
+}
+
+function summary(c: Container): ContainerSummary {
+  const row: ContainerSummary = {
+    id: c.config.id, name: c.config.name, image: c.config.image, imageId: c.config.imageId,
+    command: [...c.config.entrypoint, ...c.config.cmd].join(' '), created: c.config.created,
+    state: c.state.status, status: statusText(c.state),
+  };
+  if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
+  if (c.config.ports?.length) row.ports = c.config.ports;
+  return row;
+}
+
+/** docker's container inspect; GraphDriver is left out when the container has no root file system. */
+export async function inspectContainer(m: ContainerManager, ref: string): Promise<ContainerInspect> {
+  const c = m.get(ref);
+  const cfg = c.config;
+  const args = [...cfg.entrypoint, ...cfg.cmd];
+  const out: ContainerInspect = {
+    Id: cfg.id, Name: `/${cfg.name}`, Created: cfg.created, Path: args[0] ?? '', Args: args.slice(1), Image: cfg.imageId,
+    State: {
+      Status: c.state.status, Running: c.state.status === 'running', Paused: false, OOMKilled: c.state.oomKilled,
+      Pid: c.state.pid, ExitCode: c.state.exitCode, Error: c.state.error, StartedAt: c.state.startedAt, FinishedAt: c.state.finishedAt,
+    },
+    Config: {
+      Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
+      Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
+    },
+    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
+      Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
+      Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
+      SecurityOpt: cfg.securityOpt ?? null,
+    },
+  };
+  try {
+    const r = await m.rootfs(cfg.id);
+    const data: Record<string, string> = { UpperDir: r.upperdir, LowerDir: r.lowerdirs.join(':') };
+    if (r.workdir) data.WorkDir = r.workdir;
+    out.GraphDriver = { Name: r.driver, Data: data };
+  } catch { /* no rootfs */ }
+  return out;
+}
+
+function statusText(s: ContainerStateRecord): string {
+  const ago = (iso: string): string => humanDuration((Date.now() - Date.parse(iso)) / 1000);
+  if (s.status === 'running') return `Up ${ago(s.startedAt)}`;
+  if (s.status === 'exited') return `Exited (${s.exitCode}) ${ago(s.finishedAt)} ago`;
+  if (s.status === 'removing') return 'Removal In Progress';
+  return 'Created';
+}

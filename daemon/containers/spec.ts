@@ -1,0 +1,54 @@
+/**
+ * What the runtime is asked to run for a container: its ContainerSpec (namespaces, limits,
+ * security) and one process's ProcessSpec (docker's environment defaults, the resolved user).
+ */
+import type { ContainerSpec, ProcessSpec } from '../runtime/runtime.js';
+import type { Rootfs } from '../snapshots/rootfs.js';
+import type { Container } from './container.js';
+import type { ContainerConfigRecord } from './records.js';
+import { seccompOf } from './security.js';
+import { resolveUser } from './user.js';
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ProcessChoice {
+  tty: boolean;
+  stdin: boolean;
+  env: string[];
+  workdir: string;
+  user: string;
+  args: string[];
+  size: ContainerConfigRecord['consoleSize'];
+}
+
+/** The main process (forExec false) or an exec'd one: exec gets no HOSTNAME default, as in docker. */
+export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, forExec = false): Promise<{ spec: ContainerSpec; proc: ProcessSpec }> {
+  const { tty, env, size } = p;
+  const u = await resolveUser(rootfs, p.user);
+  const full = [...env];
+  const has = (k: string): boolean => full.some((e) => e.startsWith(`${k}=`));
+  if (!has('PATH')) full.unshift(DEFAULT_PATH);
+  if (!forExec && !has('HOSTNAME')) full.push(`HOSTNAME=${c.config.hostname}`);
+  if (tty && !has('TERM')) full.push('TERM=xterm');
+  if (!has('HOME')) full.push(`HOME=${u.home}`);
+  const spec: ContainerSpec = {
+    id: c.config.id, stateDir: c.dir, rootfs: rootfs.mounts, hostname: c.config.hostname, network: c.config.network, init: false,
+    ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
+    ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
+    ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
+    seccomp: seccompOf(c.config),
+  };
+  const proc: ProcessSpec = { args: p.args, env: full, cwd: p.workdir || '/', user: u, tty, stdin: p.stdin, ...(size ? { size } : {}) };
+  return { spec, proc };
+}
+
+/** KEY=VALUE entries of `over` replace those of `base` with the same key; new keys are appended. */
+export function mergeEnv(base: string[], over: string[]): string[] {
+  const out = [...base];
+  for (const e of over) {
+    const k = e.slice(0, e.indexOf('=') + 1);
+    const i = out.findIndex((x) => x.startsWith(k));
+    if (i >= 0) out[i] = e; else out.push(e);
+  }
+  return out;
+}

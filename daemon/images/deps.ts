@@ -1,0 +1,34 @@
+/**
+ * ImageDeps: what the image operations (import, load, remove, garbage collection) stand on.
+ * The composition root's Services bag provides it; images/ does not import that bag, which
+ * names every room and would close a circle through each of them.
+ */
+import type { Digest } from '../../protocol/index.js';
+import type { Config } from '../config.js';
+import type { ContentStore } from '../content/store.js';
+import type { SharedLock } from '../util/lock.js';
+import type { Logger } from '../util/log.js';
+import type { ImageStore } from './store.js';
+import type { Unpacker } from './unpack.js';
+
+export interface ImageDeps {
+  config: Config;
+  log: Logger;
+  content: ContentStore;
+  images: ImageStore;
+  /** Image layers → committed snapshots named by chainID. */
+  unpacker: Unpacker;
+  /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
+  gcLock: SharedLock;
+  /**
+   * Containers that use an image, by any of its digests (config digest = image ID, manifest
+   * digest, or the index digest a tag points at). `rmi` refuses (failed_precondition) to remove an
+   * image with users unless forced.
+   */
+  imageUsers: (digest: Digest) => Promise<string[]>;
+  /**
+   * Extra garbage-collection roots: blobs that must survive even though no image in index.json
+   * references them (e.g. the embedded registry's repositories). Called under gcLock exclusive.
+   */
+  gcRoots: (() => Promise<Iterable<Digest>>)[];
+}
