@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import {
   CloseCode, SbxError, Sessions, decodeData, encodeControl, parseClientControl, type ClientControl,
 } from '../../protocol/index.js';
-import type { Sink } from '../containers/session.js';
+import type { Sink } from '../sessions/session.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
