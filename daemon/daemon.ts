@@ -19,7 +19,7 @@ import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
-import { favorDynamicModifications } from './runtime/cgroups.js';
+import { favorDynamicModifications } from './runtime/cgroups-v1.js';
 import { createLinuxRuntime } from './runtime/linux.js';
 import { SharedLock } from './util/lock.js';
 import { PRIVATE_DIR_MODE } from './util/fs.js';
