@@ -11,7 +11,7 @@ import { RepositoryIndex } from './registry/repos.js';
 import { openImageStore } from './images/store.js';
 import { createUnpacker } from './images/unpack.js';
 import { openSnapshotter } from './snapshots/mount.js';
-import { CredentialStore, RegistryClient } from './registry/client.js';
+import { CredentialStore, RegistryClient } from './remotes/client.js';
 import { startRegistry } from './registry/server.js';
 import { registerAll } from './api/index.js';
 import { containerAccess } from './changes/containers.js';
