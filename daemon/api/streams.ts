@@ -1,5 +1,5 @@
 /**
- * WebSocket attachments to sessions (sbx.stream.v1): the wire side of daemon/containers/session.ts.
+ * WebSocket attachments to sessions (sbx.stream.v1): the wire side of daemon/sessions/session.ts.
  * The first message must be a `hello` within 10 s; binary frames on channel 0 are stdin; control
  * messages are validated (protocol error → close 4400); a ping every 20 s, two missed pongs
  * terminate the socket (the attachment stays resumable).
