@@ -4,7 +4,7 @@
  */
 import type { ImageDeps } from './images/deps.js';
 import type { Snapshotter } from './snapshots/snapshotter.js';
-import type { RegistryClient } from './registry/client.js';
+import type { RegistryClient } from './remotes/client.js';
 import type { ChangeRecorder } from './changes/recorder.js';
 import type { ContainerManager } from './containers/manager.js';
 

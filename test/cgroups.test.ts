@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { v1Cgroups } from '../daemon/runtime/cgroups.js';
+import { v1Cgroups } from '../daemon/runtime/cgroups-v1.js';
 import { unifiedCgroups } from '../daemon/runtime/cgroups-v2.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
 import { cgroupsSuite } from './suites/cgroups.js';

@@ -3,9 +3,9 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CredentialStore, parseChallenge } from '../daemon/registry/auth.js';
-import { Transport } from '../daemon/registry/transport.js';
-import { Authenticator } from '../daemon/registry/auth.js';
+import { CredentialStore, parseChallenge } from '../daemon/remotes/auth.js';
+import { Transport } from '../daemon/remotes/transport.js';
+import { Authenticator } from '../daemon/remotes/auth.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
 
 const s = suite<{ dir: string }>('credential store', { dir: '' });

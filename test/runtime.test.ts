@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ExitInfo } from '../protocol/index.js';
-import { favorDynamicModifications } from '../daemon/runtime/cgroups.js';
+import { favorDynamicModifications } from '../daemon/runtime/cgroups-v1.js';
 import { unifiedCgroups } from '../daemon/runtime/cgroups-v2.js';
 import { createLinuxRuntime } from '../daemon/runtime/linux.js';
 import type { ContainerSpec, Process, ProcessSpec, Runtime } from '../daemon/runtime/runtime.js';

@@ -1,8 +1,8 @@
 /** Session rules without a kernel: fan-out to several viewers, slow viewers, exit ordering, resume. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Session } from '../daemon/containers/session.js';
-import { ByteRing } from '../daemon/containers/ring.js';
+import { Session } from '../daemon/sessions/session.js';
+import { ByteRing } from '../daemon/sessions/ring.js';
 import { fakeProcess, fakeSink, tick } from './_helpers/session.js';
 import { eventually } from './_helpers/wait.js';
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { suite, test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Session, type Sink } from '../daemon/containers/session.js';
+import { Session, type Sink } from '../daemon/sessions/session.js';
 import { decodeData, parseServerControl } from '../protocol/index.js';
 import { sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';

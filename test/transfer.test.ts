@@ -4,7 +4,7 @@ import { parseReference } from '../protocol/index.js';
 import { openLocalContentStore } from '../daemon/content/local.js';
 import { localDestination, localSource } from '../daemon/images/local-transfer.js';
 import { openImageStore } from '../daemon/images/store.js';
-import { CredentialStore, RegistryClient } from '../daemon/registry/client.js';
+import { CredentialStore, RegistryClient } from '../daemon/remotes/client.js';
 import { startRegistry } from '../daemon/registry/server.js';
 import { silentLogger } from '../daemon/util/log.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';

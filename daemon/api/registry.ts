@@ -8,7 +8,7 @@ import { localDestination, localSource } from '../images/local-transfer.js';
 import { resolveImage } from '../images/resolve.js';
 import { addRepoDigest } from '../images/store.js';
 import { copyImage, parsePlatform } from '../images/transfer.js';
-import { CredentialStore } from '../registry/auth.js';
+import { CredentialStore } from '../remotes/auth.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 

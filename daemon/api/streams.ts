@@ -1,5 +1,5 @@
 /**
- * WebSocket attachments to sessions (sbx.stream.v1): the wire side of daemon/containers/session.ts.
+ * WebSocket attachments to sessions (sbx.stream.v1): the wire side of daemon/sessions/session.ts.
  * The first message must be a `hello` within 10 s; binary frames on channel 0 are stdin; control
  * messages are validated (protocol error → close 4400); a ping every 20 s, two missed pongs
  * terminate the socket (the attachment stays resumable).
@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import {
   CloseCode, SbxError, Sessions, decodeData, encodeControl, parseClientControl, type ClientControl,
 } from '../../protocol/index.js';
-import type { Sink } from '../containers/session.js';
+import type { Sink } from '../sessions/session.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 

@@ -1,6 +1,6 @@
 /** A container as the manager holds it in memory: its records, its main session, its log. */
 import type { LogWriter, ContainerConfigRecord, ContainerStateRecord } from './records.js';
-import type { Session } from './session.js';
+import type { Session } from '../sessions/session.js';
 
 export interface Container {
   config: ContainerConfigRecord;

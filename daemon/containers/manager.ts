@@ -43,7 +43,7 @@ import { randomName } from './names.js';
 import { LogWriter, ZERO_TIME, logPath, newState, readRecords, writeConfig, writeState, type ContainerConfigRecord, type ContainerStateRecord } from './records.js';
 import { publishPorts } from './ports.js';
 import { securityChoice, validateSecurity } from './security.js';
-import { Session } from './session.js';
+import { Session } from '../sessions/session.js';
 import { mergeEnv, specsFor } from './spec.js';
 import { validateCreate } from './validate.js';
 

@@ -1,21 +1,11 @@
 /**
- * Per-container cgroups. On a unified (v2) host, cgroups-v2.ts does the work. On a v1 or hybrid
- * host (this machine kind: v1 controllers under /sys/fs/cgroup/<controller>): memory (limit +
- * OOM count), pids (limit), freezer (commit --pause) and devices (allow list) under sbx/<id>.
- * Controllers that are missing are skipped; a limit asked for on a host without its controller
- * is an `unavailable` error rather than a silently unlimited container.
+ * Per-container cgroups: the interface and the factory that picks the host's mechanism. On a
+ * unified (v2) host cgroups-v2.ts does the work; on a v1 or hybrid host, cgroups-v1.ts.
+ * A limit asked for on a host without its controller is an `unavailable` error rather than a
+ * silently unlimited container.
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { SbxError } from '../../protocol/index.js';
+import { v1Cgroups } from './cgroups-v1.js';
 import { unifiedCgroups, unifiedRoot } from './cgroups-v2.js';
-
-const BASE = '/sys/fs/cgroup';
-const PARENT = 'sbx';
-export type Controller = 'memory' | 'pids' | 'freezer' | 'devices';
-const CONTROLLERS: Controller[] = ['memory', 'pids', 'freezer', 'devices'];
 
 /** One devices rule in cgroup v1's devices.allow syntax: "TYPE MAJOR:MINOR ACCESS" ("c 1:3 rwm",
  * "c 136:* rwm", "b *:* m"), or "a" for every device. */
@@ -30,11 +20,8 @@ export interface CgroupLimits {
   devices?: DeviceRule[];
 }
 
-function dir(ctrl: Controller, id: string): string { return join(BASE, ctrl, PARENT, id); }
-function present(ctrl: Controller): boolean { return existsSync(join(BASE, ctrl, 'cgroup.procs')); }
-
 /**
- * A container's cgroups, implemented per mechanism: v1 controllers (below) or the unified
+ * A container's cgroups, implemented per mechanism: v1 controllers (cgroups-v1.ts) or the unified
  * hierarchy (cgroups-v2.ts). Every method takes the container id; groups live under sbx/<id>.
  */
 export interface Cgroups {
@@ -61,120 +48,3 @@ export function hostCgroups(): Cgroups {
   const root = unifiedRoot();
   return root ? unifiedCgroups(root) : v1Cgroups;
 }
-
-/** Where sbx mounts its named hierarchy that switches the kernel to favour cgroup migrations. */
-export const FAVOR_DYNMODS_MOUNT = '/run/sbx/cgroup-favordynmods';
-
-/**
- * Writing a pid into cgroup.procs takes the kernel's threadgroup rwsem for writing, which waits
- * for an RCU grace period: ~15 ms on this machine kind, the largest single cost of a container
- * start (runc pays it too). Any v1 hierarchy mounted with `favordynmods` keeps that rwsem in the
- * mode where writers need no grace period, for every hierarchy, while it stays mounted; forks
- * pay a little more (not measurable here: bench/README.md). Returns what it did; never throws.
- */
-export async function favorDynamicModifications(): Promise<'already' | 'mounted' | 'unsupported'> {
-  const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  if (mounts.split('\n').some((l) => / - cgroup2? /.test(l) && /[ ,]favordynmods\b/.test(l))) return 'already';
-  if (!present('freezer')) return 'unsupported'; // not a cgroup v1 host: sbx's groups are v1
-  try {
-    await mkdir(FAVOR_DYNMODS_MOUNT, { recursive: true, mode: 0o755 });
-    const r = spawnSync('mount', ['-t', 'cgroup', '-o', 'none,name=sbx-favordynmods,favordynmods', 'cgroup', FAVOR_DYNMODS_MOUNT]);
-    return r.status === 0 ? 'mounted' : 'unsupported'; // kernels before 6.0 refuse the option
-  } catch {
-    return 'unsupported';
-  }
-}
-
-/** Create the container's groups, set limits; returns the directories a process must join. */
-async function createCgroups(id: string, limits: CgroupLimits): Promise<string[]> {
-  const dirs: string[] = [];
-  for (const ctrl of CONTROLLERS) {
-    if (!present(ctrl)) {
-      if (ctrl === 'memory' && limits.memory) throw new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
-      if (ctrl === 'pids' && limits.pidsLimit) throw new SbxError('unavailable', `pids limit for container ${id}: no pids cgroup controller on this host`);
-      continue;
-    }
-    const d = dir(ctrl, id);
-    await mkdir(d, { recursive: true });
-    dirs.push(d);
-  }
-  try {
-    if (limits.memory && present('memory')) {
-      const d = dir('memory', id);
-      await writeFile(join(d, 'memory.limit_in_bytes'), String(limits.memory));
-      // no swapping around the limit, as docker with --memory-swap = --memory
-      if (existsSync(join(d, 'memory.memsw.limit_in_bytes'))) await writeFile(join(d, 'memory.memsw.limit_in_bytes'), String(limits.memory));
-    }
-    if (limits.pidsLimit && present('pids')) await writeFile(join(dir('pids', id), 'pids.max'), String(limits.pidsLimit));
-    if (limits.devices && present('devices')) {
-      // before any process joins: deny all (clears the inherited "a *:* rwm"), then allow the list
-      // one write(2) per rule on one fd: a dozen syscalls, no thread-pool round trip each
-      const d = dir('devices', id);
-      await writeFile(join(d, 'devices.deny'), 'a');
-      const fd = openSync(join(d, 'devices.allow'), 'w');
-      try { for (const rule of limits.devices) writeSync(fd, rule); } finally { closeSync(fd); }
-    }
-  } catch (e) {
-    throw new SbxError('unavailable', `set cgroup limits of container ${id}: ${(e as Error).message}`, { cause: e });
-  }
-  return dirs;
-}
-
-/** The groups a process of the container joins (exec). */
-function cgroupDirs(id: string): string[] {
-  return CONTROLLERS.filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
-}
-
-async function freezerState(id: string): Promise<string> {
-  return (await readFile(join(dir('freezer', id), 'freezer.state'), 'utf8')).trim();
-}
-
-async function freeze(id: string): Promise<void> {
-  if (!present('freezer') || !existsSync(dir('freezer', id))) throw new SbxError('failed_precondition', `freeze container ${id}: it has no freezer cgroup (not running?)`);
-  await writeFile(join(dir('freezer', id), 'freezer.state'), 'FROZEN');
-  for (let i = 0; i < 500; i++) {
-    if ((await freezerState(id)) === 'FROZEN') return;
-    await new Promise((r) => setTimeout(r, 2));
-    await writeFile(join(dir('freezer', id), 'freezer.state'), 'FROZEN');
-  }
-  throw new SbxError('unavailable', `freeze container ${id}: processes did not stop in time`);
-}
-
-async function thaw(id: string): Promise<void> {
-  if (!present('freezer') || !existsSync(dir('freezer', id))) return;
-  await writeFile(join(dir('freezer', id), 'freezer.state'), 'THAWED');
-}
-
-async function isFrozen(id: string): Promise<boolean> {
-  if (!present('freezer') || !existsSync(dir('freezer', id))) return false;
-  return (await freezerState(id)) !== 'THAWED';
-}
-
-async function oomKilled(id: string): Promise<boolean> {
-  try {
-    const s = await readFile(join(dir('memory', id), 'memory.oom_control'), 'utf8');
-    const m = /oom_kill (\d+)/.exec(s);
-    return m ? Number(m[1]) > 0 : false;
-  } catch { return false; }
-}
-
-/** Remove the groups; processes must be gone (retries briefly while the kernel reaps them). */
-async function removeCgroups(id: string): Promise<void> {
-  for (const ctrl of CONTROLLERS) {
-    const d = dir(ctrl, id);
-    if (!existsSync(d)) continue;
-    if (ctrl === 'freezer') await writeFile(join(d, 'freezer.state'), 'THAWED').catch(() => undefined);
-    for (let i = 0; ; i++) {
-      try { await rmdir(d); break; } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') break;
-        if (i >= 100) throw new SbxError('unavailable', `remove cgroup ${d}: ${(e as Error).message}`, { cause: e });
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-  }
-}
-
-export const v1Cgroups: Cgroups = {
-  create: createCgroups, dirs: cgroupDirs, freeze, thaw, isFrozen, oomKilled, remove: removeCgroups,
-};

@@ -1,6 +1,6 @@
 /** A session's surroundings without a kernel: a scripted process and a recording sink. */
 import { decodeData, parseServerControl, type ExitInfo, type ServerControl } from '../../protocol/index.js';
-import type { Sink } from '../../daemon/containers/session.js';
+import type { Sink } from '../../daemon/sessions/session.js';
 import type { OutputName, Process } from '../../daemon/runtime/runtime.js';
 
 export function fakeProcess() {
