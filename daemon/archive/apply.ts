@@ -29,9 +29,10 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { getAttribute, setAttribute } from '@napi-rs/xattr';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { SbxError, type Digest } from '../../protocol/index.js';
 import { xattrsOf } from './pax.js';
+import { extractor } from './tar-stream-patches.js';
 
 const pexec = promisify(execFile);
 const IS_ROOT = process.getuid?.() === 0;
@@ -60,7 +61,7 @@ export async function applyLayer(dir: string, layer: Readable | AsyncIterable<Ui
   const hasher = new Transform({
     transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); },
   });
-  const ex = tar.extract();
+  const ex = extractor();
   const sink = ex as unknown as NodeJS.WritableStream;
   const feeding = opts.signal ? pipeline(raw, hasher, sink, { signal: opts.signal }) : pipeline(raw, hasher, sink);
   let feedError: unknown;

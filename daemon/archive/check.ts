@@ -12,8 +12,9 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { SbxError } from '../../protocol/index.js';
+import { extractor } from './tar-stream-patches.js';
 
 /** "etc/passwd" style, or the reason it is unsafe. */
 export function unsafePath(name: string): string | undefined {
@@ -61,7 +62,7 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
 }
 
 export function tarChecker(what: string): Transform & { entries(): number } {
-  const extract = tar.extract();
+  const extract = extractor();
   const tree = new ImageTreeCheck();
   let entries = 0;
   let failure: Error | undefined;
@@ -126,7 +127,7 @@ export class ImageTreeCheck {
 
   /** Parse one layer's tar (uncompressed bytes) and check each entry; throws invalid_argument naming the entry. */
   async layer(chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
-    const ex = tar.extract();
+    const ex = extractor();
     let size = 0;
     let entries = 0;
     const counted = (async function* () { for await (const c of chunks) { size += c.length; yield c; } })();

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import tar from 'tar-stream';
+import { extractor } from '../archive/tar-stream-patches.js';
 import { SbxError, type Digest, type LoadResult } from '../../protocol/index.js';
 import { decompress, unsafePath, type ImageTreeCheck } from '../archive/check.js';
 import type { ImageDeps } from './deps.js';
@@ -91,7 +91,7 @@ async function readArchive(s: ImageDeps, body: Readable, written: Set<Digest>, s
   const { stream, empty } = await decompress(body as AsyncIterable<Buffer>, 'load');
   if (empty) throw new SbxError('invalid_argument', 'load: empty input (give an archive written by sbx save, docker save, podman save or skopeo)');
   const files = new Map<string, Entry | { kind: 'link'; target: string }>();
-  const extract = tar.extract();
+  const extract = extractor();
   stream.on('error', (e) => extract.destroy(e));
   stream.pipe(extract as unknown as NodeJS.WritableStream);
   let inMemory = 0;
