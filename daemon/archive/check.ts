@@ -15,6 +15,7 @@ import { createGunzip } from 'node:zlib';
 import type tar from 'tar-stream';
 import { SbxError } from '../../protocol/index.js';
 import { extractor } from './tar-stream-patches.js';
+import { MAGIC_LENGTH, detectCompression } from './compression.js';
 
 /** "etc/passwd" style, or the reason it is unsafe. */
 export function unsafePath(name: string): string | undefined {
@@ -28,7 +29,7 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
   const it = body[Symbol.asyncIterator]();
   let head = Buffer.alloc(0);
   const firsts: Buffer[] = [];
-  while (head.length < 6) {
+  while (head.length < MAGIC_LENGTH) {
     const { value, done } = await it.next();
     if (done) break;
     const b = Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array);
@@ -44,7 +45,8 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
     }
   })(), { objectMode: false });
   if (head.length === 0) return { stream: rest, compressed: 'none', empty: true };
-  if (head[0] === 0x1f && head[1] === 0x8b) {
+  const compression = detectCompression(head);
+  if (compression === 'gzip') {
     const gunzip = createGunzip();
     rest.on('error', (e) => gunzip.destroy(e));
     const out = rest.pipe(gunzip);
@@ -53,10 +55,7 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
     wrapped.on('error', () => undefined); // observed by whoever iterates it
     return { stream: out.pipe(wrapped), compressed: 'gzip', empty: false };
   }
-  const magic = head.subarray(0, 6);
-  if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw new SbxError('invalid_argument', `${what}: xz-compressed input is not supported; decompress it first`);
-  if (magic.subarray(0, 3).toString('latin1') === 'BZh') throw new SbxError('invalid_argument', `${what}: bzip2-compressed input is not supported; decompress it first`);
-  if (magic.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) throw new SbxError('invalid_argument', `${what}: zstd-compressed input is not supported; decompress it first`);
+  if (compression !== 'none') throw new SbxError('invalid_argument', `${what}: ${compression}-compressed input is not supported; decompress it first`);
   rest.on('error', () => undefined); // observed by whoever iterates it
   return { stream: rest, compressed: 'none', empty: false };
 }
