@@ -9,8 +9,9 @@
  * are made rather than after: compression and upload overlap).
  *
  * The pool (UV_THREADPOOL_SIZE, default 4 threads) also runs every file-system call of the
- * daemon, so gzip takes at most gzipSlots() of its threads and leaves the rest to them: a push
- * does not stall unrelated requests behind a queue of 4 MiB members.
+ * daemon, so gzip takes at most gzipSlots() of its threads and always leaves one to them: a push
+ * does not stall unrelated requests behind a queue of 4 MiB members. (Raising the pool from
+ * daemon/main.ts is not possible: the ESM loader has started it by the time a module body runs.)
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -33,9 +34,9 @@ export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(n) && n > 0 ? Math.min(n, 1024) : 4;
 }
 
-/** gzip members in flight at once: no more than the cores, and two pool threads left for the file system. */
+/** gzip members in flight at once: no more than the cores, and one pool thread left for the file system. */
 export function gzipSlots(pool = threadPoolSize(), cores = availableParallelism()): number {
-  return Math.max(1, Math.min(cores, pool - 2));
+  return Math.max(1, Math.min(cores, pool - 1));
 }
 
 /**
