@@ -26,6 +26,7 @@ import { PRIVATE_DIR_MODE } from './util/fs.js';
 import { tightenStore } from './util/modes.js';
 import { claimRoot } from './util/pidfile.js';
 import { createLogger, type Logger } from './util/log.js';
+import { patchTarStream } from './archive/tar-stream-patches.js';
 
 export interface Daemon {
   services: Services;
@@ -34,6 +35,7 @@ export interface Daemon {
 }
 
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Daemon> {
+  patchTarStream(); // fail at start-up, not mid-pull, if tar-stream's internals moved
   await mkdir(config.root, { recursive: true, mode: PRIVATE_DIR_MODE });
   await tightenStore(config.root);
   const release = claimRoot(config.root);

@@ -29,9 +29,11 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { getAttribute, setAttribute } from '@napi-rs/xattr';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { SbxError, type Digest } from '../../protocol/index.js';
 import { xattrsOf } from './pax.js';
+import { extractor } from './tar-stream-patches.js';
+import { MAGIC_LENGTH, detectCompression } from './compression.js';
 
 const pexec = promisify(execFile);
 const IS_ROOT = process.getuid?.() === 0;
@@ -60,7 +62,7 @@ export async function applyLayer(dir: string, layer: Readable | AsyncIterable<Ui
   const hasher = new Transform({
     transform(chunk: Buffer, _e, cb) { hash.update(chunk); size += chunk.length; cb(null, chunk); },
   });
-  const ex = tar.extract();
+  const ex = extractor();
   const sink = ex as unknown as NodeJS.WritableStream;
   const feeding = opts.signal ? pipeline(raw, hasher, sink, { signal: opts.signal }) : pipeline(raw, hasher, sink);
   let feedError: unknown;
@@ -89,13 +91,13 @@ export async function applyLayer(dir: string, layer: Readable | AsyncIterable<Ui
   return { diffId, size };
 }
 
-/** The tar inside `layer`: gzip is recognised by its magic bytes (1f 8b), zstd refused. */
+/** The tar inside `layer`: gzip is recognised by its magic bytes, zstd refused. */
 async function decompressed(layer: Readable | AsyncIterable<Uint8Array>): Promise<Readable> {
   const it = layer[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let have = 0;
   let done = false;
-  while (have < 4) {
+  while (have < MAGIC_LENGTH) {
     const r = await it.next();
     if (r.done) { done = true; break; }
     const b = Buffer.from(r.value as Uint8Array);
@@ -108,12 +110,13 @@ async function decompressed(layer: Readable | AsyncIterable<Uint8Array>): Promis
     if (done) return;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Uint8Array;
   })(), { objectMode: false });
-  if (first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) {
+  const compression = detectCompression(first);
+  if (compression === 'zstd') {
     rest.destroy();
     await it.return?.();
     throw new SbxError('not_implemented', 'apply layer: zstd-compressed layers are not supported');
   }
-  if (first[0] !== 0x1f || first[1] !== 0x8b) return rest;
+  if (compression !== 'gzip') return rest;
   // pipeline, not pipe: an error of the compressed source (a failed digest check) must reach the reader.
   const gz = createGunzip();
   pipelineCb(rest, gz, (err) => { if (err) gz.destroy(err); });

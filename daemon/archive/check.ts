@@ -12,8 +12,10 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
+import type tar from 'tar-stream';
 import { SbxError } from '../../protocol/index.js';
+import { extractor } from './tar-stream-patches.js';
+import { MAGIC_LENGTH, detectCompression } from './compression.js';
 
 /** "etc/passwd" style, or the reason it is unsafe. */
 export function unsafePath(name: string): string | undefined {
@@ -27,7 +29,7 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
   const it = body[Symbol.asyncIterator]();
   let head = Buffer.alloc(0);
   const firsts: Buffer[] = [];
-  while (head.length < 6) {
+  while (head.length < MAGIC_LENGTH) {
     const { value, done } = await it.next();
     if (done) break;
     const b = Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array);
@@ -43,7 +45,8 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
     }
   })(), { objectMode: false });
   if (head.length === 0) return { stream: rest, compressed: 'none', empty: true };
-  if (head[0] === 0x1f && head[1] === 0x8b) {
+  const compression = detectCompression(head);
+  if (compression === 'gzip') {
     const gunzip = createGunzip();
     rest.on('error', (e) => gunzip.destroy(e));
     const out = rest.pipe(gunzip);
@@ -52,16 +55,13 @@ export async function decompress(body: AsyncIterable<Buffer>, what: string): Pro
     wrapped.on('error', () => undefined); // observed by whoever iterates it
     return { stream: out.pipe(wrapped), compressed: 'gzip', empty: false };
   }
-  const magic = head.subarray(0, 6);
-  if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) throw new SbxError('invalid_argument', `${what}: xz-compressed input is not supported; decompress it first`);
-  if (magic.subarray(0, 3).toString('latin1') === 'BZh') throw new SbxError('invalid_argument', `${what}: bzip2-compressed input is not supported; decompress it first`);
-  if (magic.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]))) throw new SbxError('invalid_argument', `${what}: zstd-compressed input is not supported; decompress it first`);
+  if (compression !== 'none') throw new SbxError('invalid_argument', `${what}: ${compression}-compressed input is not supported; decompress it first`);
   rest.on('error', () => undefined); // observed by whoever iterates it
   return { stream: rest, compressed: 'none', empty: false };
 }
 
 export function tarChecker(what: string): Transform & { entries(): number } {
-  const extract = tar.extract();
+  const extract = extractor();
   const tree = new ImageTreeCheck();
   let entries = 0;
   let failure: Error | undefined;
@@ -126,7 +126,7 @@ export class ImageTreeCheck {
 
   /** Parse one layer's tar (uncompressed bytes) and check each entry; throws invalid_argument naming the entry. */
   async layer(chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
-    const ex = tar.extract();
+    const ex = extractor();
     let size = 0;
     let entries = 0;
     const counted = (async function* () { for await (const c of chunks) { size += c.length; yield c; } })();

@@ -28,11 +28,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Stats } from 'node:fs';
 import { getAttribute, listAttributes } from '@napi-rs/xattr';
-import tar, { type Pack } from 'tar-stream';
+import type { Pack } from 'tar-stream';
 import { SbxError, MediaType, type Descriptor, type Digest } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import { O_PATH, fdPath } from '../util/beneath.js';
-import { installBinaryPax, preparePax, type Header } from './pax.js';
+import { preparePax, type Header } from './pax.js';
+import { binaryPaxPack } from './tar-stream-patches.js';
 
 export interface PackOptions {
   /** Clamp every mtime to this many seconds since the epoch (SOURCE_DATE_EPOCH). */
@@ -50,8 +51,7 @@ export const OPAQUE_WHITEOUT = '.wh..wh..opq';
 const KEEP_XATTR = (name: string): boolean => name === 'security.capability' || (name.startsWith('user.') && !name.startsWith('user.overlay.'));
 
 export function packTree(root: string, opts: PackOptions = {}): Readable {
-  const pack = tar.pack();
-  installBinaryPax(pack);
+  const pack = binaryPaxPack();
   const out = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
   fill(pack, root, opts).then(() => pack.finalize(), (e: unknown) => {
     const err = e instanceof SbxError ? e : SbxError.wrap(e, `pack ${root}`);

@@ -20,7 +20,8 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import tar from 'tar-stream';
+import { extractor } from '../archive/tar-stream-patches.js';
+import { MAGIC_LENGTH, detectCompression } from '../archive/compression.js';
 import { SbxError, type Digest, type LoadResult } from '../../protocol/index.js';
 import { decompress, unsafePath, type ImageTreeCheck } from '../archive/check.js';
 import type { ImageDeps } from './deps.js';
@@ -91,7 +92,7 @@ async function readArchive(s: ImageDeps, body: Readable, written: Set<Digest>, s
   const { stream, empty } = await decompress(body as AsyncIterable<Buffer>, 'load');
   if (empty) throw new SbxError('invalid_argument', 'load: empty input (give an archive written by sbx save, docker save, podman save or skopeo)');
   const files = new Map<string, Entry | { kind: 'link'; target: string }>();
-  const extract = tar.extract();
+  const extract = extractor();
   stream.on('error', (e) => extract.destroy(e));
   stream.pipe(extract as unknown as NodeJS.WritableStream);
   let inMemory = 0;
@@ -186,14 +187,14 @@ export class ArchiveBlobs {
     };
     if (e.kind === 'mem') {
       let tarBytes = e.buf;
-      if (e.buf[0] === 0x1f && e.buf[1] === 0x8b) {
+      if (detectCompression(e.buf) === 'gzip') {
         try { tarBytes = gunzipSync(e.buf); } catch (err) { throw new SbxError('invalid_argument', `load: layer ${path}: bad gzip data: ${(err as Error).message}`); }
       }
       await tree.layer([tarBytes]).catch(refuse);
       return tarBytes === e.buf ? e.digest : sha(tarBytes);
     }
-    const head = await firstBytes(await this.s.content.read(e.digest), 2);
-    if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+    const head = await firstBytes(await this.s.content.read(e.digest), MAGIC_LENGTH);
+    if (detectCompression(head) !== 'gzip') {
       // Hashed when it was stored; read once more to check its entries.
       await tree.layer(await this.s.content.read(e.digest) as AsyncIterable<Buffer>).catch(refuse);
       return e.digest;

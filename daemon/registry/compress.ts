@@ -1,12 +1,17 @@
 /**
  * Push-time layer compression. sbx stores committed layers uncompressed (fast to write, hash and
  * unpack); a registry wants gzip. The layer is cut into 4 MiB pieces gzipped concurrently on the
- * libuv thread pool (all cores) and written as one multi-member gzip stream, which RFC 1952 and
+ * libuv thread pool and written as one multi-member gzip stream, which RFC 1952 and
  * every gzip reader (Go's compress/gzip, zlib, busybox) read as the concatenation; the output is
  * deterministic for a given input. The result is cached per diffID
  * (`<cacheDir>/<hex>.json` → compressed digest and size), so a layer is compressed once.
  * While a layer is compressed, its bytes can also stream to a sink (a push uploads them as they
  * are made rather than after: compression and upload overlap).
+ *
+ * The pool (UV_THREADPOOL_SIZE, default 4 threads) also runs every file-system call of the
+ * daemon, so gzip takes at most gzipSlots() of its threads and always leaves one to them: a push
+ * does not stall unrelated requests behind a queue of 4 MiB members. (Raising the pool from
+ * daemon/main.ts is not possible: the ESM loader has started it by the time a module body runs.)
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +27,17 @@ const gzip = promisify(gzipCb);
 const PIECE = 4 * 1024 * 1024;
 
 const SAMPLE = 64 * 1024;
+
+/** Threads libuv's pool starts with (it reads UV_THREADPOOL_SIZE once, clamped to 1..1024). */
+export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, 1024) : 4;
+}
+
+/** gzip members in flight at once: no more than the cores, and one pool thread left for the file system. */
+export function gzipSlots(pool = threadPoolSize(), cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, pool - 1));
+}
 
 /**
  * One piece as one gzip member. Incompressible content (random data, files already compressed
@@ -39,7 +55,8 @@ async function member(piece: Buffer, level: number): Promise<Buffer> {
   return gzip(piece, { level, chunkSize });
 }
 
-async function* gzipMembers(src: Readable, level: number, parallel: number): AsyncGenerator<Buffer> {
+/** One member per PIECE, at most `slots` being made at a time (a member holds one pool thread). */
+async function* gzipMembers(src: Readable, level: number, slots: number): AsyncGenerator<Buffer> {
   const pending: Promise<Buffer>[] = [];
   let parts: Buffer[] = [];
   let n = 0;
@@ -58,7 +75,7 @@ async function* gzipMembers(src: Readable, level: number, parallel: number): Asy
       n += take;
       c = c.subarray(take);
       if (n === PIECE) cut();
-      while (pending.length > parallel) yield await pending.shift()!;
+      while (pending.length >= slots) yield await pending.shift()!;
     }
   }
   if (n > 0 || !any) cut();
@@ -122,7 +139,7 @@ export async function compressLayer(content: ContentStore, layer: Descriptor, op
   }
   let info: BlobInfo;
   try {
-    info = await content.write(tee(gzipMembers(src, opts.level ?? constants.Z_BEST_SPEED, availableParallelism())), {}, opts.signal);
+    info = await content.write(tee(gzipMembers(src, opts.level ?? constants.Z_BEST_SPEED, gzipSlots())), {}, opts.signal);
   } catch (e) {
     out?.destroy(e as Error);
     settle.reject(e);
