@@ -6,7 +6,7 @@ import {
 } from '../../protocol/index.js';
 import { localDestination, localSource } from '../images/local-transfer.js';
 import { resolveImage } from '../images/resolve.js';
-import { addRepoDigest } from '../images/store.js';
+import { addRepoDigest, keepUntagged } from '../images/store.js';
 import { copyImage, parsePlatform } from '../images/transfer.js';
 import { CredentialStore } from '../registry/auth.js';
 import type { Services } from '../services.js';
@@ -34,9 +34,7 @@ export function registerRegistry(api: ApiServer, s: Services): void {
       const r = await copyImage(src, dst, { ...(platform ? { platform } : {}), signal: ctx.signal, onProgress: ctx.emit, direction: 'pull' });
       await s.images.update((tags, untagged) => {
         // Pulled by digest only: keep it as an untagged image that `name@digest` resolves to.
-        if (!tagged && !untagged.some((u) => u.digest === r.manifest.digest) && ![...tags.values()].some((t) => t.target.digest === r.manifest.digest)) {
-          untagged.push({ mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size });
-        }
+        if (!tagged) keepUntagged(tags, untagged, { mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size });
         // docker records the digest the registry gave (the index's, for a multi-platform image).
         addRepoDigest(tags, untagged, r.manifest.digest, `${ref.registry}/${ref.repository}`, r.resolved.digest);
       });

@@ -23,7 +23,7 @@ import { applyChanges, parseChanges } from './config-changes.js';
 import { summarize } from './describe.js';
 import { scratchDir } from './gc.js';
 import { hostPlatform, loadImage } from './resolve.js';
-import { moveTag, normalizeTag } from './store.js';
+import { keepUntagged, moveTag, normalizeTag } from './store.js';
 import { writeImage } from './write.js';
 
 export async function importImage(s: ImageDeps, req: ImportRequest, body: Readable, signal?: AbortSignal): Promise<ImageSummary> {
@@ -72,9 +72,7 @@ export async function importImage(s: ImageDeps, req: ImportRequest, body: Readab
     const names: string[] = [];
     await s.images.update((tags, untagged) => {
       if (req.reference !== undefined) names.push(moveTag(tags, untagged, String(req.reference), manifest).name);
-      else if (!untagged.some((u) => u.digest === manifest.digest) && ![...tags.values()].some((t) => t.target.digest === manifest.digest)) {
-        untagged.push(manifest);
-      }
+      else keepUntagged(tags, untagged, manifest);
     });
     const img = await loadImage(s.content, manifest, manifest.digest, platform);
     const all = (await s.images.list()).filter((t) => t.target.digest === manifest.digest).map((t) => t.name);
