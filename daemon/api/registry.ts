@@ -20,11 +20,11 @@ export function registerRegistry(api: ApiServer, s: Services): void {
 
   api.router.on(Registry.pull, (req, ctx) => pullImage(s, parseReference(req.reference), {
     ...(req.platform ? { platform: parsePlatform(req.platform) } : {}),
-    insecure: req.insecure === true, signal: ctx.signal, onProgress: ctx.emit,
+    insecure: req.insecure ?? false, signal: ctx.signal, onProgress: ctx.emit,
   }));
 
   api.router.on(Registry.push, (req, ctx) => pushImage(s, parseReference(req.reference), {
-    insecure: req.insecure === true, signal: ctx.signal, onProgress: ctx.emit,
+    insecure: req.insecure ?? false, signal: ctx.signal, onProgress: ctx.emit,
   }));
 
   api.router.on(Registry.login, async (req, ctx) => {
@@ -32,7 +32,7 @@ export function registerRegistry(api: ApiServer, s: Services): void {
     if (!req.username) throw new SbxError('invalid_argument', `login to ${registry}: a user name is required`);
     if (!req.password) throw new SbxError('invalid_argument', `login to ${registry}: a password is required`);
     const creds = { username: req.username, password: req.password };
-    await s.registry.checkLogin(registry, creds, { insecure: req.insecure === true, signal: ctx.signal });
+    await s.registry.checkLogin(registry, creds, { insecure: req.insecure ?? false, signal: ctx.signal });
     await credentials.set(registry, creds);
     return { registry };
   });
