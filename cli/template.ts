@@ -1,9 +1,28 @@
 /**
  * The part of Go's text/template that `--format` users reach for: `{{.Field.Sub}}`,
  * `{{json .Field}}`, `{{json .}}`, `{{.}}`, and `\t` / `\n` escapes. Values print as Go prints
- * them (`[a b]` for lists, `map[k:v]` for maps, `<no value>` for missing fields).
+ * them (`[a b]` for lists, `map[k:v]` for maps, `<no value>` for missing fields). Anything else
+ * (`{{range}}`, `{{if}}`, functions) is refused, not printed literally.
  */
+import { SbxError } from '../protocol/index.js';
+
+const FIELD = /^\{\{\s*(json\s+)?(\.[A-Za-z0-9_.]*)\s*\}\}$/;
+
+/**
+ * Refuse what this subset does not do (`{{range}}`, `{{if}}`, functions…) before anything is
+ * printed, rather than print the action literally. @throws invalid_argument
+ */
+export function checkTemplate(tpl: string): void {
+  for (const [action] of tpl.matchAll(/\{\{.*?\}\}/gs)) {
+    if (FIELD.test(action)) continue;
+    const word = /^\{\{-?\s*([^\s}]*)/.exec(action)?.[1] ?? '';
+    const shown = /^[a-z]+$/.test(word) ? `{{${word}}}` : action;
+    throw new SbxError('invalid_argument', `--format: ${shown} is not supported; use {{.Field}} or {{json .}}`);
+  }
+}
+
 export function renderTemplate(tpl: string, value: unknown): string {
+  checkTemplate(tpl);
   const text = tpl.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
   return text.replace(/\{\{\s*(json\s+)?(\.[A-Za-z0-9_.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
     const v = lookup(value, path);

@@ -43,11 +43,13 @@ export function route<Req, Res>(method: Method, path: string, kind: RouteKind = 
 export interface Channel<Params> {
   readonly path: string;
   readonly subprotocol: string;
+  /** The params' schema (path and query), checked by the daemon like a route's input. */
+  readonly input?: ObjectType<Params>;
   readonly _params?: Params;
 }
 
-export function channel<P>(path: string, subprotocol: string): Channel<P> {
-  return { path, subprotocol };
+export function channel<P>(path: string, subprotocol: string, input?: Fields<P>): Channel<P> {
+  return input ? { path, subprotocol, input: object<P>(input) } : { path, subprotocol };
 }
 
 export type RouteReq<R> = R extends Route<infer Q, unknown> ? Q : never;

@@ -7,7 +7,7 @@
  */
 import { channel, route } from './api.js';
 import type { ErrorBody } from './errors.js';
-import { bool, int, opt, str, type Fields } from './validate.js';
+import { bool, opt, str, uint, type Fields } from './validate.js';
 
 export type ChangeOp = 'add' | 'modify' | 'delete';
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
@@ -85,9 +85,9 @@ export const Changes = {
   /** `sbx diff`: container vs its image, or any two containers/images. */
   diff: route<DiffRequest, DiffResult>('GET', '/v1/diff', 'json', diffFields),
   /** The journal from a seq on (a settled view: pending rescans are flushed first). */
-  journal: route<JournalRequest, JournalResult>('GET', '/v1/containers/:id/changes', 'json', { id: str, since: opt(int) }),
+  journal: route<JournalRequest, JournalResult>('GET', '/v1/containers/:id/changes', 'json', { id: str, since: opt(uint) }),
   /** The live journal: backlog after `since`, `synced`, then records as they happen. */
-  feed: channel<{ id: string; since?: number }>('/v1/containers/:id/changes/feed', CHANGES_SUBPROTOCOL),
+  feed: channel<{ id: string; since?: number }>('/v1/containers/:id/changes/feed', CHANGES_SUBPROTOCOL, { id: str, since: opt(uint) }),
 } as const;
 
 /** docker's diff line: "A /www". */

@@ -19,6 +19,7 @@
  *   protocol error (close 4400).
  * Pure: no Node modules, used by the daemon, the CLI and a browser.
  */
+import { SbxError } from './errors.js';
 
 export const STREAM_SUBPROTOCOL = 'sbx.stream.v1';
 
@@ -121,9 +122,9 @@ export function encodeData(channel: ChannelNumber, payload: Uint8Array): Uint8Ar
 
 /** Split a binary frame; throws on an empty frame or an unknown channel. */
 export function decodeData(frame: Uint8Array): { channel: ChannelNumber; data: Uint8Array } {
-  if (frame.length === 0) throw new Error('empty binary frame');
+  if (frame.length === 0) throw new SbxError('invalid_argument', 'empty binary frame');
   const channel = frame[0]!;
-  if (channel > 2) throw new Error(`unknown channel ${channel}`);
+  if (channel > 2) throw new SbxError('invalid_argument', `unknown channel ${channel}`);
   return { channel: channel as ChannelNumber, data: frame.subarray(1) };
 }
 
@@ -140,20 +141,20 @@ const isInt = (v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): v is number 
  */
 export function parseClientControl(text: string): ClientControl | undefined {
   let m: Record<string, unknown>;
-  try { m = JSON.parse(text) as Record<string, unknown>; } catch { throw new Error('control message is not JSON'); }
-  if (m === null || typeof m !== 'object' || typeof m.t !== 'string') throw new Error('control message has no type');
+  try { m = JSON.parse(text) as Record<string, unknown>; } catch { throw new SbxError('invalid_argument', 'control message is not JSON'); }
+  if (m === null || typeof m !== 'object' || typeof m.t !== 'string') throw new SbxError('invalid_argument', 'control message has no type');
   switch (m.t) {
     case 'hello': {
-      if (m.v !== 1) throw new Error(`hello: unsupported version ${String(m.v)}`);
-      if (m.attach !== undefined && typeof m.attach !== 'string') throw new Error('hello: bad attach');
-      if (m.resume !== undefined && typeof m.resume !== 'string') throw new Error('hello: bad resume');
-      if (m.stdinSent !== undefined && !isInt(m.stdinSent)) throw new Error('hello: bad stdinSent');
-      if (m.window !== undefined && !isInt(m.window, 1)) throw new Error('hello: bad window');
-      if (m.mode !== undefined && m.mode !== 'rw' && m.mode !== 'ro') throw new Error('hello: bad mode');
+      if (m.v !== 1) throw new SbxError('invalid_argument', `hello: unsupported version ${String(m.v)}`);
+      if (m.attach !== undefined && typeof m.attach !== 'string') throw new SbxError('invalid_argument', 'hello: bad attach');
+      if (m.resume !== undefined && typeof m.resume !== 'string') throw new SbxError('invalid_argument', 'hello: bad resume');
+      if (m.stdinSent !== undefined && !isInt(m.stdinSent)) throw new SbxError('invalid_argument', 'hello: bad stdinSent');
+      if (m.window !== undefined && !isInt(m.window, 1)) throw new SbxError('invalid_argument', 'hello: bad window');
+      if (m.mode !== undefined && m.mode !== 'rw' && m.mode !== 'ro') throw new SbxError('invalid_argument', 'hello: bad mode');
       if (m.from !== undefined) {
         const f = m.from as Record<string, unknown>;
-        if (f === null || typeof f !== 'object') throw new Error('hello: bad from');
-        for (const k of ['stdout', 'stderr']) if (f[k] !== undefined && !isInt(f[k])) throw new Error(`hello: bad from.${k}`);
+        if (f === null || typeof f !== 'object') throw new SbxError('invalid_argument', 'hello: bad from');
+        for (const k of ['stdout', 'stderr']) if (f[k] !== undefined && !isInt(f[k])) throw new SbxError('invalid_argument', `hello: bad from.${k}`);
       }
       if (m.size !== undefined) checkSize(m.size as Record<string, unknown>, 'hello');
       return m as unknown as Hello;
@@ -162,12 +163,12 @@ export function parseClientControl(text: string): ClientControl | undefined {
       checkSize(m, 'resize');
       return { t: 'resize', cols: m.cols as number, rows: m.rows as number };
     case 'signal':
-      if (typeof m.name !== 'string' || !/^(SIG)?[A-Z0-9+-]{1,12}$/.test(m.name)) throw new Error('signal: bad name');
+      if (typeof m.name !== 'string' || !/^(SIG)?[A-Z0-9+-]{1,12}$/.test(m.name)) throw new SbxError('invalid_argument', 'signal: bad name');
       return { t: 'signal', name: m.name };
     case 'eof':
       return { t: 'eof', stream: 'stdin' };
     case 'ack':
-      if (!isInt(m.stdout) || !isInt(m.stderr)) throw new Error('ack: bad offsets');
+      if (!isInt(m.stdout) || !isInt(m.stderr)) throw new SbxError('invalid_argument', 'ack: bad offsets');
       return { t: 'ack', stdout: m.stdout, stderr: m.stderr };
     case 'detach':
       return { t: 'detach' };
@@ -179,7 +180,7 @@ export function parseClientControl(text: string): ClientControl | undefined {
 }
 
 function checkSize(m: Record<string, unknown>, what: string): void {
-  if (!isInt(m.cols, 1, 1000) || !isInt(m.rows, 1, 1000)) throw new Error(`${what}: cols and rows must be 1..1000`);
+  if (!isInt(m.cols, 1, 1000) || !isInt(m.rows, 1, 1000)) throw new SbxError('invalid_argument', `${what}: cols and rows must be 1..1000`);
 }
 
 /** Parse a server control message (client side); undefined for unknown types. */

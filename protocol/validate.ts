@@ -87,6 +87,9 @@ export const bool = scalar<boolean>('true or false', 'booleans', (v) => typeof v
 
 export const int = scalar<number>('an integer', 'integers', (v) => Number.isSafeInteger(v), decimal);
 
+/** A count or sequence number: an integer ≥ 0. */
+export const uint = scalar<number>('an integer ≥ 0', 'integers ≥ 0', (v) => Number.isSafeInteger(v) && (v as number) >= 0, decimal);
+
 /** An integer from min to max inclusive. */
 export function intIn(min: number, max: number): Type<number, false> {
   return scalar<number>(`an integer from ${min} to ${max}`, `integers from ${min} to ${max}`,

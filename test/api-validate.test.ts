@@ -116,6 +116,7 @@ api('query parameters: booleans as docker reads them (1/true/0/false), anything 
     ['tail=ten', 'GET', '/v1/containers/nope/logs?tail=ten', 'tail'],
     ['follow=on', 'GET', '/v1/containers/nope/logs?follow=on', 'follow'],
     ['since=x', 'GET', '/v1/containers/nope/changes?since=x', 'since'],
+    ['since=-1', 'GET', '/v1/containers/nope/changes?since=-1', 'since'],
     ['patch=yes', 'GET', '/v1/diff?from=a&patch=yes', 'patch'],
     ['diff without from', 'GET', '/v1/diff?to=a', 'from'],
     ['save format=zip', 'GET', '/v1/images/save?refs=busybox&format=zip', 'format'],

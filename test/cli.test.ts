@@ -30,6 +30,24 @@ basics('an unknown flag is a usage error (exit 1) naming the flag', async ({ d }
   assert.match(r.stderr, /Error: .*--bogus/);
 });
 
+basics('--format refuses {{range}}, {{if}} and functions instead of printing them literally', async ({ d }) => {
+  assert.is((await sbx(d.root, ['import', '--busybox', 'busybox'])).code, 0);
+  const ok = await sbx(d.root, ['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  assert.is(ok.code, 0, ok.stderr);
+  assert.is(ok.stdout, 'busybox:latest\n');
+  for (const [args, action] of [
+    [['images', '--format', '{{range .}}{{.}}{{end}}'], '{{range}}'],
+    [['inspect', '--format', '{{if .Id}}yes{{end}}', 'busybox'], '{{if}}'],
+    [['history', '--format', '{{with .ID}}{{.}}{{end}}', 'busybox'], '{{with}}'],
+    [['inspect', '-f', '{{index .RepoTags 0}}', 'busybox'], '{{index}}'],
+  ] as const) {
+    const r = await sbx(d.root, [...args]);
+    assert.is.not(r.code, 0, `${args.join(' ')} succeeded`);
+    assert.is(r.stdout, '', `${args.join(' ')} printed ${r.stdout}`);
+    assert.match(r.stderr, `--format: ${action} is not supported; use {{.Field}} or {{json .}}`);
+  }
+});
+
 basics.run();
 
 // ---

@@ -1,7 +1,7 @@
 import { Images } from '../../protocol/index.js';
 import { UsageError, str, type Command } from '../command.js';
 import { humanSize, shortId, table, timeAgo, truncate } from '../output.js';
-import { isJsonFormat, renderTemplate } from '../template.js';
+import { checkTemplate, isJsonFormat, renderTemplate } from '../template.js';
 
 export const command: Command = {
   name: 'history',
@@ -29,6 +29,7 @@ export const command: Command = {
       Comment: r.comment,
     }));
     const format = str(values.format);
+    if (format && format !== 'table' && !isJsonFormat(format)) checkTemplate(format);
     if (format && format !== 'table') {
       for (const v of view) stdout.write((isJsonFormat(format) ? JSON.stringify(v) : renderTemplate(format, v)) + '\n');
       return;

@@ -1,7 +1,7 @@
 import { Images, familiarName, parseReference, type ImageSummary } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { humanSize, shortId, table, timeAgo } from '../output.js';
-import { isJsonFormat, renderTemplate } from '../template.js';
+import { checkTemplate, isJsonFormat, renderTemplate } from '../template.js';
 
 interface Row { Repository: string; Tag: string; ID: string; Digest: string; CreatedSince: string; CreatedAt: string; Size: string; VirtualSize: string; Containers: string; SharedSize: string; UniqueSize: string }
 
@@ -96,6 +96,7 @@ export const command: Command = {
       return;
     }
     const format = str(values.format);
+    if (format && format !== 'table' && !isJsonFormat(format)) checkTemplate(format);
     // docker fills DIGEST when --digests is given or the template names {{.Digest}}; otherwise <none>.
     const all = imageRows(filtered, { noTrunc, digests: values.digests === true || (format ?? '').includes('{{.Digest}}') });
     if (format && format !== 'table') {

@@ -1,6 +1,6 @@
 import { Containers, Images, SbxError } from '../../protocol/index.js';
 import { UsageError, str, type Command } from '../command.js';
-import { renderTemplate } from '../template.js';
+import { checkTemplate, renderTemplate } from '../template.js';
 
 /**
  * `sbx inspect` / `sbx image inspect` / `sbx container inspect`: a JSON array as docker prints
@@ -20,6 +20,7 @@ export const command: Command = {
     const type = str(values.type);
     if (type && type !== 'image' && type !== 'container') throw new UsageError(`unsupported --type "${type}" (container or image)`);
     const format = str(values.format);
+    if (format && format !== 'json') checkTemplate(format);
     const found: unknown[] = [];
     let failed = false;
     for (const ref of positionals) {

@@ -4,7 +4,7 @@
  */
 import type { WebSocket } from 'ws';
 import {
-  Changes, SbxError, type ChangeFeedMessage, type ChangeRecord, type DiffRequest, type DiffResult,
+  Changes, SbxError, checkRequest, type ChangeFeedMessage, type ChangeRecord, type DiffRequest, type DiffResult,
 } from '../../protocol/index.js';
 import { compareViews, overlayChanges } from '../changes/compare.js';
 import { containerAccess, type ContainerView } from '../changes/containers.js';
@@ -18,15 +18,6 @@ import type { ApiServer } from './server.js';
 function named(v: string, what: string): string {
   if (v === '') throw new SbxError('invalid_argument', `${what}: expected a name or ID`);
   return v;
-}
-
-/** `since` of the feed's query string (the /v1 routes get theirs checked by the router). */
-function seqOf(v: string | number | undefined): number {
-  if (v === undefined || v === '') return 0;
-  if (typeof v === 'number' ? !Number.isSafeInteger(v) || v < 0 : !/^\d+$/.test(v)) {
-    throw new SbxError('invalid_argument', `since ${JSON.stringify(v)}: expected a sequence number ≥ 0`);
-  }
-  return Number(v);
 }
 
 /** The whole tree of a container (its layer over the image) or of an image (its unpacked chain). */
@@ -52,7 +43,7 @@ async function treeOf(s: Services, ref: string): Promise<FsView> {
 
 export async function diff(s: Services, req: DiffRequest): Promise<DiffResult> {
   const from = named(req.from, 'diff');
-  const patch = req.patch === true;
+  const patch = req.patch ?? false;
   const exclude = excludeFilter();
   let before: FsView;
   let after: FsView;
@@ -85,9 +76,10 @@ function send(ws: WebSocket, m: ChangeFeedMessage): void {
 }
 
 /** The feed: backlog after `since`, `synced`, live records, `end` when the container stops. */
-async function feed(s: Services, ws: WebSocket, id: string, query: URLSearchParams): Promise<void> {
-  const c = containerAccess(s).find(id);
-  const since = seqOf(query.get('since') ?? undefined);
+async function feed(s: Services, ws: WebSocket, params: Record<string, string>, query: URLSearchParams): Promise<void> {
+  const req = checkRequest(Changes.feed.input!, { query, params });
+  const c = containerAccess(s).find(req.id);
+  const since = req.since ?? 0;
   const live: ChangeRecord[] = [];
   let sent = since;
   let synced = false;
@@ -115,11 +107,11 @@ export function registerChanges(api: ApiServer, s: Services): void {
 
   api.router.on(Changes.journal, async (req) => {
     const c = containerAccess(s).find(named(req.id, 'changes'));
-    return s.changes.records(c, seqOf(req.since));
+    return s.changes.records(c, req.since ?? 0);
   });
 
   api.channel(Changes.feed, (ws, params, query) => {
-    feed(s, ws, params.id ?? '', query).catch((e: unknown) => {
+    feed(s, ws, params, query).catch((e: unknown) => {
       const err = e instanceof SbxError ? e : SbxError.wrap(e, `changes feed of ${params.id}`);
       send(ws, { type: 'error', error: err.toBody() });
       ws.close(1011);

@@ -38,7 +38,7 @@ export function registerImages(api: ApiServer, s: Services): void {
     return summarize(r, tags.map((t) => t.name), [...new Set(tags.flatMap((t) => t.repoDigests))].sort());
   });
 
-  api.router.on(Images.remove, async (req) => removeImage(s, req.ref, req.force === true));
+  api.router.on(Images.remove, async (req) => removeImage(s, req.ref, req.force ?? false));
 
   api.router.on(Images.import, async (req, ctx) => importImage(s, req, ctx.body, ctx.signal));
 

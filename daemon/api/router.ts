@@ -1,9 +1,10 @@
 /**
  * Binds protocol/ route descriptors to handlers and speaks the transport rules written in
  * protocol/api.ts: path params and query/JSON body in, JSON / stream / NDJSON progress out,
- * SbxError → HTTP_STATUS[code] + ErrorBody. Unknown thrown values become `internal` with the
- * message hidden from the client (and logged).
+ * SbxError → HTTP_STATUS[code] + ErrorBody. `internal` errors and unknown thrown values reach the
+ * client as a generic message with a log reference; the full text is logged under that reference.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -113,10 +114,15 @@ export class Router {
     return true;
   }
 
+  /**
+   * A bug (an `internal` SbxError or anything else thrown) answers with a generic message and a
+   * reference; the full text, which may name host paths, goes only to the daemon log.
+   */
   private toSbxError(err: unknown, what: string): SbxError {
-    if (err instanceof SbxError) return err;
-    this.log.error('unexpected error', { what, error: err instanceof Error ? err.stack : String(err) });
-    return new SbxError('internal', `${what}: internal error (see the daemon log)`);
+    if (err instanceof SbxError && err.code !== 'internal') return err;
+    const ref = randomBytes(4).toString('hex');
+    this.log.error('internal error', { what, ref, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    return new SbxError('internal', `${what}: internal error (see sbxd log, ref ${ref})`);
   }
 }
 

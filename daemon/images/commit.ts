@@ -41,7 +41,7 @@ import { mountAll, unmount } from '../snapshots/mount.js';
 import type { SharedLock } from '../util/lock.js';
 import { applyChanges } from './config-changes.js';
 import type { LoadedImage } from './resolve.js';
-import { moveTag, normalizeTag, type ImageStore } from './store.js';
+import { keepUntagged, moveTag, normalizeTag, type ImageStore } from './store.js';
 import { writeImage } from './write.js';
 
 const pexec = promisify(execFile);
@@ -144,7 +144,7 @@ export async function commitContainer(deps: CommitDeps, src: CommitSource, opts:
     opts.signal?.throwIfAborted();
     await deps.images.update((tags, untagged) => {
       if (name) moveTag(tags, untagged, name, manifest);
-      else if (!untagged.some((u) => u.digest === manifest.digest) && ![...tags.values()].some((t) => t.target.digest === manifest.digest)) untagged.push(manifest);
+      else keepUntagged(tags, untagged, manifest);
     });
     const result: CommitResult = { id: configDigest, manifest };
     if (name) result.name = name;

@@ -23,13 +23,13 @@ import { applyChanges, parseChanges } from './config-changes.js';
 import { summarize } from './describe.js';
 import { scratchDir } from './gc.js';
 import { hostPlatform, loadImage } from './resolve.js';
-import { moveTag, normalizeTag } from './store.js';
+import { keepUntagged, moveTag, normalizeTag } from './store.js';
 import { writeImage } from './write.js';
 
 export async function importImage(s: ImageDeps, req: ImportRequest, body: Readable, signal?: AbortSignal): Promise<ImageSummary> {
-  const changes = Array.isArray(req.changes) ? req.changes.map(String) : req.changes === undefined ? [] : [String(req.changes)];
+  const changes = req.changes ?? [];
   parseChanges(changes); // validate before any work
-  if (req.reference !== undefined) normalizeTag(String(req.reference));
+  if (req.reference !== undefined) normalizeTag(req.reference);
   const sources = [req.busybox ? 'busybox' : '', req.path ? 'path' : ''].filter(Boolean);
   if (sources.length > 1) throw new SbxError('invalid_argument', 'import: give one source (a tar body, a directory, or --busybox)');
   const platform = hostPlatform();
@@ -38,7 +38,7 @@ export async function importImage(s: ImageDeps, req: ImportRequest, body: Readab
     let layer: { descriptor: Descriptor; diffId: Digest };
     let base: ContainerConfig = {};
     let createdBy = '';
-    let comment = req.message ? String(req.message) : 'Imported from -';
+    let comment = req.message || 'Imported from -';
     if (req.busybox) {
       const dir = await scratchDir(s.config.root, 'import-');
       try {
@@ -51,7 +51,7 @@ export async function importImage(s: ImageDeps, req: ImportRequest, body: Readab
         await rm(dir, { recursive: true, force: true });
       }
     } else if (req.path) {
-      const dir = String(req.path);
+      const dir = req.path;
       if (!isAbsolute(dir)) throw new SbxError('invalid_argument', `import ${dir}: the directory must be an absolute path`);
       const st = await stat(dir).catch(() => undefined);
       if (!st?.isDirectory()) throw new SbxError('not_found', `import ${dir}: no such directory on the daemon's host`);
@@ -71,10 +71,8 @@ export async function importImage(s: ImageDeps, req: ImportRequest, body: Readab
     const { manifest } = await writeImage(s.content, [layer.descriptor], config);
     const names: string[] = [];
     await s.images.update((tags, untagged) => {
-      if (req.reference !== undefined) names.push(moveTag(tags, untagged, String(req.reference), manifest).name);
-      else if (!untagged.some((u) => u.digest === manifest.digest) && ![...tags.values()].some((t) => t.target.digest === manifest.digest)) {
-        untagged.push(manifest);
-      }
+      if (req.reference !== undefined) names.push(moveTag(tags, untagged, req.reference, manifest).name);
+      else keepUntagged(tags, untagged, manifest);
     });
     const img = await loadImage(s.content, manifest, manifest.digest, platform);
     const all = (await s.images.list()).filter((t) => t.target.digest === manifest.digest).map((t) => t.name);

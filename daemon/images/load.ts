@@ -28,7 +28,7 @@ import type { ImageDeps } from './deps.js';
 import { collectGarbage } from './gc.js';
 import { familiar, fromDockerArchive, fromOciLayout } from './load-formats.js';
 import { loadImage } from './resolve.js';
-import { moveTag } from './store.js';
+import { keepUntagged, moveTag } from './store.js';
 
 const MEM_LIMIT = 1024 * 1024;
 /** Small files are held in memory (manifests, configs, tiny layers), up to this much in all. */
@@ -72,8 +72,7 @@ export async function loadArchive(s: ImageDeps, body: Readable, signal?: AbortSi
           }
           if (img.names.length === 0) {
             result.ids.push(img.configDigest);
-            const named = [...tags.values()].some((t) => t.target.digest === img.target.digest);
-            if (!named && !untagged.some((u) => u.digest === img.target.digest)) untagged.push(img.target);
+            keepUntagged(tags, untagged, img.target);
           }
         }
       });

@@ -59,7 +59,8 @@ export interface ImageStore {
   listUntagged(): Promise<Descriptor[]>;
   /**
    * Several changes in one atomic index rewrite (e.g. `load` of many tags). `untagged` is the
-   * mutable list of untagged entries; use moveTag() to get put()'s dangling rule.
+   * mutable list of untagged entries; use moveTag() to get put()'s dangling rule and
+   * keepUntagged() for an image stored without a name.
    */
   update(fn: (tags: Map<string, Image>, untagged: Descriptor[]) => void | Promise<void>): Promise<void>;
 }
@@ -93,6 +94,16 @@ export function moveTag(tags: Map<string, Image>, untagged: Descriptor[], name: 
     }
   }
   return stored;
+}
+
+/**
+ * Keep `target` inside an update() as an untagged image (an import/commit/load without a name,
+ * a pull by digest): added once, and only if no tag names it already.
+ */
+export function keepUntagged(tags: Map<string, Image>, untagged: Descriptor[], target: Descriptor): void {
+  if (untagged.some((u) => u.digest === target.digest)) return;
+  if ([...tags.values()].some((t) => t.target.digest === target.digest)) return;
+  untagged.push(target);
 }
 
 export function parseRepoDigests(value: string | undefined): string[] {
