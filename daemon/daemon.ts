@@ -10,6 +10,7 @@ import { recoverImages } from './images/gc.js';
 import { RepositoryIndex } from './registry/repos.js';
 import { openImageStore } from './images/store.js';
 import { createUnpacker } from './images/unpack.js';
+import { createDiffer } from './snapshots/differ.js';
 import { openSnapshotter } from './snapshots/mount.js';
 import { CredentialStore, RegistryClient } from './remotes/client.js';
 import { startRegistry } from './registry/server.js';
@@ -53,15 +54,16 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   const images = await openImageStore(layout);
   await recoverImages(config.root, log);
   const snapshotter = await openSnapshotter(config.snapshotter, join(config.root, 'snapshots'), log);
+  const differ = createDiffer({ snapshotter, content });
   const unpacker = createUnpacker({ content, snapshotter, log });
   await unpacker.recover();
   const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
   if (config.cgroupFavorDynmods) log.debug('cgroup favordynmods', { result: await favorDynamicModifications() });
   // The manager first; the change recorder follows its started/exited events.
   const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker }, createLinuxRuntime());
-  const changes = new ChangeRecorder(containerAccess({ containers }), log.with({ component: 'changes' }));
+  const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
   const services: Services = {
-    config, log, content, images, snapshotter, unpacker, registry, changes, containers, gcLock: new SharedLock(), closers: [],
+    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],

@@ -3,6 +3,7 @@
  * handler. No module-level singletons: tests build their own with a temp root.
  */
 import type { ImageDeps } from './images/deps.js';
+import type { Differ } from './snapshots/differ.js';
 import type { Snapshotter } from './snapshots/snapshotter.js';
 import type { RegistryClient } from './remotes/client.js';
 import type { ChangeRecorder } from './changes/recorder.js';
@@ -12,6 +13,8 @@ import type { ContainerManager } from './containers/manager.js';
 export interface Services extends ImageDeps {
   /** Layers and container roots ($SBX_ROOT/snapshots); container roots via snapshots/rootfs.ts. */
   snapshotter: Snapshotter;
+  /** A container's changes, views and layer export, for the snapshotter's format (snapshots/differ.ts). */
+  differ: Differ;
   /** Pull/push client with the daemon's credentials ($SBX_ROOT/auth.json, docker's config as fallback). */
   registry: RegistryClient;
   /** Change journals of running containers (containers/<id>/changes.jsonl), following the manager's started/exited. */

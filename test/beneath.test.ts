@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import tar from 'tar-stream';
 import { Beneath, components } from '../daemon/util/beneath.js';
-import { DirView } from '../daemon/changes/view.js';
+import { DirView } from '../daemon/snapshots/view.js';
 import { packTree } from '../daemon/archive/pack.js';
 import { SbxError } from '../protocol/index.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';

@@ -11,6 +11,7 @@ import { commitContainer, type CommitOptions, type CommitResult } from '../daemo
 import { loadImage, type LoadedImage } from '../daemon/images/resolve.js';
 import { openImageStore, type ImageStore } from '../daemon/images/store.js';
 import { createUnpacker, type Unpacker } from '../daemon/images/unpack.js';
+import { createDiffer, type Differ } from '../daemon/snapshots/differ.js';
 import { mountAll, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
@@ -26,7 +27,7 @@ import { rmrf, tmpdir } from './_helpers/tmp.js';
 import { eventually } from './_helpers/wait.js';
 
 interface Ctx {
-  root: string; content: ContentStore; images: ImageStore; snapshotter: Snapshotter; unpacker: Unpacker;
+  root: string; content: ContentStore; images: ImageStore; snapshotter: Snapshotter; differ: Differ; unpacker: Unpacker;
   gcLock: SharedLock; mounted: string[]; base: LoadedImage; n: number;
 }
 
@@ -51,6 +52,7 @@ function commitSuite(driver: 'overlay' | 'native'): void {
     ctx.gcLock = new SharedLock();
     if (process.getuid?.() !== 0) return;
     ctx.snapshotter = await (driver === 'overlay' ? openOverlaySnapshotter : openNativeSnapshotter)(join(ctx.root, 'snapshots'));
+    ctx.differ = createDiffer(ctx);
     ctx.unpacker = createUnpacker({ content: ctx.content, snapshotter: ctx.snapshotter, log: silentLogger });
     const img = await makeBusyboxImage(ctx, 'busybox', { 'etc/motd': 'welcome\n', 'opt/app/a': 'a', 'opt/app/b': 'b' });
     ctx.base = await loadImage(ctx.content, img.manifest, 'busybox');

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatChange, type ChangeRecord } from '../protocol/index.js';
 import { Journal, minimalScan, readJournal } from '../daemon/changes/journal.js';
-import { DirView, LayeredView } from '../daemon/changes/view.js';
+import { DirView, LayeredView } from '../daemon/snapshots/view.js';
 import { mountOverlay, sh, writeTree } from './_helpers/fstree.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
@@ -32,7 +32,7 @@ async function setup(ctx: Ctx, opts: { fullRescanMs?: number; throttleMs?: numbe
     'etc/motd': 'welcome\n', 'etc/passwd': 'root:x:0:0::/root:/bin/sh\n', 'opt/app/a': 'a', 'opt/app/b/c': 'c', 'bin/busybox': 'ELF',
   });
   ctx.umount = await mountOverlay([ctx.lower], ctx.upper, join(ctx.dir, 'work'), ctx.merged);
-  ctx.journal = await Journal.open({ id: 'test', dir: ctx.dir, upper: ctx.upper, lower: new LayeredView([ctx.lower]) },
+  ctx.journal = await Journal.open({ id: 'test', dir: ctx.dir, layer: ctx.upper, lower: new LayeredView([ctx.lower]) },
     { fullRescanMs: opts.fullRescanMs ?? 3_600_000, throttleMs: opts.throttleMs });
   return ctx.journal;
 }
@@ -93,7 +93,7 @@ j('resumable: changes made while nobody watched are recorded on reopen, seq cont
   await journal.close();
   ctx.journal = undefined;
   await sh(ctx.merged, 'rm a && echo bb > b && echo c > c && rm bin/busybox');
-  ctx.journal = await Journal.open({ id: 'test', dir: ctx.dir, upper: ctx.upper, lower: new LayeredView([ctx.lower]) });
+  ctx.journal = await Journal.open({ id: 'test', dir: ctx.dir, layer: ctx.upper, lower: new LayeredView([ctx.lower]) });
   const rs = await readJournal(ctx.dir, 2);
   assert.equal(rs.map(formatChange), ['D /a', 'C /b', 'C /bin', 'D /bin/busybox', 'A /c']);
   assert.equal(rs.map((r) => r.seq), [3, 4, 5, 6, 7]);
@@ -116,7 +116,7 @@ full.after.each(async (ctx) => { await ctx.journal?.close(); await rmrf(ctx.dir)
 full('a double walk against the image tree records adds, changes and deletions', async (ctx) => {
   await writeTree(join(ctx.dir, 'image'), { 'etc/motd': 'welcome\n', 'etc/passwd': 'root\n', 'opt/a/b': 'b' });
   await sh(ctx.dir, 'cp -a image tree');
-  ctx.journal = await Journal.open({ id: 't', dir: ctx.dir, upper: join(ctx.dir, 'tree'), lower: new DirView(join(ctx.dir, 'image')), format: 'full' },
+  ctx.journal = await Journal.open({ id: 't', dir: ctx.dir, tree: join(ctx.dir, 'tree'), lower: new DirView(join(ctx.dir, 'image')) },
     { fullRescanMs: 3_600_000 });
   assert.is(ctx.journal.last, 0, 'an unchanged copy is no change');
   await sh(join(ctx.dir, 'tree'), "rm etc/motd && rm -rf opt && mkdir -p www && echo hi > www/index.html");

@@ -24,8 +24,8 @@ import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { comparePaths, type ChangeOp, type ChangeRecord, type EntryKind } from '../../protocol/index.js';
 import type { Logger } from '../util/log.js';
-import { compareViews } from './compare.js';
-import { DirView, childPath, isWhiteout, lstatEntry, parentOf, type FsView } from './view.js';
+import { compareViews } from '../snapshots/compare.js';
+import { DirView, childPath, isWhiteout, lstatEntry, parentOf, type FsView } from '../snapshots/view.js';
 
 export const JOURNAL_FILE = 'changes.jsonl';
 
@@ -33,14 +33,15 @@ export interface JournalTarget {
   id: string;
   /** containers/<id>: where changes.jsonl lives. */
   dir: string;
-  /** The overlay upperdir (the container layer), or with format 'full' the container's whole tree. */
-  upper: string;
   /**
-   * 'overlay' (default): `upper` is watched and read as an upperdir. 'full' (the copy-based
-   * snapshotter): nothing is watched (one inotify watch per file would be needed); a periodic
-   * double walk against `lower` (fullRescanMs, default 2 s) and every flush() decide.
+   * The container's own layer in overlay form, when its snapshot format has one (the differ's
+   * follow()): it is watched and read path by path. Without one, nothing is watched (one inotify
+   * watch per file would be needed); a periodic double walk of `tree` against `lower`
+   * (fullRescanMs, default 2 s) and every flush() decide.
    */
-  format?: 'overlay' | 'full';
+  layer?: string;
+  /** The container's whole tree, when there is no layer (exactly one of the two is given). */
+  tree?: string;
   /** The image's view, to tell an added path from a changed one. */
   lower: FsView;
   /** Container paths left out (the runtime's mount stubs). */
@@ -83,7 +84,7 @@ export class Journal {
     const j = new Journal(target, opts);
     for (const r of await readJournal(target.dir)) j.replay(r);
     j.fh = await open(join(target.dir, JOURNAL_FILE), 'a', 0o600);
-    const full = target.format === 'full';
+    const full = target.layer === undefined;
     if (!full) await j.startWatching();
     await j.flush();
     j.periodic = setInterval(() => { j.markDirty('/', true); }, opts.fullRescanMs ?? (full ? 2_000 : 10_000));
@@ -135,7 +136,7 @@ export class Journal {
   }
 
   private async startWatching(): Promise<void> {
-    const upper = this.target.upper;
+    const upper = this.target.layer!;
     const toRel = (p: string): string => (p.length <= upper.length ? '/' : p.slice(upper.length));
     this.watcher = watch(upper, {
       ignoreInitial: true,
@@ -210,10 +211,12 @@ export class Journal {
     /** Paths whose whole subtree was looked at: what is missing under them is gone. */
     const complete = new Set<string>();
     const { lower } = this.target;
-    if (!(await lstatEntry(this.target.upper))) return []; // the container was removed: nothing to say
+    const full = this.target.layer === undefined;
+    const root = (this.target.layer ?? this.target.tree)!;
+    if (!(await lstatEntry(root))) return []; // the container was removed: nothing to say
     // The container writes here as we read: every read stays beneath it (view.ts).
-    const upper = new DirView(this.target.upper);
-    if (this.target.format === 'full') {
+    const upper = new DirView(root);
+    if (full) {
       for (const c of await compareViews(lower, upper, { exclude: this.exclude })) {
         const e = c.op === 'delete' ? undefined : await upper.lstat(c.path);
         now.set(c.path, e
@@ -240,7 +243,7 @@ export class Journal {
       complete.add(p);
       for (const name of await upper.readdir(p)) await visit(childPath(p, name), true);
     };
-    for (const r of this.target.format === 'full' ? [] : roots) {
+    for (const r of full ? [] : roots) {
       await visit(r.path, r.deep);
       if (now.get(r.path)?.kind !== 'dir') complete.add(r.path);
     }

@@ -6,7 +6,7 @@
  */
 import { structuredPatch } from 'diff';
 import type { Change, FilePatch } from '../../protocol/index.js';
-import type { FsView } from './view.js';
+import type { FsView } from '../snapshots/view.js';
 
 export const MAX_PATCH_BYTES = 1024 * 1024;
 

@@ -6,16 +6,16 @@
  * It follows the container manager's lifecycle events (ContainerAccess.on): 'started' opens the
  * journal at once (a change made in the first milliseconds is found by the journal's first
  * scan), 'exited' is awaited by the manager, so the last rescan is written before anyone hears
- * of the exit. After close() it opens nothing. A copy-based (native) container has no upperdir
- * to watch: its journal comes from periodic double walks of its tree against the image's
- * (Journal format 'full').
+ * of the exit. After close() it opens nothing. What a journal watches comes from the differ
+ * (follow): a container layer to watch, or (copy-based snapshots) a whole tree that periodic
+ * double walks compare with the image's.
  */
 import type { ChangeRecord } from '../../protocol/index.js';
+import type { Differ } from '../snapshots/differ.js';
 import type { Logger } from '../util/log.js';
 import type { ContainerAccess, ContainerView } from './containers.js';
 import { Journal, readJournal } from './journal.js';
 import { excludeFilter } from './stubs.js';
-import { DirView, EMPTY_VIEW, LayeredView } from './view.js';
 
 export class ChangeRecorder {
   private readonly journals = new Map<string, Promise<Journal | undefined>>();
@@ -23,7 +23,7 @@ export class ChangeRecorder {
   private readonly unsubscribe: (() => void)[];
   private closed = false;
 
-  constructor(private readonly access: ContainerAccess, private readonly log: Logger) {
+  constructor(private readonly access: ContainerAccess, private readonly differ: Differ, private readonly log: Logger) {
     this.unsubscribe = [access.on('started', (id) => this.started(id)), access.on('exited', (id) => this.exited(id))];
   }
 
@@ -36,8 +36,7 @@ export class ChangeRecorder {
   private async open(c: ContainerView): Promise<Journal | undefined> {
     try {
       const rootfs = await this.access.rootfs(c.id);
-      const lower = rootfs.format === 'overlay' ? new LayeredView(rootfs.lowerdirs) : rootfs.lowerdirs[0] ? new DirView(rootfs.lowerdirs[0]) : EMPTY_VIEW;
-      return await Journal.open({ id: c.id, dir: c.dir, upper: rootfs.upperdir, lower, format: rootfs.format, exclude: excludeFilter() }, { log: this.log });
+      return await Journal.open({ id: c.id, dir: c.dir, ...this.differ.follow(rootfs), exclude: excludeFilter() }, { log: this.log });
     } catch (e) {
       this.log.warn('change recorder: cannot open the journal', { id: c.id, error: String(e) });
       return undefined;

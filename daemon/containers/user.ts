@@ -1,6 +1,6 @@
 /** docker's -u resolved against the container's own /etc/passwd and /etc/group. */
 import { SbxError } from '../../protocol/index.js';
-import { DirView } from '../changes/view.js';
+import { DirView } from '../snapshots/view.js';
 import type { User } from '../runtime/runtime.js';
 import type { Rootfs } from '../snapshots/rootfs.js';
 

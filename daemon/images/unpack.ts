@@ -20,7 +20,9 @@ import { applyLayer } from '../archive/apply.js';
 import type { ContentStore } from '../content/store.js';
 import { EXTRACT_PREFIX, type Snapshotter } from '../snapshots/snapshotter.js';
 import { KeyedMutex, SharedLock } from '../util/lock.js';
-import { listStoredImages } from './resolve.js';
+import type { Differ } from '../snapshots/differ.js';
+import { EMPTY_VIEW, type FsView } from '../snapshots/view.js';
+import { listStoredImages, resolveImage, type ImageStores } from './resolve.js';
 import type { ImageStore } from './store.js';
 import type { Logger } from '../util/log.js';
 
@@ -75,12 +77,12 @@ export function createUnpacker(deps: UnpackerDeps): Unpacker {
       const key = `${EXTRACT_PREFIX}${randomBytes(8).toString('hex')} ${chainId}`;
       await sn.prepare(key, parent, { 'sbx.layer.diffid': diffId });
       try {
-        const { upper, format, lowers } = await sn.dirs(key);
+        const { upper, whiteouts, lowers } = await sn.dirs(key);
         const blob = await content.read(layer.digest).catch((e) => {
           throw SbxError.wrap(e, `unpack layer ${layer.digest}`, 'not_found');
         });
         const started = Date.now();
-        await applyLayer(upper, blob, { whiteouts: format === 'overlay' ? 'overlay' : 'remove', lowers, diffId, ...(signal ? { signal } : {}) })
+        await applyLayer(upper, blob, { whiteouts, lowers, diffId, ...(signal ? { signal } : {}) })
           .catch((e) => { blob.destroy(); throw e; });
         await sn.commit(chainId, key, { 'sbx.layer.diffid': diffId });
         log.debug('unpacked layer', { chainId, diffId, ms: Date.now() - started });
@@ -145,6 +147,15 @@ export function createUnpacker(deps: UnpackerDeps): Unpacker {
     if (chain.length) out.chainId = chain[chain.length - 1]!;
     return out;
   }
+}
+
+/**
+ * The whole tree of an image, unpacked if needed (an image without layers: the empty tree).
+ * @throws not_found (no such image), plus unpack's errors
+ */
+export async function imageTree(s: ImageStores & { unpacker: Unpacker; snapshotter: Snapshotter; differ: Differ }, ref: string): Promise<FsView> {
+  const { chainId } = await s.unpacker.unpack(await resolveImage(s, ref));
+  return chainId ? s.differ.treeOf(await s.snapshotter.dirs(chainId)) : EMPTY_VIEW;
 }
 
 /** Prune the layer snapshots no stored image (tagged or dangling) uses. For `rmi`, `image prune`. */

@@ -40,7 +40,7 @@ class NativeSnapshotter extends MetaSnapshotter {
   }
 
   protected dirsOf(meta: Meta, chain: Meta[]): SnapshotDirs {
-    return { format: 'full', upper: this.path(meta, 'fs'), lowers: chain.map((m) => this.path(m, 'fs')) };
+    return { format: 'full', whiteouts: 'remove', upper: this.path(meta, 'fs'), lowers: chain.map((m) => this.path(m, 'fs')) };
   }
 
   protected async seal(): Promise<void> { /* the copy is already complete */ }

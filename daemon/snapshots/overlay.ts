@@ -58,7 +58,7 @@ class OverlaySnapshotter extends MetaSnapshotter {
   }
 
   protected dirsOf(meta: Meta, chain: Meta[]): SnapshotDirs {
-    const d: SnapshotDirs = { format: 'overlay', upper: this.path(meta, 'fs'), lowers: chain.map((m) => this.path(m, 'fs')) };
+    const d: SnapshotDirs = { format: 'overlay', whiteouts: 'overlay', upper: this.path(meta, 'fs'), lowers: chain.map((m) => this.path(m, 'fs')) };
     if (meta.kind === 'active') d.work = this.path(meta, 'work');
     return d;
   }

@@ -23,8 +23,8 @@
  * Importing a layer (what images/unpack.ts does)
  *   const key = `extract-${random} ${chainId}`;
  *   await sn.prepare(key, parentChainId);              // parentChainId undefined for the base layer
- *   const { upper, format } = await sn.dirs(key);      // apply the tar straight into `upper`:
- *   await applyLayer(upper, tar, { whiteouts: format === 'overlay' ? 'overlay' : 'remove' });
+ *   const { upper, whiteouts } = await sn.dirs(key);   // apply the tar straight into `upper`:
+ *   await applyLayer(upper, tar, { whiteouts });
  *   await sn.commit(chainId, key);                     // already_exists: someone else won; remove(key)
  *
  * Running a container (what snapshots/rootfs.ts prepareRootfs does)
@@ -77,6 +77,8 @@ export interface SnapshotInfo {
  */
 export interface SnapshotDirs {
   format: 'overlay' | 'full';
+  /** How a layer applied into `upper` records a deletion: as an overlay whiteout, or by removing the entry. */
+  whiteouts: 'overlay' | 'remove';
   upper: string;
   work?: string;
   lowers: string[];
