@@ -39,7 +39,7 @@ import type { ContentStore } from '../content/store.js';
 import type { Rootfs } from '../snapshots/rootfs.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
 import type { SharedLock } from '../util/lock.js';
-import { applyChanges } from './config-changes.js';
+import { applyChanges } from '../dockerfile/config-changes.js';
 import type { LoadedImage } from './resolve.js';
 import { moveTag, normalizeTag, type ImageStore } from './store.js';
 import { writeImage } from './write.js';
