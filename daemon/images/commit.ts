@@ -69,6 +69,8 @@ export interface CommitOptions {
   squash?: boolean;
   exclude?: string[];
   sourceDateEpoch?: number;
+  /** The history entry's created_by (default: the container's command, as docker commit writes it). */
+  createdBy?: string;
   signal?: AbortSignal;
 }
 
@@ -113,7 +115,7 @@ export async function commitContainer(deps: CommitDeps, src: CommitSource, opts:
 
     const parent = src.image.config;
     const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
-    const entry: HistoryEntry = { created, created_by: [...(src.config.Entrypoint ?? []), ...(src.config.Cmd ?? [])].join(' ') };
+    const entry: HistoryEntry = { created, created_by: opts.createdBy ?? [...(src.config.Entrypoint ?? []), ...(src.config.Cmd ?? [])].join(' ') };
     if (opts.author) entry.author = opts.author;
     if (opts.message) entry.comment = opts.message;
     if (!layer) entry.empty_layer = true;

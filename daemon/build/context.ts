@@ -1,0 +1,73 @@
+/**
+ * The build context on the daemon side: the client's tar stream extracted into a private temp
+ * directory under $SBX_ROOT/build/tmp, with archive/apply.ts's checks (no entry escapes the
+ * directory, no symlink is followed), then filtered by `.dockerignore` (docker's semantics via
+ * @balena/dockerignore; `<Dockerfile>.dockerignore` next to the Dockerfile wins). The Dockerfile
+ * and the ignore file stay readable to the builder even when they are ignored, as docker's.
+ * The directory is removed by dispose(), also after a failure or a cancelled build.
+ */
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import ignore from '@balena/dockerignore';
+import { SbxError } from '../../protocol/index.js';
+import { applyLayer } from '../archive/apply.js';
+
+export interface BuildContext {
+  dir: string;
+  /** The Dockerfile's text and its name as the user gave it. */
+  dockerfile: { text: string; name: string };
+  dispose(): Promise<void>;
+}
+
+export function tmpRoot(root: string): string { return join(root, 'build', 'tmp'); }
+
+/** Remove what a crashed daemon left in build/tmp. */
+export async function cleanTmp(root: string): Promise<void> {
+  await rm(tmpRoot(root), { recursive: true, force: true });
+}
+
+export async function receiveContext(root: string, body: Readable, dockerfile: string, signal?: AbortSignal): Promise<BuildContext> {
+  const name = posix.normalize(dockerfile || 'Dockerfile');
+  if (name.startsWith('../') || name === '..' || posix.isAbsolute(name)) {
+    throw new SbxError('invalid_argument', `Dockerfile ${dockerfile}: must be a path inside the build context`);
+  }
+  await mkdir(tmpRoot(root), { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(tmpRoot(root), 'ctx-'));
+  const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  try {
+    await applyLayer(dir, body, { whiteouts: 'remove', ...(signal ? { signal } : {}) }).catch((e: unknown) => {
+      // an empty body (no context at all) is an empty context
+      if (e instanceof SbxError && /empty/i.test(e.message)) return undefined;
+      throw SbxError.wrap(e, 'read the build context', 'invalid_argument');
+    });
+    const text = await readFile(join(dir, name), 'utf8').catch(() => {
+      throw new SbxError('invalid_argument', `failed to read dockerfile: open ${name}: no such file or directory`);
+    });
+    const ignoreText = await readFile(join(dir, `${name}.dockerignore`), 'utf8')
+      .catch(() => readFile(join(dir, '.dockerignore'), 'utf8')).catch(() => undefined);
+    if (ignoreText !== undefined) await applyIgnore(dir, ignoreText, new Set([name, '.dockerignore', `${name}.dockerignore`]));
+    return { dir, dockerfile: { text, name }, dispose };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+/** Delete ignored files, then ignored directories left empty (a `!` exception may keep a child). */
+async function applyIgnore(dir: string, text: string, keep: Set<string>): Promise<void> {
+  const ig = ignore().add(text);
+  const walk = async (rel: string): Promise<void> => {
+    for (const n of await readdir(join(dir, rel))) {
+      const r = rel ? `${rel}/${n}` : n;
+      const st = await lstat(join(dir, r));
+      if (st.isDirectory()) {
+        await walk(r);
+        if (ig.ignores(`${r}/`) || ig.ignores(r)) await rmdir(join(dir, r)).catch(() => undefined);
+      } else if (!keep.has(r) && ig.ignores(r)) {
+        await rm(join(dir, r));
+      }
+    }
+  };
+  await walk('');
+}
