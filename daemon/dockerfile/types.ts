@@ -121,8 +121,12 @@ export interface StageState {
   args: Record<string, string | undefined>;
   /** --build-arg values (the whole set; only declared or predefined ones take effect). */
   buildArgs: Record<string, string>;
+  /** The global ARGs (before the first FROM) with their values: `ARG X` in a stage inherits X. */
+  globals: Record<string, string | undefined>;
   /** CMD was set earlier in this stage (ENTRYPOINT then keeps it, as docker does). */
   cmdSet?: boolean;
+  /** The escape token of the Dockerfile (the `# escape=` directive). */
+  escape: '\\' | '`';
 }
 
 export type Step =
@@ -135,6 +139,8 @@ export type Step =
       mkdir?: string;
       emptyLayer: true;
       cmdSet?: boolean;
+      /** MAINTAINER: the image's author. */
+      author?: string;
     }
   | { kind: 'arg'; args: Record<string, string | undefined>; createdBy: string; emptyLayer: true }
   | {
@@ -162,6 +168,8 @@ export type Step =
       chown?: string; chmod?: string; link: boolean; parents: boolean; exclude: string[];
       heredocs: Heredoc[];
       checksum?: string;
+      /** The destination as written, expanded (history says `in .`). */
+      destText: string;
       /** Expanded instruction text (`COPY --chown=1:1 app.js /w/`), keyed with the content checksum. */
       cacheText: string;
     };
