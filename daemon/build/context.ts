@@ -56,7 +56,7 @@ export async function receiveContext(root: string, body: Readable, dockerfile: s
 
 /** Delete ignored files, then ignored directories left empty (a `!` exception may keep a child). */
 async function applyIgnore(dir: string, text: string, keep: Set<string>): Promise<void> {
-  const ig = ignore().add(text);
+  const ig = ignore.default({}).add(text);
   const walk = async (rel: string): Promise<void> => {
     for (const n of await readdir(join(dir, rel))) {
       const r = rel ? `${rel}/${n}` : n;

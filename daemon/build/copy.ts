@@ -31,8 +31,12 @@ export interface StageCopyOptions {
   chmod?: number;
   uid: number;
   gid: number;
-  /** Heredoc sources: name → content (written as files of mode 0644). */
-  heredocs: Map<string, string>;
+  /** Heredoc sources (`COPY <<EOF /dest`): written as files named after the heredoc, mode 0644. */
+  heredocs: { name: string; content: string }[];
+  /** ADD (local tar archives are extracted: not yet, they are copied as files). */
+  add?: boolean;
+  /** WORKDIR: only make `dest` (and its missing parents) as a directory. */
+  mkdirOnly?: boolean;
   /** The parent image's tree: ancestors' metadata and whether dest is a directory already. */
   image: FsView;
   /** Empty directory to stage into. */
@@ -50,9 +54,12 @@ const GLOB = /[*?[]/;
 export async function stageCopy(o: StageCopyOptions): Promise<StagedCopy> {
   const items: Item[] = [];
   let globbed = false;
+  if (o.mkdirOnly) {
+    await ancestors(o, posix.normalize(o.dest), false);
+    return { kind: 'dir', hex: '', entries: 0 };
+  }
+  for (const h of o.heredocs) items.push({ host: '', name: h.name, dir: false, heredoc: h.content });
   for (const raw of o.sources) {
-    const doc = o.heredocs.get(raw);
-    if (doc !== undefined) { items.push({ host: '', name: raw.replace(/^<<-?["']?|["']?$/g, ''), dir: false, heredoc: doc }); continue; }
     if (/^https?:\/\//.test(raw)) throw o.fail(`ADD ${raw}: remote URLs are not supported yet`);
     const clean = posix.normalize(`/${raw}`).slice(1);
     if (posix.normalize(raw).startsWith('..')) throw o.fail(`COPY failed: forbidden path outside the build context: ${raw}`);
