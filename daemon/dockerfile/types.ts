@@ -180,7 +180,11 @@ export interface PlannedStage {
   base: { image: string } | { stage: number };
   /** Stage indexes this stage needs first (base, COPY --from, RUN --mount from). */
   deps: number[];
-  /** COPY --from/mount from values resolved: raw value → stage index, or image reference. */
+  /**
+   * COPY --from / RUN --mount from= values, keyed both as written and expanded (with the global
+   * ARGs): a stage (by name, case-insensitive, or index) or else an image reference, which the
+   * executor resolves or pulls; when that fails it reports `FILE:LINE: COPY --from=x: …`.
+   */
   froms: Record<string, { stage: number } | { image: string }>;
   /** The global ARGs with their effective values (ARG after FROM re-declares from these). */
   globals: Record<string, string | undefined>;
