@@ -13,9 +13,9 @@
  *               copyCreatedBy(step, sum): string                    (history text needs the content sum)
  *   plan.ts     plan(dockerfile, { target?, buildArgs }): BuildPlan
  *               onbuildInstructions(triggers, src): Instruction[]   (a base image's OnBuild → instructions)
- *   context.ts  loadIgnore(contextDir, dockerfilePath?): IgnoreMatcher
- *               resolveCopy(contextDir, sources, opts): Promise<ResolvedCopy>
- *               copyChecksum(resolved, { chmod?, chown? }): string
+ *   context.ts  loadIgnore(contextDir, dockerfilePath?): Promise<IgnoreMatcher>; parseIgnore(text)
+ *               resolveCopy(root, sources, { src, ignore?, destIsDir? }): Promise<ResolvedCopy>
+ *               copyChecksum(root, resolved, { chmod?, chown?, keepOwner? }): Promise<string>
  *
  * Errors: every syntax or semantic error is SbxError invalid_argument with a message that starts
  * `FILE:LINE: ` (e.g. `Dockerfile:3: unknown instruction: RUNN`), as docker names the line.
@@ -213,4 +213,6 @@ export interface ResolvedCopy {
   entries: ContextEntry[];
   /** true when dest is a directory (several sources, a directory source, a glob, or dest ends in '/'). */
   destIsDir: boolean;
+  /** For the history text (copyCreatedBy): one file, one directory, or several sources. */
+  sumKind: 'file' | 'dir' | 'multi';
 }
