@@ -10,8 +10,8 @@
  *   ${N:?msg} ${N?msg}  error when unset(-or-empty)
  *   $ followed by no name char stays a literal '$'
  * Words in the default/alternative (`w`) are expanded themselves. ProcessWords also splits on
- * blanks outside quotes (a blank produced by a variable does not split: lex.go keeps the value
- * inside the current word, as docker does).
+ * blanks outside quotes, including blanks inside an unquoted variable's value (lex.go
+ * wordsStruct.addString; that is how `EXPOSE $PORTS` with PORTS="80 443" gives two ports).
  */
 import { SbxError } from '../../protocol/index.js';
 
@@ -43,7 +43,19 @@ class Lexer {
       inWord = true;
       if (ch === "'") { this.next(); word += this.single(); continue; }
       if (ch === '"') { this.next(); word += this.double(); continue; }
-      if (ch === '$') { this.next(); word += this.dollar(); continue; }
+      if (ch === '$') {
+        this.next();
+        const value = this.dollar();
+        if (!split) { word += value; continue; }
+        // lex.go wordsStruct.addString: an unquoted value splits on its blanks
+        for (const c of value) {
+          if (!/\s/.test(c)) { word += c; continue; }
+          if (word !== '') { words.push(word); word = ''; }
+          inWord = false;
+        }
+        if (word !== '') inWord = true;
+        continue;
+      }
       this.next();
       if (ch === this.esc) {
         const n = this.next();
@@ -98,6 +110,7 @@ class Lexer {
     if (name === '') throw new SbxError('invalid_argument', `failed to process "${this.s}": bad substitution`);
     const value = this.vars[name];
     let ch = this.next();
+    if (ch === undefined) throw new SbxError('invalid_argument', `failed to process "${this.s}": missing '}'`);
     if (ch === '}') return value ?? '';
     const colon = ch === ':';
     if (colon) ch = this.next();

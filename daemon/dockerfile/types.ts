@@ -13,9 +13,9 @@
  *               copyCreatedBy(step, sum): string                    (history text needs the content sum)
  *   plan.ts     plan(dockerfile, { target?, buildArgs }): BuildPlan
  *               onbuildInstructions(triggers, src): Instruction[]   (a base image's OnBuild → instructions)
- *   context.ts  loadIgnore(contextDir, dockerfilePath?): IgnoreMatcher
- *               resolveCopy(contextDir, sources, opts): Promise<ResolvedCopy>
- *               copyChecksum(resolved, { chmod?, chown? }): string
+ *   context.ts  loadIgnore(contextDir, dockerfilePath?): Promise<IgnoreMatcher>; parseIgnore(text)
+ *               resolveCopy(root, sources, { src, ignore?, destIsDir? }): Promise<ResolvedCopy>
+ *               copyChecksum(root, resolved, { chmod?, chown?, keepOwner? }): Promise<string>
  *
  * Errors: every syntax or semantic error is SbxError invalid_argument with a message that starts
  * `FILE:LINE: ` (e.g. `Dockerfile:3: unknown instruction: RUNN`), as docker names the line.
@@ -180,7 +180,11 @@ export interface PlannedStage {
   base: { image: string } | { stage: number };
   /** Stage indexes this stage needs first (base, COPY --from, RUN --mount from). */
   deps: number[];
-  /** COPY --from/mount from values resolved: raw value → stage index, or image reference. */
+  /**
+   * COPY --from / RUN --mount from= values, keyed both as written and expanded (with the global
+   * ARGs): a stage (by name, case-insensitive, or index) or else an image reference, which the
+   * executor resolves or pulls; when that fails it reports `FILE:LINE: COPY --from=x: …`.
+   */
   froms: Record<string, { stage: number } | { image: string }>;
   /** The global ARGs with their effective values (ARG after FROM re-declares from these). */
   globals: Record<string, string | undefined>;
@@ -209,4 +213,6 @@ export interface ResolvedCopy {
   entries: ContextEntry[];
   /** true when dest is a directory (several sources, a directory source, a glob, or dest ends in '/'). */
   destIsDir: boolean;
+  /** For the history text (copyCreatedBy): one file, one directory, or several sources. */
+  sumKind: 'file' | 'dir' | 'multi';
 }
