@@ -106,9 +106,9 @@ s('bad input: missing Dockerfile, unknown instruction, missing COPY source, ../ 
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY nothere /x\n');
   const miss = await build(d, [ctx]);
   assert.is(miss.code, 1);
-  assert.match(miss.stderr, /Dockerfile:2: COPY failed: file not found in build context/);
+  assert.match(miss.stderr, /Dockerfile:2: "\/nothere": not found/);
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nWORKDIR /a\nCOPY ../x /x\n');
-  assert.match((await build(d, [ctx])).stderr, /Dockerfile:3: COPY failed: forbidden path outside the build context/);
+  assert.match((await build(d, [ctx])).stderr, /Dockerfile:3: forbidden path outside the build context: \.\.\/x/);
   await mkdir(join(ctx, 'sub'));
 }));
 

@@ -33,7 +33,7 @@ export function registerBuild(api: ApiServer, s: Services): void {
     const tmp = await mkdtemp(join(tmpRoot(s.config.root), 'work-'));
     try {
       return await buildImage({ ...s, cache }, {
-        dockerfile: context.dockerfile, contextDir: context.dir, tmp,
+        dockerfile: context.dockerfile, contextDir: context.dir, ignore: context.ignore, tmp,
         tags: req.tags ?? [], buildArgs, labels, noCache: req.noCache === true, pull: req.pull === true,
         ...(req.target !== undefined ? { target: req.target } : {}),
         ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),

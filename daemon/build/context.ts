@@ -1,22 +1,23 @@
 /**
  * The build context on the daemon side: the client's tar stream extracted into a private temp
  * directory under $SBX_ROOT/build/tmp, with archive/apply.ts's checks (no entry escapes the
- * directory, no symlink is followed), then filtered by `.dockerignore` (docker's semantics via
- * @balena/dockerignore; `<Dockerfile>.dockerignore` next to the Dockerfile wins). The Dockerfile
- * and the ignore file stay readable to the builder even when they are ignored, as docker's.
+ * directory, no symlink is followed), with its `.dockerignore` matcher (the front's loadIgnore:
+ * `<Dockerfile>.dockerignore` next to the Dockerfile wins) that COPY/ADD obey.
  * The directory is removed by dispose(), also after a failure or a cancelled build.
  */
-import { lstat, mkdir, mkdtemp, readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import ignore from '@balena/dockerignore';
 import { SbxError } from '../../protocol/index.js';
 import { applyLayer } from '../archive/apply.js';
+import { loadIgnore, type IgnoreMatcher } from '../dockerfile/context.js';
 
 export interface BuildContext {
   dir: string;
   /** The Dockerfile's text and its name as the user gave it. */
   dockerfile: { text: string; name: string };
+  /** `.dockerignore` (or `<Dockerfile>.dockerignore`): COPY leaves out what it excludes. */
+  ignore: IgnoreMatcher;
   dispose(): Promise<void>;
 }
 
@@ -44,30 +45,9 @@ export async function receiveContext(root: string, body: Readable, dockerfile: s
     const text = await readFile(join(dir, name), 'utf8').catch(() => {
       throw new SbxError('invalid_argument', `failed to read dockerfile: open ${name}: no such file or directory`);
     });
-    const ignoreText = await readFile(join(dir, `${name}.dockerignore`), 'utf8')
-      .catch(() => readFile(join(dir, '.dockerignore'), 'utf8')).catch(() => undefined);
-    if (ignoreText !== undefined) await applyIgnore(dir, ignoreText, new Set([name, '.dockerignore', `${name}.dockerignore`]));
-    return { dir, dockerfile: { text, name }, dispose };
+    return { dir, dockerfile: { text, name }, ignore: await loadIgnore(dir, name), dispose };
   } catch (e) {
     await dispose();
     throw e;
   }
-}
-
-/** Delete ignored files, then ignored directories left empty (a `!` exception may keep a child). */
-async function applyIgnore(dir: string, text: string, keep: Set<string>): Promise<void> {
-  const ig = ignore.default({}).add(text);
-  const walk = async (rel: string): Promise<void> => {
-    for (const n of await readdir(join(dir, rel))) {
-      const r = rel ? `${rel}/${n}` : n;
-      const st = await lstat(join(dir, r));
-      if (st.isDirectory()) {
-        await walk(r);
-        if (ig.ignores(`${r}/`) || ig.ignores(r)) await rmdir(join(dir, r)).catch(() => undefined);
-      } else if (!keep.has(r) && ig.ignores(r)) {
-        await rm(join(dir, r));
-      }
-    }
-  };
-  await walk('');
 }

@@ -16,18 +16,20 @@
 import { SbxError, type BuildEvent, type BuildResult, type ContainerConfig } from '../../protocol/index.js';
 import { evaluate, initialState } from '../dockerfile/evaluate.js';
 import { fail } from '../dockerfile/lexer.js';
+import type { IgnoreMatcher } from '../dockerfile/context.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
+import { plan as planStages } from '../dockerfile/plan.js';
 import type { Instruction, PlannedStage } from '../dockerfile/types.js';
 import { resolveImage, type LoadedImage } from '../images/resolve.js';
 import { moveTag, normalizeTag } from '../images/store.js';
 import { writeImage } from '../images/write.js';
 import { keepUntagged, scratchImage } from './image.js';
-import { planStages } from './stages.js';
 import { executeStep, type StepDeps } from './steps.js';
 
 export interface BuildOptions {
   dockerfile: { text: string; name: string };
   contextDir: string;
+  ignore?: IgnoreMatcher;
   /** Private scratch directory for this build. */
   tmp: string;
   tags: string[];
@@ -80,7 +82,8 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
       const config: ContainerConfig = step.kind === 'config' ? step.config : state.config;
       const step_n = n;
       const r = await executeStep(deps, step, {
-        parent: image, config, noCache: o.noCache, tmp: o.tmp, contextDir: o.contextDir,
+        parent: image, config, noCache: o.noCache, tmp: o.tmp, contextDir: o.contextDir, src: instr.src,
+        ...(o.ignore ? { ignore: o.ignore } : {}),
         ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
         fromImage: async (ref) => {

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import type { Digest, SbxError } from '../../protocol/index.js';
 import { packToStore } from '../archive/pack.js';
 import { copyCreatedBy } from '../dockerfile/evaluate.js';
-import type { Step } from '../dockerfile/types.js';
+import type { IgnoreMatcher } from '../dockerfile/context.js';
+import type { SourceRange, Step } from '../dockerfile/types.js';
 import { loadImage, resolveImage, type LoadedImage } from '../images/resolve.js';
 import { stepKey, type BuildCache } from './cache.js';
-import { stageCopy } from './copy.js';
+import { stageCopy, stageMkdir } from './copy.js';
 import { appendStep, type StepImageDeps } from './image.js';
 import { runStep, type RunDeps } from './run.js';
 import { imageView, resolveOwner, withMountedImage, type TreeDeps } from './tree.js';
@@ -29,6 +30,10 @@ export interface StepContext {
   /** Private scratch directory of this build (not the context). */
   tmp: string;
   contextDir: string;
+  /** The context's .dockerignore (COPY from the context leaves out what it excludes). */
+  ignore?: IgnoreMatcher;
+  /** The instruction's place, for the front's errors. */
+  src: SourceRange;
   /** COPY --from: the image a stage produced or an image reference, resolved. */
   fromImage: (ref: string) => Promise<LoadedImage>;
   onOutput: (stream: 'stdout' | 'stderr', data: string) => void;
@@ -58,7 +63,7 @@ export async function executeStep(deps: StepDeps, step: Step, c: StepContext): P
     let layer;
     if (mkdir) {
       layer = await withStage(c.tmp, async (dir) => {
-        await stageCopy({ srcRoot: dir, sources: [], dest: mkdir, uid: 0, gid: 0, heredocs: [], image: await imageView(deps, c.parent), stageDir: dir, fail: c.fail, mkdirOnly: true });
+        await stageMkdir({ uid: 0, gid: 0, image: await imageView(deps, c.parent), stageDir: dir, fail: c.fail }, mkdir);
         return packToStore(deps.content, dir, sde);
       });
     }
@@ -77,13 +82,14 @@ export async function executeStep(deps: StepDeps, step: Step, c: StepContext): P
   return withStage(c.tmp, async (dir) => {
     const view = await imageView(deps, c.parent);
     const owner = await resolveOwner(view, step.chown, c.fail);
-    const copy = async (srcRoot: string) => stageCopy({
+    const copy = (srcRoot: string, fromStage: boolean) => stageCopy({
       srcRoot, sources: step.sources, dest: step.dest, ...owner, heredocs: step.heredocs, image: view, stageDir: dir, fail: c.fail,
-      ...(step.chmod !== undefined ? { chmod: parseInt(step.chmod, 8) } : {}), add: step.add,
+      ...(step.chmod !== undefined ? { chmod: step.chmod } : {}), ...(step.chown !== undefined ? { chown: step.chown } : {}),
+      fromStage, src: c.src, what: step.add ? 'ADD' : 'COPY', ...(!fromStage && c.ignore ? { ignore: c.ignore } : {}),
     });
     const sum = step.from !== undefined
-      ? await withMountedImage(deps, await c.fromImage(step.from), c.tmp, copy)
-      : await copy(c.contextDir);
+      ? await withMountedImage(deps, await c.fromImage(step.from), c.tmp, (root) => copy(root, true))
+      : await copy(c.contextDir, false);
     const key = stepKey(c.parent.configDigest, step.cacheText, `${sum.kind}:${sum.hex}`);
     const hit = await cached(deps, c, key);
     if (hit) return { image: hit, cached: true };
