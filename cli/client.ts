@@ -62,7 +62,7 @@ export class Client {
     return JSON.parse(body.toString('utf8')) as RouteRes<R>;
   }
 
-  /** 'upload' routes: stream `body` as the request body. */
+  /** 'upload' and 'upload-progress' routes: stream `body` as the request body. */
   async upload<R extends Route<any, any>>(route: R, req: RouteReq<R>, body: Readable | Buffer,
     onEvent?: (e: ProgressEvent) => void): Promise<RouteRes<R>> {
     const res = await this.send(route, req as Record<string, unknown>, body);
@@ -143,7 +143,7 @@ export class Client {
     const { path, rest } = fillPath(route.path, req);
     let payload: Buffer | undefined;
     let query = '';
-    if (route.method === 'GET' || route.method === 'DELETE' || route.kind === 'upload') {
+    if (route.method === 'GET' || route.method === 'DELETE' || route.kind === 'upload' || route.kind === 'upload-progress') {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(rest)) if (v !== undefined) q.set(k, typeof v === 'string' ? v : JSON.stringify(v));
       query = q.toString() ? `?${q}` : '';

@@ -11,6 +11,7 @@ export function progressPrinter(out: NodeJS.WriteStream): (e: ProgressEvent) => 
   let drawn = false;
   const clear = (): void => { if (drawn) { out.write('\r\x1b[2K'); drawn = false; } };
   return (e) => {
+    if (e.type === 'build') return;
     if (e.type === 'log') { clear(); out.write(`${e.message}\n`); return; }
     if (last.get(e.id) === e.status) {
       if (tty && e.total) {

@@ -12,17 +12,20 @@
  * - kind 'json': the response is the JSON result (204 for void).
  * - kind 'upload': the request body is a raw byte stream (a tar), all fields go in the query.
  * - kind 'download': the response body is a raw byte stream.
- * - kind 'progress': the response is NDJSON, zero or more `{type:'progress'|'log'}` events then
- *   exactly one `{type:'result', value}` or `{type:'error', error}` line. Long operations use it
- *   so a client sees work as it happens and a failure after headers are sent still arrives.
+ * - kind 'progress': the response is NDJSON, zero or more `{type:'progress'|'log'|'build'}` events
+ *   then exactly one `{type:'result', value}` or `{type:'error', error}` line. Long operations use
+ *   it so a client sees work as it happens and a failure after headers are sent still arrives.
+ * - kind 'upload-progress': an 'upload' request (raw body, fields in the query) answered as
+ *   'progress' (POST /v1/build: the context tar in, build events out).
  * - Errors (before any byte of a stream is sent) are `ErrorBody` with status HTTP_STATUS[code].
  */
+import type { BuildEvent } from './build.js';
 import type { ErrorBody } from './errors.js';
 import { object, type Fields, type ObjectType } from './validate.js';
 
 export const API_VERSION = 'v1';
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-export type RouteKind = 'json' | 'upload' | 'download' | 'progress';
+export type RouteKind = 'json' | 'upload' | 'download' | 'progress' | 'upload-progress';
 
 export interface Route<Req, Res> {
   readonly method: Method;
@@ -59,10 +62,11 @@ export type RouteRes<R> = R extends Route<unknown, infer S> ? S : never;
 export type ProgressLine<Res> =
   | { type: 'progress'; id: string; status: string; current?: number; total?: number }
   | { type: 'log'; message: string; stream?: 'stdout' | 'stderr' }
+  | { type: 'build'; event: BuildEvent }
   | { type: 'result'; value: Res }
   | { type: 'error'; error: ErrorBody };
 
-export type ProgressEvent = Extract<ProgressLine<unknown>, { type: 'progress' | 'log' }>;
+export type ProgressEvent = Extract<ProgressLine<unknown>, { type: 'progress' | 'log' | 'build' }>;
 
 /** Fill `:name` path parameters from `req`; returns the path and the fields left over. */
 export function fillPath(path: string, req: Record<string, unknown> | undefined): { path: string; rest: Record<string, unknown> } {

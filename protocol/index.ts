@@ -11,5 +11,6 @@ export * from './stream.js';
 export * from './stream-client.js';
 export * from './containers.js';
 export * from './commit.js';
+export * from './build.js';
 export * from './units.js';
 export * from './capabilities.js';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ContainerConfig } from '../protocol/index.js';
-import { applyChanges, parseDuration } from '../daemon/images/config-changes.js';
+import { applyChanges, parseDuration } from '../daemon/dockerfile/config-changes.js';
 import { SbxError } from '../protocol/index.js';
 
 const BASE: ContainerConfig = {

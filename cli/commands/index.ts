@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 type Loader = () => Promise<{ command: Command }>;
 
 export const COMMANDS: Record<string, Loader> = {
+  build: () => import('./build.js'),
   commit: () => import('./commit.js'),
   daemon: () => import('./daemon.js'),
   diff: () => import('./diff.js'),

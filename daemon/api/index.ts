@@ -6,6 +6,7 @@ import { registerImages } from './images.js';
 import { registerSystem } from './system.js';
 import { registerChanges } from './changes.js';
 import { registerCommit } from './commit.js';
+import { registerBuild } from './build.js';
 import { registerContainers } from './containers.js';
 import { registerStreams } from './streams.js';
 
@@ -17,4 +18,5 @@ export function registerAll(api: ApiServer, services: Services): void {
   registerImages(api, services);
   registerChanges(api, services);
   registerCommit(api, services);
+  registerBuild(api, services);
 }

@@ -18,9 +18,9 @@ const MAX_JSON_BODY = 4 * 1024 * 1024;
 export interface HandlerContext {
   /** Aborted when the client goes away. */
   signal: AbortSignal;
-  /** The raw request body ('upload' routes). */
+  /** The raw request body ('upload' and 'upload-progress' routes). */
   body: Readable;
-  /** Send a progress event ('progress' routes; a no-op elsewhere). */
+  /** Send a progress event ('progress' and 'upload-progress' routes; a no-op elsewhere). */
   emit(event: ProgressEvent): void;
   /** Set the response stream ('download' routes). */
   download(stream: Readable, contentType?: string): void;
@@ -58,7 +58,7 @@ export class Router {
     let downloadStream: { stream: Readable; type: string } | undefined;
     const route = entry.route;
     try {
-      const hasBody = (route.method === 'POST' || route.method === 'PUT') && route.kind !== 'upload';
+      const hasBody = (route.method === 'POST' || route.method === 'PUT') && route.kind !== 'upload' && route.kind !== 'upload-progress';
       const body = hasBody ? await readJsonBody(req) : undefined;
       let input: Record<string, unknown>;
       if (route.input) {
@@ -73,7 +73,8 @@ export class Router {
         for (const [k, v] of url.searchParams) input[k] = decodeQueryValue(v);
         Object.assign(input, body, params);
       }
-      if (route.kind === 'progress') {
+      const progress = route.kind === 'progress' || route.kind === 'upload-progress';
+      if (progress) {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         streaming = true;
       }
@@ -85,7 +86,7 @@ export class Router {
         download: (stream, type = 'application/octet-stream') => { downloadStream = { stream, type }; },
       };
       const value = await entry.handler(input as never, ctx);
-      if (route.kind === 'progress') {
+      if (progress) {
         const line: ProgressLine<unknown> = { type: 'result', value };
         res.end(JSON.stringify(line) + '\n');
       } else if (route.kind === 'download') {
@@ -104,7 +105,7 @@ export class Router {
       if (!streaming && !res.headersSent) {
         const body = JSON.stringify(e.toBody());
         res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
-      } else if (route.kind === 'progress' && !res.writableEnded) {
+      } else if ((route.kind === 'progress' || route.kind === 'upload-progress') && !res.writableEnded) {
         const line: ProgressLine<unknown> = { type: 'error', error: e.toBody() };
         res.end(JSON.stringify(line) + '\n');
       } else {

@@ -29,7 +29,7 @@ import type { ContentStore } from '../content/store.js';
 import type { Differ } from '../snapshots/differ.js';
 import type { Rootfs } from '../snapshots/rootfs.js';
 import type { SharedLock } from '../util/lock.js';
-import { applyChanges } from './config-changes.js';
+import { applyChanges } from '../dockerfile/config-changes.js';
 import type { LoadedImage } from './resolve.js';
 import { keepUntagged, moveTag, normalizeTag, type ImageStore } from './store.js';
 import { writeImage } from './write.js';
@@ -57,6 +57,8 @@ export interface CommitOptions {
   squash?: boolean;
   exclude?: string[];
   sourceDateEpoch?: number;
+  /** The history entry's created_by (default: the container's command, as docker commit writes it). */
+  createdBy?: string;
   signal?: AbortSignal;
 }
 
@@ -105,7 +107,7 @@ export async function commitContainer(deps: CommitDeps, src: CommitSource, opts:
 
     const parent = src.image.config;
     const created = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : new Date().toISOString();
-    const entry: HistoryEntry = { created, created_by: [...(src.config.Entrypoint ?? []), ...(src.config.Cmd ?? [])].join(' ') };
+    const entry: HistoryEntry = { created, created_by: opts.createdBy ?? [...(src.config.Entrypoint ?? []), ...(src.config.Cmd ?? [])].join(' ') };
     if (opts.author) entry.author = opts.author;
     if (opts.message) entry.comment = opts.message;
     if (!layer) entry.empty_layer = true;

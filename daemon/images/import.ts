@@ -19,7 +19,7 @@ import { decompress, tarChecker } from '../archive/check.js';
 import { packToStore } from '../archive/pack.js';
 import type { ImageDeps } from './deps.js';
 import { BUSYBOX_ENV, busyboxRootfs } from './busybox.js';
-import { applyChanges, parseChanges } from './config-changes.js';
+import { applyChanges, parseChanges } from '../dockerfile/config-changes.js';
 import { summarize } from './describe.js';
 import { scratchDir } from './gc.js';
 import { hostPlatform, loadImage } from './resolve.js';

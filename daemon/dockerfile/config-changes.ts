@@ -15,12 +15,17 @@
  *   HEALTHCHECK [--interval= --timeout= --start-period= --start-interval= --retries=] CMD … | NONE
  *   STOPSIGNAL SIGTERM | 15
  *
+ * The config semantics themselves live in dispatch.ts and are shared with `sbx build`
+ * (evaluate.ts); this file is the commit front end: change strings, no variable expansion.
+ *
  * Contract: applyChanges() never mutates its input. Every malformed, unknown or refused line
  * (RUN, COPY, ADD, FROM, ARG, SHELL, MAINTAINER, …) throws SbxError invalid_argument whose
  * message names the line: `change "RUN make": RUN is not a valid change command`.
  */
-import { posix } from 'node:path';
 import { SbxError, type ContainerConfig, type HealthConfig } from '../../protocol/index.js';
+import { addExposed, addLabels, addVolumes, healthcheck, jsonArray, setCommand, setEnv, setStopSignal, setWorkdir, withShell } from './dispatch.js';
+
+export { parseDuration } from './dispatch.js';
 
 export const CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR', 'HEALTHCHECK', 'STOPSIGNAL'] as const;
 export type ChangeInstruction = typeof CHANGE_INSTRUCTIONS[number];
@@ -68,37 +73,18 @@ export function applyChanges(base: ContainerConfig, changes: readonly string[]):
   let cmdSet = false;
   for (const ch of parsed) {
     const { line, args } = ch;
+    const b = (why: string): SbxError => bad(line, why);
     switch (ch.instruction) {
       case 'CMD':
-        c.Cmd = commandForm(line, args, c.Shell, 'CMD');
+        setCommand(c, 'CMD', commandForm(line, args, c.Shell, 'CMD'), cmdSet);
         cmdSet = true;
         break;
       case 'ENTRYPOINT':
-        c.Entrypoint = commandForm(line, args, c.Shell, 'ENTRYPOINT', true);
-        if (!cmdSet) c.Cmd = null;
+        setCommand(c, 'ENTRYPOINT', commandForm(line, args, c.Shell, 'ENTRYPOINT', true), cmdSet);
         break;
-      case 'ENV': {
-        const env = [...(c.Env ?? [])];
-        for (const [k, v] of pairs(line, args, 'ENV')) {
-          const i = env.findIndex((e) => e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')) === k);
-          if (i >= 0) env[i] = `${k}=${v}`; else env.push(`${k}=${v}`);
-        }
-        c.Env = env;
-        break;
-      }
-      case 'EXPOSE': {
-        const ports = { ...(c.ExposedPorts ?? {}) };
-        if (!args) throw bad(line, 'EXPOSE requires at least one argument');
-        for (const p of words(line, args)) for (const k of exposed(line, p)) ports[k] = {};
-        c.ExposedPorts = ports;
-        break;
-      }
-      case 'LABEL': {
-        const labels = { ...(c.Labels ?? {}) };
-        for (const [k, v] of pairs(line, args, 'LABEL')) labels[k] = v;
-        c.Labels = labels;
-        break;
-      }
+      case 'ENV': setEnv(c, pairs(line, args, 'ENV')); break;
+      case 'EXPOSE': addExposed(c, args ? words(line, args) : [], b); break;
+      case 'LABEL': addLabels(c, pairs(line, args, 'LABEL')); break;
       case 'ONBUILD': {
         if (!args) throw bad(line, 'ONBUILD requires at least one argument');
         const first = args.split(/\s+/)[0]!.toUpperCase();
@@ -111,30 +97,12 @@ export function applyChanges(base: ContainerConfig, changes: readonly string[]):
         if (!args) throw bad(line, 'USER requires exactly one argument');
         c.User = args;
         break;
-      case 'WORKDIR': {
-        if (!args) throw bad(line, 'WORKDIR requires exactly one argument');
-        const dir = unquote(args);
-        c.WorkingDir = posix.normalize(dir.startsWith('/') ? dir : posix.join('/', c.WorkingDir || '/', dir));
+      case 'WORKDIR': setWorkdir(c, args ? unquote(args) : '', b); break;
+      case 'VOLUME':
+        addVolumes(c, args.startsWith('[') ? jsonArray(args, b) ?? words(line, args) : words(line, args), b);
         break;
-      }
-      case 'VOLUME': {
-        const vols = { ...(c.Volumes ?? {}) };
-        const list = args.startsWith('[') ? jsonArray(line, args) ?? words(line, args) : words(line, args);
-        if (list.length === 0) throw bad(line, 'VOLUME requires at least one argument');
-        for (const v of list) {
-          if (!v.trim()) throw bad(line, 'VOLUME specified can not be an empty string');
-          vols[v] = {};
-        }
-        c.Volumes = vols;
-        break;
-      }
-      case 'HEALTHCHECK':
-        c.Healthcheck = healthcheck(line, args, c.Shell, c.Healthcheck);
-        break;
-      case 'STOPSIGNAL':
-        if (!/^(SIG)?[A-Z][A-Z0-9+-]*$|^\d+$/.test(args)) throw bad(line, `invalid signal "${args}"`);
-        c.StopSignal = args;
-        break;
+      case 'HEALTHCHECK': c.Healthcheck = healthcheck(args, b); break;
+      case 'STOPSIGNAL': setStopSignal(c, args, b); break;
     }
   }
   return mergeCommit(c, base ?? {});
@@ -174,22 +142,11 @@ function mergeCommit(user: ContainerConfig, image: ContainerConfig): ContainerCo
 
 // --- parsing helpers ---------------------------------------------------------------------------
 
-function jsonArray(line: string, args: string): string[] | undefined {
-  if (!args.startsWith('[')) return undefined;
-  let v: unknown;
-  try { v = JSON.parse(args); } catch { return undefined; } // docker: not JSON → shell form
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw bad(line, 'exec form must be a JSON array of strings');
-  return v as string[];
-}
-
 function commandForm(line: string, args: string, shell: string[] | undefined, what: string, allowEmpty = false): string[] {
-  const exec = jsonArray(line, args);
+  const exec = jsonArray(args, (why) => bad(line, why));
   if (exec) return exec;
-  if (!args) {
-    if (allowEmpty) return shell?.length ? [...shell, ''] : ['/bin/sh', '-c', ''];
-    throw bad(line, `${what} requires at least one argument`);
-  }
-  return [...(shell?.length ? shell : ['/bin/sh', '-c']), args];
+  if (!args && !allowEmpty) throw bad(line, `${what} requires at least one argument`);
+  return withShell(shell, args);
 }
 
 /** Shell-like words: whitespace-separated, '…' and "…" quoting, backslash escapes. */
@@ -239,70 +196,4 @@ function pairs(line: string, args: string, what: string): [string, string][] {
     out.push([w.slice(0, eq), w.slice(eq + 1)]);
   }
   return out;
-}
-
-function exposed(line: string, spec: string): string[] {
-  const m = /^(\d+)(?:-(\d+))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
-  if (!m) throw bad(line, `invalid port "${spec}" (expected PORT[-PORT][/tcp|udp|sctp])`);
-  const lo = Number(m[1]);
-  const hi = m[2] === undefined ? lo : Number(m[2]);
-  const proto = (m[3] ?? 'tcp').toLowerCase();
-  if (lo < 1 || hi > 65535 || hi < lo) throw bad(line, `invalid port range "${spec}"`);
-  const out: string[] = [];
-  for (let p = lo; p <= hi; p++) out.push(`${p}/${proto}`);
-  return out;
-}
-
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds. */
-export function parseDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let i = 0;
-  while (i < s.length) {
-    re.lastIndex = i;
-    const m = re.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * UNIT_NS[m[2]!]!;
-    i = re.lastIndex;
-  }
-  return s.length ? Math.round(total) : undefined;
-}
-
-function healthcheck(line: string, args: string, shell: string[] | undefined, _prev?: HealthConfig): HealthConfig {
-  if (/^none$/i.test(args)) return { Test: ['NONE'] };
-  let rest = args;
-  const h: HealthConfig = {};
-  for (;;) {
-    const m = /^--([a-z-]+)=(\S*)\s*/.exec(rest);
-    if (!m) break;
-    rest = rest.slice(m[0].length);
-    const [, flag, value] = m as unknown as [string, string, string];
-    if (flag === 'retries') {
-      if (!/^\d+$/.test(value)) throw bad(line, `invalid --retries "${value}"`);
-      h.Retries = Number(value);
-      continue;
-    }
-    const key = ({ interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval' } as const)[flag as 'interval'];
-    if (!key) throw bad(line, `unknown HEALTHCHECK flag --${flag}`);
-    const ns = parseDuration(value);
-    if (ns === undefined) throw bad(line, `invalid duration for --${flag}: "${value}"`);
-    if (ns !== 0 && ns < 1e6) throw bad(line, `--${flag} cannot be less than 1ms`);
-    (h as Record<string, number>)[key] = ns;
-  }
-  const m = /^(\S+)\s*([\s\S]*)$/.exec(rest);
-  if (!m || m[1]!.toUpperCase() !== 'CMD') throw bad(line, 'HEALTHCHECK expects CMD or NONE');
-  const cmd = m[2]!.trim();
-  const exec = jsonArray(line, cmd);
-  if (exec) {
-    if (exec.length === 0) throw bad(line, 'HEALTHCHECK CMD requires a command');
-    h.Test = ['CMD', ...exec];
-  } else {
-    if (!cmd) throw bad(line, 'HEALTHCHECK CMD requires a command');
-    void shell;
-    h.Test = ['CMD-SHELL', cmd];
-  }
-  return h;
 }

@@ -1,0 +1,129 @@
+/**
+ * buildImage: a context and a Dockerfile → an image, as a chain of steps (docker's classic
+ * builder's shape: every instruction after FROM is one history entry, a layer only where files
+ * change).
+ *
+ * Contract
+ * - Parses (daemon/dockerfile/parse.ts), plans the stages the target needs (stages.ts), then runs
+ *   each stage's instructions in order through evaluate() → executeStep() (steps.ts), emitting
+ *   BuildEvents: start, cached | output… done, warnings (unused --build-arg), error with the line.
+ * - Stages run as soon as the stages they need are done (independent stages in parallel).
+ * - Tags are set at the very end, in one index update; a failed or cancelled build tags
+ *   nothing. Its containers (run.ts) and temp dirs (under the caller's `tmp`) are removed.
+ * - --label adds labels to the final image's config (no history entry, as BuildKit).
+ * Errors: SbxError; instruction errors are invalid_argument `Dockerfile:LINE: …`.
+ */
+import { SbxError, type BuildEvent, type BuildResult, type ContainerConfig } from '../../protocol/index.js';
+import { evaluate, initialState } from '../dockerfile/evaluate.js';
+import { fail } from '../dockerfile/lexer.js';
+import type { IgnoreMatcher } from '../dockerfile/context.js';
+import { parseDockerfile } from '../dockerfile/parse.js';
+import { plan as planStages } from '../dockerfile/plan.js';
+import type { Instruction, PlannedStage } from '../dockerfile/types.js';
+import { resolveImage, type LoadedImage } from '../images/resolve.js';
+import { moveTag, normalizeTag } from '../images/store.js';
+import { writeImage } from '../images/write.js';
+import { keepUntagged, scratchImage } from './image.js';
+import { executeStep, type StepDeps } from './steps.js';
+
+export interface BuildOptions {
+  dockerfile: { text: string; name: string };
+  contextDir: string;
+  ignore?: IgnoreMatcher;
+  /** Private scratch directory for this build. */
+  tmp: string;
+  tags: string[];
+  target?: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  noCache: boolean;
+  pull: boolean;
+  sourceDateEpoch?: number;
+  signal?: AbortSignal;
+  emit: (e: BuildEvent) => void;
+}
+
+export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<BuildResult> {
+  const tags = o.tags.map((t) => normalizeTag(t));
+  const df = parseDockerfile(o.dockerfile.text, o.dockerfile.name);
+  const plan = planStages(df, { ...(o.target !== undefined ? { target: o.target } : {}), buildArgs: o.buildArgs });
+  for (const w of plan.warnings) o.emit({ kind: 'warning', message: w });
+  const total = plan.stages.reduce((n, p) => n + 1 + p.stage.instructions.length, 0);
+  let next = 1;
+  const numbers = new Map<number, number>();
+  for (const p of plan.stages) { numbers.set(p.stage.index, next); next += 1 + p.stage.instructions.length; }
+  let cachedSteps = 0;
+  const results = new Map<number, Promise<LoadedImage>>();
+
+  const baseImage = async (ref: string, src: Instruction['src']): Promise<LoadedImage> => {
+    if (ref === 'scratch') return scratchImage();
+    return resolveImage(deps, ref).catch((e: unknown) => {
+      if (e instanceof SbxError && e.code === 'not_found') throw fail(src, `${ref}: no such image here (pull it first: sbx pull ${ref})`);
+      throw e;
+    });
+  };
+
+  const runStage = async (p: PlannedStage): Promise<LoadedImage> => {
+    for (const d of p.deps) await results.get(d);
+    const s = p.stage;
+    const label = s.name ?? String(s.index);
+    let n = numbers.get(s.index)!;
+    const src = (i: Instruction) => ({ file: i.src.file, line: i.src.line, endLine: i.src.endLine });
+    o.emit({ kind: 'start', step: n, total, stage: label, text: s.from.original, src: src(s.from) });
+    let image = 'stage' in p.base ? await results.get(p.base.stage)! : await baseImage(p.base.image, s.from.src);
+    o.emit({ kind: 'done', step: n, image: image.configDigest, ms: 0 });
+    let state = initialState(image.config.config, p.globals, o.buildArgs, df.directives.escape);
+    for (const instr of s.instructions) {
+      n++;
+      o.signal?.throwIfAborted();
+      const t0 = Date.now();
+      o.emit({ kind: 'start', step: n, total, stage: label, text: instr.original, src: src(instr) });
+      const step = evaluate(instr, state);
+      const config: ContainerConfig = step.kind === 'config' ? step.config : state.config;
+      const step_n = n;
+      const r = await executeStep(deps, step, {
+        parent: image, config, noCache: o.noCache, tmp: o.tmp, contextDir: o.contextDir, src: instr.src,
+        ...(o.ignore ? { ignore: o.ignore } : {}),
+        ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        fromImage: async (ref) => {
+          const f = p.froms[ref];
+          if (f && 'stage' in f) return results.get(f.stage)!;
+          return baseImage(ref, instr.src);
+        },
+        onOutput: (stream, data) => o.emit({ kind: 'output', step: step_n, stream, data }),
+        fail: (why) => fail(instr.src, why),
+      });
+      image = r.image;
+      if (step.kind === 'config') state = { ...state, config: step.config, ...(step.cmdSet ? { cmdSet: true } : {}) };
+      if (step.kind === 'arg') state = { ...state, args: step.args };
+      if (r.cached) { cachedSteps++; o.emit({ kind: 'cached', step: n, image: image.configDigest }); }
+      else o.emit({ kind: 'done', step: n, image: image.configDigest, ms: Date.now() - t0 });
+    }
+    return image;
+  };
+
+  for (const p of plan.stages) {
+    const r = runStage(p);
+    r.catch(() => undefined); // awaited below or by a dependent
+    results.set(p.stage.index, r);
+  }
+  // wait for all (a failure in any stage fails the build; the target's is the result)
+  await Promise.all(results.values());
+  let final = await results.get(plan.stages[plan.stages.length - 1]!.stage.index)!;
+  if (Object.keys(o.labels).length) final = await withLabels(deps, final, o.labels);
+  o.signal?.throwIfAborted();
+  if (tags.length) {
+    await deps.images.update((t, untagged) => { for (const name of tags) moveTag(t, untagged, name, final.target); });
+  }
+  return { Id: final.configDigest, Tags: tags, Cached: cachedSteps, Steps: total };
+}
+
+async function withLabels(deps: StepDeps, image: LoadedImage, labels: Record<string, string>): Promise<LoadedImage> {
+  const config = { ...image.config, config: { ...image.config.config, Labels: { ...(image.config.config?.Labels ?? {}), ...labels } } };
+  return deps.gcLock.withShared(async () => {
+    const { manifest, configDigest } = await writeImage(deps.content, image.manifest.layers, config);
+    await keepUntagged(deps, manifest);
+    return { ...image, target: manifest, descriptor: manifest, config, configDigest };
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * RUN: the step's command in a container made by the container manager from the parent image
+ * (the same runtime, isolation and defaults as `sbx run`), its output passed on line by line as
+ * it comes, then its writable layer committed as one layer with docker's history text. The
+ * container is removed afterwards, also when the command fails or the build is cancelled.
+ *
+ * network: 'none' → its own namespace with loopback only; 'default' and 'host' → the host's
+ * (sbx has no bridge network: a RUN that installs packages needs to reach the network).
+ */
+import { SbxError, type ContainerConfig } from '../../protocol/index.js';
+import type { ContainerManager } from '../containers/manager.js';
+import { containerLogs } from '../containers/logs.js';
+import { commitContainer, type CommitDeps } from '../images/commit.js';
+import type { LoadedImage } from '../images/resolve.js';
+import type { Step } from '../dockerfile/types.js';
+
+export interface RunDeps extends CommitDeps { containers: ContainerManager }
+
+export interface RunStepOptions {
+  config: ContainerConfig;
+  sourceDateEpoch?: number;
+  signal?: AbortSignal;
+  onOutput: (stream: 'stdout' | 'stderr', data: string) => void;
+  fail: (why: string) => SbxError;
+}
+
+/** Returns the committed image's manifest digest and image ID. */
+export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<Step, { kind: 'run' }>, o: RunStepOptions) {
+  const m = deps.containers;
+  const { id } = await m.create({
+    image: parent.configDigest,
+    entrypoint: [],
+    cmd: step.argv,
+    env: step.env,
+    ...(step.workdir ? { workdir: step.workdir } : {}),
+    ...(step.user ? { user: step.user } : {}),
+    network: step.network === 'none' ? 'none' : 'host',
+  });
+  const kill = (): void => { void m.kill(id).catch(() => undefined); };
+  o.signal?.addEventListener('abort', kill, { once: true });
+  try {
+    try {
+      await m.start(id);
+    } catch (e) {
+      const err = SbxError.wrap(e, 'RUN');
+      throw o.fail(`${err.message}`);
+    }
+    await relayLogs(m, id, o.onOutput);
+    const w = await m.wait(id);
+    o.signal?.throwIfAborted();
+    if (w.StatusCode !== 0) {
+      throw o.fail(`process "${step.createdBy}" did not complete successfully: exit code: ${w.StatusCode}`);
+    }
+    const rootfs = await m.rootfs(id);
+    return await commitContainer(deps, { id, rootfs, image: parent, config: o.config }, {
+      createdBy: step.createdBy,
+      ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  } finally {
+    o.signal?.removeEventListener('abort', kill);
+    await m.remove(id, true).catch(() => undefined);
+  }
+}
+
+/** The container's log records (channel byte, 4-byte length, payload) as text, until it exits. */
+async function relayLogs(m: ContainerManager, id: string, out: RunStepOptions['onOutput']): Promise<void> {
+  let buf = Buffer.alloc(0);
+  for await (const chunk of containerLogs(m, id, { follow: true })) {
+    buf = Buffer.concat([buf, chunk as Buffer]);
+    while (buf.length >= 5) {
+      const len = buf.readUInt32BE(1);
+      if (buf.length < 5 + len) break;
+      out(buf[0] === 2 ? 'stderr' : 'stdout', buf.subarray(5, 5 + len).toString('utf8'));
+      buf = buf.subarray(5 + len);
+    }
+  }
+}

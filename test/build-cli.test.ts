@@ -1,0 +1,115 @@
+/**
+ * sbx build through the CLI against a real sbxd: the seed's web-ping Dockerfile builds, runs and
+ * shows docker's history; a rebuild is all CACHED; editing app.js busts from the COPY on while
+ * `touch app.js` keeps the cache; RUN output and a failing RUN (exit code, line, nothing tagged).
+ */
+import { utimes, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sbx } from './_helpers/cli.js';
+import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
+import { privileged } from './_helpers/root.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+
+const s = suite<{ d: TestDaemon; ctx: string }>('build: through the CLI', {} as { d: TestDaemon; ctx: string });
+s.before.each(async (c) => {
+  c.d = await startTestDaemon();
+  c.ctx = await tmpdir();
+  if (process.getuid?.() !== 0) return;
+  const r = await sbx(c.d.root, ['import', '--busybox', 'busybox']);
+  assert.is(r.code, 0, r.stderr);
+});
+s.after.each(async (c) => {
+  await c.d.close();
+  await rmrf(c.ctx);
+});
+
+const WEB_PING = `FROM busybox
+ENV TARGET="example.com" \\
+    METHOD="HEAD" \\
+    INTERVAL="3000"
+WORKDIR /web-ping
+COPY app.js .
+CMD ["sh", "/web-ping/app.js"]
+`;
+
+async function build(d: TestDaemon, args: string[]) {
+  return sbx(d.root, ['build', '--progress', 'plain', ...args], { timeoutMs: 120000 });
+}
+
+s('web-ping builds, runs, has docker history; rebuild CACHED; edit busts from COPY; touch keeps', privileged(async ({ d, ctx }) => {
+  await writeFile(join(ctx, 'Dockerfile'), WEB_PING);
+  await writeFile(join(ctx, 'app.js'), 'echo "pinging $TARGET with $METHOD every $INTERVAL"\n');
+  const b1 = await build(d, ['-t', 'web-ping', ctx]);
+  assert.is(b1.code, 0, b1.stderr);
+  assert.ok(/#1 \[0 1\/5\] FROM busybox/.test(b1.stderr), b1.stderr);
+  assert.match(b1.stderr, /#4 \[0 4\/5\] COPY app\.js \./);
+  assert.not.match(b1.stderr, /CACHED/);
+  const run = await sbx(d.root, ['run', '--rm', 'web-ping']);
+  assert.is(run.stdout, 'pinging example.com with HEAD every 3000\n', run.stderr);
+  const hist = await sbx(d.root, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'web-ping']);
+  const rows = hist.stdout.trim().split('\n');
+  assert.is(rows[0], '/bin/sh -c #(nop)  CMD ["sh" "/web-ping/app.js"]', hist.stdout);
+  assert.match(rows[1]!, /^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \. $/);
+  assert.is(rows[2], '/bin/sh -c #(nop) WORKDIR /web-ping');
+  assert.is(rows[3], '/bin/sh -c #(nop)  ENV TARGET=example.com METHOD=HEAD INTERVAL=3000');
+  const id1 = JSON.parse((await sbx(d.root, ['image', 'inspect', 'web-ping'])).stdout)[0].Id;
+
+  const b2 = await build(d, ['-t', 'web-ping', ctx]);
+  assert.is(b2.code, 0, b2.stderr);
+  assert.is((b2.stderr.match(/CACHED/g) ?? []).length, 4, b2.stderr);
+  const id2 = JSON.parse((await sbx(d.root, ['image', 'inspect', 'web-ping'])).stdout)[0].Id;
+  assert.is(id2, id1);
+
+  const later = new Date(Date.now() + 60_000);
+  await utimes(join(ctx, 'app.js'), later, later);
+  const b3 = await build(d, ['-q', '-t', 'web-ping', ctx]);
+  assert.is(b3.stdout.trim(), id1, 'touch app.js keeps every step cached');
+
+  await writeFile(join(ctx, 'app.js'), 'echo edited\n');
+  const b4 = await build(d, ['-t', 'web-ping', ctx]);
+  assert.is(b4.code, 0, b4.stderr);
+  assert.match(b4.stderr, /#3 CACHED/);
+  assert.not.match(b4.stderr, /#4 CACHED/);
+  assert.not.match(b4.stderr, /#5 CACHED/);
+  assert.is((await sbx(d.root, ['run', '--rm', 'web-ping'])).stdout, 'edited\n');
+}));
+
+s('RUN: output shown, layer committed; a failing RUN names the line, exits 1, tags nothing', privileged(async ({ d, ctx }) => {
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo hello from run && mkdir /made && echo x > /made/f\nRUN ["sh", "-c", "echo exec form >&2"]\n');
+  const b = await build(d, ['-t', 'ran', ctx]);
+  assert.is(b.code, 0, b.stderr);
+  assert.match(b.stderr, /#2 [0-9.]+ hello from run/);
+  assert.match(b.stderr, /#3 [0-9.]+ exec form/);
+  assert.is((await sbx(d.root, ['run', '--rm', 'ran', 'cat', '/made/f'])).stdout, 'x\n');
+  const hist = await sbx(d.root, ['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'ran']);
+  assert.is(hist.stdout.split('\n')[1], '/bin/sh -c echo hello from run && mkdir /made && echo x > /made/f');
+  assert.is((await sbx(d.root, ['ps', '-a', '-q'])).stdout, '', 'no build container is left');
+
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo before\nRUN echo failing; exit 3\nCMD ["true"]\n');
+  const f = await build(d, ['-t', 'broken', ctx]);
+  assert.is(f.code, 1, f.stderr);
+  assert.match(f.stderr, /Dockerfile:3: process "\/bin\/sh -c echo failing; exit 3" did not complete successfully: exit code: 3/);
+  assert.match(f.stderr, /failing/);
+  const insp = await sbx(d.root, ['image', 'inspect', 'broken']);
+  assert.is.not(insp.code, 0, 'nothing is tagged');
+  assert.is((await sbx(d.root, ['ps', '-a', '-q'])).stdout, '');
+}));
+
+s('bad input: missing Dockerfile, unknown instruction, missing COPY source, ../ escape', privileged(async ({ d, ctx }) => {
+  const none = await build(d, [ctx]);
+  assert.is(none.code, 1);
+  assert.match(none.stderr, /Dockerfile: no such file or directory/);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUNN echo\n');
+  assert.match((await build(d, [ctx])).stderr, /Dockerfile:2: unknown instruction: RUNN/i);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY nothere /x\n');
+  const miss = await build(d, [ctx]);
+  assert.is(miss.code, 1);
+  assert.match(miss.stderr, /Dockerfile:2: "\/nothere": not found/);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nWORKDIR /a\nCOPY ../x /x\n');
+  assert.match((await build(d, [ctx])).stderr, /Dockerfile:3: forbidden path outside the build context: \.\.\/x/);
+  await mkdir(join(ctx, 'sub'));
+}));
+
+s.run();
