@@ -186,8 +186,10 @@ export interface PlannedStage {
    * executor resolves or pulls; when that fails it reports `FILE:LINE: COPY --from=x: …`.
    */
   froms: Record<string, { stage: number } | { image: string }>;
-  /** The global ARGs with their effective values (ARG after FROM re-declares from these). */
+  /** The global ARGs with their effective values, plus the automatic platform ARGs (TARGETARCH…). */
   globals: Record<string, string | undefined>;
+  /** FROM --platform, expanded; only the host platform is accepted (else not_implemented). */
+  platform?: string;
 }
 
 export interface BuildPlan {
