@@ -117,6 +117,16 @@ test('RUN heredocs: `RUN <<EOF` runs the body; `RUN cmd <<EOF` hands the heredoc
   assert.equal(steps[1]!.kind === 'run' && steps[1].argv, ['/bin/sh', '-c', 'cat > /f <<EOT\nhi\nEOT']);
 });
 
+test('RUN <<EOF with a #! body runs it as a script file, as buildkit does', () => {
+  const { steps } = walk('FROM x\nRUN <<PY\n#!/usr/bin/env python3\nprint(1)\nPY');
+  const run = steps[0]!;
+  assert.ok(run.kind === 'run');
+  if (run.kind !== 'run') return;
+  assert.equal(run.argv, ['/dev/pipes/PY']);
+  assert.equal(run.files, [{ path: '/dev/pipes/PY', content: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 }]);
+  assert.is(run.createdBy, '/dev/pipes/PY');
+});
+
 test('RUN --mount values are expanded; a cache mount is writable', () => {
   const { steps } = walk('FROM x\nARG ID=pip\nRUN --mount=type=cache,id=$ID,target=/c true');
   const run = steps[1]!;
