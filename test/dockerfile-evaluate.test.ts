@@ -94,6 +94,12 @@ test('ARG: default, --build-arg wins, a bare ARG inherits the global, ENV overri
   assert.equal(state.args, { A: 'def', B: 'cli', G: 'global', U: undefined });
 });
 
+test('ENV pairs of one instruction expand with the values from before it; WORKDIR history names the resolved dir', () => {
+  const { state, steps } = walk('FROM x\nENV A=old\nENV A=new B=$A\nWORKDIR /a\nWORKDIR b/../c');
+  assert.equal(state.config.Env, ['A=new', 'B=old']);
+  assert.is(steps[3]!.kind === 'config' && steps[3].createdBy, '/bin/sh -c #(nop) WORKDIR /a/c');
+});
+
 test('a build arg is invisible until the stage declares it', () => {
   const { state } = walk('FROM x\nLABEL before=$V\nARG V\nLABEL after=$V', { buildArgs: { V: '1' } });
   assert.equal(state.config.Labels, { before: '', after: '1' });

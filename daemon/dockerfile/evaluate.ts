@@ -64,7 +64,8 @@ export function evaluate(instr: Instruction, state: StageState): Step {
     case 'WORKDIR': {
       const dir = x(instr.path);
       const abs = setWorkdir(c, dir, bad);
-      return { kind: 'config', config: c, createdBy: `${NOP}WORKDIR ${dir}`, emptyLayer: true, mkdir: abs };
+      // dispatchers.go dispatchWorkdir: the history names the resolved directory
+      return { kind: 'config', config: c, createdBy: `${NOP}WORKDIR ${abs}`, emptyLayer: true, mkdir: abs };
     }
     case 'USER': {
       const user = x(instr.user);
