@@ -94,6 +94,12 @@ test('ARG: default, --build-arg wins, a bare ARG inherits the global, ENV overri
   assert.equal(state.args, { A: 'def', B: 'cli', G: 'global', U: undefined });
 });
 
+test('ENV pairs of one instruction expand with the values from before it; WORKDIR history names the resolved dir', () => {
+  const { state, steps } = walk('FROM x\nENV A=old\nENV A=new B=$A\nWORKDIR /a\nWORKDIR b/../c');
+  assert.equal(state.config.Env, ['A=new', 'B=old']);
+  assert.is(steps[3]!.kind === 'config' && steps[3].createdBy, '/bin/sh -c #(nop) WORKDIR /a/c');
+});
+
 test('a build arg is invisible until the stage declares it', () => {
   const { state } = walk('FROM x\nLABEL before=$V\nARG V\nLABEL after=$V', { buildArgs: { V: '1' } });
   assert.equal(state.config.Labels, { before: '', after: '1' });
@@ -115,6 +121,16 @@ test('RUN heredocs: `RUN <<EOF` runs the body; `RUN cmd <<EOF` hands the heredoc
   const { steps } = walk('FROM x\nRUN <<EOF\necho a\necho b\nEOF\nRUN cat > /f <<EOT\nhi\nEOT');
   assert.equal(steps[0]!.kind === 'run' && steps[0].argv, ['/bin/sh', '-c', 'echo a\necho b\n']);
   assert.equal(steps[1]!.kind === 'run' && steps[1].argv, ['/bin/sh', '-c', 'cat > /f <<EOT\nhi\nEOT']);
+});
+
+test('RUN <<EOF with a #! body runs it as a script file, as buildkit does', () => {
+  const { steps } = walk('FROM x\nRUN <<PY\n#!/usr/bin/env python3\nprint(1)\nPY');
+  const run = steps[0]!;
+  assert.ok(run.kind === 'run');
+  if (run.kind !== 'run') return;
+  assert.equal(run.argv, ['/dev/pipes/PY']);
+  assert.equal(run.files, [{ path: '/dev/pipes/PY', content: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 }]);
+  assert.is(run.createdBy, '/dev/pipes/PY');
 });
 
 test('RUN --mount values are expanded; a cache mount is writable', () => {

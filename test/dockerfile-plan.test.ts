@@ -42,7 +42,7 @@ test('--target picks a stage by name (case-insensitive); FROM a stage name depen
   assert.equal(p.stages.map((s) => s.stage.index), [0, 2]);
   assert.equal(p.stages[0]!.base, { image: 'golang:1.23' });
   assert.equal(p.stages[1]!.base, { stage: 0 });
-  assert.equal(p.stages[1]!.globals, { GO: '1.23' });
+  assert.is(p.stages[1]!.globals.GO, '1.23');
   throwsAt(() => plan(parseDockerfile(MULTI), { target: 'nope' }), /target stage "nope" could not be found/);
 });
 
@@ -73,6 +73,21 @@ test('FROM a later stage\'s name is an image, not a stage', () => {
   const p = plan(parseDockerfile('FROM later\nFROM alpine AS later'), { target: undefined });
   assert.equal(p.stages.map((s) => s.stage.index), [1]);
   assert.equal(plan(parseDockerfile('FROM later\nRUN x\nFROM alpine AS later\nCOPY --from=0 /a /a')).stages[0]!.base, { image: 'later' });
+});
+
+test('platform ARGs: automatic in FROM and for a bare ARG; --platform other than the host is refused', () => {
+  const df = parseDockerfile('ARG TARGETARCH\nFROM --platform=$BUILDPLATFORM img-$TARGETARCH:$TARGETOS');
+  const p = plan(df, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+  assert.equal(p.stages[0]!.base, { image: 'img-arm64:linux' });
+  assert.is(p.stages[0]!.platform, 'linux/arm64/v8');
+  assert.is(p.stages[0]!.globals.TARGETARCH, 'arm64');
+  try {
+    plan(parseDockerfile('FROM --platform=linux/s390x x'), { platform: { os: 'linux', architecture: 'amd64' } });
+    assert.unreachable();
+  } catch (e) {
+    assert.is((e as SbxError).code, 'not_implemented');
+    assert.match((e as Error).message, /^Dockerfile:1: FROM --platform=linux\/s390x: sbx builds for the host platform only \(linux\/amd64\)/);
+  }
 });
 
 test('ONBUILD triggers of a base image become instructions at the FROM line', () => {

@@ -13,10 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, isAbsolute, join, posix, relative } from 'node:path';
+import { basename, isAbsolute, join, posix } from 'node:path';
 import dockerignore from '@balena/dockerignore';
+import type { SbxError } from '../../protocol/index.js';
 import { fail } from './lexer.js';
 import type { ContextEntry, ResolvedCopy, SourceRange } from './types.js';
 
@@ -59,8 +60,13 @@ export interface ResolveOptions {
   ignore?: IgnoreMatcher;
   /** The destination was written as a directory (evaluate's dest ends in '/'). */
   destIsDir?: boolean;
-  /** COPY --from: paths are in another root; a top-level symlink resolves inside that root. */
+  /** 'instruction' for the error text (COPY or ADD). */
   what?: string;
+  /**
+   * 'context' (default): a symlink leaving the root is an error. 'stage' (COPY --from, a
+   * stage's rootfs): absolute targets and `..` resolve inside the root, as in the container.
+   */
+  scope?: 'context' | 'stage';
 }
 
 const GLOB_RE = /[*?[]/;
@@ -72,9 +78,9 @@ const GLOB_RE = /[*?[]/;
  * their contents (and their own metadata onto the destination directory, rel '').
  */
 export async function resolveCopy(root: string, sources: readonly string[], opts: ResolveOptions): Promise<ResolvedCopy> {
-  const realRoot = await realpath(root);
+  const mode = opts.scope === 'stage' ? 'clamp' : 'error';
   const ignored = (p: string): boolean => opts.ignore?.ignores(p) ?? false;
-  const matches: { path: string; st: Stats }[] = [];
+  const matches: { path: string; real: string; st: Stats }[] = [];
   for (const source of sources) {
     const norm = posix.normalize(source.replace(/^\/+/, '') || '.');
     if (norm === '..' || norm.startsWith('../')) throw fail(opts.src, `forbidden path outside the build context: ${source}`);
@@ -83,11 +89,11 @@ export async function resolveCopy(root: string, sources: readonly string[], opts
       const re = globRegExp(path);
       const found = (await walk(root, '', ignored)).filter((p) => re.test(p));
       if (found.length === 0) throw fail(opts.src, `no source files were specified (${source} matches nothing)`);
-      for (const p of found) matches.push({ path: p, st: await followed(root, realRoot, p, opts.src) });
+      for (const p of found) matches.push({ path: p, ...await followed(root, p, opts.src, mode) });
       continue;
     }
     if (path !== '' && ignored(path)) throw fail(opts.src, `"/${path}": not found (excluded by ${opts.ignore?.file ? basename(opts.ignore.file) : '.dockerignore'})`);
-    matches.push({ path, st: await followed(root, realRoot, path, opts.src) });
+    matches.push({ path, ...await followed(root, path, opts.src, mode) });
   }
   const entries: ContextEntry[] = [];
   const single = matches.length === 1;
@@ -95,12 +101,13 @@ export async function resolveCopy(root: string, sources: readonly string[], opts
   if (!single && !opts.destIsDir) {
     throw fail(opts.src, `When using ${opts.what ?? 'COPY'} with more than one source file, the destination must be a directory and end with a /`);
   }
-  for (const { path, st } of matches) {
-    if (!st.isDirectory()) { entries.push(entry(path, destIsDir ? posix.basename(path) : '', st)); continue; }
-    entries.push(entry(path, '', st));
-    for (const p of await walk(root, path, ignored)) {
+  for (const { path, real, st } of matches) {
+    // entries name what to read (the resolved path) and where it goes (from the name written)
+    if (!st.isDirectory()) { entries.push(entry(real, destIsDir ? posix.basename(path) : '', st)); continue; }
+    entries.push(entry(real, '', st));
+    for (const p of await walk(root, real, ignored)) {
       const lst = await lstat(join(root, p));
-      entries.push(entry(p, path === '' ? p : p.slice(path.length + 1), lst, lst.isSymbolicLink() ? await readlink(join(root, p)) : undefined));
+      entries.push(entry(p, real === '' ? p : p.slice(real.length + 1), lst, lst.isSymbolicLink() ? await readlink(join(root, p)) : undefined));
     }
   }
   const sumKind = !single ? 'multi' : matches[0]!.st.isDirectory() ? 'dir' : 'file';
@@ -124,23 +131,44 @@ function entry(path: string, rel: string, st: Stats, linkTarget?: string): Conte
   return { path, rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
 }
 
-/** stat a top-level source, following symlinks, refusing any that leave the root. */
-async function followed(root: string, realRoot: string, path: string, src: SourceRange): Promise<Stats> {
-  const abs = join(root, path);
-  let real: string;
-  try { real = await realpath(abs); } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      // a dangling symlink or a missing file: say which
-      const l = await lstat(abs).catch(() => undefined);
-      throw fail(src, l?.isSymbolicLink() ? `"/${path}": symlink target not found` : `"/${path}": not found`);
+/**
+ * Resolve a top-level source inside `root`, following symlinks one component at a time with the
+ * root as "/" (docker's FollowSymlinkInScope): an absolute target or a `..` above the root is an
+ * error for the context ('error') and clamped to the root for another stage's rootfs ('clamp'),
+ * so a link in a stage can never reach a host file. Returns the resolved root-relative path.
+ */
+async function followed(root: string, path: string, src: SourceRange, escape: 'error' | 'clamp'): Promise<{ real: string; st: Stats }> {
+  let parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  const out: string[] = [];
+  let hops = 0;
+  const outside = (): SbxError => fail(src, `"/${path}": symlink points outside the build context`);
+  while (parts.length) {
+    const name = parts.shift()!;
+    if (name === '..') {
+      if (out.length === 0 && escape === 'error') throw outside();
+      out.pop();
+      continue;
     }
-    throw e;
+    const cur = [...out, name].join('/');
+    const st = await lstat(join(root, cur)).catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined; throw e; });
+    if (!st) throw fail(src, hops ? `"/${path}": symlink target not found` : `"/${path}": not found`);
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) throw fail(src, `"/${path}": too many levels of symbolic links`);
+      const target = await readlink(join(root, cur));
+      if (target.startsWith('/')) {
+        if (escape === 'error') throw outside();
+        out.length = 0;
+      }
+      parts = [...target.split('/').filter((p) => p !== '' && p !== '.'), ...parts];
+      continue;
+    }
+    if (parts.length && !st.isDirectory()) throw fail(src, `"/${path}": not found`);
+    out.push(name);
   }
-  const rel = relative(realRoot, real);
-  if (rel === '..' || rel.startsWith('../') || isAbsolute(rel)) throw fail(src, `"/${path}": symlink points outside the build context (${real})`);
-  const st = await stat(real);
+  const real = out.join('/');
+  const st = await lstat(join(root, real));
   if (!st.isFile() && !st.isDirectory()) throw fail(src, `"/${path}": not a regular file or directory`);
-  return st;
+  return { real, st };
 }
 
 /** Every non-ignored path under root/dir (posix, root-relative), parents before children, sorted. */

@@ -64,7 +64,8 @@ export function evaluate(instr: Instruction, state: StageState): Step {
     case 'WORKDIR': {
       const dir = x(instr.path);
       const abs = setWorkdir(c, dir, bad);
-      return { kind: 'config', config: c, createdBy: `${NOP}WORKDIR ${dir}`, emptyLayer: true, mkdir: abs };
+      // dispatchers.go dispatchWorkdir: the history names the resolved directory
+      return { kind: 'config', config: c, createdBy: `${NOP}WORKDIR ${abs}`, emptyLayer: true, mkdir: abs };
     }
     case 'USER': {
       const user = x(instr.user);
@@ -116,15 +117,22 @@ export function evaluate(instr: Instruction, state: StageState): Step {
 function run(instr: RunInstr, state: StageState, x: (w: string) => string): Step {
   const c = state.config;
   let argv: string[];
+  let files: { path: string; content: string; mode: number }[] | undefined;
   if ('exec' in instr.command) argv = instr.command.exec;
   else {
     let text = instr.command.shell;
     const docs = instr.heredocs;
     // dockerfile2llb dispatchRun: `RUN <<EOF` alone runs the body as the script; otherwise the
     // heredocs are put back after the command for the shell to read.
-    if (docs.length === 1 && /^\d*<<-?["']?[^\s<"']+["']?$/.test(text.trim())) text = docs[0]!.content;
-    else for (const h of docs) text += '\n' + h.content + h.name;
-    argv = withShell(c.Shell, text);
+    const simple = docs.length === 1 && /^\d*<<-?["']?[^\s<"']+["']?$/.test(text.trim());
+    if (simple && docs[0]!.content.startsWith('#!')) {
+      files = [{ path: `/dev/pipes/${docs[0]!.name}`, content: docs[0]!.content, mode: 0o755 }];
+      argv = [files[0]!.path];
+    } else {
+      if (simple) text = docs[0]!.content;
+      else for (const h of docs) text += '\n' + h.content + h.name;
+      argv = withShell(c.Shell, text);
+    }
   }
   const env = envVars(c.Env);
   // build args reach the process env unless ENV overrides them; declared ones are written into
@@ -145,8 +153,8 @@ function run(instr: RunInstr, state: StageState, x: (w: string) => string): Step
   const workdir = c.WorkingDir || '/';
   const fullEnv = [...(c.Env ?? []), ...declared.map(([k, v]) => `${k}=${v}`), ...proxies];
   return {
-    kind: 'run', argv, env: fullEnv, user, workdir, mounts, network, heredocs: instr.heredocs, createdBy,
-    cacheText: JSON.stringify({ createdBy, env: fullEnv, user, workdir, mounts, network }),
+    kind: 'run', argv, env: fullEnv, user, workdir, mounts, network, heredocs: instr.heredocs, createdBy, ...(files ? { files } : {}),
+    cacheText: JSON.stringify({ createdBy, env: fullEnv, user, workdir, mounts, network, files }),
   };
 }
 

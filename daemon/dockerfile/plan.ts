@@ -15,19 +15,36 @@ export interface PlanOptions {
   /** A stage name (case-insensitive); the last stage when absent. */
   target?: string;
   buildArgs?: Record<string, string>;
+  /** The host platform sbx builds for; gives BUILDPLATFORM/TARGETPLATFORM & co. Default linux/amd64. */
+  platform?: { os: string; architecture: string; variant?: string };
+}
+
+/**
+ * buildkit's automatic platform ARGs: in the global scope (usable in FROM without ARG); a stage
+ * sees them after a bare `ARG TARGETARCH`. sbx builds for the host only, so BUILD* = TARGET*.
+ */
+export function platformArgs(p: { os: string; architecture: string; variant?: string }): Record<string, string> {
+  const platform = `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+  const out: Record<string, string> = {};
+  for (const pre of ['BUILD', 'TARGET']) {
+    Object.assign(out, { [`${pre}PLATFORM`]: platform, [`${pre}OS`]: p.os, [`${pre}ARCH`]: p.architecture, [`${pre}VARIANT`]: p.variant ?? '' });
+  }
+  return out;
 }
 
 export function plan(df: Dockerfile, opts: PlanOptions = {}): BuildPlan {
   const buildArgs = opts.buildArgs ?? {};
   const esc = df.directives.escape;
-  const globals: Record<string, string | undefined> = {};
+  const host = opts.platform ?? { os: 'linux', architecture: 'amd64' };
+  const automatic = platformArgs(host);
+  const globals: Record<string, string | undefined> = { ...automatic };
   const defined = (): Record<string, string> => Object.fromEntries(Object.entries(globals).filter(([, v]) => v !== undefined)) as Record<string, string>;
   const x = (word: string, src: SourceRange): string => {
     try { return expand(word, defined(), esc); } catch (e) { throw e instanceof SbxError ? fail(src, e.message) : e; }
   };
   for (const a of df.globalArgs) {
     for (const { key, value } of a.vars) {
-      globals[key] = Object.hasOwn(buildArgs, key) ? buildArgs[key] : value !== undefined ? x(value, a.src) : undefined;
+      globals[key] = Object.hasOwn(buildArgs, key) ? buildArgs[key] : value !== undefined ? x(value, a.src) : automatic[key];
     }
   }
   const byName = new Map(df.stages.filter((s) => s.name).map((s) => [s.name!, s.index]));
@@ -37,6 +54,14 @@ export function plan(df: Dockerfile, opts: PlanOptions = {}): BuildPlan {
     if (!image) throw fail(stage.from.src, `base name (${stage.from.image}) should not be blank`);
     const baseIdx = byName.get(image.toLowerCase());
     const base: PlannedStage['base'] = baseIdx !== undefined && baseIdx < stage.index ? { stage: baseIdx } : { image };
+    let platform: string | undefined;
+    if (stage.from.platform !== undefined) {
+      platform = x(stage.from.platform, stage.from.src);
+      const want = platform.split('/');
+      if (want[0] !== host.os || (want[1] !== undefined && want[1] !== host.architecture) || (want[2] !== undefined && want[2] !== (host.variant ?? ''))) {
+        throw new SbxError('not_implemented', `${stage.from.src.file}:${stage.from.src.line}: FROM --platform=${platform}: sbx builds for the host platform only (${automatic.TARGETPLATFORM})`);
+      }
+    }
     const froms: PlannedStage['froms'] = {};
     const deps = new Set<number>('stage' in base ? [base.stage] : []);
     for (const i of stage.instructions) {
@@ -56,7 +81,7 @@ export function plan(df: Dockerfile, opts: PlanOptions = {}): BuildPlan {
         if ('stage' in ref) deps.add(ref.stage);
       }
     }
-    return { stage, base, deps: [...deps], froms, globals: { ...globals } };
+    return { stage, base, deps: [...deps], froms, globals: { ...globals }, ...(platform !== undefined ? { platform } : {}) };
   });
 
   let target = df.stages.length - 1;
@@ -83,7 +108,7 @@ export function plan(df: Dockerfile, opts: PlanOptions = {}): BuildPlan {
   };
   visit(target);
 
-  const declared = new Set(Object.keys(globals));
+  const declared = new Set(df.globalArgs.flatMap((a) => a.vars.map((v) => v.key)));
   for (const n of order) for (const i of df.stages[n]!.instructions) if (i.kind === 'ARG') for (const v of i.vars) declared.add(v.key);
   const unused = Object.keys(buildArgs).filter((k) => !declared.has(k) && !PROXY_ARGS.includes(k) && !k.startsWith('BUILDKIT_')).sort();
   const warnings = unused.length ? [`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`] : [];

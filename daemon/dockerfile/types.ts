@@ -9,9 +9,9 @@
  *   expand.ts   expand(word, vars, escape): string                  (moby shell lexer, ProcessWord)
  *               expandWords(text, vars, escape): string[]           (ProcessWords: split + expand)
  *   evaluate.ts evaluate(instr, state): Step                        (one instruction, docker's dispatchers)
- *               initialState(base config, globals, buildArgs): StageState
+ *               initialState(baseConfig, planned.globals, buildArgs, escape): StageState
  *               copyCreatedBy(step, sum): string                    (history text needs the content sum)
- *   plan.ts     plan(dockerfile, { target?, buildArgs }): BuildPlan
+ *   plan.ts     plan(dockerfile, { target?, buildArgs, platform? }): BuildPlan
  *               onbuildInstructions(triggers, src): Instruction[]   (a base image's OnBuild → instructions)
  *   context.ts  loadIgnore(contextDir, dockerfilePath?): Promise<IgnoreMatcher>; parseIgnore(text)
  *               resolveCopy(root, sources, { src, ignore?, destIsDir? }): Promise<ResolvedCopy>
@@ -151,7 +151,12 @@ export type Step =
       user: string; workdir: string;
       mounts: RunMount[];   // expanded
       network: 'default' | 'none' | 'host';
-      heredocs: Heredoc[];  // expanded unless quoted
+      heredocs: Heredoc[];  // as written; the shell expands them at run time
+      /**
+       * Files to put in place (read-only, outside the layer) before running: `RUN <<EOF` whose
+       * body starts with `#!` runs as the script /dev/pipes/EOF (mode 0755), as buildkit does.
+       */
+      files?: { path: string; content: string; mode: number }[];
       /** `/bin/sh -c echo hi`, `|1 A=b /bin/sh -c …` as docker writes it. */
       createdBy: string;
       /** What keys the cache besides the parent: createdBy + env + mounts + network. */
@@ -162,7 +167,10 @@ export type Step =
       add: boolean;
       /** Expanded, context-relative (or relative to `from`'s root) paths/globs, or http(s) URLs (ADD). */
       sources: string[];
-      /** Absolute, expanded; ends in '/' when docker treats it as a directory. */
+      /**
+       * Absolute, expanded; ends in '/' when written as a directory (trailing '/', `.`). As in
+       * docker, an existing directory at dest also receives the sources inside it.
+       */
       dest: string;
       from?: string;
       chown?: string; chmod?: string; link: boolean; parents: boolean; exclude: string[];
@@ -186,8 +194,10 @@ export interface PlannedStage {
    * executor resolves or pulls; when that fails it reports `FILE:LINE: COPY --from=x: …`.
    */
   froms: Record<string, { stage: number } | { image: string }>;
-  /** The global ARGs with their effective values (ARG after FROM re-declares from these). */
+  /** The global ARGs with their effective values, plus the automatic platform ARGs (TARGETARCH…). */
   globals: Record<string, string | undefined>;
+  /** FROM --platform, expanded; only the host platform is accepted (else not_implemented). */
+  platform?: string;
 }
 
 export interface BuildPlan {
