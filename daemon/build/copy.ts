@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { SbxError } from '../../protocol/index.js';
-import type { FsView } from '../changes/view.js';
+import type { FsView } from '../snapshots/view.js';
 import { copyChecksum, resolveCopy, type IgnoreMatcher } from '../dockerfile/context.js';
 import type { SourceRange } from '../dockerfile/types.js';
 

@@ -7,20 +7,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DirView, EMPTY_VIEW, LayeredView, type FsView } from '../changes/view.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Unpacker } from '../images/unpack.js';
+import type { Differ } from '../snapshots/differ.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
+import { EMPTY_VIEW, type FsView } from '../snapshots/view.js';
 
-export interface TreeDeps { unpacker: Unpacker; snapshotter: Snapshotter }
+export interface TreeDeps { unpacker: Unpacker; snapshotter: Snapshotter; differ: Differ }
 
 export async function imageView(deps: TreeDeps, image: LoadedImage): Promise<FsView> {
   if (image.manifest.layers.length === 0) return EMPTY_VIEW;
   const { chainId } = await deps.unpacker.unpack(image);
   if (!chainId) return EMPTY_VIEW;
-  const d = await deps.snapshotter.dirs(chainId);
-  return d.format === 'overlay' ? new LayeredView([d.upper, ...d.lowers]) : new DirView(d.upper);
+  return deps.differ.treeOf(await deps.snapshotter.dirs(chainId));
 }
 
 /** Mount the image's tree read-only under `tmp` for `fn`; an image without layers is an empty dir. */
