@@ -41,7 +41,7 @@ export function registerBuild(api: ApiServer, s: Services): void {
         emit: (event) => ctx.emit({ type: 'build', event }),
       });
     } catch (e) {
-      const err = e instanceof SbxError ? e : SbxError.wrap(e, 'build');
+      const err = api.router.clientError(e, 'build');
       ctx.emit({ type: 'build', event: { kind: 'error', message: err.message } });
       throw err;
     } finally {

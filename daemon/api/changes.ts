@@ -64,7 +64,7 @@ export function registerChanges(api: ApiServer, s: Services): void {
 
   api.channel(Changes.feed, (ws, params, query) => {
     feed(s, ws, params, query).catch((e: unknown) => {
-      const err = e instanceof SbxError ? e : SbxError.wrap(e, `changes feed of ${params.id}`);
+      const err = api.router.clientError(e, `changes feed of ${params.id}`);
       send(ws, { type: 'error', error: err.toBody() });
       ws.close(1011);
     });

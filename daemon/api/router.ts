@@ -101,7 +101,7 @@ export class Router {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
       }
     } catch (err) {
-      const e = this.toSbxError(err, `${req.method} ${url.pathname}`);
+      const e = this.clientError(err, `${req.method} ${url.pathname}`);
       if (!streaming && !res.headersSent) {
         const body = JSON.stringify(e.toBody());
         res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
@@ -117,14 +117,20 @@ export class Router {
 
   /**
    * A bug (an `internal` SbxError or anything else thrown) answers with a generic message and a
-   * reference; the full text, which may name host paths, goes only to the daemon log.
+   * reference; the full text, which may name host paths, goes only to the daemon log. WebSocket
+   * channels and streamed answers use it too.
    */
-  private toSbxError(err: unknown, what: string): SbxError {
-    if (err instanceof SbxError && err.code !== 'internal') return err;
+  clientError(err: unknown, what: string): SbxError {
+    if (err instanceof SbxError && (err.code !== 'internal' || this.hidden.has(err))) return err;
     const ref = randomBytes(4).toString('hex');
     this.log.error('internal error', { what, ref, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-    return new SbxError('internal', `${what}: internal error (see sbxd log, ref ${ref})`);
+    const hidden = new SbxError('internal', `${what}: internal error (see sbxd log, ref ${ref})`);
+    this.hidden.add(hidden);
+    return hidden;
   }
+
+  /** Errors clientError already logged and replaced (a handler may pass one on). */
+  private readonly hidden = new WeakSet<SbxError>();
 }
 
 /** A route without a schema (none in protocol/ today; test/api-validate checks): JSON-decoded query values. */

@@ -64,7 +64,7 @@ export function registerStreams(api: ApiServer, s: Services): void {
         try {
           attach = se.hello(msg, sink);
         } catch (e) {
-          const err = SbxError.wrap(e, 'attach');
+          const err = api.router.clientError(e, 'attach');
           if (ws.readyState === ws.OPEN) ws.send(encodeControl({ t: 'error', code: err.code, message: err.message, fatal: true }));
           ws.close(CLOSE_FOR[err.code] ?? CloseCode.badProtocol, err.message.slice(0, 120));
         }
