@@ -7,7 +7,7 @@ import tar from 'tar-stream';
 import { MediaType, type Digest, type ImageConfig } from '../protocol/index.js';
 import { openLocalContentStore } from '../daemon/content/local.js';
 import type { ContentStore } from '../daemon/content/store.js';
-import { commitContainer, type CommitOptions, type CommitResult } from '../daemon/images/commit.js';
+import { commitImage, type CommitOptions, type CommitResult } from '../daemon/images/commit.js';
 import { loadImage, type LoadedImage } from '../daemon/images/resolve.js';
 import { openImageStore, type ImageStore } from '../daemon/images/store.js';
 import { createUnpacker, type Unpacker } from '../daemon/images/unpack.js';
@@ -75,7 +75,7 @@ function commitSuite(driver: 'overlay' | 'native'): void {
   }
 
   async function commit(ctx: Ctx, id: string, image: LoadedImage, opts: CommitOptions = {}): Promise<CommitResult> {
-    return commitContainer(ctx, { id, rootfs: await rootfsOf(ctx, id), image, config: image.config.config ?? {} }, opts);
+    return commitImage(ctx, { id, rootfs: await rootfsOf(ctx, id), image, config: image.config.config ?? {} }, opts);
   }
 
   async function inspect(ctx: Ctx, r: CommitResult): Promise<LoadedImage> {
@@ -193,14 +193,14 @@ function commitSuite(driver: 'overlay' | 'native'): void {
   s('a running container is frozen while its layer is read, and thawed after', privileged(async (ctx) => {
     const id = await container(ctx, ctx.base, 'echo x > x');
     const events: string[] = [];
-    const r = await commitContainer(ctx, {
+    const r = await commitImage(ctx, {
       id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: ctx.base.config.config ?? {},
       freeze: async () => { events.push('freeze'); return async () => { events.push('thaw'); }; },
     }, {});
     assert.ok(r.layer);
     assert.equal(events, ['freeze', 'thaw']);
     events.length = 0;
-    await commitContainer(ctx, { id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: {}, freeze: async () => { events.push('freeze'); return async () => {}; } }, { pause: false });
+    await commitImage(ctx, { id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: {}, freeze: async () => { events.push('freeze'); return async () => {}; } }, { pause: false });
     assert.equal(events, []);
   }));
 

@@ -10,7 +10,7 @@
 import { SbxError, type ContainerConfig } from '../../protocol/index.js';
 import type { ContainerManager } from '../containers/manager.js';
 import { containerLogs } from '../containers/logs.js';
-import { commitContainer, type CommitDeps } from '../images/commit.js';
+import { commitImage, type CommitDeps } from '../images/commit.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Step } from '../dockerfile/types.js';
 
@@ -52,7 +52,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
       throw o.fail(`process "${step.createdBy}" did not complete successfully: exit code: ${w.StatusCode}`);
     }
     const rootfs = await m.rootfs(id);
-    return await commitContainer(deps, { id, rootfs, image: parent, config: o.config }, {
+    return await commitImage(deps, { id, rootfs, image: parent, config: o.config }, {
       createdBy: step.createdBy,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
       ...(o.signal ? { signal: o.signal } : {}),

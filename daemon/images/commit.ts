@@ -1,5 +1,6 @@
 /**
- * commitContainer: a container's file system changes → a new image (docker commit).
+ * commitImage: a container rootfs's changes → a new image (the body of docker commit; the
+ * one-call service over a container reference is containers/commit.ts commitContainer).
  *
  * Contract
  * - The layer is the container layer as an OCI tar, made by the differ (snapshots/differ.ts
@@ -85,7 +86,7 @@ export function validateCommitOptions(opts: CommitOptions): void {
   }
 }
 
-export async function commitContainer(deps: CommitDeps, src: CommitSource, opts: CommitOptions = {}): Promise<CommitResult> {
+export async function commitImage(deps: CommitDeps, src: CommitSource, opts: CommitOptions = {}): Promise<CommitResult> {
   validateCommitOptions(opts);
   const config = applyChanges(src.config, opts.changes ?? []);
   const exclude = excludeFilter(opts.exclude);
