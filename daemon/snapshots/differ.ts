@@ -17,6 +17,11 @@
  *   construction). undefined when there is nothing to export (unless `squash`: then the whole
  *   tree). The caller freezes a running container around it.
  * - view(dirs) of an image's top layer snapshot: treeOf(dirs).
+ * - settle(rootfs, opts): after exportLayer(rootfs, opts), rewrite the container's snapshot so it
+ *   holds exactly what the layer holds (settle.ts: excluded paths, sockets, mtimes, xattrs), for
+ *   Snapshotter.commit(chainID, rootfs.key) instead of an unpack. Only for a stopped container that
+ *   is removed right after. false when the snapshot cannot stand for the layer (squash: its parent
+ *   is not the layer's; a full tree with hard links the layer splits): remove it as usual.
  *
  * Errors: conflict (a directory vanished while being staged), failed_precondition (an overlay
  * redirect/metacopy entry), plus the content store's errors.
@@ -64,6 +69,7 @@ export interface Differ {
   /** The whole tree of a committed (image layer) snapshot, from its dirs. */
   treeOf(dirs: SnapshotDirs): FsView;
   exportLayer(rootfs: Rootfs, opts?: ExportOptions): Promise<ExportedLayer | undefined>;
+  settle(rootfs: Rootfs, opts?: ExportOptions): Promise<boolean>;
 }
 
 export interface DifferDeps { snapshotter: Snapshotter; content: ContentStore }
