@@ -15,7 +15,7 @@ import { createDiffer, type Differ } from '../daemon/snapshots/differ.js';
 import { mountAll, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
-import { prepareRootfs, rootfsOf } from '../daemon/snapshots/rootfs.js';
+import { prepareRootfs, rootfsOf } from '../daemon/containers/rootfs.js';
 import type { Snapshotter } from '../daemon/snapshots/snapshotter.js';
 import { SharedLock } from '../daemon/util/lock.js';
 import { silentLogger } from '../daemon/util/log.js';

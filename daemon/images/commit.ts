@@ -29,8 +29,7 @@ import {
 } from '../../protocol/index.js';
 import { excludeFilter } from '../changes/stubs.js';
 import type { ContentStore } from '../content/store.js';
-import type { Differ, ExportOptions } from '../snapshots/differ.js';
-import type { Rootfs } from '../snapshots/rootfs.js';
+import type { Differ, ExportOptions, Rootfs } from '../snapshots/differ.js';
 import type { SharedLock } from '../util/lock.js';
 import { applyChanges } from '../dockerfile/config-changes.js';
 import type { LoadedImage } from './resolve.js';

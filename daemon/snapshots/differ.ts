@@ -28,11 +28,31 @@
  */
 import type { Change, Descriptor, Digest } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
-import type { Rootfs } from './rootfs.js';
-import type { SnapshotDirs, Snapshotter } from './snapshotter.js';
+import type { Mount, SnapshotDirs, Snapshotter } from './snapshotter.js';
 import type { FsView } from './view.js';
 import { NativeDiffer } from './native-differ.js';
 import { OverlayDiffer } from './overlay-differ.js';
+
+/**
+ * A container's root as the differ reads it: made by containers/rootfs.ts (prepareRootfs, rootfsOf)
+ * from the snapshot `container-<id>`; see there for where the bytes live.
+ */
+export interface Rootfs {
+  /** The snapshot key: `container-<id>`. */
+  key: string;
+  driver: 'overlay' | 'native';
+  /** The merged root, as mounts to perform on the target directory. */
+  mounts: Mount[];
+  /** The container's own writable layer (overlay) or full tree (native). */
+  upperdir: string;
+  /** overlay only. */
+  workdir?: string;
+  /** Image layers, top first (overlay); the image's complete tree first (native). */
+  lowerdirs: string[];
+  format: 'overlay' | 'full';
+  /** The image's top chainID; undefined for an image without layers. */
+  chainId?: Digest;
+}
 
 export interface DiffOptions {
   /** Container paths left out (mount stubs, --exclude patterns). */

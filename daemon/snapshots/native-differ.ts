@@ -12,10 +12,9 @@ import { SbxError, type Change } from '../../protocol/index.js';
 import { packToStore } from '../archive/pack.js';
 import { Beneath } from '../util/beneath.js';
 import { compareViews } from './compare.js';
-import type { DiffOptions, Differ, DifferDeps, ExportOptions, ExportedLayer, FollowTarget } from './differ.js';
+import type { DiffOptions, Differ, DifferDeps, ExportOptions, ExportedLayer, FollowTarget, Rootfs } from './differ.js';
 import { packOptions, settleOptions } from './overlay-differ.js';
 import { settleFullTree } from './settle.js';
-import type { Rootfs } from './rootfs.js';
 import type { SnapshotDirs } from './snapshotter.js';
 import { DirView, EMPTY_VIEW, hostPath, toEntry, type FsView } from './view.js';
 
