@@ -51,7 +51,8 @@ export interface CommitSource {
   /**
    * The container is stopped and removed right after the commit (a build step's): its snapshot
    * becomes the new layer's snapshot (Differ.settle, then Unpacker.adopt), so nothing unpacks the
-   * layer again. Not with squash; a layer whose snapshot exists already is not replaced.
+   * layer again. Not with squash; a layer whose snapshot exists already is not replaced; a
+   * failure to keep it is not the commit's (kept: false; the snapshot goes with the container).
    */
   keepSnapshot?: boolean;
 }
@@ -164,6 +165,11 @@ export async function commitImage(deps: CommitDeps, src: CommitSource, opts: Com
 async function keep(deps: CommitDeps, src: CommitSource, parentDiffIds: Digest[], diffId: Digest, o: ExportOptions): Promise<boolean> {
   const chain = chainIds([...parentDiffIds, diffId]);
   if (src.rootfs.chainId !== chain[chain.length - 2]) return false;
-  if (!(await deps.differ.settle(src.rootfs, o))) return false;
-  return deps.unpacker.adopt(src.rootfs.key, chain[chain.length - 1]!, diffId);
+  // The image is stored: failing to keep the snapshot costs only a later unpack, never the commit.
+  try {
+    if (!(await deps.differ.settle(src.rootfs, o))) return false;
+    return await deps.unpacker.adopt(src.rootfs.key, chain[chain.length - 1]!, diffId);
+  } catch {
+    return false;
+  }
 }

@@ -42,7 +42,8 @@ export interface Unpacker {
    * exactly what the layer `diffId` holds: Differ.settle) as the layer's snapshot `chainId`, so
    * nothing unpacks that layer again. false when `chainId` exists already (`key` is left as it
    * was: remove it as usual). Runs under the same per-chainID lock as unpack, and never while a
-   * prune runs.
+   * prune runs. The snapshot keeps `key`'s labels (a container's: sbx.container, where it was
+   * made) besides sbx.layer.diffid.
    */
   adopt(key: string, chainId: Digest, diffId: Digest): Promise<boolean>;
   /** Remove the extract-* snapshots a crash left behind. */
