@@ -11,7 +11,7 @@ import type { ContainerManager } from './containers/manager.js';
 
 /** ImageDeps' fields (config, log, content, images, unpacker, gcLock, imageUsers, gcRoots) are documented there. */
 export interface Services extends ImageDeps {
-  /** Layers and container roots ($SBX_ROOT/snapshots); container roots via snapshots/rootfs.ts. */
+  /** Layers and container roots ($SBX_ROOT/snapshots); container roots via containers/rootfs.ts. */
   snapshotter: Snapshotter;
   /** A container's changes, views and layer export, for the snapshotter's format (snapshots/differ.ts). */
   differ: Differ;

@@ -3,10 +3,11 @@
  * shows docker's history; a rebuild is all CACHED; editing app.js busts from the COPY on while
  * `touch app.js` keeps the cache; RUN output and a failing RUN (exit code, line, nothing tagged).
  */
-import { utimes, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { chainIds } from '../daemon/images/unpack.js';
 import { sbx } from './_helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
@@ -110,6 +111,22 @@ s('bad input: missing Dockerfile, unknown instruction, missing COPY source, ../ 
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nWORKDIR /a\nCOPY ../x /x\n');
   assert.match((await build(d, [ctx])).stderr, /Dockerfile:3: forbidden path outside the build context: \.\.\/x/);
   await mkdir(join(ctx, 'sub'));
+}));
+
+s('RUN steps keep their containers\' snapshots as the layers\' (no unpack of what was just packed)', privileged(async ({ d, ctx }) => {
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo one > /one\nRUN cat /one > /two && echo two >> /two\n');
+  const b = await build(d, ['-t', 'kept', ctx]);
+  assert.is(b.code, 0, b.stderr);
+  const layers: string[] = JSON.parse((await sbx(d.root, ['image', 'inspect', 'kept'])).stdout)[0].RootFS.Layers;
+  const chain = chainIds(layers as `sha256:${string}`[]);
+  const meta = JSON.parse(await readFile(join(d.root, 'snapshots', 'metadata.json'), 'utf8')).snapshots;
+  // Made in the step's container (its label), committed as the layer: neither RUN layer was unpacked.
+  for (const c of chain.slice(-2)) {
+    assert.is(meta[c]?.kind, 'committed', c);
+    assert.ok(meta[c].labels['sbx.container'], `${c} comes from a step container: ${JSON.stringify(meta[c])}`);
+  }
+  const run = await sbx(d.root, ['run', '--rm', 'kept', 'cat', '/two']);
+  assert.is(run.stdout, 'one\ntwo\n', run.stderr);
 }));
 
 s.run();

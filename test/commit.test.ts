@@ -7,15 +7,15 @@ import tar from 'tar-stream';
 import { MediaType, type Digest, type ImageConfig } from '../protocol/index.js';
 import { openLocalContentStore } from '../daemon/content/local.js';
 import type { ContentStore } from '../daemon/content/store.js';
-import { commitContainer, type CommitOptions, type CommitResult } from '../daemon/images/commit.js';
+import { commitImage, type CommitOptions, type CommitResult } from '../daemon/images/commit.js';
 import { loadImage, type LoadedImage } from '../daemon/images/resolve.js';
 import { openImageStore, type ImageStore } from '../daemon/images/store.js';
-import { createUnpacker, type Unpacker } from '../daemon/images/unpack.js';
+import { chainIds, createUnpacker, type Unpacker } from '../daemon/images/unpack.js';
 import { createDiffer, type Differ } from '../daemon/snapshots/differ.js';
 import { mountAll, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
-import { prepareRootfs, rootfsOf } from '../daemon/snapshots/rootfs.js';
+import { prepareRootfs, rootfsOf } from '../daemon/containers/rootfs.js';
 import type { Snapshotter } from '../daemon/snapshots/snapshotter.js';
 import { SharedLock } from '../daemon/util/lock.js';
 import { silentLogger } from '../daemon/util/log.js';
@@ -75,7 +75,7 @@ function commitSuite(driver: 'overlay' | 'native'): void {
   }
 
   async function commit(ctx: Ctx, id: string, image: LoadedImage, opts: CommitOptions = {}): Promise<CommitResult> {
-    return commitContainer(ctx, { id, rootfs: await rootfsOf(ctx, id), image, config: image.config.config ?? {} }, opts);
+    return commitImage(ctx, { id, rootfs: await rootfsOf(ctx, id), image, config: image.config.config ?? {} }, opts);
   }
 
   async function inspect(ctx: Ctx, r: CommitResult): Promise<LoadedImage> {
@@ -193,15 +193,41 @@ function commitSuite(driver: 'overlay' | 'native'): void {
   s('a running container is frozen while its layer is read, and thawed after', privileged(async (ctx) => {
     const id = await container(ctx, ctx.base, 'echo x > x');
     const events: string[] = [];
-    const r = await commitContainer(ctx, {
+    const r = await commitImage(ctx, {
       id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: ctx.base.config.config ?? {},
       freeze: async () => { events.push('freeze'); return async () => { events.push('thaw'); }; },
     }, {});
     assert.ok(r.layer);
     assert.equal(events, ['freeze', 'thaw']);
     events.length = 0;
-    await commitContainer(ctx, { id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: {}, freeze: async () => { events.push('freeze'); return async () => {}; } }, { pause: false });
+    await commitImage(ctx, { id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: {}, freeze: async () => { events.push('freeze'); return async () => {}; } }, { pause: false });
     assert.equal(events, []);
+  }));
+
+  s('keepSnapshot: the container\'s snapshot becomes the layer\'s; the next container does not unpack the layer', privileged(async (ctx) => {
+    const id = await container(ctx, ctx.base, SEED);
+    const r = await commitImage(ctx, { id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: {}, keepSnapshot: true }, {});
+    assert.ok(r.layer);
+    assert.is(r.kept, true);
+    const img = await inspect(ctx, r);
+    const top = chainIds(img.config.rootfs.diff_ids).at(-1)!;
+    assert.is((await ctx.snapshotter.stat(top)).kind, 'committed');
+    await rejects(() => rootfsOf(ctx, id), 'not_found');
+    const reads: string[] = [];
+    const read = ctx.content.read.bind(ctx.content);
+    ctx.content.read = (d, ...rest) => { reads.push(d); return read(d, ...rest); };
+    assert.is(await inImage(ctx, img, 'cat www/index.html; test -e etc/motd || echo gone'), '<h1>edited</h1>\ngone\n');
+    assert.equal(reads, [], 'no layer blob read');
+  }));
+
+  s('keepSnapshot: a layer whose snapshot exists keeps it; the container keeps its own', privileged(async (ctx) => {
+    const id = await container(ctx, ctx.base, SEED);
+    const first = await commit(ctx, id, ctx.base, { sourceDateEpoch: 1 });
+    await ctx.unpacker.unpack(await inspect(ctx, first));
+    const again = await commitImage(ctx, { id, rootfs: await rootfsOf(ctx, id), image: ctx.base, config: {}, keepSnapshot: true }, { sourceDateEpoch: 1 });
+    assert.is(again.layer?.diffId, first.layer?.diffId);
+    assert.is(again.kept, false);
+    assert.ok(await rootfsOf(ctx, id));
   }));
 
   s.run();

@@ -1,7 +1,7 @@
 /** Push-time gzip leaves libuv's pool room for the daemon's file-system calls (daemon/registry/compress.ts). */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { gzipSlots, threadPoolSize } from '../daemon/registry/compress.js';
+import { gzipSlots, threadPoolSize } from '../daemon/images/compress.js';
 
 const s = suite('registry: gzip slots');
 

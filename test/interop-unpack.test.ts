@@ -14,7 +14,7 @@ import { createUnpacker } from '../daemon/images/unpack.js';
 import { mountAll, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
-import { prepareRootfs } from '../daemon/snapshots/rootfs.js';
+import { prepareRootfs } from '../daemon/containers/rootfs.js';
 import { silentLogger } from '../daemon/util/log.js';
 import { busyboxLayer, putImage, tarOf } from './_helpers/fixtures.js';
 import { must, requireTools } from './_helpers/peers.js';

@@ -47,24 +47,10 @@ const daemonImports: [string, string][] = walk(daemonDir).flatMap((f) => [...rea
 /** A folder under daemon/, or for a file at daemon/'s top (daemon.ts, services.ts, config.ts, …) the file. */
 const nodeOf = (file: string): string => file.includes('/') ? file.slice(0, file.indexOf('/')) : file;
 
-/**
- * Imports that close a folder cycle and that only a file move breaks: each goes when its file
- * moves (issue 10 item 3), and must then be deleted here (the test fails on an edge that is gone).
- */
-const AWAITING_MOVE = new Map<string, string>([
-  ['snapshots/rootfs.ts -> images/unpack.ts', 'rootfs.ts belongs with containers/'],
-  ['images/local-transfer.ts -> registry/compress.ts', 'the gzip compressor belongs with images/'],
-]);
-
-test('every import awaiting a move still exists', () => {
-  const present = new Set(daemonImports.map(([a, b]) => `${a} -> ${b}`));
-  for (const edge of AWAITING_MOVE.keys()) assert.ok(present.has(edge), `${edge} is gone: delete it from AWAITING_MOVE`);
-});
-
 test('the folder graph of daemon/ has no cycle', () => {
   const next = new Map<string, Set<string>>();
   for (const [a, b] of daemonImports) {
-    if (AWAITING_MOVE.has(`${a} -> ${b}`) || nodeOf(a) === nodeOf(b)) continue;
+    if (nodeOf(a) === nodeOf(b)) continue;
     const set = next.get(nodeOf(a)) ?? new Set();
     set.add(nodeOf(b));
     next.set(nodeOf(a), set);

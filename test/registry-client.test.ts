@@ -12,7 +12,7 @@ import { openLocalContentStore } from '../daemon/content/local.js';
 import { localSource } from '../daemon/images/local-transfer.js';
 import { copyImage } from '../daemon/images/transfer.js';
 import { CredentialStore, RegistryClient } from '../daemon/remotes/client.js';
-import type { CompressedSink } from '../daemon/registry/compress.js';
+import type { CompressedSink } from '../daemon/images/compress.js';
 import { startRegistry, type RegistryServer } from '../daemon/registry/server.js';
 import { silentLogger } from '../daemon/util/log.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';

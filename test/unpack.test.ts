@@ -13,7 +13,7 @@ import { chainIds, createUnpacker, pruneLayers, type Unpacker } from '../daemon/
 import { mountAll, openSnapshotter, unmount } from '../daemon/snapshots/mount.js';
 import { openNativeSnapshotter } from '../daemon/snapshots/native.js';
 import { openOverlaySnapshotter } from '../daemon/snapshots/overlay.js';
-import { listRootfs, prepareRootfs, removeRootfs, rootfsOf } from '../daemon/snapshots/rootfs.js';
+import { listRootfs, prepareRootfs, removeRootfs, rootfsOf } from '../daemon/containers/rootfs.js';
 import type { Snapshotter } from '../daemon/snapshots/snapshotter.js';
 import { silentLogger } from '../daemon/util/log.js';
 import { rejects } from './_helpers/assert.js';

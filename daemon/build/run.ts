@@ -2,7 +2,8 @@
  * RUN: the step's command in a container made by the container manager from the parent image
  * (the same runtime, isolation and defaults as `sbx run`), its output passed on line by line as
  * it comes, then its writable layer committed as one layer with docker's history text. The
- * container is removed afterwards, also when the command fails or the build is cancelled.
+ * container is removed afterwards, also when the command fails or the build is cancelled; its
+ * snapshot is kept as the new layer's (keepSnapshot), so the next step does not unpack the layer.
  *
  * network: 'none' → its own namespace with loopback only; 'default' and 'host' → the host's
  * (sbx has no bridge network: a RUN that installs packages needs to reach the network).
@@ -10,7 +11,7 @@
 import { SbxError, type ContainerConfig } from '../../protocol/index.js';
 import type { ContainerManager } from '../containers/manager.js';
 import { containerLogs } from '../containers/logs.js';
-import { commitContainer, type CommitDeps } from '../images/commit.js';
+import { commitImage, type CommitDeps } from '../images/commit.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Step } from '../dockerfile/types.js';
 
@@ -52,7 +53,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
       throw o.fail(`process "${step.createdBy}" did not complete successfully: exit code: ${w.StatusCode}`);
     }
     const rootfs = await m.rootfs(id);
-    return await commitContainer(deps, { id, rootfs, image: parent, config: o.config }, {
+    return await commitImage(deps, { id, rootfs, image: parent, config: o.config, keepSnapshot: true }, {
       createdBy: step.createdBy,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
       ...(o.signal ? { signal: o.signal } : {}),

@@ -14,7 +14,7 @@
  * below containers/ (containers → images → changes), so it must not import containers/.
  */
 import type { ContainerConfig } from '../../protocol/index.js';
-import type { Rootfs } from '../snapshots/rootfs.js';
+import type { Rootfs } from '../snapshots/differ.js';
 
 export interface ContainerView {
   id: string;

@@ -12,7 +12,7 @@
  * - remove() deletes records, writable layer, cgroups and sessions; a running container needs
  *   force. Restart recovery (open()): a container recorded as running whose process is gone is
  *   marked exited with the code its supervisor recorded; nothing stays mounted.
- * - For `sbx commit`: rootfs(id) (upperdir/lowerdirs via snapshots/rootfs.ts), isRunning(id),
+ * - For `sbx commit`: rootfs(id) (upperdir/lowerdirs via containers/rootfs.ts), isRunning(id),
  *   freeze(id)/thaw(id).
  * - events: 'started' after a start is recorded, 'exited' (awaited) before any waiter hears of
  *   the exit (containers/events.ts). Shaping for ps/inspect is in describe.ts, logs in logs.ts.
@@ -33,7 +33,8 @@ import type { ImageStore } from '../images/store.js';
 import type { Unpacker } from '../images/unpack.js';
 import { resolveImage } from '../images/resolve.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { prepareRootfs, removeRootfs, rootfsOf, type Rootfs } from '../snapshots/rootfs.js';
+import { prepareRootfs, removeRootfs, rootfsOf } from './rootfs.js';
+import type { Rootfs } from '../snapshots/differ.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { KeyedMutex } from '../util/lock.js';
 import type { Logger } from '../util/log.js';

@@ -3,7 +3,7 @@
  * security) and one process's ProcessSpec (docker's environment defaults, the resolved user).
  */
 import type { ContainerSpec, ProcessSpec } from '../runtime/runtime.js';
-import type { Rootfs } from '../snapshots/rootfs.js';
+import type { Rootfs } from '../snapshots/differ.js';
 import type { Container } from './container.js';
 import type { ContainerConfigRecord } from './records.js';
 import { seccompOf } from './security.js';

@@ -2,7 +2,7 @@
 import { SbxError } from '../../protocol/index.js';
 import { DirView } from '../snapshots/view.js';
 import type { User } from '../runtime/runtime.js';
-import type { Rootfs } from '../snapshots/rootfs.js';
+import type { Rootfs } from '../snapshots/differ.js';
 
 /** The image's /etc/passwd or /etc/group, read from the layers (top first) without mounting. */
 async function readEtc(rootfs: Rootfs, file: string): Promise<string> {

@@ -1,5 +1,6 @@
 /**
- * commitContainer: a container's file system changes → a new image (docker commit).
+ * commitImage: a container rootfs's changes → a new image (the body of docker commit; the
+ * one-call service over a container reference is containers/commit.ts commitContainer).
  *
  * Contract
  * - The layer is the container layer as an OCI tar, made by the differ (snapshots/differ.ts
@@ -17,6 +18,8 @@
  *   atomic index rewrite, all under gcLock shared. A crash leaves at most unreferenced blobs.
  * - A running container is frozen while its layer is read (unless pause is false) and thawed
  *   afterwards, also on failure.
+ * - keepSnapshot (see CommitSource): after the image is stored, the container's snapshot is
+ *   settled and adopted as the layer's chainID snapshot (kept: true), under gcLock shared.
  *
  * Errors: invalid_argument (a bad change line, reference or exclude pattern, all checked before
  * any work), failed_precondition (an overlay redirect/metacopy layer), plus the stores' errors.
@@ -26,15 +29,15 @@ import {
 } from '../../protocol/index.js';
 import { excludeFilter } from '../changes/stubs.js';
 import type { ContentStore } from '../content/store.js';
-import type { Differ } from '../snapshots/differ.js';
-import type { Rootfs } from '../snapshots/rootfs.js';
+import type { Differ, ExportOptions, Rootfs } from '../snapshots/differ.js';
 import type { SharedLock } from '../util/lock.js';
 import { applyChanges } from '../dockerfile/config-changes.js';
 import type { LoadedImage } from './resolve.js';
+import { chainIds, type Unpacker } from './unpack.js';
 import { keepUntagged, moveTag, normalizeTag, type ImageStore } from './store.js';
 import { writeImage } from './write.js';
 
-export interface CommitDeps { content: ContentStore; images: ImageStore; gcLock: SharedLock; differ: Differ }
+export interface CommitDeps { content: ContentStore; images: ImageStore; gcLock: SharedLock; differ: Differ; unpacker: Unpacker }
 
 export interface CommitSource {
   id: string;
@@ -45,6 +48,13 @@ export interface CommitSource {
   config: ContainerConfig;
   /** Freeze the container's processes; returns the thaw. Absent when it is not running. */
   freeze?: () => Promise<() => Promise<void>>;
+  /**
+   * The container is stopped and removed right after the commit (a build step's): its snapshot
+   * becomes the new layer's snapshot (Differ.settle, then Unpacker.adopt), so nothing unpacks the
+   * layer again. Not with squash; a layer whose snapshot exists already is not replaced; a
+   * failure to keep it is not the commit's (kept: false; the snapshot goes with the container).
+   */
+  keepSnapshot?: boolean;
 }
 
 export interface CommitOptions {
@@ -70,6 +80,8 @@ export interface CommitResult {
   name?: string;
   /** The new layer; absent for an empty diff. */
   layer?: { diffId: Digest; size: number };
+  /** With keepSnapshot: the container's snapshot is now the layer's (named chainID). */
+  kept?: boolean;
 }
 
 export function validateCommitOptions(opts: CommitOptions): void {
@@ -85,7 +97,7 @@ export function validateCommitOptions(opts: CommitOptions): void {
   }
 }
 
-export async function commitContainer(deps: CommitDeps, src: CommitSource, opts: CommitOptions = {}): Promise<CommitResult> {
+export async function commitImage(deps: CommitDeps, src: CommitSource, opts: CommitOptions = {}): Promise<CommitResult> {
   validateCommitOptions(opts);
   const config = applyChanges(src.config, opts.changes ?? []);
   const exclude = excludeFilter(opts.exclude);
@@ -94,12 +106,13 @@ export async function commitContainer(deps: CommitDeps, src: CommitSource, opts:
   return deps.gcLock.withShared(async () => {
     const thaw = opts.pause !== false && src.freeze ? await src.freeze() : undefined;
     let layer: { descriptor: Descriptor; diffId: Digest } | undefined;
+    const exportOpts: ExportOptions = {
+      exclude, squash: opts.squash ?? false,
+      ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    };
     try {
-      layer = await deps.differ.exportLayer(src.rootfs, {
-        exclude, squash: opts.squash ?? false,
-        ...(opts.sourceDateEpoch !== undefined ? { sourceDateEpoch: opts.sourceDateEpoch } : {}),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
+      layer = await deps.differ.exportLayer(src.rootfs, exportOpts);
     } finally {
       await thaw?.();
     }
@@ -143,6 +156,20 @@ export async function commitContainer(deps: CommitDeps, src: CommitSource, opts:
     const result: CommitResult = { id: configDigest, manifest };
     if (name) result.name = name;
     if (layer) result.layer = { diffId: layer.diffId, size: layer.descriptor.size };
+    if (src.keepSnapshot && layer && !opts.squash) result.kept = await keep(deps, src, parent.rootfs.diff_ids, layer.diffId, exportOpts);
     return result;
   });
+}
+
+/** The container's snapshot as the new layer's (its parent must be the image's top layer). */
+async function keep(deps: CommitDeps, src: CommitSource, parentDiffIds: Digest[], diffId: Digest, o: ExportOptions): Promise<boolean> {
+  const chain = chainIds([...parentDiffIds, diffId]);
+  if (src.rootfs.chainId !== chain[chain.length - 2]) return false;
+  // The image is stored: failing to keep the snapshot costs only a later unpack, never the commit.
+  try {
+    if (!(await deps.differ.settle(src.rootfs, o))) return false;
+    return await deps.unpacker.adopt(src.rootfs.key, chain[chain.length - 1]!, diffId);
+  } catch {
+    return false;
+  }
 }

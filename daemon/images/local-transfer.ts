@@ -16,7 +16,7 @@ import {
 } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import { sha256 } from '../content/verify.js';
-import { compressLayer, type CompressedSink } from '../registry/compress.js';
+import { compressLayer, type CompressedSink } from './compress.js';
 import { diffIdHasher } from './diffid.js';
 import type { ImageStore } from './store.js';
 import { isGzipLayer, isUncompressedLayer, type ImageDestination, type ImageSource } from './transfer.js';

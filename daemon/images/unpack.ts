@@ -37,6 +37,15 @@ export interface Unpacked {
 export interface Unpacker {
   /** Make every layer of the image a committed snapshot. */
   unpack(image: { manifest: Manifest; config: ImageConfig }, opts?: { signal?: AbortSignal }): Promise<Unpacked>;
+  /**
+   * Take active snapshot `key` (unmounted, over the snapshot of chainID's parent layer, holding
+   * exactly what the layer `diffId` holds: Differ.settle) as the layer's snapshot `chainId`, so
+   * nothing unpacks that layer again. false when `chainId` exists already (`key` is left as it
+   * was: remove it as usual). Runs under the same per-chainID lock as unpack, and never while a
+   * prune runs. The snapshot keeps `key`'s labels (a container's: sbx.container, where it was
+   * made) besides sbx.layer.diffid.
+   */
+  adopt(key: string, chainId: Digest, diffId: Digest): Promise<boolean>;
   /** Remove the extract-* snapshots a crash left behind. */
   recover(): Promise<void>;
   /**
@@ -97,6 +106,20 @@ export function createUnpacker(deps: UnpackerDeps): Unpacker {
   return {
     unpack(image, opts = {}) {
       return gc.withShared(() => unpackImage(image, opts));
+    },
+
+    adopt(key, chainId, diffId) {
+      return gc.withShared(() => locks.run(chainId, async () => {
+        if (await exists(sn, chainId)) return false;
+        try {
+          await sn.commit(chainId, key, { 'sbx.layer.diffid': diffId });
+        } catch (e) {
+          if (e instanceof SbxError && e.code === 'already_exists') return false;
+          throw e;
+        }
+        log.debug('kept layer snapshot', { chainId, diffId });
+        return true;
+      }));
     },
 
     async recover() {

@@ -17,17 +17,42 @@
  *   construction). undefined when there is nothing to export (unless `squash`: then the whole
  *   tree). The caller freezes a running container around it.
  * - view(dirs) of an image's top layer snapshot: treeOf(dirs).
+ * - settle(rootfs, opts): after exportLayer(rootfs, opts), rewrite the container's snapshot so it
+ *   holds exactly what the layer holds (settle.ts: excluded paths, sockets, mtimes, xattrs), for
+ *   Snapshotter.commit(chainID, rootfs.key) instead of an unpack. Only for a stopped container that
+ *   is removed right after. false when the snapshot cannot stand for the layer (squash: its parent
+ *   is not the layer's; a full tree with hard links the layer splits): remove it as usual.
  *
  * Errors: conflict (a directory vanished while being staged), failed_precondition (an overlay
  * redirect/metacopy entry), plus the content store's errors.
  */
 import type { Change, Descriptor, Digest } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
-import type { Rootfs } from './rootfs.js';
-import type { SnapshotDirs, Snapshotter } from './snapshotter.js';
+import type { Mount, SnapshotDirs, Snapshotter } from './snapshotter.js';
 import type { FsView } from './view.js';
 import { NativeDiffer } from './native-differ.js';
 import { OverlayDiffer } from './overlay-differ.js';
+
+/**
+ * A container's root as the differ reads it: made by containers/rootfs.ts (prepareRootfs, rootfsOf)
+ * from the snapshot `container-<id>`; see there for where the bytes live.
+ */
+export interface Rootfs {
+  /** The snapshot key: `container-<id>`. */
+  key: string;
+  driver: 'overlay' | 'native';
+  /** The merged root, as mounts to perform on the target directory. */
+  mounts: Mount[];
+  /** The container's own writable layer (overlay) or full tree (native). */
+  upperdir: string;
+  /** overlay only. */
+  workdir?: string;
+  /** Image layers, top first (overlay); the image's complete tree first (native). */
+  lowerdirs: string[];
+  format: 'overlay' | 'full';
+  /** The image's top chainID; undefined for an image without layers. */
+  chainId?: Digest;
+}
 
 export interface DiffOptions {
   /** Container paths left out (mount stubs, --exclude patterns). */
@@ -64,6 +89,7 @@ export interface Differ {
   /** The whole tree of a committed (image layer) snapshot, from its dirs. */
   treeOf(dirs: SnapshotDirs): FsView;
   exportLayer(rootfs: Rootfs, opts?: ExportOptions): Promise<ExportedLayer | undefined>;
+  settle(rootfs: Rootfs, opts?: ExportOptions): Promise<boolean>;
 }
 
 export interface DifferDeps { snapshotter: Snapshotter; content: ContentStore }

@@ -12,9 +12,9 @@ import { SbxError, type Change } from '../../protocol/index.js';
 import { packToStore } from '../archive/pack.js';
 import { Beneath } from '../util/beneath.js';
 import { compareViews } from './compare.js';
-import type { DiffOptions, Differ, DifferDeps, ExportOptions, ExportedLayer, FollowTarget } from './differ.js';
-import { packOptions } from './overlay-differ.js';
-import type { Rootfs } from './rootfs.js';
+import type { DiffOptions, Differ, DifferDeps, ExportOptions, ExportedLayer, FollowTarget, Rootfs } from './differ.js';
+import { packOptions, settleOptions } from './overlay-differ.js';
+import { settleFullTree } from './settle.js';
 import type { SnapshotDirs } from './snapshotter.js';
 import { DirView, EMPTY_VIEW, hostPath, toEntry, type FsView } from './view.js';
 
@@ -69,5 +69,10 @@ export class NativeDiffer implements Differ {
     } finally {
       await rm(stage, { recursive: true, force: true });
     }
+  }
+
+  async settle(rootfs: Rootfs, o: ExportOptions = {}): Promise<boolean> {
+    if (o.squash) return false;
+    return settleFullTree(rootfs.upperdir, rootfs.lowerdirs[0], await this.changes(rootfs, o), settleOptions(o));
   }
 }

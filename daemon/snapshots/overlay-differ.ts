@@ -8,10 +8,10 @@ import { dirname, join } from 'node:path';
 import { SbxError, type Change } from '../../protocol/index.js';
 import { packToStore } from '../archive/pack.js';
 import { overlayChanges } from './compare.js';
-import type { DiffOptions, Differ, DifferDeps, ExportOptions, ExportedLayer, FollowTarget } from './differ.js';
+import type { DiffOptions, Differ, DifferDeps, ExportOptions, ExportedLayer, FollowTarget, Rootfs } from './differ.js';
 import { mountAll, unmount } from './mount.js';
 import { OVERLAY_OPTIONS, VIEW_FLAGS } from './overlay.js';
-import type { Rootfs } from './rootfs.js';
+import { settleOverlayUpper, type SettleOptions } from './settle.js';
 import type { SnapshotDirs } from './snapshotter.js';
 import { LayeredView, type FsView } from './view.js';
 
@@ -39,6 +39,12 @@ export class OverlayDiffer implements Differ {
     if (o.squash) return this.withMergedView(rootfs, (dir) => packToStore(this.deps.content, dir, pack));
     if ((await this.changes(rootfs, o)).length === 0) return undefined;
     return packToStore(this.deps.content, rootfs.upperdir, { ...pack, whiteouts: 'overlay' });
+  }
+
+  async settle(rootfs: Rootfs, o: ExportOptions = {}): Promise<boolean> {
+    if (o.squash) return false;
+    await settleOverlayUpper(rootfs.upperdir, settleOptions(o));
+    return true;
   }
 
   /** Mount the container's whole tree read-only (its layer as the top lower dir) for `fn`. */
@@ -69,4 +75,9 @@ export function packOptions(o: ExportOptions): { exclude: (p: string) => boolean
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
   };
+}
+
+/** settle.ts's options from an export's. */
+export function settleOptions(o: ExportOptions): SettleOptions {
+  return { ...(o.exclude ? { exclude: o.exclude } : {}), ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}) };
 }

@@ -27,7 +27,7 @@
  *   await applyLayer(upper, tar, { whiteouts });
  *   await sn.commit(chainId, key);                     // already_exists: someone else won; remove(key)
  *
- * Running a container (what snapshots/rootfs.ts prepareRootfs does)
+ * Running a container (what containers/rootfs.ts prepareRootfs does)
  *   const mounts = await sn.prepare(`container-${id}`, topChainId);
  *   await mountAll(mounts, merged);                    // ... run ...; unmount(merged)
  *   await sn.remove(`container-${id}`);

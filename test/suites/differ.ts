@@ -8,13 +8,16 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import tar from 'tar-stream';
+import { setAttribute } from '@napi-rs/xattr';
 import { formatChange } from '../../protocol/index.js';
 import { applyLayer } from '../../daemon/archive/apply.js';
 import { openLocalContentStore } from '../../daemon/content/local.js';
 import type { ContentStore } from '../../daemon/content/store.js';
-import { createDiffer, type Differ } from '../../daemon/snapshots/differ.js';
+import { excludeFilter } from '../../daemon/changes/stubs.js';
+import { createDiffer, type Differ, type ExportOptions, type ExportedLayer, type Rootfs } from '../../daemon/snapshots/differ.js';
+import type { FsView } from '../../daemon/snapshots/view.js';
 import { mountAll, unmount } from '../../daemon/snapshots/mount.js';
-import { containerKey, rootfsOf, type Rootfs } from '../../daemon/snapshots/rootfs.js';
+import { containerKey, rootfsOf } from '../../daemon/containers/rootfs.js';
 import type { Snapshotter } from '../../daemon/snapshots/snapshotter.js';
 import { sh, writeTree } from '../_helpers/fstree.js';
 import { privileged } from '../_helpers/root.js';
@@ -45,19 +48,79 @@ export function differSuite(name: string, open: (root: string) => Promise<Snapsh
     await rmrf(ctx.root);
   });
 
-  /** A container over `parent` whose root ran `script` (through a real mount). */
-  async function container(ctx: Ctx, parent: string, script: string): Promise<Rootfs> {
+  const CHANGE = 'echo hi > new.txt && echo changed > etc/motd && rm etc/gone && rm -r opt/app';
+
+  /** A container over `parent` whose root ran `script` (through a real mount), then `also`. */
+  async function container(ctx: Ctx, parent: string, script: string, also?: (dir: string) => Promise<void>): Promise<Rootfs> {
     const id = `c${++ctx.n}`;
     await ctx.sn.prepare(containerKey(id), parent);
     const r = await rootfsOf({ snapshotter: ctx.sn }, id);
     const dir = join(ctx.root, 'mnt', id);
     await mkdir(dir, { recursive: true });
     await mountAll(r.mounts, dir);
-    try { await sh(dir, script); } finally { await unmount(dir); }
+    try {
+      await sh(dir, script);
+      await also?.(dir);
+    } finally { await unmount(dir); }
     return r;
   }
 
-  const CHANGE = 'echo hi > new.txt && echo changed > etc/motd && rm etc/gone && rm -r opt/app';
+  /** Export, settle and commit the container's snapshot as `kept`; apply the layer over the parent as `unpacked`. */
+  async function keepAndUnpack(ctx: Ctx, r: Rootfs, o: ExportOptions): Promise<{ kept: boolean; layer: ExportedLayer }> {
+    const layer = await ctx.differ.exportLayer(r, o);
+    assert.ok(layer);
+    const kept = await ctx.differ.settle(r, o);
+    if (kept) await ctx.sn.commit('kept', r.key);
+    await ctx.sn.prepare('apply', r.chainId);
+    const d = await ctx.sn.dirs('apply');
+    await applyLayer(d.upper, await ctx.content.read(layer.diffId), { whiteouts: d.whiteouts, lowers: d.lowers, diffId: layer.diffId });
+    await ctx.sn.commit('unpacked', 'apply');
+    return { kept, layer };
+  }
+
+  const SETTLE = [
+    CHANGE, 'mkdir -p dev proc tmp/cache etc/sub && echo stub > etc/hosts && echo cached > tmp/cache/x && echo sub > etc/sub/f',
+    'rm keep.txt', 'chmod 700 opt', 'ln new.txt new2.txt',
+    `node -e "const s=require('net').createServer();s.listen('run.sock',()=>process.exit(0))"`,
+  ].join(' && ');
+  const xattrs = async (dir: string): Promise<void> => {
+    await setAttribute(join(dir, 'new.txt'), 'user.kept', 'yes');
+    await setAttribute(join(dir, 'new.txt'), 'trusted.dropped', 'no');
+  };
+
+  s('settle: the kept snapshot is the tree an unpack of the layer gives (stubs, excluded paths, sockets, xattrs, times)', privileged(async (ctx) => {
+    const r = await container(ctx, 'base', SETTLE, xattrs);
+    const o: ExportOptions = { exclude: excludeFilter(['/tmp/cache']) };
+    const { kept } = await keepAndUnpack(ctx, r, o);
+    assert.ok(kept, 'kept');
+    const [a, b] = [ctx.differ.treeOf(await ctx.sn.dirs('kept')), ctx.differ.treeOf(await ctx.sn.dirs('unpacked'))];
+    const listing = await sameTrees(a, b);
+    for (const p of ['/new.txt', '/new2.txt', '/etc/sub/f', '/tmp']) assert.ok(listing.includes(p), `${p} in ${listing.join(' ')}`);
+    for (const p of ['/etc/hosts', '/dev', '/proc', '/tmp/cache', '/run.sock', '/keep.txt', '/etc/gone']) assert.not.ok(listing.includes(p), `${p} left out`);
+    assert.is((await a.xattr('/new.txt', 'user.kept'))?.toString(), 'yes');
+    assert.is(await a.xattr('/new.txt', 'trusted.dropped'), null);
+  }));
+
+  s('settle: with a source date epoch, times are clamped as in the layer', privileged(async (ctx) => {
+    const r = await container(ctx, 'base', CHANGE);
+    const { kept } = await keepAndUnpack(ctx, r, { exclude: excludeFilter(), sourceDateEpoch: 1000 });
+    assert.ok(kept);
+    await sameTrees(ctx.differ.treeOf(await ctx.sn.dirs('kept')), ctx.differ.treeOf(await ctx.sn.dirs('unpacked')));
+    assert.is((await ctx.differ.treeOf(await ctx.sn.dirs('kept')).lstat('/new.txt'))?.mtimeSec, 1000n);
+  }));
+
+  s('settle: a changed file linked to an unchanged one is either kept exactly or not kept', privileged(async (ctx) => {
+    const r = await container(ctx, 'base', 'ln keep.txt k2');
+    const { kept } = await keepAndUnpack(ctx, r, {});
+    if (kept) await sameTrees(ctx.differ.treeOf(await ctx.sn.dirs('kept')), ctx.differ.treeOf(await ctx.sn.dirs('unpacked')));
+    else await ctx.sn.remove(r.key);
+  }));
+
+  s('settle: a squashed layer is not the container\'s snapshot', privileged(async (ctx) => {
+    const r = await container(ctx, 'base', CHANGE);
+    assert.is(await ctx.differ.settle(r, { squash: true }), false);
+  }));
+
 
   s('changes: added, modified and deleted paths, docker\'s order', privileged(async (ctx) => {
     const r = await container(ctx, 'base', CHANGE);
@@ -119,6 +182,30 @@ export function differSuite(name: string, open: (root: string) => Promise<Snapsh
   }));
 
   s.run();
+}
+
+/** Every path of `a` and `b` alike (kind, mode, owner, size, times, links, bytes, xattrs); returns the paths. */
+async function sameTrees(a: FsView, b: FsView): Promise<string[]> {
+  const seen: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const names = await a.readdir(dir);
+    assert.equal(names, await b.readdir(dir), `entries of ${dir}`);
+    for (const n of names) {
+      const p = dir === '/' ? `/${n}` : `${dir}/${n}`;
+      seen.push(p);
+      const [ea, eb] = [await a.lstat(p), await b.lstat(p)];
+      assert.ok(ea && eb, p);
+      const pick = (e: typeof ea) => ({ kind: e.kind, mode: e.mode, uid: e.uid, gid: e.gid, size: e.kind === 'dir' ? 0 : e.size, rdev: e.rdev, mtime: `${e.mtimeSec}.${e.mtimeNsec}`, nlink: e.kind === 'dir' ? 0 : e.nlink });
+      assert.equal(pick(ea), pick(eb), p);
+      if (ea.kind === 'file') assert.ok((await a.readFile(p, 1 << 20))!.data!.equals((await b.readFile(p, 1 << 20))!.data!), `bytes of ${p}`);
+      for (const x of ['user.kept', 'trusted.dropped', 'security.capability']) assert.equal(await a.xattr(p, x), await b.xattr(p, x), `${x} of ${p}`);
+      if (ea.kind === 'dir') await walk(p);
+    }
+  };
+  const [ra, rb] = [await a.lstat('/'), await b.lstat('/')];
+  assert.equal([ra?.mode, ra?.uid, ra?.gid], [rb?.mode, rb?.uid, rb?.gid], 'the root');
+  await walk('/');
+  return seen;
 }
 
 async function tarNames(content: ContentStore, digest: string): Promise<string[]> {

@@ -1,6 +1,6 @@
 /**
- * A container's root filesystem: the active snapshot `container-<id>` over the image's top
- * chainID. This is the one place the runtime, `sbx diff` and `sbx commit` go through.
+ * A container's root filesystem (snapshots/differ.ts Rootfs): the active snapshot `container-<id>`
+ * over the image's top chainID. This is the one place the runtime, `sbx diff` and `sbx commit` go through.
  *
  * Where the bytes live (never build these paths by hand; call rootfsOf(id)):
  * - overlay: upperdir = $SBX_ROOT/snapshots/<dir>/fs (the container layer, overlay whiteouts),
@@ -12,25 +12,9 @@
  * by these functions, so a daemon crash never leaves a host mount behind.
  */
 import { SbxError, type Digest, type ImageConfig, type Manifest } from '../../protocol/index.js';
+import type { Rootfs } from '../snapshots/differ.js';
 import type { Unpacker } from '../images/unpack.js';
-import type { Mount, Snapshotter } from './snapshotter.js';
-
-export interface Rootfs {
-  /** The snapshot key: `container-<id>`. */
-  key: string;
-  driver: 'overlay' | 'native';
-  /** The merged root, as mounts to perform on the target directory. */
-  mounts: Mount[];
-  /** The container's own writable layer (overlay) or full tree (native). */
-  upperdir: string;
-  /** overlay only. */
-  workdir?: string;
-  /** Image layers, top first (overlay); the image's complete tree first (native). */
-  lowerdirs: string[];
-  format: 'overlay' | 'full';
-  /** The image's top chainID; undefined for an image without layers. */
-  chainId?: Digest;
-}
+import type { Mount, Snapshotter } from '../snapshots/snapshotter.js';
 
 export interface RootfsDeps { snapshotter: Snapshotter; unpacker: Unpacker }
 
