@@ -20,10 +20,12 @@ import type { IgnoreMatcher } from '../dockerfile/context.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
 import { plan as planStages } from '../dockerfile/plan.js';
 import type { Instruction, PlannedStage } from '../dockerfile/types.js';
-import { resolveImage, type LoadedImage } from '../images/resolve.js';
+import type { RemoteDeps } from '../images/remote.js';
+import type { LoadedImage } from '../images/resolve.js';
 import { moveTag, normalizeTag } from '../images/store.js';
 import { writeImage } from '../images/write.js';
-import { keepUntagged, scratchImage } from './image.js';
+import { baseImages } from './base.js';
+import { keepUntagged } from './image.js';
 import { executeStep, type StepDeps } from './steps.js';
 
 export interface BuildOptions {
@@ -43,7 +45,9 @@ export interface BuildOptions {
   emit: (e: BuildEvent) => void;
 }
 
-export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<BuildResult> {
+export type BuildDeps = StepDeps & RemoteDeps;
+
+export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<BuildResult> {
   const tags = o.tags.map((t) => normalizeTag(t));
   const df = parseDockerfile(o.dockerfile.text, o.dockerfile.name);
   const plan = planStages(df, { ...(o.target !== undefined ? { target: o.target } : {}), buildArgs: o.buildArgs });
@@ -55,13 +59,10 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
   let cachedSteps = 0;
   const results = new Map<number, Promise<LoadedImage>>();
 
-  const baseImage = async (ref: string, src: Instruction['src']): Promise<LoadedImage> => {
-    if (ref === 'scratch') return scratchImage();
-    return resolveImage(deps, ref).catch((e: unknown) => {
-      if (e instanceof SbxError && e.code === 'not_found') throw fail(src, `${ref}: no such image here (pull it first: sbx pull ${ref})`);
-      throw e;
-    });
-  };
+  const baseImage = baseImages(deps, {
+    pull: o.pull, ...(o.signal ? { signal: o.signal } : {}),
+    log: (step, line) => o.emit({ kind: 'output', step, stream: 'stdout', data: `${line}\n` }),
+  });
 
   const runStage = async (p: PlannedStage): Promise<LoadedImage> => {
     for (const d of p.deps) await results.get(d);
@@ -70,8 +71,9 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
     let n = numbers.get(s.index)!;
     const src = (i: Instruction) => ({ file: i.src.file, line: i.src.line, endLine: i.src.endLine });
     o.emit({ kind: 'start', step: n, total, stage: label, text: s.from.original, src: src(s.from) });
-    let image = 'stage' in p.base ? await results.get(p.base.stage)! : await baseImage(p.base.image, s.from.src);
-    o.emit({ kind: 'done', step: n, image: image.configDigest, ms: 0 });
+    const tFrom = Date.now();
+    let image = 'stage' in p.base ? await results.get(p.base.stage)! : await baseImage(p.base.image, s.from.src, n);
+    o.emit({ kind: 'done', step: n, image: image.configDigest, ms: Date.now() - tFrom });
     let state = initialState(image.config.config, p.globals, o.buildArgs, df.directives.escape);
     for (const instr of s.instructions) {
       n++;
@@ -89,7 +91,7 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
         fromImage: async (ref) => {
           const f = p.froms[ref];
           if (f && 'stage' in f) return results.get(f.stage)!;
-          return baseImage(ref, instr.src);
+          return baseImage(ref, instr.src, step_n);
         },
         onOutput: (stream, data) => o.emit({ kind: 'output', step: step_n, stream, data }),
         fail: (why) => fail(instr.src, why),
