@@ -18,7 +18,7 @@ import { evaluate, initialState } from '../dockerfile/evaluate.js';
 import { fail } from '../dockerfile/lexer.js';
 import type { IgnoreMatcher } from '../dockerfile/context.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
-import { plan as planStages } from '../dockerfile/plan.js';
+import { onbuildInstructions, plan as planStages } from '../dockerfile/plan.js';
 import type { Instruction, PlannedStage } from '../dockerfile/types.js';
 import type { RemoteDeps } from '../images/remote.js';
 import type { LoadedImage } from '../images/resolve.js';
@@ -73,16 +73,14 @@ export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<Buil
     o.emit({ kind: 'start', step: n, total, stage: label, text: s.from.original, src: src(s.from) });
     const tFrom = Date.now();
     let image = 'stage' in p.base ? await results.get(p.base.stage)! : await baseImage(p.base.image, s.from.src, n);
-    o.emit({ kind: 'done', step: n, image: image.configDigest, ms: Date.now() - tFrom });
     let state = initialState(image.config.config, p.globals, o.buildArgs, df.directives.escape);
-    for (const instr of s.instructions) {
-      n++;
+    // the base's ONBUILD triggers run first, inside the FROM step; the child does not inherit them
+    const triggers = onbuildInstructions(state.config.OnBuild, s.from.src, df.directives.escape);
+    delete state.config.OnBuild;
+    const one = async (instr: Instruction, step_n: number): Promise<boolean> => {
       o.signal?.throwIfAborted();
-      const t0 = Date.now();
-      o.emit({ kind: 'start', step: n, total, stage: label, text: instr.original, src: src(instr) });
       const step = evaluate(instr, state);
       const config: ContainerConfig = step.kind === 'config' ? step.config : state.config;
-      const step_n = n;
       const r = await executeStep(deps, step, {
         parent: image, config, noCache: o.noCache, tmp: o.tmp, contextDir: o.contextDir, src: instr.src,
         ...(o.ignore ? { ignore: o.ignore } : {}),
@@ -99,7 +97,19 @@ export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<Buil
       image = r.image;
       if (step.kind === 'config') state = { ...state, config: step.config, ...(step.cmdSet ? { cmdSet: true } : {}) };
       if (step.kind === 'arg') state = { ...state, args: step.args };
-      if (r.cached) { cachedSteps++; o.emit({ kind: 'cached', step: n, image: image.configDigest }); }
+      if (r.cached) cachedSteps++;
+      return r.cached;
+    };
+    for (const t of triggers) {
+      o.emit({ kind: 'output', step: n, stream: 'stdout', data: `ONBUILD ${t.original}\n` });
+      if (await one(t, n)) o.emit({ kind: 'output', step: n, stream: 'stdout', data: 'CACHED\n' });
+    }
+    o.emit({ kind: 'done', step: n, image: image.configDigest, ms: Date.now() - tFrom });
+    for (const instr of s.instructions) {
+      n++;
+      const t0 = Date.now();
+      o.emit({ kind: 'start', step: n, total, stage: label, text: instr.original, src: src(instr) });
+      if (await one(instr, n)) o.emit({ kind: 'cached', step: n, image: image.configDigest });
       else o.emit({ kind: 'done', step: n, image: image.configDigest, ms: Date.now() - t0 });
     }
     return image;

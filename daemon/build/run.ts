@@ -13,6 +13,7 @@ import { containerLogs } from '../containers/logs.js';
 import { commitContainer, type CommitDeps } from '../images/commit.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Step } from '../dockerfile/types.js';
+import { runArgv } from './pipes.js';
 
 export interface RunDeps extends CommitDeps { containers: ContainerManager }
 
@@ -30,7 +31,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
   const { id } = await m.create({
     image: parent.configDigest,
     entrypoint: [],
-    cmd: step.argv,
+    cmd: runArgv(step, o.fail),
     env: step.env,
     ...(step.workdir ? { workdir: step.workdir } : {}),
     ...(step.user ? { user: step.user } : {}),
