@@ -59,8 +59,11 @@ export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<Buil
   let cachedSteps = 0;
   const results = new Map<number, Promise<LoadedImage>>();
 
+  // the build's own signal: the caller's, and the first failing stage stops the others
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   const baseImage = baseImages(deps, {
-    pull: o.pull, ...(o.signal ? { signal: o.signal } : {}),
+    pull: o.pull, signal,
     log: (step, line) => o.emit({ kind: 'output', step, stream: 'stdout', data: `${line}\n` }),
   });
 
@@ -78,14 +81,14 @@ export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<Buil
     const triggers = onbuildInstructions(state.config.OnBuild, s.from.src, df.directives.escape);
     delete state.config.OnBuild;
     const one = async (instr: Instruction, step_n: number): Promise<boolean> => {
-      o.signal?.throwIfAborted();
+      signal.throwIfAborted();
       const step = evaluate(instr, state);
       const config: ContainerConfig = step.kind === 'config' ? step.config : state.config;
       const r = await executeStep(deps, step, {
         parent: image, config, noCache: o.noCache, tmp: o.tmp, contextDir: o.contextDir, src: instr.src,
         ...(o.ignore ? { ignore: o.ignore } : {}),
         ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
+        signal,
         fromImage: async (ref) => {
           const f = p.froms[ref];
           if (f && 'stage' in f) return results.get(f.stage)!;
@@ -117,11 +120,14 @@ export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<Buil
 
   for (const p of plan.stages) {
     const r = runStage(p);
-    r.catch(() => undefined); // awaited below or by a dependent
+    r.catch((e: unknown) => stop.abort(e)); // awaited below or by a dependent
     results.set(p.stage.index, r);
   }
-  // wait for all (a failure in any stage fails the build; the target's is the result)
-  await Promise.all(results.values());
+  // a failure in any stage fails the build, once every stage has stopped (its containers, mounts
+  // and temp dirs gone); the first failure is the one reported, not the stops it caused
+  await Promise.allSettled(results.values());
+  o.signal?.throwIfAborted();
+  if (stop.signal.aborted) throw stop.signal.reason;
   let final = await results.get(plan.stages[plan.stages.length - 1]!.stage.index)!;
   if (Object.keys(o.labels).length) final = await withLabels(deps, final, o.labels);
   o.signal?.throwIfAborted();

@@ -40,12 +40,15 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
   const kill = (): void => { void m.kill(id).catch(() => undefined); };
   o.signal?.addEventListener('abort', kill, { once: true });
   try {
+    // aborted while the container was being made: the listener above came too late to see it
+    o.signal?.throwIfAborted();
     try {
       await m.start(id);
     } catch (e) {
       const err = SbxError.wrap(e, 'RUN');
       throw o.fail(`${err.message}`);
     }
+    if (o.signal?.aborted) kill(); // aborted while starting: the kill then found it not running yet
     await relayLogs(m, id, o.onOutput);
     const w = await m.wait(id);
     o.signal?.throwIfAborted();
