@@ -7,7 +7,12 @@
  * - Parses (daemon/dockerfile/parse.ts), plans the stages the target needs (stages.ts), then runs
  *   each stage's instructions in order through evaluate() → executeStep() (steps.ts), emitting
  *   BuildEvents: start, cached | output… done, warnings (unused --build-arg), error with the line.
- * - Stages run as soon as the stages they need are done (independent stages in parallel).
+ * - FROM and COPY --from=IMAGE images come from base.ts: pulled when missing here or with --pull.
+ *   A base image's ONBUILD triggers run right after it, inside the FROM step (their output and
+ *   CACHED as the step's output lines), and the stage's config drops them (docker).
+ * - Stages run as soon as the stages they need are done (independent stages in parallel). The
+ *   first failing stage stops the others; the build returns (or throws that first error) only
+ *   once every stage has stopped, so nothing is still running when the caller cleans up.
  * - Tags are set at the very end, in one index update; a failed or cancelled build tags
  *   nothing. Its containers (run.ts) and temp dirs (under the caller's `tmp`) are removed.
  * - --label adds labels to the final image's config (no history entry, as BuildKit).
