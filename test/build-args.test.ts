@@ -6,7 +6,8 @@
  */
 import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
-import { build, buildSuite } from './_helpers/build.js';
+import { buildSuite } from './_helpers/build.js';
+import { build } from './_helpers/build-cli.js';
 import { privileged } from './_helpers/root.js';
 
 const s = buildSuite('build: ARG and --build-arg');

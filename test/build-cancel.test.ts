@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
-import { buildSuite, type BuildCtx } from './_helpers/build.js';
+import { buildSuite, type BuildContext } from './_helpers/build.js';
 import { privileged } from './_helpers/root.js';
 import { eventually } from './_helpers/wait.js';
 
@@ -29,7 +29,7 @@ COPY --from=b /copied /b
 `;
 
 /** Start `sbx build`, resolve once both stages said they started. */
-async function startBuild(c: BuildCtx) {
+async function startBuild(c: BuildContext) {
   await writeFile(join(c.ctx, 'Dockerfile'), DOCKERFILE);
   const child = spawn(process.execPath, [SBX_BIN, 'build', '--progress', 'plain', '-t', 'stopped', c.ctx], {
     env: { ...process.env, SBX_ROOT: c.d.root, SBX_NO_AUTOSTART: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,7 +46,7 @@ async function startBuild(c: BuildCtx) {
   return { child, exited, stderr: () => stderr };
 }
 
-async function assertNothingLeft(c: BuildCtx): Promise<void> {
+async function assertNothingLeft(c: BuildContext): Promise<void> {
   await eventually('no build container left', async () => (await sbx(c.d.root, ['ps', '-a', '-q'])).stdout === '', 20_000);
   await eventually('no mount under the daemon root', async () => !(await readFile('/proc/self/mountinfo', 'utf8')).includes(c.d.root), 20_000);
   await eventually('the build temp dir is empty', async () => (await readdir(join(c.d.root, 'build', 'tmp')).catch(() => [])).length === 0, 20_000);

@@ -6,7 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
-import { build, buildSuite, imageId } from './_helpers/build.js';
+import { buildSuite } from './_helpers/build.js';
+import { build, imageId } from './_helpers/build-cli.js';
 import { privileged } from './_helpers/root.js';
 
 const s = buildSuite('build: --source-date-epoch');

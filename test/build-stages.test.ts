@@ -5,7 +5,8 @@
  */
 import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
-import { build, buildSuite, imageId } from './_helpers/build.js';
+import { buildSuite } from './_helpers/build.js';
+import { build, imageId } from './_helpers/build-cli.js';
 import { freePort } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
 
