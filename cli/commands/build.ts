@@ -73,8 +73,10 @@ export const command: Command = {
     const mode = progress === 'auto' ? (stderr.isTTY ? 'tty' : 'plain') : progress;
     const print = values.quiet ? undefined : buildPrinter(stderr, mode as 'plain' | 'tty');
     let failed = false;
+    let started = false;
     const onEvent = (e: { type: string; event?: BuildEvent }): void => {
       if (e.type !== 'build' || !e.event) return;
+      started = true;
       if (e.event.kind === 'error') failed = true;
       print?.(e.event);
     };
@@ -83,7 +85,8 @@ export const command: Command = {
       await client.ensureDaemon();
       r = await client.upload(Build.build, req, body, onEvent);
     } catch (e) {
-      if (!(e instanceof SbxError) || e.code === 'unavailable') throw e;
+      // unavailable before any event: the daemon is not there (main prints it); after: a registry was not
+      if (!(e instanceof SbxError) || (e.code === 'unavailable' && !started)) throw e;
       if (!failed || values.quiet) stderr.write(`ERROR: ${e.message}\n`);
       return 1;
     }

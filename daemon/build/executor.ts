@@ -7,7 +7,12 @@
  * - Parses (daemon/dockerfile/parse.ts), plans the stages the target needs (stages.ts), then runs
  *   each stage's instructions in order through evaluate() → executeStep() (steps.ts), emitting
  *   BuildEvents: start, cached | output… done, warnings (unused --build-arg), error with the line.
- * - Stages run as soon as the stages they need are done (independent stages in parallel).
+ * - FROM and COPY --from=IMAGE images come from base.ts: pulled when missing here or with --pull.
+ *   A base image's ONBUILD triggers run right after it, inside the FROM step (their output and
+ *   CACHED as the step's output lines), and the stage's config drops them (docker).
+ * - Stages run as soon as the stages they need are done (independent stages in parallel). The
+ *   first failing stage stops the others; the build returns (or throws that first error) only
+ *   once every stage has stopped, so nothing is still running when the caller cleans up.
  * - Tags are set at the very end, in one index update; a failed or cancelled build tags
  *   nothing. Its containers (run.ts) and temp dirs (under the caller's `tmp`) are removed.
  * - --label adds labels to the final image's config (no history entry, as BuildKit).
@@ -18,12 +23,14 @@ import { evaluate, initialState } from '../dockerfile/evaluate.js';
 import { fail } from '../dockerfile/lexer.js';
 import type { IgnoreMatcher } from '../dockerfile/context.js';
 import { parseDockerfile } from '../dockerfile/parse.js';
-import { plan as planStages } from '../dockerfile/plan.js';
+import { onbuildInstructions, plan as planStages } from '../dockerfile/plan.js';
 import type { Instruction, PlannedStage } from '../dockerfile/types.js';
-import { resolveImage, type LoadedImage } from '../images/resolve.js';
+import type { RemoteDeps } from '../images/remote.js';
+import type { LoadedImage } from '../images/resolve.js';
 import { moveTag, normalizeTag } from '../images/store.js';
 import { writeImage } from '../images/write.js';
-import { keepUntagged, scratchImage } from './image.js';
+import { baseImages } from './base.js';
+import { keepUntagged } from './image.js';
 import { executeStep, type StepDeps } from './steps.js';
 
 export interface BuildOptions {
@@ -43,7 +50,9 @@ export interface BuildOptions {
   emit: (e: BuildEvent) => void;
 }
 
-export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<BuildResult> {
+export type BuildDeps = StepDeps & RemoteDeps;
+
+export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<BuildResult> {
   const tags = o.tags.map((t) => normalizeTag(t));
   const df = parseDockerfile(o.dockerfile.text, o.dockerfile.name);
   const plan = planStages(df, { ...(o.target !== undefined ? { target: o.target } : {}), buildArgs: o.buildArgs });
@@ -55,13 +64,13 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
   let cachedSteps = 0;
   const results = new Map<number, Promise<LoadedImage>>();
 
-  const baseImage = async (ref: string, src: Instruction['src']): Promise<LoadedImage> => {
-    if (ref === 'scratch') return scratchImage();
-    return resolveImage(deps, ref).catch((e: unknown) => {
-      if (e instanceof SbxError && e.code === 'not_found') throw fail(src, `${ref}: no such image here (pull it first: sbx pull ${ref})`);
-      throw e;
-    });
-  };
+  // the build's own signal: the caller's, and the first failing stage stops the others
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  const baseImage = baseImages(deps, {
+    pull: o.pull, signal,
+    log: (step, line) => o.emit({ kind: 'output', step, stream: 'stdout', data: `${line}\n` }),
+  });
 
   const runStage = async (p: PlannedStage): Promise<LoadedImage> => {
     for (const d of p.deps) await results.get(d);
@@ -70,26 +79,25 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
     let n = numbers.get(s.index)!;
     const src = (i: Instruction) => ({ file: i.src.file, line: i.src.line, endLine: i.src.endLine });
     o.emit({ kind: 'start', step: n, total, stage: label, text: s.from.original, src: src(s.from) });
-    let image = 'stage' in p.base ? await results.get(p.base.stage)! : await baseImage(p.base.image, s.from.src);
-    o.emit({ kind: 'done', step: n, image: image.configDigest, ms: 0 });
+    const tFrom = Date.now();
+    let image = 'stage' in p.base ? await results.get(p.base.stage)! : await baseImage(p.base.image, s.from.src, n);
     let state = initialState(image.config.config, p.globals, o.buildArgs, df.directives.escape);
-    for (const instr of s.instructions) {
-      n++;
-      o.signal?.throwIfAborted();
-      const t0 = Date.now();
-      o.emit({ kind: 'start', step: n, total, stage: label, text: instr.original, src: src(instr) });
+    // the base's ONBUILD triggers run first, inside the FROM step; the child does not inherit them
+    const triggers = onbuildInstructions(state.config.OnBuild, s.from.src, df.directives.escape);
+    delete state.config.OnBuild;
+    const one = async (instr: Instruction, step_n: number): Promise<boolean> => {
+      signal.throwIfAborted();
       const step = evaluate(instr, state);
       const config: ContainerConfig = step.kind === 'config' ? step.config : state.config;
-      const step_n = n;
       const r = await executeStep(deps, step, {
         parent: image, config, noCache: o.noCache, tmp: o.tmp, contextDir: o.contextDir, src: instr.src,
         ...(o.ignore ? { ignore: o.ignore } : {}),
         ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
+        signal,
         fromImage: async (ref) => {
           const f = p.froms[ref];
           if (f && 'stage' in f) return results.get(f.stage)!;
-          return baseImage(ref, instr.src);
+          return baseImage(ref, instr.src, step_n);
         },
         onOutput: (stream, data) => o.emit({ kind: 'output', step: step_n, stream, data }),
         fail: (why) => fail(instr.src, why),
@@ -97,7 +105,19 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
       image = r.image;
       if (step.kind === 'config') state = { ...state, config: step.config, ...(step.cmdSet ? { cmdSet: true } : {}) };
       if (step.kind === 'arg') state = { ...state, args: step.args };
-      if (r.cached) { cachedSteps++; o.emit({ kind: 'cached', step: n, image: image.configDigest }); }
+      if (r.cached) cachedSteps++;
+      return r.cached;
+    };
+    for (const t of triggers) {
+      o.emit({ kind: 'output', step: n, stream: 'stdout', data: `ONBUILD ${t.original}\n` });
+      if (await one(t, n)) o.emit({ kind: 'output', step: n, stream: 'stdout', data: 'CACHED\n' });
+    }
+    o.emit({ kind: 'done', step: n, image: image.configDigest, ms: Date.now() - tFrom });
+    for (const instr of s.instructions) {
+      n++;
+      const t0 = Date.now();
+      o.emit({ kind: 'start', step: n, total, stage: label, text: instr.original, src: src(instr) });
+      if (await one(instr, n)) o.emit({ kind: 'cached', step: n, image: image.configDigest });
       else o.emit({ kind: 'done', step: n, image: image.configDigest, ms: Date.now() - t0 });
     }
     return image;
@@ -105,11 +125,14 @@ export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<Build
 
   for (const p of plan.stages) {
     const r = runStage(p);
-    r.catch(() => undefined); // awaited below or by a dependent
+    r.catch((e: unknown) => stop.abort(e)); // awaited below or by a dependent
     results.set(p.stage.index, r);
   }
-  // wait for all (a failure in any stage fails the build; the target's is the result)
-  await Promise.all(results.values());
+  // a failure in any stage fails the build, once every stage has stopped (its containers, mounts
+  // and temp dirs gone); the first failure is the one reported, not the stops it caused
+  await Promise.allSettled(results.values());
+  o.signal?.throwIfAborted();
+  if (stop.signal.aborted) throw stop.signal.reason;
   let final = await results.get(plan.stages[plan.stages.length - 1]!.stage.index)!;
   if (Object.keys(o.labels).length) final = await withLabels(deps, final, o.labels);
   o.signal?.throwIfAborted();

@@ -14,6 +14,7 @@ import { containerLogs } from '../containers/logs.js';
 import { commitImage, type CommitDeps } from '../images/commit.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Step } from '../dockerfile/types.js';
+import { runArgv } from './pipes.js';
 
 export interface RunDeps extends CommitDeps { containers: ContainerManager }
 
@@ -31,7 +32,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
   const { id } = await m.create({
     image: parent.configDigest,
     entrypoint: [],
-    cmd: step.argv,
+    cmd: runArgv(step, o.fail),
     env: step.env,
     ...(step.workdir ? { workdir: step.workdir } : {}),
     ...(step.user ? { user: step.user } : {}),
@@ -40,12 +41,15 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
   const kill = (): void => { void m.kill(id).catch(() => undefined); };
   o.signal?.addEventListener('abort', kill, { once: true });
   try {
+    // aborted while the container was being made: the listener above came too late to see it
+    o.signal?.throwIfAborted();
     try {
       await m.start(id);
     } catch (e) {
       const err = SbxError.wrap(e, 'RUN');
       throw o.fail(`${err.message}`);
     }
+    if (o.signal?.aborted) kill(); // aborted while starting: the kill then found it not running yet
     await relayLogs(m, id, o.onOutput);
     const w = await m.wait(id);
     o.signal?.throwIfAborted();
