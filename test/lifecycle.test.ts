@@ -90,8 +90,8 @@ s('pause freezes the processes (ps, inspect), unpause lets them go on', privileg
   assert.match(not.stderr, /is not paused/);
 }));
 
-s('stop and kill of a paused container end it, as docker', privileged(async ({ d }) => {
-  for (const n of ['p-stop', 'p-kill']) {
+s('stop, kill and rm -f of a paused container end it, as docker', privileged(async ({ d }) => {
+  for (const n of ['p-stop', 'p-kill', 'p-rm']) {
     assert.is((await sbx(d.root, ['run', '-d', '--name', n, 'busybox', 'sh', '-c', COUNTER])).code, 0);
     assert.is((await sbx(d.root, ['pause', n])).code, 0);
   }
@@ -105,6 +105,9 @@ s('stop and kill of a paused container end it, as docker', privileged(async ({ d
   assert.is(k.code, 0, k.stderr);
   assert.is((await sbx(d.root, ['wait', 'p-kill'])).stdout, '137\n');
   assert.match((await psLine(d, 'p-kill'))!, /Exited \(137\)/);
+  const rm = await sbx(d.root, ['rm', '-f', 'p-rm']);
+  assert.is(rm.code, 0, rm.stderr);
+  assert.not.ok(await psLine(d, 'p-rm'));
   const np = await sbx(d.root, ['pause', 'p-kill']);
   assert.is(np.code, 1);
   assert.match(np.stderr, /is not running/);
