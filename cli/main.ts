@@ -9,14 +9,25 @@ import { fileURLToPath } from 'node:url';
 import { SbxError } from '../protocol/errors.js';
 import { parseCommandArgs } from './args.js';
 import { UsageError, type CliContext, type Command } from './command.js';
-import { ALIASES, COMMANDS } from './commands/index.js';
+import { ALIASES, COMMANDS, GROUPS } from './commands/index.js';
 import { CLI_VERSION } from './version.js';
 
 const EXIT_FOR_CODE: Partial<Record<SbxError['code'], number>> = { cannot_execute: 126, command_not_found: 127 };
 
 function help(): string {
   const names = Object.keys(COMMANDS).sort();
-  return `Usage: sbx COMMAND [OPTIONS]\n\nA commit-style container sandbox.\n\nCommands:\n${names.map((n) => `  ${n}`).join('\n')}\n\nRun 'sbx COMMAND --help' for more information on a command.\n`;
+  const groups = Object.entries(GROUPS).map(([g, what]) => `  ${g.padEnd(11)} ${what}`).join('\n');
+  return `Usage: sbx COMMAND [OPTIONS]\n\nA commit-style container sandbox.\n\nManagement Commands:\n${groups}\n\nCommands:\n${names.map((n) => `  ${n}`).join('\n')}\n\nRun 'sbx COMMAND --help' for more information on a command.\n`;
+}
+
+/** docker's `docker container` page: the group's verbs with their one-liners. */
+async function groupHelp(group: string): Promise<string> {
+  const verbs = Object.keys(ALIASES).filter((a) => a.startsWith(`${group} `)).map((a) => a.slice(group.length + 1)).sort();
+  const rows = await Promise.all(verbs.map(async (v) => {
+    const { command } = await COMMANDS[ALIASES[`${group} ${v}`]!.split(' ')[0]!]!();
+    return `  ${v.padEnd(11)} ${command.summary}`;
+  }));
+  return `Usage:  sbx ${group} COMMAND\n\n${GROUPS[group] ?? ''}\n\nCommands:\n${rows.join('\n')}\n\nRun 'sbx ${group} COMMAND --help' for more information on a command.\n`;
 }
 
 function commandHelp(c: Command): string {
@@ -42,6 +53,14 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
     const [verb, ...implied] = ALIASES[two]!.split(' ');
     name = verb!;
     rest = [...implied, ...argv.slice(2)];
+  }
+  if (!ALIASES[two] && GROUPS[argv[0]!] && !COMMANDS[argv[0]!]) {
+    if (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h') {
+      io.stdout.write(await groupHelp(argv[0]!));
+      return 0;
+    }
+    io.stderr.write(`sbx: '${two}' is not a sbx command.\nSee 'sbx ${argv[0]} --help'\n`);
+    return 1;
   }
   const load = COMMANDS[name];
   if (!load) {

@@ -10,7 +10,8 @@ import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 
-export type ContainerState = 'created' | 'running' | 'exited' | 'removing';
+/** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
+export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'removing';
 export type NetworkMode = 'none' | 'host';
 
 /** -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]; HOST_IP defaults to 127.0.0.1 (sbx publishes on loopback unless told otherwise). */

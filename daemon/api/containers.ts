@@ -1,10 +1,13 @@
 /**
- * Container routes: create/start/stop/kill/wait/rm/list/inspect/logs, exec, session info. Inputs
- * arrive checked against their schemas in protocol/containers.ts (the router does it).
+ * Container routes: create/start/stop/kill/wait/rm/list/inspect/logs, exec, session info, and
+ * restart/rename/pause/unpause/top. Inputs arrive checked against their schemas in
+ * protocol/containers.ts and protocol/lifecycle.ts (the router does it).
  */
-import { Containers, Sessions } from '../../protocol/index.js';
+import { ContainerLifecycle, Containers, Sessions } from '../../protocol/index.js';
 import { inspectContainer, listContainers } from '../containers/describe.js';
+import { pauseContainer, renameContainer, restartContainer, unpauseContainer } from '../containers/lifecycle.js';
 import { containerLogs } from '../containers/logs.js';
+import { containerTop } from '../containers/top.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -23,6 +26,11 @@ export function registerContainers(api: ApiServer, s: Services): void {
       ctx.download(containerLogs(m, req.id, { follow: req.follow ?? false, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
     })
     .on(Containers.exec, async (req) => m.exec(req))
+    .on(ContainerLifecycle.restart, async (req) => restartContainer(m, req.id, req.timeout ?? 10))
+    .on(ContainerLifecycle.rename, async (req) => renameContainer(m, req.id, req.name))
+    .on(ContainerLifecycle.pause, async (req) => pauseContainer(m, req.id))
+    .on(ContainerLifecycle.unpause, async (req) => unpauseContainer(m, req.id))
+    .on(ContainerLifecycle.top, async (req) => containerTop(m, req.id, req.psArgs || undefined))
     .on(Sessions.inspect, async (req) => m.session(req.session).info())
     .on(Sessions.resize, async (req) => m.session(req.session).resize({ cols: req.cols, rows: req.rows }))
     .on(Sessions.wait, async (req) => m.session(req.session).waitExit());

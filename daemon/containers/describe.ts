@@ -1,5 +1,5 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
-import { humanDuration, type ContainerInspect, type ContainerSummary } from '../../protocol/index.js';
+import { humanDuration, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import type { ContainerStateRecord } from './records.js';
@@ -16,7 +16,7 @@ function summary(c: Container): ContainerSummary {
   const row: ContainerSummary = {
     id: c.config.id, name: c.config.name, image: c.config.image, imageId: c.config.imageId,
     command: [...c.config.entrypoint, ...c.config.cmd].join(' '), created: c.config.created,
-    state: c.state.status, status: statusText(c.state),
+    state: shownState(c.state), status: statusText(c.state),
   };
   if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
   if (c.config.ports?.length) row.ports = c.config.ports;
@@ -31,7 +31,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
   const out: ContainerInspect = {
     Id: cfg.id, Name: `/${cfg.name}`, Created: cfg.created, Path: args[0] ?? '', Args: args.slice(1), Image: cfg.imageId,
     State: {
-      Status: c.state.status, Running: c.state.status === 'running', Paused: false, OOMKilled: c.state.oomKilled,
+      Status: shownState(c.state), Running: c.state.status === 'running', Paused: !!c.state.paused, OOMKilled: c.state.oomKilled,
       Pid: c.state.pid, ExitCode: c.state.exitCode, Error: c.state.error, StartedAt: c.state.startedAt, FinishedAt: c.state.finishedAt,
     },
     Config: {
@@ -53,9 +53,14 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
   return out;
 }
 
+/** docker shows a paused container's state as "paused" (its records say running). */
+function shownState(s: ContainerStateRecord): ContainerState {
+  return s.status === 'running' && s.paused ? 'paused' : s.status;
+}
+
 function statusText(s: ContainerStateRecord): string {
   const ago = (iso: string): string => humanDuration((Date.now() - Date.parse(iso)) / 1000);
-  if (s.status === 'running') return `Up ${ago(s.startedAt)}`;
+  if (s.status === 'running') return `Up ${ago(s.startedAt)}${s.paused ? ' (Paused)' : ''}`;
   if (s.status === 'exited') return `Exited (${s.exitCode}) ${ago(s.finishedAt)} ago`;
   if (s.status === 'removing') return 'Removal In Progress';
   return 'Created';

@@ -9,6 +9,9 @@
  *   id) from offset 0 and appended to the container's log. A command that cannot run fails
  *   start() with command_not_found / cannot_execute and leaves the container exited (127/126).
  * - stop() sends the stop signal, then SIGKILL after the timeout; kill() sends one signal.
+ *   The stop signal or SIGKILL to a paused container (state.paused, lifecycle.ts) thaws it so
+ *   that it can take the signal (docker's); a paused container refuses exec, and commit's
+ *   freeze/thaw leaves it paused. restart/rename/pause/unpause are in lifecycle.ts, under locked().
  * - remove() deletes records, writable layer, cgroups and sessions; a running container needs
  *   force. Restart recovery (open()): a container recorded as running whose process is gone is
  *   marked exited with the code its supervisor recorded; nothing stays mounted.
@@ -99,6 +102,7 @@ export class ContainerManager {
         c.state.error = e?.error?.message ?? (e ? '' : 'sbxd stopped while the container ran');
         c.state.finishedAt = c.state.finishedAt === ZERO_TIME ? new Date().toISOString() : c.state.finishedAt;
         c.state.pid = 0;
+        c.state.paused = false;
         await writeState(dir, c.state);
       }
       await this.runtime.cleanup(id).catch(() => undefined);
@@ -144,7 +148,14 @@ export class ContainerManager {
     if (c.state.status !== 'running') throw new SbxError('failed_precondition', `freeze container ${c.config.name}: it is not running`);
     await this.runtime.freeze(c.config.id);
   }
-  async thaw(ref: string): Promise<void> { await this.runtime.thaw(this.get(ref).config.id); }
+  /** Ends a freeze (commit's); a container the user paused stays paused. */
+  async thaw(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (!c.state.paused) await this.runtime.thaw(c.config.id);
+  }
+
+  /** Run `fn` under the manager's lock for `key` (a container id, or 'names' for naming). */
+  locked<T>(key: string, fn: () => Promise<T>): Promise<T> { return this.lock.run(key, fn); }
 
   session(id: string): Session {
     const se = this.sessions.get(id);
@@ -242,7 +253,7 @@ export class ContainerManager {
 
   private async onExit(c: Container, e: ExitInfo): Promise<void> {
     c.state = {
-      ...c.state, status: c.state.status === 'removing' ? 'removing' : 'exited', pid: 0, finishedAt: e.at, exitCode: e.status,
+      ...c.state, status: c.state.status === 'removing' ? 'removing' : 'exited', pid: 0, paused: false, finishedAt: e.at, exitCode: e.status,
       error: e.error?.message ?? '', oomKilled: e.oomKilled,
     };
     c.pid1 = 0;
@@ -280,6 +291,11 @@ export class ContainerManager {
   private signal(c: Container, sig: string): void {
     if (!c.pid1) return;
     try { process.kill(c.pid1, SIGNALS[sig] ?? sig); } catch { /* already gone */ }
+    if (c.state.paused && (sig === 'SIGKILL' || sig === c.config.stopSignal)) {
+      // the signal is pending until the processes run again (docker thaws after kill/stop)
+      c.state.paused = false;
+      void this.runtime.thaw(c.config.id).catch((e) => this.s.log.warn('thaw after signal', { id: c.config.id, error: String(e) }));
+    }
   }
 
   async wait(ref: string): Promise<WaitResult> {
@@ -316,6 +332,7 @@ export class ContainerManager {
   async exec(req: ExecRequest): Promise<{ session: string }> {
     const c = this.get(req.id);
     if (c.state.status !== 'running' || !c.pid1) throw new SbxError('failed_precondition', `exec in container ${c.config.name}: container is not running`);
+    if (c.state.paused) throw new SbxError('failed_precondition', `exec in container ${c.config.name}: container is paused, unpause the container before exec`);
     if (!Array.isArray(req.cmd) || req.cmd.length === 0 || req.cmd.some((a) => typeof a !== 'string')) {
       throw new SbxError('invalid_argument', 'exec: a command is required');
     }

@@ -54,6 +54,8 @@ export interface ContainerStateRecord {
   exitCode: number;
   error: string;
   oomKilled: boolean;
+  /** `sbx pause`: the running container's processes are frozen (absent: not paused). */
+  paused?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -84,6 +84,12 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
 
     freeze: (id) => cg.freeze(id),
     thaw: (id) => cg.thaw(id),
+    async pids(id) {
+      const dir = cg.dirs(id)[0];
+      if (!dir) return [];
+      const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+      return text.split('\n').filter(Boolean).map(Number);
+    },
     alive(pid) {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

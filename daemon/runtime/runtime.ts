@@ -115,6 +115,8 @@ export interface Runtime {
   /** Freeze every process of the container (cgroup freezer); commit uses it. Idempotent. */
   freeze(id: string): Promise<void>;
   thaw(id: string): Promise<void>;
+  /** Host pids of every process of the container (its cgroup's members); [] when it has no group. */
+  pids(id: string): Promise<number[]>;
   /** Is the container's PID 1 (host pid) still alive (not a zombie)? */
   alive(pid1: number): boolean;
   /** The exit a dead container left in its state dir, if any (restart recovery). */

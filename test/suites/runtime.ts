@@ -127,7 +127,7 @@ export function runtimeSuite(name: string, open: () => Promise<RuntimeUnderTest>
     assert.match(out, /30 100/);
   }));
 
-  s('exec joins a running container; alive, freeze/thaw, the recorded exit; exec into a dead one is refused', privileged<Ctx>(async (ctx) => {
+  s('exec joins a running container; alive, pids, freeze/thaw, the recorded exit; exec into a dead one is refused', privileged<Ctx>(async (ctx) => {
     const rt = ctx.ut!.rt;
     const sp = specFor(ctx);
     const task = await rt.start(sp, procFor(['sh', '-c', 'echo ready > /tmp/mark; exec sleep 60']));
@@ -138,6 +138,7 @@ export function runtimeSuite(name: string, open: () => Promise<RuntimeUnderTest>
       return r.out === 'ready\nsuitebox\n' && r;
     });
     assert.is(seen.exit.status, 0);
+    assert.equal(await rt.pids(sp.id), [task.pid1], 'pids: PID 1 alone once the exec is gone');
     await rt.freeze(sp.id);
     await rt.freeze(sp.id); // idempotent
     await rt.thaw(sp.id);
@@ -152,6 +153,7 @@ export function runtimeSuite(name: string, open: () => Promise<RuntimeUnderTest>
     assert.not.ok(await rt.oomKilled(sp.id));
     await rt.cleanup(sp.id);
     await rt.cleanup(sp.id); // idempotent
+    assert.equal(await rt.pids(sp.id), []);
   }));
 
   s('a pids limit holds inside the container', privileged<Ctx>(async (ctx) => {

@@ -1,0 +1,91 @@
+/**
+ * The flags `run` and `create` share (docker's container options) and the create request they
+ * make. Flag errors are UsageError; the daemon checks the rest (names, capabilities, devices).
+ */
+import { readFile } from 'node:fs/promises';
+import { SbxError, type CreateContainerRequest } from '../protocol/index.js';
+import { UsageError, str, strs, type Parsed } from './command.js';
+import { PROCESS_ENV_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from './containers.js';
+
+export const CREATE_OPTIONS = {
+  interactive: { type: 'boolean', short: 'i' },
+  tty: { type: 'boolean', short: 't' },
+  ...PROCESS_ENV_OPTIONS,
+  rm: { type: 'boolean' },
+  name: { type: 'string' },
+  hostname: { type: 'string', short: 'h' },
+  entrypoint: { type: 'string' },
+  network: { type: 'string' },
+  memory: { type: 'string', short: 'm' },
+  'pids-limit': { type: 'string' },
+  init: { type: 'boolean' },
+  publish: { type: 'string', short: 'p', multiple: true },
+  privileged: { type: 'boolean' },
+  'cap-add': { type: 'string', multiple: true },
+  'cap-drop': { type: 'string', multiple: true },
+  device: { type: 'string', multiple: true },
+  'security-opt': { type: 'string', multiple: true },
+} as const;
+
+/** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
+export async function createRequest(image: string, cmd: string[], values: Parsed['values'], env: NodeJS.ProcessEnv, stdout: NodeJS.WriteStream): Promise<CreateContainerRequest> {
+  const tty = !!values.tty;
+  const req: CreateContainerRequest = { image, tty, openStdin: !!values.interactive, autoRemove: !!values.rm };
+  if (cmd.length) req.cmd = cmd;
+  const name = str(values.name);
+  if (name !== undefined) req.name = name;
+  const e = parseEnv(strs(values.env), env);
+  if (e.length) req.env = e;
+  const wd = str(values.workdir);
+  if (wd !== undefined) req.workdir = wd;
+  const host = str(values.hostname);
+  if (host !== undefined) req.hostname = host;
+  const user = str(values.user);
+  if (user !== undefined) req.user = user;
+  const ep = entrypointArg(str(values.entrypoint));
+  if (ep) req.entrypoint = ep;
+  const net = str(values.network);
+  if (net !== undefined) {
+    if (net !== 'none' && net !== 'host') throw new UsageError(`invalid argument "${net}" for "--network" flag: sbx supports none and host`);
+    req.network = net;
+  }
+  const mem = str(values.memory);
+  if (mem !== undefined) req.memory = parseBytes(mem, '-m, --memory');
+  const pids = str(values['pids-limit']);
+  if (pids !== undefined) {
+    if (!/^\d+$/.test(pids) || Number(pids) < 1) throw new UsageError(`invalid argument "${pids}" for "--pids-limit" flag`);
+    req.pidsLimit = Number(pids);
+  }
+  if (values.init) req.init = true;
+  const ports = strs(values.publish).map(parsePort);
+  if (ports.length) req.ports = ports;
+  // capability names are checked by the daemon (exit 125 naming the value, as docker does)
+  if (values.privileged) req.privileged = true;
+  const capAdd = strs(values['cap-add']);
+  if (capAdd.length) req.capAdd = capAdd;
+  const capDrop = strs(values['cap-drop']);
+  if (capDrop.length) req.capDrop = capDrop;
+  const devices = strs(values.device).map(parseDevice);
+  if (devices.length) req.devices = devices;
+  const sec = strs(values['security-opt']);
+  if (sec.length) {
+    req.securityOpt = sec;
+    const profile = await readSeccompProfile(sec);
+    if (profile !== undefined) req.seccompProfile = profile;
+  }
+  if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
+
+  return req;
+}
+
+/** docker's CLI reads seccomp=PROFILE.json itself and sends the JSON; the daemon validates it and every other option. */
+async function readSeccompProfile(opts: string[]): Promise<string | undefined> {
+  for (const o of opts) {
+    const m = /^seccomp[=:](.*)$/s.exec(o);
+    if (!m || m[1] === 'unconfined' || m[1]!.trimStart().startsWith('{') || !m[1]) continue;
+    try { return await readFile(m[1]!, 'utf8'); } catch (e) {
+      throw new SbxError('invalid_argument', `opening seccomp profile (${m[1]}) failed: ${(e as Error).message}`);
+    }
+  }
+  return undefined;
+}
