@@ -21,9 +21,9 @@ import { parseDockerfile } from '../dockerfile/parse.js';
 import { plan as planStages } from '../dockerfile/plan.js';
 import type { Instruction, PlannedStage } from '../dockerfile/types.js';
 import { resolveImage, type LoadedImage } from '../images/resolve.js';
-import { moveTag, normalizeTag } from '../images/store.js';
+import { keepUntagged, moveTag, normalizeTag } from '../images/store.js';
 import { writeImage } from '../images/write.js';
-import { keepUntagged, scratchImage } from './image.js';
+import { scratchImage } from './image.js';
 import { executeStep, type StepDeps } from './steps.js';
 
 export interface BuildOptions {
@@ -123,7 +123,7 @@ async function withLabels(deps: StepDeps, image: LoadedImage, labels: Record<str
   const config = { ...image.config, config: { ...image.config.config, Labels: { ...(image.config.config?.Labels ?? {}), ...labels } } };
   return deps.gcLock.withShared(async () => {
     const { manifest, configDigest } = await writeImage(deps.content, image.manifest.layers, config);
-    await keepUntagged(deps, manifest);
+    await deps.images.update((tags, untagged) => keepUntagged(tags, untagged, manifest));
     return { ...image, target: manifest, descriptor: manifest, config, configDigest };
   });
 }
