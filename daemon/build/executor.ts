@@ -8,6 +8,7 @@
  *   each stage's instructions in order through evaluate() → executeStep() (steps.ts), emitting
  *   BuildEvents: start, cached | output… done, warnings (unused --build-arg), error with the line.
  * - Stages run as soon as the stages they need are done (independent stages in parallel).
+ * - Holds the cache's inUse lock shared throughout (a builder prune waits for it).
  * - Tags are set at the very end, in one index update; a failed or cancelled build tags
  *   nothing. Its containers (run.ts) and temp dirs (under the caller's `tmp`) are removed.
  * - --label adds labels to the final image's config (no history entry, as BuildKit).
@@ -44,6 +45,10 @@ export interface BuildOptions {
 }
 
 export async function buildImage(deps: StepDeps, o: BuildOptions): Promise<BuildResult> {
+  return deps.cache.inUse.withShared(() => build(deps, o));
+}
+
+async function build(deps: StepDeps, o: BuildOptions): Promise<BuildResult> {
   const tags = o.tags.map((t) => normalizeTag(t));
   const df = parseDockerfile(o.dockerfile.text, o.dockerfile.name);
   const plan = planStages(df, { ...(o.target !== undefined ? { target: o.target } : {}), buildArgs: o.buildArgs });
