@@ -6,25 +6,13 @@
  */
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
+import { buildSuite } from './_helpers/build.js';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
-import { rmrf, tmpdir } from './_helpers/tmp.js';
 
-const s = suite<{ d: TestDaemon; ctx: string }>('build: the cache', {} as { d: TestDaemon; ctx: string });
-s.before.each(async (c) => {
-  c.d = await startTestDaemon();
-  c.ctx = await tmpdir();
-  if (process.getuid?.() !== 0) return;
-  const r = await sbx(c.d.root, ['import', '--busybox', 'busybox']);
-  assert.is(r.code, 0, r.stderr);
-});
-s.after.each(async (c) => {
-  await c.d.close();
-  await rmrf(c.ctx);
-});
+const s = buildSuite('build: the cache');
 
 async function build(d: TestDaemon, ctx: string, args: string[] = []) {
   const r = await sbx(d.root, ['build', '--progress', 'plain', '-t', 'img', ...args, ctx], { timeoutMs: 120000 });
