@@ -20,6 +20,9 @@ import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
+import { BuildCache } from './build/cache.js';
+import { stepCacheSource } from './build/prune.js';
+import { resolveImage } from './images/resolve.js';
 import { favorDynamicModifications } from './runtime/cgroups-v1.js';
 import { createLinuxRuntime } from './runtime/linux.js';
 import { SharedLock } from './util/lock.js';
@@ -62,12 +65,15 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   // The manager first; the change recorder follows its started/exited events.
   const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker }, createLinuxRuntime());
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
+  const buildCache = new BuildCache(join(config.root, 'build'), async (id) => !!(await resolveImage({ content, images }, id).catch(() => undefined)));
   const services: Services = {
     config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
+    buildCache, cacheSources: [],
   };
+  services.cacheSources.push(stepCacheSource({ ...services, cache: buildCache }));
   // closed last first: the containers (their exits reach the recorder), the journals, the snapshots
   services.closers.push(() => snapshotter.close(), () => changes.close());
   await containers.open();

@@ -8,6 +8,8 @@ import type { Snapshotter } from './snapshots/snapshotter.js';
 import type { RegistryClient } from './remotes/client.js';
 import type { ChangeRecorder } from './changes/recorder.js';
 import type { ContainerManager } from './containers/manager.js';
+import type { BuildCache } from './build/cache.js';
+import type { CacheSource } from './build/prune.js';
 
 /** ImageDeps' fields (config, log, content, images, unpacker, gcLock, imageUsers, gcRoots) are documented there. */
 export interface Services extends ImageDeps {
@@ -21,6 +23,13 @@ export interface Services extends ImageDeps {
   changes: ChangeRecorder;
   /** Containers: records, sessions, lifecycle (commit: rootfs(id), isRunning(id), freeze/thaw(id)); emits started/exited. */
   containers: ContainerManager;
+  /** The build's step cache ($SBX_ROOT/build/cache.json): step key → image. */
+  buildCache: BuildCache;
+  /**
+   * What builds keep between builds, for `sbx builder prune` and `sbx system df`: the step cache
+   * first; a room with more (RUN --mount=type=cache directories) appends its source here.
+   */
+  cacheSources: CacheSource[];
   /** Things to close on shutdown, last registered first. */
   closers: (() => Promise<void>)[];
 }

@@ -105,6 +105,17 @@ export type NoInput = Record<string, never>;
 
 export interface VersionInfo { version: string; api: string; node: string; pid: number; root: string; snapshotter?: string }
 
+/**
+ * One row of `sbx system df` (docker's /system/df summed): how many there are, how many are in use
+ * (images: by a container; containers: running; build cache: not removable by `builder prune -a`),
+ * their bytes on disk (shared blobs counted once) and the bytes removing the unused ones would free.
+ */
+export interface UsageRow { total: number; active: number; size: number; reclaimable: number }
+
+/** `sbx system df`: docker's four rows (sbx has no volumes yet: that row is zero). */
+export interface DiskUsage { images: UsageRow; containers: UsageRow; volumes: UsageRow; buildCache: UsageRow }
+
 export const System = {
   version: route<NoInput, VersionInfo>('GET', '/v1/version', 'json', {}),
+  df: route<NoInput, DiskUsage>('GET', '/v1/system/df', 'json', {}),
 } as const;

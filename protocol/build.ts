@@ -72,13 +72,18 @@ export interface BuildResult {
   Steps: number;
 }
 
-/** `sbx builder prune`: the cache entries removed. */
-export interface BuilderPruneResult { removed: number }
+/**
+ * `sbx builder prune` (docker's BuildCachePruneReport): the IDs of the build cache records removed
+ * and the bytes that freed in the daemon root.
+ */
+export interface BuilderPruneResult { deleted: string[]; reclaimed: number }
 
-/** `sbx system df` row for the build cache. */
-export interface BuildCacheUsage { entries: number }
+export interface BuilderPruneRequest {
+  /** Every unused record (-a), not only the dangling ones (those no tagged image was built from). */
+  all?: boolean;
+}
 
 export const Build = {
   build: route<BuildRequest, BuildResult>('POST', '/v1/build', 'upload-progress', buildFields),
-  prune: route<{ all?: boolean }, BuilderPruneResult>('POST', '/v1/build/prune', 'json', { all: opt(bool) }),
+  prune: route<BuilderPruneRequest, BuilderPruneResult>('POST', '/v1/build/prune', 'json', { all: opt(bool) }),
 } as const;

@@ -5,6 +5,7 @@ type Loader = () => Promise<{ command: Command }>;
 
 export const COMMANDS: Record<string, Loader> = {
   build: () => import('./build.js'),
+  builder: () => import('./builder.js'),
   commit: () => import('./commit.js'),
   create: () => import('./create.js'),
   daemon: () => import('./daemon.js'),
@@ -38,6 +39,7 @@ export const COMMANDS: Record<string, Loader> = {
   registry: () => import('./registry.js'),
   rmi: () => import('./rmi.js'),
   save: () => import('./save.js'),
+  system: () => import('./system.js'),
   tag: () => import('./tag.js'),
   version: () => import('./version.js'),
   watch: () => import('./events.js'),

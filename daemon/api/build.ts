@@ -1,11 +1,10 @@
-/** Build API: POST /v1/build (context tar in, BuildEvents out) and POST /v1/build/prune. */
+/** Build API: POST /v1/build (context tar in, BuildEvents out) and POST /v1/build/prune (sbx builder prune). */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Build, SbxError, type BuildRequest } from '../../protocol/index.js';
-import { BuildCache } from '../build/cache.js';
 import { cleanTmp, receiveContext, tmpRoot } from '../build/context.js';
 import { buildImage } from '../build/executor.js';
-import { resolveImage } from '../images/resolve.js';
+import { pruneBuildCache } from '../build/prune.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -21,7 +20,6 @@ function pairs(list: string[] | undefined, what: string): Record<string, string>
 }
 
 export function registerBuild(api: ApiServer, s: Services): void {
-  const cache = new BuildCache(join(s.config.root, 'build'), async (id) => !!(await resolveImage(s, id).catch(() => undefined)));
   void cleanTmp(s.config.root).catch(() => undefined);
 
   api.router.on(Build.build, async (req: BuildRequest, ctx) => {
@@ -32,7 +30,7 @@ export function registerBuild(api: ApiServer, s: Services): void {
     const context = await receiveContext(s.config.root, ctx.body, req.dockerfile ?? 'Dockerfile', ctx.signal);
     const tmp = await mkdtemp(join(tmpRoot(s.config.root), 'work-'));
     try {
-      return await buildImage({ ...s, cache }, {
+      return await buildImage({ ...s, cache: s.buildCache }, {
         dockerfile: context.dockerfile, contextDir: context.dir, ignore: context.ignore, tmp,
         tags: req.tags ?? [], buildArgs, labels, noCache: req.noCache === true, pull: req.pull === true,
         ...(req.target !== undefined ? { target: req.target } : {}),
@@ -50,5 +48,5 @@ export function registerBuild(api: ApiServer, s: Services): void {
     }
   });
 
-  api.router.on(Build.prune, async (req) => ({ removed: await cache.prune(req.all === true) }));
+  api.router.on(Build.prune, async (req) => pruneBuildCache(s.cacheSources, req.all === true));
 }

@@ -1,5 +1,6 @@
 import { System } from '../../protocol/index.js';
 import type { Services } from '../services.js';
+import { diskUsage } from '../usage/df.js';
 import type { ApiServer } from './server.js';
 
 export const SBX_VERSION = '0.1.0';
@@ -12,4 +13,6 @@ export function registerSystem(api: ApiServer, s: Services): void {
     pid: process.pid,
     root: s.config.root,
   }));
+
+  api.router.on(System.df, async () => diskUsage(s));
 }

@@ -10,12 +10,14 @@
  *   removed or garbage-collected makes its entries misses, and prune() drops them.
  * - put() records a hit for later builds; entries are small (key → image ID), written after the
  *   image itself is stored, so a crash leaves at most an image no entry names.
+ * - inUse is held shared by every build from its first step to its tags, and exclusive by a
+ *   prune (prune.ts), so a prune never removes a step image a running build stands on.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Digest } from '../../protocol/index.js';
 import { ensureDir, readJSONOr, writeJSON } from '../util/fs.js';
-import { KeyedMutex } from '../util/lock.js';
+import { KeyedMutex, SharedLock } from '../util/lock.js';
 
 interface Entry { image: Digest; used: string }
 
@@ -27,6 +29,7 @@ export class BuildCache {
   private readonly file: string;
   private entries: Map<string, Entry> | undefined;
   private readonly lock = new KeyedMutex();
+  readonly inUse = new SharedLock();
 
   /** `exists(id)`: is the image still in the store. */
   constructor(readonly dir: string, private readonly exists: (id: Digest) => Promise<boolean>) {
@@ -56,18 +59,18 @@ export class BuildCache {
     });
   }
 
-  async size(): Promise<number> { return (await this.load()).size; }
+  /** Every entry, key → image ID, whether or not the image is still there. */
+  async list(): Promise<[string, Digest][]> {
+    return [...(await this.load())].map(([k, e]) => [k, e.image]);
+  }
 
-  /** Drop entries whose image is gone (all of them with `all`); returns how many went. */
-  async prune(all = false): Promise<number> {
-    return this.lock.run('file', async () => {
+  /** Forget these entries (a prune). */
+  async drop(keys: Iterable<string>): Promise<void> {
+    await this.lock.run('file', async () => {
       const m = await this.load();
       let n = 0;
-      for (const [k, e] of [...m]) {
-        if (all || !(await this.exists(e.image))) { m.delete(k); n++; }
-      }
+      for (const k of keys) if (m.delete(k)) n++;
       if (n) await this.save();
-      return n;
     });
   }
 }

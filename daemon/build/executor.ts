@@ -13,6 +13,7 @@
  * - Stages run as soon as the stages they need are done (independent stages in parallel). The
  *   first failing stage stops the others; the build returns (or throws that first error) only
  *   once every stage has stopped, so nothing is still running when the caller cleans up.
+ * - Holds the cache's inUse lock shared throughout (a builder prune waits for it).
  * - Tags are set at the very end, in one index update; a failed or cancelled build tags
  *   nothing. Its containers (run.ts) and temp dirs (under the caller's `tmp`) are removed.
  * - --label adds labels to the final image's config (no history entry, as BuildKit).
@@ -27,10 +28,9 @@ import { onbuildInstructions, plan as planStages } from '../dockerfile/plan.js';
 import type { Instruction, PlannedStage } from '../dockerfile/types.js';
 import type { RemoteDeps } from '../images/remote.js';
 import type { LoadedImage } from '../images/resolve.js';
-import { moveTag, normalizeTag } from '../images/store.js';
+import { keepUntagged, moveTag, normalizeTag } from '../images/store.js';
 import { writeImage } from '../images/write.js';
 import { baseImages } from './base.js';
-import { keepUntagged } from './image.js';
 import { executeStep, type StepDeps } from './steps.js';
 
 export interface BuildOptions {
@@ -53,6 +53,10 @@ export interface BuildOptions {
 export type BuildDeps = StepDeps & RemoteDeps;
 
 export async function buildImage(deps: BuildDeps, o: BuildOptions): Promise<BuildResult> {
+  return deps.cache.inUse.withShared(() => build(deps, o));
+}
+
+async function build(deps: BuildDeps, o: BuildOptions): Promise<BuildResult> {
   const tags = o.tags.map((t) => normalizeTag(t));
   const df = parseDockerfile(o.dockerfile.text, o.dockerfile.name);
   const plan = planStages(df, { ...(o.target !== undefined ? { target: o.target } : {}), buildArgs: o.buildArgs });
@@ -146,7 +150,7 @@ async function withLabels(deps: StepDeps, image: LoadedImage, labels: Record<str
   const config = { ...image.config, config: { ...image.config.config, Labels: { ...(image.config.config?.Labels ?? {}), ...labels } } };
   return deps.gcLock.withShared(async () => {
     const { manifest, configDigest } = await writeImage(deps.content, image.manifest.layers, config);
-    await keepUntagged(deps, manifest);
+    await deps.images.update((tags, untagged) => keepUntagged(tags, untagged, manifest));
     return { ...image, target: manifest, descriptor: manifest, config, configDigest };
   });
 }

@@ -12,7 +12,7 @@ import {
 } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import { hostPlatform, loadImage, type LoadedImage } from '../images/resolve.js';
-import type { ImageStore } from '../images/store.js';
+import { keepUntagged, type ImageStore } from '../images/store.js';
 import { writeImage } from '../images/write.js';
 import type { SharedLock } from '../util/lock.js';
 
@@ -60,14 +60,8 @@ export async function appendStep(deps: StepImageDeps, parent: LoadedImage, o: Ap
     };
     const layers = [...parent.manifest.layers, ...(o.layer ? [o.layer.descriptor] : [])];
     const { manifest } = await writeImage(deps.content, layers, config);
-    await keepUntagged(deps, manifest);
+    await deps.images.update((tags, untagged) => keepUntagged(tags, untagged, manifest));
     return loadImage(deps.content, manifest, manifest.digest);
   });
 }
 
-/** Record `manifest` in the index unless a tag or an untagged entry already names it. */
-export async function keepUntagged(deps: StepImageDeps, manifest: Descriptor): Promise<void> {
-  await deps.images.update((tags, untagged) => {
-    if (!untagged.some((u) => u.digest === manifest.digest) && ![...tags.values()].some((t) => t.target.digest === manifest.digest)) untagged.push(manifest);
-  });
-}

@@ -19,8 +19,12 @@ export type GcDeps = Pick<ImageDeps, 'content' | 'images' | 'gcLock' | 'gcRoots'
 
 /** Every digest reachable from the image store's index.json. */
 export async function reachableFromImages(content: ContentStore, images: ImageStore): Promise<Set<Digest>> {
+  return reachable(content, [...(await images.list()).map((i) => i.target), ...(await images.listUntagged())]);
+}
+
+/** Every digest reachable from `roots` (index → manifests → config + layers + subject). */
+export async function reachable(content: ContentStore, roots: Iterable<Descriptor>): Promise<Set<Digest>> {
   const marked = new Set<Digest>();
-  const roots: Descriptor[] = [...(await images.list()).map((i) => i.target), ...(await images.listUntagged())];
   const visit = async (d: Descriptor): Promise<void> => {
     if (marked.has(d.digest)) return;
     marked.add(d.digest);

@@ -1,0 +1,27 @@
+/**
+ * Disk usage (`sbx system df`, docker's GET /system/df summed into its four rows): images,
+ * containers, volumes (sbx has none yet) and the build cache (every cache source, build/prune.ts).
+ * Each room counts its own row; this file only puts them side by side.
+ */
+import type { DiskUsage } from '../../protocol/index.js';
+import { buildCacheUsage, type CacheSource } from '../build/prune.js';
+import type { ContainerManager } from '../containers/manager.js';
+import { containerUsage } from '../containers/usage.js';
+import type { ImageDeps } from '../images/deps.js';
+import { imageUsage } from '../images/usage.js';
+import type { Differ } from '../snapshots/differ.js';
+
+export interface DiskUsageDeps extends ImageDeps {
+  containers: ContainerManager;
+  differ: Differ;
+  cacheSources: CacheSource[];
+}
+
+export async function diskUsage(s: DiskUsageDeps): Promise<DiskUsage> {
+  return {
+    images: await imageUsage(s),
+    containers: await containerUsage(s.containers, s.differ),
+    volumes: { total: 0, active: 0, size: 0, reclaimable: 0 },
+    buildCache: await buildCacheUsage(s.cacheSources),
+  };
+}
