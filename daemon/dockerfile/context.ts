@@ -103,7 +103,7 @@ export async function resolveCopy(root: string, sources: readonly string[], opts
   }
   for (const { path, real, st } of matches) {
     // entries name what to read (the resolved path) and where it goes (from the name written)
-    if (!st.isDirectory()) { entries.push(entry(real, destIsDir ? posix.basename(path) : '', st)); continue; }
+    if (!st.isDirectory()) { entries.push({ ...entry(real, destIsDir ? posix.basename(path) : '', st), source: true }); continue; }
     entries.push(entry(real, '', st));
     for (const p of await walk(root, real, ignored)) {
       const lst = await lstat(join(root, p));
