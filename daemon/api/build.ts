@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Build, SbxError, type BuildRequest } from '../../protocol/index.js';
 import { BuildCache } from '../build/cache.js';
+import { CacheMounts } from '../build/cache-mounts.js';
 import { cleanTmp, receiveContext, tmpRoot } from '../build/context.js';
 import { buildImage } from '../build/executor.js';
 import { resolveImage } from '../images/resolve.js';
@@ -22,6 +23,7 @@ function pairs(list: string[] | undefined, what: string): Record<string, string>
 
 export function registerBuild(api: ApiServer, s: Services): void {
   const cache = new BuildCache(join(s.config.root, 'build'), async (id) => !!(await resolveImage(s, id).catch(() => undefined)));
+  const cacheMounts = new CacheMounts(s.config.root);
   void cleanTmp(s.config.root).catch(() => undefined);
 
   api.router.on(Build.build, async (req: BuildRequest, ctx) => {
@@ -32,7 +34,7 @@ export function registerBuild(api: ApiServer, s: Services): void {
     const context = await receiveContext(s.config.root, ctx.body, req.dockerfile ?? 'Dockerfile', ctx.signal);
     const tmp = await mkdtemp(join(tmpRoot(s.config.root), 'work-'));
     try {
-      return await buildImage({ ...s, cache }, {
+      return await buildImage({ ...s, cache, cacheMounts }, {
         dockerfile: context.dockerfile, contextDir: context.dir, ignore: context.ignore, tmp,
         tags: req.tags ?? [], buildArgs, labels, noCache: req.noCache === true, pull: req.pull === true,
         ...(req.target !== undefined ? { target: req.target } : {}),

@@ -13,11 +13,16 @@ import { containerLogs } from '../containers/logs.js';
 import { commitContainer, type CommitDeps } from '../images/commit.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Step } from '../dockerfile/types.js';
+import type { BindMount } from '../runtime/runtime.js';
 
 export interface RunDeps extends CommitDeps { containers: ContainerManager }
 
 export interface RunStepOptions {
   config: ContainerConfig;
+  /** RUN --mount: host paths bound into the container (mounts.ts), never part of the layer. */
+  mounts?: BindMount[];
+  /** Called with the container's writable tree after a successful run, before the commit. */
+  beforeCommit?: (upperdir: string) => Promise<void>;
   sourceDateEpoch?: number;
   signal?: AbortSignal;
   onOutput: (stream: 'stdout' | 'stderr', data: string) => void;
@@ -35,7 +40,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
     ...(step.workdir ? { workdir: step.workdir } : {}),
     ...(step.user ? { user: step.user } : {}),
     network: step.network === 'none' ? 'none' : 'host',
-  });
+  }, o.mounts?.length ? { mounts: o.mounts } : {});
   const kill = (): void => { void m.kill(id).catch(() => undefined); };
   o.signal?.addEventListener('abort', kill, { once: true });
   try {
@@ -52,6 +57,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
       throw o.fail(`process "${step.createdBy}" did not complete successfully: exit code: ${w.StatusCode}`);
     }
     const rootfs = await m.rootfs(id);
+    await o.beforeCommit?.(rootfs.upperdir);
     return await commitContainer(deps, { id, rootfs, image: parent, config: o.config }, {
       createdBy: step.createdBy,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),

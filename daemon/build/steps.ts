@@ -16,10 +16,11 @@ import { download, isUrl, type Downloaded } from './add.js';
 import { stepKey, type BuildCache } from './cache.js';
 import { stageCopy, stageMkdir } from './copy.js';
 import { appendStep, type StepImageDeps } from './image.js';
+import { mountStubs, planMounts, removeStubs, withMounts, type MountDeps } from './mounts.js';
 import { runStep, type RunDeps } from './run.js';
 import { imageView, resolveOwner, withMountedImage, type TreeDeps } from './tree.js';
 
-export interface StepDeps extends StepImageDeps, RunDeps, TreeDeps { cache: BuildCache }
+export interface StepDeps extends StepImageDeps, RunDeps, TreeDeps, MountDeps { cache: BuildCache }
 
 export interface StepContext {
   parent: LoadedImage;
@@ -72,11 +73,16 @@ export async function executeStep(deps: StepDeps, step: Step, c: StepContext): P
     return remember(deps, key, await appendStep(deps, c.parent, { config: c.config, createdBy: step.createdBy, ...(layer ? { layer } : {}), ...(author ? { author } : {}), ...sde }));
   }
   if (step.kind === 'run') {
-    const key = stepKey(c.parent.configDigest, step.cacheText);
+    const mc = { contextDir: c.contextDir, tmp: c.tmp, workdir: step.workdir, src: c.src, fromImage: c.fromImage, fail: c.fail, ...(c.ignore ? { ignore: c.ignore } : {}) };
+    const plan = await planMounts(step.mounts, mc);
+    const key = stepKey(c.parent.configDigest, step.cacheText, plan.key);
     const hit = await cached(deps, c, key);
     if (hit) return { image: hit, cached: true };
-    if (step.mounts.length) throw c.fail('RUN --mount is not supported yet');
-    const r = await runStep(deps, c.parent, step, { config: c.config, onOutput: c.onOutput, fail: c.fail, ...sde, ...(c.signal ? { signal: c.signal } : {}) });
+    const stubs = plan.mounts.length ? await mountStubs(await imageView(deps, c.parent), plan) : undefined;
+    const r = await withMounts(deps, plan, mc, (mounts) => runStep(deps, c.parent, step, {
+      config: c.config, onOutput: c.onOutput, fail: c.fail, ...sde, ...(c.signal ? { signal: c.signal } : {}),
+      ...(mounts.length ? { mounts } : {}), ...(stubs ? { beforeCommit: (upper: string) => removeStubs(upper, stubs) } : {}),
+    }));
     return remember(deps, key, await loadImage(deps.content, r.manifest, r.manifest.digest));
   }
   // COPY / ADD: stage first (the checksum is part of the key), pack only on a miss.

@@ -126,6 +126,16 @@ export async function copyChecksum(root: string, resolved: ResolvedCopy, opts: {
   return `sha256:${h.digest('hex')}`;
 }
 
+/**
+ * One path inside `root` with its symlinks followed inside the root (see followed): 'context'
+ * refuses a link leaving it, 'stage' clamps it (RUN --mount=type=bind,from=…). Root-relative.
+ */
+export async function resolveInRoot(root: string, path: string, src: SourceRange, scope: 'context' | 'stage'): Promise<string> {
+  const norm = posix.normalize(path.replace(/^\/+/, '') || '.');
+  if (scope === 'context' && (norm === '..' || norm.startsWith('../'))) throw fail(src, `forbidden path outside the build context: ${path}`);
+  return (await followed(root, norm === '.' ? '' : norm.replace(/\/$/, ''), src, scope === 'context' ? 'error' : 'clamp')).real;
+}
+
 function entry(path: string, rel: string, st: Stats, linkTarget?: string): ContextEntry {
   const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
   return { path, rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0, ...(linkTarget !== undefined ? { linkTarget } : {}) };
