@@ -5,11 +5,12 @@
  * what .dockerignore leaves, and its content keys the step's cache. No mount point is left in
  * the image.
  */
-import { stat, writeFile } from 'node:fs/promises';
+import { chmod, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CacheMounts } from '../daemon/build/cache-mounts.js';
+import { tightenStore } from '../daemon/util/modes.js';
 import { sbx } from './_helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
@@ -115,6 +116,26 @@ s('unsupported mounts and bad sources fail naming the line', privileged(async ({
   const esc = await build(d, [ctx]);
   assert.is(esc.code, 1);
   assert.match(esc.stderr, /Dockerfile:3: forbidden path outside the build context: \.\.\/x/);
+}));
+
+s('the store tightening keeps a cache mount private without touching what RUN wrote in it', privileged(async () => {
+  const root = await tmpdir('sbx-cm-');
+  try {
+    const mounts = new CacheMounts(root);
+    await mounts.use('modes', { mode: 0o775, uid: 1000, gid: 1000 }, async (dir) => {
+      await writeFile(join(dir, 'f'), 'x', { mode: 0o644 });
+      await chmod(join(dir, 'f'), 0o644);
+    });
+    await chmod(root, 0o755);
+    await tightenStore(root);
+    const [m] = await mounts.list();
+    assert.is((await stat(m!.dir)).mode & 0o777, 0o700);
+    const fs = await stat(join(m!.dir, 'fs'));
+    assert.equal([fs.mode & 0o777, fs.uid, fs.gid], [0o775, 1000, 1000]);
+    assert.is((await stat(join(m!.dir, 'fs', 'f'))).mode & 0o777, 0o644);
+  } finally {
+    await rmrf(root);
+  }
 }));
 
 s.run();
