@@ -21,6 +21,7 @@ import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
 import { BuildCache } from './build/cache.js';
+import { CacheMounts, cacheMountSource } from './build/cache-mounts.js';
 import { stepCacheSource } from './build/prune.js';
 import { resolveImage } from './images/resolve.js';
 import { favorDynamicModifications } from './runtime/cgroups-v1.js';
@@ -71,9 +72,9 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
-    buildCache, cacheSources: [],
+    buildCache, cacheMounts: new CacheMounts(config.root), cacheSources: [],
   };
-  services.cacheSources.push(stepCacheSource({ ...services, cache: buildCache }));
+  services.cacheSources.push(stepCacheSource({ ...services, cache: buildCache }), cacheMountSource(services.cacheMounts));
   // closed last first: the containers (their exits reach the recorder), the journals, the snapshots
   services.closers.push(() => snapshotter.close(), () => changes.close());
   await containers.open();

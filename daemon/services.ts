@@ -9,6 +9,7 @@ import type { RegistryClient } from './remotes/client.js';
 import type { ChangeRecorder } from './changes/recorder.js';
 import type { ContainerManager } from './containers/manager.js';
 import type { BuildCache } from './build/cache.js';
+import type { CacheMounts } from './build/cache-mounts.js';
 import type { CacheSource } from './build/prune.js';
 
 /** ImageDeps' fields (config, log, content, images, unpacker, gcLock, imageUsers, gcRoots) are documented there. */
@@ -25,6 +26,8 @@ export interface Services extends ImageDeps {
   containers: ContainerManager;
   /** The build's step cache ($SBX_ROOT/build/cache.json): step key → image. */
   buildCache: BuildCache;
+  /** RUN --mount=type=cache directories ($SBX_ROOT/build/cache-mounts), kept between builds. */
+  cacheMounts: CacheMounts;
   /**
    * What builds keep between builds, for `sbx builder prune` and `sbx system df`: the step cache
    * first; a room with more (RUN --mount=type=cache directories) appends its source here.

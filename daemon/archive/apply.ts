@@ -45,6 +45,8 @@ export interface ApplyOptions {
   diffId?: Digest;
   /** Overlay mode: the lower layers' directories, top first, to copy up hard-link targets from. */
   lowers?: string[];
+  /** The root entry ("./") leaves `dir`'s own metadata alone (ADD into an existing directory). */
+  keepRoot?: boolean;
   signal?: AbortSignal;
 }
 
@@ -67,7 +69,7 @@ export async function applyLayer(dir: string, layer: Readable | AsyncIterable<Ui
   const feeding = opts.signal ? pipeline(raw, hasher, sink, { signal: opts.signal }) : pipeline(raw, hasher, sink);
   let feedError: unknown;
   feeding.catch((e) => { feedError ??= e; });
-  const applier = new Applier(dir, opts.whiteouts, opts.whiteouts === 'overlay' ? opts.lowers ?? [] : []);
+  const applier = new Applier(dir, opts.whiteouts, opts.whiteouts === 'overlay' ? opts.lowers ?? [] : [], !!opts.keepRoot);
   let entries = 0;
   try {
     for await (const entry of ex) {
@@ -141,7 +143,7 @@ class Applier {
   private readonly safe = new Set<string>(['']);
   private readonly dirs: DirMeta[] = [];
 
-  constructor(private readonly root: string, private readonly mode: 'overlay' | 'remove', private readonly lowers: string[]) {}
+  constructor(private readonly root: string, private readonly mode: 'overlay' | 'remove', private readonly lowers: string[], private readonly keepRoot = false) {}
 
   async entry(h: tar.Header, data: AsyncIterable<Buffer>): Promise<void> {
     const rel = cleanPath(h.name);
@@ -154,6 +156,7 @@ class Applier {
     if (rel === '') {
       await drain(data);
       if (h.type !== 'directory') throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(h.name)}: the root must be a directory`);
+      if (this.keepRoot) return;
       this.dirs.push({ path: this.root, mode: h.mode ?? 0o755, mtime: h.mtime ?? new Date(0) });
       await this.owner(this.root, h);
       return;

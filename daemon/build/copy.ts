@@ -9,6 +9,7 @@
  * no mtimes, --chmod hides the source mode). Here: a single file onto a directory the image
  * already has goes inside it; files are owned 0:0 unless --chown (a --from stage's owners are
  * kept); symlinks are copied as symlinks, never followed; heredocs become files of mode 0644.
+ * ADD (add.ts): local tar archives are extracted, fetched URLs staged as 0600 files.
  */
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, stat, symlink, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import type { SbxError } from '../../protocol/index.js';
 import type { FsView } from '../snapshots/view.js';
 import { copyChecksum, resolveCopy, type IgnoreMatcher } from '../dockerfile/context.js';
 import type { SourceRange } from '../dockerfile/types.js';
+import { extractArchive, openArchive, type Downloaded } from './add.js';
 
 export interface StageCopyOptions {
   /** Host directory the sources are relative to. */
@@ -28,8 +30,16 @@ export interface StageCopyOptions {
   chown?: string;
   uid: number;
   gid: number;
-  /** Heredoc sources (`COPY <<EOF /dest`): written as files named after the heredoc, mode 0644. */
+  /**
+   * Heredoc sources: files named after the heredoc in a directory destination, or the
+   * destination itself when it is the only source (`COPY <<EOF /etc/motd`); mode 0644.
+   */
   heredocs: { name: string; content: string }[];
+  /** ADD: URLs already fetched (add.ts download), staged as mode 0600 files with their Last-Modified. */
+  urls?: Downloaded[];
+  /** ADD: local tar archives named by the instruction are extracted into the destination. */
+  extract?: boolean;
+  signal?: AbortSignal;
   /** COPY --from: entries keep their owner unless --chown (docker). */
   fromStage?: boolean;
   ignore?: IgnoreMatcher;
@@ -57,10 +67,12 @@ export async function stageCopy(o: StageCopyOptions): Promise<StagedCopy> {
   let entries = 0;
   let kind: StagedCopy['kind'] = 'multi';
   const own = (e: { uid: number; gid: number }) => (o.chown !== undefined || !o.fromStage ? { uid: o.uid, gid: o.gid } : { uid: e.uid, gid: e.gid });
+  const urls = o.urls ?? [];
+  const others = o.heredocs.length + urls.length;
   if (o.sources.length) {
-    const r = await resolveCopy(o.srcRoot, o.sources, { src: o.src, destIsDir: destDirSyntax || o.heredocs.length > 0, what: o.what, ...(o.ignore ? { ignore: o.ignore } : {}) });
+    const r = await resolveCopy(o.srcRoot, o.sources, { src: o.src, destIsDir: destDirSyntax || others > 0, what: o.what, ...(o.ignore ? { ignore: o.ignore } : {}) });
     sum.update(await copyChecksum(o.srcRoot, r, { ...(o.chmod !== undefined ? { chmod: o.chmod } : {}), ...(o.chown !== undefined ? { chown: `${o.uid}:${o.gid}` } : {}), keepOwner: !!o.fromStage }));
-    kind = o.heredocs.length ? 'multi' : r.sumKind ?? 'multi';
+    kind = others ? 'multi' : r.sumKind ?? 'multi';
     // a single file onto a directory the image has goes inside it
     const intoDir = r.destIsDir || (await o.image.lstat(dest))?.kind === 'dir';
     for (const e of r.entries) {
@@ -77,6 +89,16 @@ export async function stageCopy(o: StageCopyOptions): Promise<StagedCopy> {
         await symlink(e.linkTarget!, host);
         await lchown(host, own(e).uid, own(e).gid);
       } else {
+        const archive = o.extract && e.source ? await openArchive(src) : undefined;
+        if (archive) {
+          // docker: the archive's contents go into the destination directory itself
+          await ancestors(o, dest, false);
+          await extractArchive(archive, join(o.stageDir, dest), {
+            name: e.path, fail: o.fail, ...(o.chown !== undefined ? { chown: { uid: o.uid, gid: o.gid } } : {}), ...(o.signal ? { signal: o.signal } : {}),
+          });
+          entries++;
+          continue;
+        }
         await copyFile(src, host);
         const st = await stat(src);
         await meta(host, mode, own(e), st.mtime);
@@ -84,13 +106,26 @@ export async function stageCopy(o: StageCopyOptions): Promise<StagedCopy> {
       entries++;
     }
   }
+  // one source onto a path that is not a directory (no trailing '/', none in the image): the file itself
+  const asFile = o.sources.length + others === 1 && !destDirSyntax && (await o.image.lstat(dest))?.kind !== 'dir';
+  if (o.sources.length === 0 && others === 1) kind = 'file';
   for (const h of o.heredocs) {
-    const target = posix.join(dest, h.name);
-    await ancestors(o, dest, false);
+    const target = asFile ? dest : posix.join(dest, h.name);
+    await ancestors(o, posix.dirname(target), false);
     const host = join(o.stageDir, target);
     await writeFile(host, h.content);
     await meta(host, o.chmod !== undefined ? parseInt(o.chmod, 8) : 0o644, { uid: o.uid, gid: o.gid });
     sum.update(`heredoc ${h.name} ${createHash('sha256').update(h.content).digest('hex')}\n`);
+    entries++;
+  }
+  for (const u of urls) {
+    const target = asFile ? dest : posix.join(dest, u.name);
+    await ancestors(o, posix.dirname(target), false);
+    const host = join(o.stageDir, target);
+    await copyFile(u.file, host);
+    const mode = o.chmod !== undefined ? parseInt(o.chmod, 8) : 0o600;
+    await meta(host, mode, { uid: o.uid, gid: o.gid }, u.lastModified ?? new Date(0));
+    sum.update(`url ${posix.basename(target)} ${mode} ${o.uid}:${o.gid} ${u.sha256}\n`);
     entries++;
   }
   return { kind, hex: sum.digest('hex'), entries };

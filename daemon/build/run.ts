@@ -14,12 +14,17 @@ import { containerLogs } from '../containers/logs.js';
 import { commitImage, type CommitDeps } from '../images/commit.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Step } from '../dockerfile/types.js';
+import type { BindMount } from '../runtime/runtime.js';
 import { runArgv } from './pipes.js';
 
 export interface RunDeps extends CommitDeps { containers: ContainerManager }
 
 export interface RunStepOptions {
   config: ContainerConfig;
+  /** RUN --mount: host paths bound into the container (mounts.ts), never part of the layer. */
+  mounts?: BindMount[];
+  /** Called with the container's writable tree after a successful run, before the commit. */
+  beforeCommit?: (upperdir: string) => Promise<void>;
   sourceDateEpoch?: number;
   signal?: AbortSignal;
   onOutput: (stream: 'stdout' | 'stderr', data: string) => void;
@@ -37,7 +42,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
     ...(step.workdir ? { workdir: step.workdir } : {}),
     ...(step.user ? { user: step.user } : {}),
     network: step.network === 'none' ? 'none' : 'host',
-  });
+  }, o.mounts?.length ? { mounts: o.mounts } : {});
   const kill = (): void => { void m.kill(id).catch(() => undefined); };
   o.signal?.addEventListener('abort', kill, { once: true });
   try {
@@ -57,6 +62,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
       throw o.fail(`process "${step.createdBy}" did not complete successfully: exit code: ${w.StatusCode}`);
     }
     const rootfs = await m.rootfs(id);
+    await o.beforeCommit?.(rootfs.upperdir);
     return await commitImage(deps, { id, rootfs, image: parent, config: o.config, keepSnapshot: true }, {
       createdBy: step.createdBy,
       ...(o.sourceDateEpoch !== undefined ? { sourceDateEpoch: o.sourceDateEpoch } : {}),

@@ -12,13 +12,15 @@ import { copyCreatedBy } from '../dockerfile/evaluate.js';
 import type { IgnoreMatcher } from '../dockerfile/context.js';
 import type { SourceRange, Step } from '../dockerfile/types.js';
 import { loadImage, resolveImage, type LoadedImage } from '../images/resolve.js';
+import { download, isUrl, type Downloaded } from './add.js';
 import { stepKey, type BuildCache } from './cache.js';
 import { stageCopy, stageMkdir } from './copy.js';
 import { appendStep, type StepImageDeps } from './image.js';
+import { mountStubs, planMounts, removeStubs, withMounts, type MountDeps } from './mounts.js';
 import { runStep, type RunDeps } from './run.js';
 import { imageView, resolveOwner, withMountedImage, type TreeDeps } from './tree.js';
 
-export interface StepDeps extends StepImageDeps, RunDeps, TreeDeps { cache: BuildCache }
+export interface StepDeps extends StepImageDeps, RunDeps, TreeDeps, MountDeps { cache: BuildCache }
 
 export interface StepContext {
   parent: LoadedImage;
@@ -71,19 +73,32 @@ export async function executeStep(deps: StepDeps, step: Step, c: StepContext): P
     return remember(deps, key, await appendStep(deps, c.parent, { config: c.config, createdBy: step.createdBy, ...(layer ? { layer } : {}), ...(author ? { author } : {}), ...sde }));
   }
   if (step.kind === 'run') {
-    const key = stepKey(c.parent.configDigest, step.cacheText);
+    const mc = { contextDir: c.contextDir, tmp: c.tmp, workdir: step.workdir, src: c.src, fromImage: c.fromImage, fail: c.fail, ...(c.ignore ? { ignore: c.ignore } : {}) };
+    const plan = await planMounts(step.mounts, mc);
+    const key = stepKey(c.parent.configDigest, step.cacheText, plan.key);
     const hit = await cached(deps, c, key);
     if (hit) return { image: hit, cached: true };
-    if (step.mounts.length) throw c.fail('RUN --mount is not supported yet');
-    const r = await runStep(deps, c.parent, step, { config: c.config, onOutput: c.onOutput, fail: c.fail, ...sde, ...(c.signal ? { signal: c.signal } : {}) });
+    const stubs = plan.mounts.length ? await mountStubs(await imageView(deps, c.parent), plan) : undefined;
+    const r = await withMounts(deps, plan, mc, (mounts) => runStep(deps, c.parent, step, {
+      config: c.config, onOutput: c.onOutput, fail: c.fail, ...sde, ...(c.signal ? { signal: c.signal } : {}),
+      ...(mounts.length ? { mounts } : {}), ...(stubs ? { beforeCommit: (upper: string) => removeStubs(upper, stubs) } : {}),
+    }));
     return remember(deps, key, await loadImage(deps.content, r.manifest, r.manifest.digest));
   }
   // COPY / ADD: stage first (the checksum is part of the key), pack only on a miss.
-  return withStage(c.tmp, async (dir) => {
+  const urls = step.add ? step.sources.filter(isUrl) : [];
+  const local = step.sources.filter((s) => !urls.includes(s));
+  if (step.checksum !== undefined && (local.length || urls.length !== 1)) throw c.fail(`checksum can't be specified for non-HTTP(S) sources (ADD --checksum=${step.checksum})`);
+  return withStage(c.tmp, async (dir) => withStage(c.tmp, async (dl) => {
+    const fetched: Downloaded[] = [];
+    for (const [i, url] of urls.entries()) {
+      fetched.push(await download(url, dl, { index: i, fail: c.fail, ...(step.checksum !== undefined ? { checksum: step.checksum } : {}), ...(c.signal ? { signal: c.signal } : {}) }));
+    }
     const view = await imageView(deps, c.parent);
     const owner = await resolveOwner(view, step.chown, c.fail);
     const copy = (srcRoot: string, fromStage: boolean) => stageCopy({
-      srcRoot, sources: step.sources, dest: step.dest, ...owner, heredocs: step.heredocs, image: view, stageDir: dir, fail: c.fail,
+      srcRoot, sources: local, dest: step.dest, ...owner, heredocs: step.heredocs, image: view, stageDir: dir, fail: c.fail,
+      urls: fetched, extract: step.add && !fromStage, ...(c.signal ? { signal: c.signal } : {}),
       ...(step.chmod !== undefined ? { chmod: step.chmod } : {}), ...(step.chown !== undefined ? { chown: step.chown } : {}),
       fromStage, src: c.src, what: step.add ? 'ADD' : 'COPY', ...(!fromStage && c.ignore ? { ignore: c.ignore } : {}),
     });
@@ -96,7 +111,7 @@ export async function executeStep(deps: StepDeps, step: Step, c: StepContext): P
     const layer = await packToStore(deps.content, dir, sde);
     const createdBy = copyCreatedBy(step, sum);
     return remember(deps, key, await appendStep(deps, c.parent, { config: c.config, createdBy, layer, ...sde }));
-  });
+  }));
 }
 
 async function withStage<T>(tmp: string, fn: (dir: string) => Promise<T>): Promise<T> {

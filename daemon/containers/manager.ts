@@ -35,7 +35,7 @@ import type { ContentStore } from '../content/store.js';
 import type { ImageStore } from '../images/store.js';
 import type { Unpacker } from '../images/unpack.js';
 import { resolveImage } from '../images/resolve.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { BindMount, Runtime } from '../runtime/runtime.js';
 import { prepareRootfs, removeRootfs, rootfsOf } from './rootfs.js';
 import type { Rootfs } from '../snapshots/differ.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
@@ -163,7 +163,8 @@ export class ContainerManager {
     return se;
   }
 
-  async create(req: CreateContainerRequest): Promise<CreateContainerResponse> {
+  /** internal.mounts: host paths bound in (the builder's RUN --mount; the API cannot ask for them). */
+  async create(req: CreateContainerRequest, internal: { mounts?: BindMount[] } = {}): Promise<CreateContainerResponse> {
     validateCreate(req);
     const sec = validateSecurity(req);
     const security = securityChoice(req);
@@ -195,6 +196,7 @@ export class ContainerManager {
       if (sec.capAdd.length) config.capAdd = sec.capAdd;
       if (sec.capDrop.length) config.capDrop = sec.capDrop;
       if (sec.devices.length) config.devices = sec.devices;
+      if (internal.mounts?.length) config.mounts = internal.mounts;
       Object.assign(config, security);
       const dir = join(this.root, id);
       await mkdir(dir, { mode: 0o700 });

@@ -8,6 +8,7 @@ import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
+import type { BindMount } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 
 export interface ContainerConfigRecord {
@@ -41,6 +42,8 @@ export interface ContainerConfigRecord {
   capAdd?: string[];
   capDrop?: string[];
   devices?: DeviceMapping[];
+  /** Host paths bound in (build RUN --mount only; not reachable through the API). */
+  mounts?: BindMount[];
   /** --security-opt as given, and the seccomp choice it made (security.ts SecurityChoice). */
   securityOpt?: string[];
   seccompProfile?: string | null;

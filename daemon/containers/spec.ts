@@ -36,6 +36,7 @@ export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, f
     ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
     ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
     ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
+    ...(c.config.mounts?.length ? { mounts: c.config.mounts } : {}),
     seccomp: seccompOf(c.config),
   };
   const proc: ProcessSpec = { args: p.args, env: full, cwd: p.workdir || '/', user: u, tty, stdin: p.stdin, ...(size ? { size } : {}) };

@@ -103,7 +103,7 @@ export async function resolveCopy(root: string, sources: readonly string[], opts
   }
   for (const { path, real, st } of matches) {
     // entries name what to read (the resolved path) and where it goes (from the name written)
-    if (!st.isDirectory()) { entries.push(entry(real, destIsDir ? posix.basename(path) : '', st)); continue; }
+    if (!st.isDirectory()) { entries.push({ ...entry(real, destIsDir ? posix.basename(path) : '', st), source: true }); continue; }
     entries.push(entry(real, '', st));
     for (const p of await walk(root, real, ignored)) {
       const lst = await lstat(join(root, p));
@@ -124,6 +124,16 @@ export async function copyChecksum(root: string, resolved: ResolvedCopy, opts: {
     h.update(JSON.stringify([e.rel, e.type, mode ?? e.mode, owner, e.linkTarget ?? '', content]) + '\n');
   }
   return `sha256:${h.digest('hex')}`;
+}
+
+/**
+ * One path inside `root` with its symlinks followed inside the root (see followed): 'context'
+ * refuses a link leaving it, 'stage' clamps it (RUN --mount=type=bind,from=…). Root-relative.
+ */
+export async function resolveInRoot(root: string, path: string, src: SourceRange, scope: 'context' | 'stage'): Promise<string> {
+  const norm = posix.normalize(path.replace(/^\/+/, '') || '.');
+  if (scope === 'context' && (norm === '..' || norm.startsWith('../'))) throw fail(src, `forbidden path outside the build context: ${path}`);
+  return (await followed(root, norm === '.' ? '' : norm.replace(/\/$/, ''), src, scope === 'context' ? 'error' : 'clamp')).real;
 }
 
 function entry(path: string, rel: string, st: Stats, linkTarget?: string): ContextEntry {

@@ -216,6 +216,8 @@ export interface ContextEntry {
   type: 'file' | 'dir' | 'symlink';
   mode: number; uid: number; gid: number; size: number;
   linkTarget?: string;
+  /** A file named by the instruction itself (not found inside a directory source): ADD may extract it. */
+  source?: true;
 }
 
 export interface ResolvedCopy {

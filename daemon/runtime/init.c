@@ -164,6 +164,10 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--init-bin") == 0) o->init_bin = NEXT;
     else if (strcmp(a, "--cgroup") == 0) { if (o->ncgroups < MAX_LIST) o->cgroups[o->ncgroups++] = NEXT; }
     else if (strcmp(a, "--bind") == 0) { if (o->nbinds >= MAX_LIST) fail(125, "too many --bind"); o->binds[o->nbinds][0] = NEXT; o->binds[o->nbinds++][1] = NEXT; }
+    else if (strcmp(a, "--volume") == 0) {
+      if (o->nvolumes >= MAX_LIST) fail(125, "too many volumes (at most %d)", MAX_LIST);
+      o->volumes[o->nvolumes][0] = NEXT; o->volumes[o->nvolumes][1] = NEXT; o->volumes[o->nvolumes++][2] = NEXT;
+    }
     else if (strcmp(a, "--device") == 0) { if (o->ndevices >= MAX_LIST) fail(125, "too many devices (at most %d)", MAX_LIST); o->devices[o->ndevices][0] = NEXT; o->devices[o->ndevices++][1] = NEXT; }
     else if (strcmp(a, "--privileged") == 0) o->privileged = 1;
     else if (strcmp(a, "--caps") == 0) o->caps = strtoull(NEXT, NULL, 16);

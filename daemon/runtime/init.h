@@ -36,6 +36,9 @@ struct opts {
   const char *cgroups[MAX_LIST]; int ncgroups;
   /* --bind HOST CONTAINER: a host file bound onto a file in the container (/etc/hosts...) */
   const char *binds[MAX_LIST][2]; int nbinds;
+  /* --volume HOST CONTAINER ro|rw: a host directory or file bound into the container (nodev; the
+   * build's RUN --mount), the target made inside the root where missing */
+  const char *volumes[MAX_LIST][3]; int nvolumes;
   /* --device HOST CONTAINER: a host device node bound into the container */
   const char *devices[MAX_LIST][2]; int ndevices;
   /* --privileged: every host device node in /dev, no masked or read-only /proc and /sys paths */
@@ -54,7 +57,7 @@ void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf
 
 /*
  * Mount the container's root in the (new, private) mount namespace and pivot_root into it, then
- * set up /proc, /sys, /dev, the --bind files, --device nodes, masked paths and the working
+ * set up /proc, /sys, /dev, the --bind files, --device nodes, --volume mounts, masked paths and the working
  * directory. Host files are opened before pivot_root; every path taken from the image or the
  * request is resolved after it, inside the container root. Fails with 125.
  */

@@ -52,6 +52,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         ...(spec.network === 'host' ? [] : ['--lo-up']),
         ...(spec.privileged ? ['--privileged'] : []),
         ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
+        ...(spec.mounts ?? []).flatMap((m) => ['--volume', m.source, m.target, m.readonly ? 'ro' : 'rw']),
         ...cgroups.flatMap((d) => ['--cgroup', d]),
         ...processArgs(spec, proc), ...await seccompArgs(spec),
         ...(spec.init ? ['--init-bin', tiniPath()] : []),

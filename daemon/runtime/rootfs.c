@@ -23,7 +23,7 @@ static const char *STD_DEVS[] = {"null", "zero", "full", "random", "urandom", "t
 /* The host side, opened before pivot_root. */
 struct host {
   int std[NSTD], console, init, sys;
-  int binds[MAX_LIST], devices[MAX_LIST];
+  int binds[MAX_LIST], devices[MAX_LIST], volumes[MAX_LIST];
   struct hostdev { char path[128]; mode_t mode; dev_t rdev; } *nodes; int nnodes; /* --privileged */
 };
 
@@ -117,6 +117,20 @@ static void bind_in(int fd, const char *path, unsigned long extra) {
   if (extra) xmount(NULL, p, NULL, MS_BIND | MS_REMOUNT | extra, NULL);
 }
 
+/* --volume: a host directory (or file) onto `path`, made inside the root where missing; nodev always,
+ * read-only on request. The flags are set on the detached tree before it is attached. */
+static void volume_in(int fd, const char *path, int readonly) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) fail(125, "volume %s: %s", path, strerror(errno));
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0)};
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) fail(125, "volume %s: set mount flags: %s", path, strerror(errno));
+  if (!S_ISDIR(st.st_mode)) { bind_in(fd, path, 0); return; }
+  char p[PATH_MAX];
+  resolve(path, p, CREATE_ALL);
+  if (!is_dir(p)) fail(125, "volume %s: not a directory in the container", path);
+  attach(fd, p);
+}
+
 /* --privileged: every device node under the host's /dev (but its pty and shm mounts). */
 static void scan_host_dev(struct host *h, const char *rel, int depth) {
   char dir[PATH_MAX];
@@ -155,6 +169,7 @@ static void open_host_side(struct opts *o, struct host *h) {
   struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
   if (syscall(SYS_mount_setattr, h->sys, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) fail(125, "make /sys copy read-only: %s", strerror(errno));
   for (int i = 0; i < o->nbinds; i++) h->binds[i] = open_host(o->binds[i][0], 0);
+  for (int i = 0; i < o->nvolumes; i++) h->volumes[i] = open_host(o->volumes[i][0], 1);
   for (int i = 0; i < o->ndevices; i++) {
     h->devices[i] = open_host(o->devices[i][0], 0);
     struct stat st;
@@ -243,6 +258,7 @@ void setup_root(struct opts *o) {
   } else close(h.sys);
   setup_dev(o, &h);
   for (int i = 0; i < o->nbinds; i++) bind_in(h.binds[i], o->binds[i][1], 0);
+  for (int i = 0; i < o->nvolumes; i++) volume_in(h.volumes[i], o->volumes[i][1], strcmp(o->volumes[i][2], "ro") == 0);
   if (!o->privileged) harden();
   resolve(o->cwd, p, CREATE_ALL);
   free(h.nodes); /* the clone fds were closed by attach() */

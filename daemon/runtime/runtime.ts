@@ -38,6 +38,9 @@ export interface RootMount { type: string; source: string; options: string[]; cw
 
 export interface User { uid: number; gid: number; groups: number[] }
 
+/** A host path bound at `target` (a container path, resolved inside the root). */
+export interface BindMount { source: string; target: string; readonly: boolean }
+
 export interface ProcessSpec {
   /** argv; args[0] is looked up in PATH from `env` when it has no slash. */
   args: string[];
@@ -71,6 +74,11 @@ export interface ContainerSpec {
   capDrop?: string[];
   /** Host device nodes bound into the container and allowed in its devices cgroup. */
   devices?: DeviceMapping[];
+  /**
+   * Host directories (or files) bound into the container after its /dev and /etc files, nodev,
+   * read-only when asked; a missing target is made inside the root (the build's RUN --mount).
+   */
+  mounts?: BindMount[];
   /**
    * The seccomp profile of every process (start and exec), in docker's JSON format, already
    * validated (seccomp.ts parseProfile): undefined = sbx's default profile (seccomp-default.ts),
