@@ -2,10 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Build, SbxError, type BuildRequest } from '../../protocol/index.js';
-import { BuildCache } from '../build/cache.js';
+import { BuildCache, findEntry } from '../build/cache.js';
 import { cleanTmp, receiveContext, tmpRoot } from '../build/context.js';
 import { buildImage } from '../build/executor.js';
-import { resolveImage } from '../images/resolve.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -21,7 +20,7 @@ function pairs(list: string[] | undefined, what: string): Record<string, string>
 }
 
 export function registerBuild(api: ApiServer, s: Services): void {
-  const cache = new BuildCache(join(s.config.root, 'build'), async (id) => !!(await resolveImage(s, id).catch(() => undefined)));
+  const cache = new BuildCache(join(s.config.root, 'build'), (e) => findEntry(s, e));
   void cleanTmp(s.config.root).catch(() => undefined);
 
   api.router.on(Build.build, async (req: BuildRequest, ctx) => {

@@ -11,7 +11,7 @@ import { packToStore } from '../archive/pack.js';
 import { copyCreatedBy } from '../dockerfile/evaluate.js';
 import type { IgnoreMatcher } from '../dockerfile/context.js';
 import type { SourceRange, Step } from '../dockerfile/types.js';
-import { loadImage, resolveImage, type LoadedImage } from '../images/resolve.js';
+import { loadImage, type LoadedImage } from '../images/resolve.js';
 import { stepKey, type BuildCache } from './cache.js';
 import { stageCopy, stageMkdir } from './copy.js';
 import { appendStep, type StepImageDeps } from './image.js';
@@ -43,13 +43,11 @@ export interface StepContext {
 export interface StepResult { image: LoadedImage; cached: boolean }
 
 async function cached(deps: StepDeps, c: StepContext, key: string): Promise<LoadedImage | undefined> {
-  if (c.noCache) return undefined;
-  const id = await deps.cache.get(key);
-  return id ? resolveImage(deps, id).catch(() => undefined) : undefined;
+  return c.noCache ? undefined : deps.cache.get(key);
 }
 
 async function remember(deps: StepDeps, key: string, image: LoadedImage): Promise<StepResult> {
-  await deps.cache.put(key, image.configDigest);
+  await deps.cache.put(key, image);
   return { image, cached: false };
 }
 
