@@ -158,15 +158,16 @@ s('every instruction: sbx\'s image runs in podman with its config; its tree equa
       ? Object.fromEntries(Object.entries(v).filter(([l]) => !l.startsWith('io.buildah'))) : v);
     assert.equal(strip(mine[k]), strip(theirs[k]), `config ${k}`);
   }
-  const hc = async (img: string): Promise<string> => (await pm.podman(['image', 'inspect', img, '--format', '{{json .HealthCheck}}'])).stdout.trim();
-  assert.is(await hc('docker.io/library/interop:sbx'), await hc('localhost/interop:buildah'), 'HEALTHCHECK');
+  // buildah drops HEALTHCHECK from OCI-format images (podman shows none for either): sbx keeps docker's.
+  const inspected = JSON.parse((await sbx(d.root, ['image', 'inspect', 'interop:sbx'])).stdout) as [{ Config: { Healthcheck?: unknown } }];
+  assert.equal(inspected[0].Config.Healthcheck, { Interval: 30_000_000_000, Retries: 2, Test: ['CMD-SHELL', 'true'] });
 
   // the file trees
   const sbxTree = await mounted(pm, 'docker.io/library/interop:sbx', tree);
   const bahTree = await mounted(pm, 'localhost/interop:buildah', tree);
   assert.ok(sbxTree.get('/srv/app/data/sub/two.txt')?.startsWith('file 0750 1000:1000'), 'COPY --chown --chmod applied');
   // Two known differences, both buildah's, none sbx's: buildah leaves its RUN mount points in the
-  // layer (empty /etc/hostname, /etc/hosts, /etc/resolv.conf, /run; docker and BuildKit do not),
+  // layer (empty /etc/hostname, /etc/hosts, /etc/resolv.conf, /run; docker's builders do not),
   // and it does not apply --chmod to the directory a directory COPY creates, where BuildKit's copy
   // (fsutil copyFileInfo) does and sbx follows it. Anything else that differs fails here.
   const EMPTY = 'e3b0c44298fc1c14';
