@@ -20,7 +20,7 @@ import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
-import { BuildCache } from './build/cache.js';
+import { BuildCache, findEntry } from './build/cache.js';
 import { CacheMounts, cacheMountSource } from './build/cache-mounts.js';
 import { stepCacheSource } from './build/prune.js';
 import { resolveImage } from './images/resolve.js';
@@ -66,7 +66,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   // The manager first; the change recorder follows its started/exited events.
   const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker }, createLinuxRuntime());
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
-  const buildCache = new BuildCache(join(config.root, 'build'), async (id) => !!(await resolveImage({ content, images }, id).catch(() => undefined)));
+  const buildCache = new BuildCache(join(config.root, 'build'), (e) => findEntry({ content, images }, e));
   const services: Services = {
     config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),

@@ -45,13 +45,11 @@ export interface StepContext {
 export interface StepResult { image: LoadedImage; cached: boolean }
 
 async function cached(deps: StepDeps, c: StepContext, key: string): Promise<LoadedImage | undefined> {
-  if (c.noCache) return undefined;
-  const id = await deps.cache.get(key);
-  return id ? resolveImage(deps, id).catch(() => undefined) : undefined;
+  return c.noCache ? undefined : deps.cache.get(key);
 }
 
 async function remember(deps: StepDeps, key: string, image: LoadedImage): Promise<StepResult> {
-  await deps.cache.put(key, image.configDigest);
+  await deps.cache.put(key, image);
   return { image, cached: false };
 }
 
