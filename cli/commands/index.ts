@@ -6,9 +6,11 @@ type Loader = () => Promise<{ command: Command }>;
 export const COMMANDS: Record<string, Loader> = {
   build: () => import('./build.js'),
   commit: () => import('./commit.js'),
+  cp: () => import('./cp.js'),
   daemon: () => import('./daemon.js'),
   diff: () => import('./diff.js'),
   events: () => import('./events.js'),
+  export: () => import('./export.js'),
   history: () => import('./history.js'),
   images: () => import('./images.js'),
   import: () => import('./import.js'),
@@ -57,4 +59,6 @@ export const ALIASES: Record<string, string> = {
   'container commit': 'commit',
   'container diff': 'diff',
   'container inspect': 'inspect --type=container',
+  'container cp': 'cp',
+  'container export': 'export',
 };

@@ -17,6 +17,10 @@
  *   construction). undefined when there is nothing to export (unless `squash`: then the whole
  *   tree). The caller freezes a running container around it.
  * - view(dirs) of an image's top layer snapshot: treeOf(dirs).
+ * - withTree(rootfs, fn): the container's whole tree as one read-only host directory for fn (a
+ *   read-only overlay of its layer over the image's, or the native copy itself), for readers that
+ *   need file descriptors (`sbx cp` out, `sbx export`); gone when fn settles. Read it beneath its
+ *   root (util/beneath.ts): the container controls what is in it. Safe while the container runs.
  *
  * Errors: conflict (a directory vanished while being staged), failed_precondition (an overlay
  * redirect/metacopy entry), plus the content store's errors.
@@ -64,6 +68,7 @@ export interface Differ {
   /** The whole tree of a committed (image layer) snapshot, from its dirs. */
   treeOf(dirs: SnapshotDirs): FsView;
   exportLayer(rootfs: Rootfs, opts?: ExportOptions): Promise<ExportedLayer | undefined>;
+  withTree<T>(rootfs: Rootfs, fn: (dir: string) => Promise<T>): Promise<T>;
 }
 
 export interface DifferDeps { snapshotter: Snapshotter; content: ContentStore }
