@@ -41,12 +41,12 @@ export async function packHost(path: string, to: string, follow: boolean): Promi
 }
 
 export async function extractHost(archive: Readable, dir: string, from: string, to: string): Promise<void> {
+  if (from === '' && to !== '') await mkdir(join(dir, to), { recursive: true });
   const ex = tar.extract();
   const feeding = pipeline(archive, ex as unknown as NodeJS.WritableStream);
   feeding.catch(() => undefined);
   const dirTimes: [string, Date][] = [];
   try {
-    if (from === '' && to !== '') await mkdir(join(dir, to), { recursive: true });
     for await (const entry of ex) {
       const h = entry.header;
       const name = renamed(h.name, from, to);

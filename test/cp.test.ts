@@ -154,6 +154,17 @@ for (const snapshotter of ['overlay', 'native'] as const) {
     assert.ok(tree.has('bin/busybox') || tree.has('bin/sh'), 'the image\'s files are in the export');
     assert.ok(![...tree.keys()].some((n) => n.split('/').some((c) => c.startsWith('.wh.'))), 'no whiteouts');
     assert.ok(!tree.has('etc/motd'), 'a deleted file is not exported');
+
+    // a reader that goes away mid-stream (Ctrl-C on `sbx export | ...`) leaves sbxd serving
+    for (const args of [['export', 'c2'], ['cp', 'c2:/', '-']]) {
+      const child = spawn(process.execPath, [SBX_BIN, ...args], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.kill('SIGKILL');
+      await new Promise<void>((resolve) => child.once('close', () => resolve()));
+    }
+    const again = await sbxRaw(d.root, ['export', 'c2']);
+    assert.is(again.code, 0, again.stderr);
+    assert.is((await entries(again.stdout)).get('d/f')?.body, 'one\n');
   }));
 
   s('links a container plants resolve inside its root, never on the host', privileged(async ({ d, host }) => {

@@ -247,8 +247,10 @@ async function addFileEntry(pack: Pack, h: Header, fd: number, shown: string): P
     done = new Promise((resolve, reject) => { s = pack.entry(h as Parameters<Pack['entry']>[0], (err) => (err ? reject(err) : resolve())); });
     return s;
   })();
-  // Its error is reported through `done`; unheard, a destroyed sink's 'error' would crash sbxd.
+  // Its error is reported through `done`; unheard, a destroyed sink's 'error' would crash sbxd,
+  // and so would `done` rejecting while we wait for a drain that never comes (the reader left).
   sink.on('error', () => {});
+  done.catch(() => undefined);
   const size = h.size ?? 0;
   let seen = 0;
   try {
@@ -270,7 +272,14 @@ async function addFileEntry(pack: Pack, h: Header, fd: number, shown: string): P
       const fh = await open(fdPath(fd), constants.O_RDONLY);
       for await (const chunk of fh.createReadStream({ start: 0, end: size - 1 }) as AsyncIterable<Buffer>) {
         seen += chunk.length;
-        if (!sink.write(chunk)) await new Promise<void>((r) => sink.once('drain', () => r()));
+        if (!sink.write(chunk)) {
+          if (sink.destroyed) break;
+          await new Promise<void>((r) => {
+            const go = (): void => { sink.off('drain', go); sink.off('close', go); r(); };
+            sink.on('drain', go);
+            sink.on('close', go);
+          });
+        }
       }
     }
     if (seen !== size) throw new SbxError('conflict', `pack: ${shown} changed size while being read (${seen} of ${size} bytes)`);

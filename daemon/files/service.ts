@@ -20,7 +20,6 @@ import { closeSync, constants, fstatSync, openSync, readlinkSync, statSync } fro
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { GO_MODE, SbxError, type PathStat } from '../../protocol/index.js';
 import { packTree } from '../archive/pack.js';
 import type { Differ } from '../snapshots/differ.js';
@@ -58,7 +57,7 @@ export class ContainerFiles {
 
   /** The stat, and the tar (the container's tree stays mounted until the stream ends). */
   async archive(ref: string, path: string, o: ArchiveOptions = {}): Promise<{ stat: PathStat; stream: Readable }> {
-    const out = new PassThrough();
+    const out = quiet(new PassThrough());
     let ready!: (s: PathStat) => void;
     let fail!: (e: unknown) => void;
     const statP = new Promise<PathStat>((res, rej) => { ready = res; fail = rej; });
@@ -71,7 +70,7 @@ export class ContainerFiles {
         const packed = r.name === ''
           ? packTree(dir, { ...signal(o) })
           : packTree(dir, { ...signal(o), exclude: only(r.name), rebase: { from: r.name, to: stat.name } });
-        await pipeline(packed, out);
+        await feed(packed, out);
       } finally {
         r.close();
       }
@@ -97,13 +96,13 @@ export class ContainerFiles {
   }
 
   async export(ref: string, o: { signal?: AbortSignal } = {}): Promise<Readable> {
-    const out = new PassThrough();
+    const out = quiet(new PassThrough());
     let ready!: () => void;
     let fail!: (e: unknown) => void;
     const started = new Promise<void>((res, rej) => { ready = res; fail = rej; });
     this.read(ref, async (rootFd) => {
       ready();
-      await pipeline(packTree(fdPath(rootFd), signal(o)), out);
+      await feed(packTree(fdPath(rootFd), signal(o)), out);
     }).catch((e: unknown) => { fail(e); out.destroy(e as Error); });
     await started;
     return out;
@@ -159,6 +158,30 @@ export class ContainerFiles {
       await rm(target, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Pipe a packTree stream into the stream the router reads, until either ends. When the reader
+ * goes away the pack is destroyed without an error: destroying packTree's Readable.from with one
+ * leaves a rejected promise inside tar-stream's iterator that nobody awaits (an unhandled
+ * rejection ends sbxd).
+ */
+function feed(packed: Readable, out: PassThrough): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    packed.on('error', (e) => { out.destroy(e); reject(e); });
+    out.on('close', () => { if (!packed.readableEnded) packed.destroy(); resolve(); });
+    packed.pipe(out);
+  });
+}
+
+/**
+ * A stream handed to the router: its errors reach the router's pipeline while it reads; one that
+ * comes after (the client went away, or the path was not found before any reader) must not be an
+ * unhandled 'error' event that ends sbxd.
+ */
+function quiet(s: PassThrough): PassThrough {
+  s.on('error', () => undefined);
+  return s;
 }
 
 /** Exclude everything at the top but `name` (and what is under it). */
