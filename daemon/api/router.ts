@@ -22,8 +22,8 @@ export interface HandlerContext {
   body: Readable;
   /** Send a progress event ('progress' and 'upload-progress' routes; a no-op elsewhere). */
   emit(event: ProgressEvent): void;
-  /** Set the response stream ('download' routes). */
-  download(stream: Readable, contentType?: string): void;
+  /** Set the response stream ('download' routes), with extra response headers if any. */
+  download(stream: Readable, contentType?: string, headers?: Record<string, string>): void;
   headers: IncomingMessage['headers'];
 }
 
@@ -55,7 +55,7 @@ export class Router {
     const ac = new AbortController();
     res.on('close', () => { if (!res.writableFinished) ac.abort(new SbxError('cancelled', 'client went away')); });
     let streaming = false;
-    let downloadStream: { stream: Readable; type: string } | undefined;
+    let downloadStream: { stream: Readable; type: string; headers?: Record<string, string> } | undefined;
     const route = entry.route;
     try {
       const hasBody = (route.method === 'POST' || route.method === 'PUT') && route.kind !== 'upload' && route.kind !== 'upload-progress';
@@ -83,7 +83,7 @@ export class Router {
         body: req,
         headers: req.headers,
         emit: (ev) => { if (streaming && !res.writableEnded) res.write(JSON.stringify(ev) + '\n'); },
-        download: (stream, type = 'application/octet-stream') => { downloadStream = { stream, type }; },
+        download: (stream, type = 'application/octet-stream', headers) => { downloadStream = { stream, type, ...(headers ? { headers } : {}) }; },
       };
       const value = await entry.handler(input as never, ctx);
       if (progress) {
@@ -91,7 +91,7 @@ export class Router {
         res.end(JSON.stringify(line) + '\n');
       } else if (route.kind === 'download') {
         if (!downloadStream) throw new SbxError('internal', `${route.path}: handler set no download stream`);
-        res.writeHead(200, { 'content-type': downloadStream.type });
+        res.writeHead(200, { ...downloadStream.headers, 'content-type': downloadStream.type });
         streaming = true;
         await pipeline(downloadStream.stream, res);
       } else if (value === undefined) {

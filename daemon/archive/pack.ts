@@ -43,6 +43,8 @@ export interface PackOptions {
   /** Convert overlayfs upperdir whiteouts and opaque directories into OCI whiteout entries. */
   whiteouts?: 'overlay';
   signal?: AbortSignal;
+  /** Rename the top component of entry names (and hard-link targets): `from`, `from/...` → `to`, `to/...`. */
+  rebase?: { from: string; to: string };
 }
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -74,6 +76,11 @@ export async function packToStore(content: ContentStore, root: string, opts: Pac
 
 
 async function fill(pack: Pack, root: string, opts: PackOptions): Promise<void> {
+  const rb = opts.rebase;
+  const rename = (n: string): string => (rb && (n === rb.from || n.startsWith(`${rb.from}/`)) ? rb.to + n.slice(rb.from.length) : n);
+  const named = (h: Header): Header => (rb ? { ...h, name: rename(h.name), ...(h.type === 'link' && h.linkname ? { linkname: rename(h.linkname) } : {}) } : h);
+  const add = (p: Pack, h: Header): Promise<void> => addEntry(p, named(h));
+  const addFile = (p: Pack, h: Header, fd: number, shown: string): Promise<void> => addFileEntry(p, named(h), fd, shown);
   const links = new Map<string, string>();
   const clamp = (st: Stats): Date => {
     let s = Math.floor(st.mtimeMs / 1000);
@@ -219,7 +226,7 @@ async function readXattrs(path: string): Promise<{ kept: [string, Buffer][]; opa
   return { kept, opaque };
 }
 
-function add(pack: Pack, h: Header): Promise<void> {
+function addEntry(pack: Pack, h: Header): Promise<void> {
   preparePax(h);
   const cb = (resolve: () => void, reject: (e: Error) => void) => (err?: Error | null): void => (err ? reject(err) : resolve());
   // A regular file without a body (a whiteout) still needs its (empty) body, or tar-stream waits for one.
@@ -232,7 +239,7 @@ function add(pack: Pack, h: Header): Promise<void> {
 const SMALL_FILE = 256 * 1024;
 
 /** Add a regular file whose bytes come from O_PATH fd `fd` (reopened: the same inode). */
-async function addFile(pack: Pack, h: Header, fd: number, shown: string): Promise<void> {
+async function addFileEntry(pack: Pack, h: Header, fd: number, shown: string): Promise<void> {
   preparePax(h);
   let done!: Promise<void>;
   const sink = (() => {
@@ -240,8 +247,10 @@ async function addFile(pack: Pack, h: Header, fd: number, shown: string): Promis
     done = new Promise((resolve, reject) => { s = pack.entry(h as Parameters<Pack['entry']>[0], (err) => (err ? reject(err) : resolve())); });
     return s;
   })();
-  // Its error is reported through `done`; unheard, a destroyed sink's 'error' would crash sbxd.
+  // Its error is reported through `done`; unheard, a destroyed sink's 'error' would crash sbxd,
+  // and so would `done` rejecting while we wait for a drain that never comes (the reader left).
   sink.on('error', () => {});
+  done.catch(() => undefined);
   const size = h.size ?? 0;
   let seen = 0;
   try {
@@ -263,7 +272,14 @@ async function addFile(pack: Pack, h: Header, fd: number, shown: string): Promis
       const fh = await open(fdPath(fd), constants.O_RDONLY);
       for await (const chunk of fh.createReadStream({ start: 0, end: size - 1 }) as AsyncIterable<Buffer>) {
         seen += chunk.length;
-        if (!sink.write(chunk)) await new Promise<void>((r) => sink.once('drain', () => r()));
+        if (!sink.write(chunk)) {
+          if (sink.destroyed) break;
+          await new Promise<void>((r) => {
+            const go = (): void => { sink.off('drain', go); sink.off('close', go); r(); };
+            sink.on('drain', go);
+            sink.on('close', go);
+          });
+        }
       }
     }
     if (seen !== size) throw new SbxError('conflict', `pack: ${shown} changed size while being read (${seen} of ${size} bytes)`);

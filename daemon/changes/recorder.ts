@@ -78,6 +78,21 @@ export class ChangeRecorder {
     return this.journals.get(id);
   }
 
+  /**
+   * Bring a container's journal up to date after sbxd itself wrote into its tree (`sbx cp`): a
+   * running container's journal rescans now; a stopped one's opens, rescans once and closes.
+   */
+  async rescan(id: string): Promise<void> {
+    if (this.closed) return;
+    const live = await this.journals.get(id);
+    if (live) { await live.flush(); return; }
+    if (this.journals.has(id)) return;
+    this.journals.set(id, this.open(this.access.find(id)));
+    await this.stop(id);
+    // It started meanwhile (its 'started' saw our journal and opened none): open its own.
+    if (this.access.find(id).running) await this.started(id);
+  }
+
   /** Records after `since`, settled: a running container's pending rescans are done first. */
   async records(c: ContainerView, since = 0): Promise<{ records: ChangeRecord[]; last: number }> {
     const j = await this.live(c.id);

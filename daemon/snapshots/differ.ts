@@ -22,6 +22,10 @@
  *   Snapshotter.commit(chainID, rootfs.key) instead of an unpack. Only for a stopped container that
  *   is removed right after. false when the snapshot cannot stand for the layer (squash: its parent
  *   is not the layer's; a full tree with hard links the layer splits): remove it as usual.
+ * - withTree(rootfs, fn): the container's whole tree as one read-only host directory for fn (a
+ *   read-only overlay of its layer over the image's, or the native copy itself), for readers that
+ *   need file descriptors (`sbx cp` out, `sbx export`); gone when fn settles. Read it beneath its
+ *   root (util/beneath.ts): the container controls what is in it. Safe while the container runs.
  *
  * Errors: conflict (a directory vanished while being staged), failed_precondition (an overlay
  * redirect/metacopy entry), plus the content store's errors.
@@ -90,6 +94,7 @@ export interface Differ {
   treeOf(dirs: SnapshotDirs): FsView;
   exportLayer(rootfs: Rootfs, opts?: ExportOptions): Promise<ExportedLayer | undefined>;
   settle(rootfs: Rootfs, opts?: ExportOptions): Promise<boolean>;
+  withTree<T>(rootfs: Rootfs, fn: (dir: string) => Promise<T>): Promise<T>;
 }
 
 export interface DifferDeps { snapshotter: Snapshotter; content: ContentStore }

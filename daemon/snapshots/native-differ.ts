@@ -40,6 +40,11 @@ export class NativeDiffer implements Differ {
     return new DirView(dirs.upper);
   }
 
+  /** The copy is the tree; nothing to mount. */
+  withTree<T>(rootfs: Rootfs, fn: (dir: string) => Promise<T>): Promise<T> {
+    return fn(rootfs.upperdir);
+  }
+
   async exportLayer(rootfs: Rootfs, o: ExportOptions = {}): Promise<ExportedLayer | undefined> {
     const pack = packOptions(o);
     if (o.squash) return packToStore(this.deps.content, rootfs.upperdir, pack);

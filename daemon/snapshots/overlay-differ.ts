@@ -36,7 +36,7 @@ export class OverlayDiffer implements Differ {
 
   async exportLayer(rootfs: Rootfs, o: ExportOptions = {}): Promise<ExportedLayer | undefined> {
     const pack = packOptions(o);
-    if (o.squash) return this.withMergedView(rootfs, (dir) => packToStore(this.deps.content, dir, pack));
+    if (o.squash) return this.withTree(rootfs, (dir) => packToStore(this.deps.content, dir, pack));
     if ((await this.changes(rootfs, o)).length === 0) return undefined;
     return packToStore(this.deps.content, rootfs.upperdir, { ...pack, whiteouts: 'overlay' });
   }
@@ -48,7 +48,7 @@ export class OverlayDiffer implements Differ {
   }
 
   /** Mount the container's whole tree read-only (its layer as the top lower dir) for `fn`. */
-  private async withMergedView<T>(rootfs: Rootfs, fn: (dir: string) => Promise<T>): Promise<T> {
+  async withTree<T>(rootfs: Rootfs, fn: (dir: string) => Promise<T>): Promise<T> {
     const m = rootfs.mounts[0];
     if (!m || m.type !== 'overlay') throw new SbxError('internal', `squash container layer ${rootfs.key}: no overlay mount`);
     // The mount's own lower dirs are short links relative to m.cwd (the 4096-byte option limit).
