@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { request, type IncomingMessage, type RequestOptions } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
@@ -37,6 +38,22 @@ let wsClass: typeof WebSocket | undefined;
  */
 export function loadWebSocket(): typeof WebSocket {
   return wsClass ??= createRequire(import.meta.url)('ws') as typeof WebSocket;
+}
+
+/**
+ * A peer (a proxy, a cut link) that ends its side of the connection without the closing
+ * handshake has ended the connection (RFC 6455 §7.1.5: 1006). ws then half-closes ours only once
+ * everything queued for the peer was written, and a peer that no longer reads never takes it:
+ * no 'close' would ever come, and an attachment sending stdin would hang instead of resuming.
+ * So with bytes still queued we drop the socket at once (the stream client resends whatever
+ * the server did not acknowledge). An orderly close is untouched: by the time the server ends
+ * its side it has read our close frame, so nothing is queued.
+ */
+function dropWhenPeerEnds(ws: WebSocket): void {
+  let socket: Socket | undefined;
+  ws.once('upgrade', (res: IncomingMessage) => { socket = res.socket; });
+  // after 'open': ws's own 'end' listener (set up with the socket) runs first
+  ws.once('open', () => socket?.once('end', () => { if (socket!.writableLength > 0) ws.terminate(); }));
 }
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -88,7 +105,9 @@ export class Client {
   openChannel<P>(ch: Channel<P>, params: P): WebSocket {
     const { url, options } = this.channelTarget(ch, params as Record<string, unknown>);
     const Ws = loadWebSocket();
-    return new Ws(url, [ch.subprotocol], { ...options, perMessageDeflate: false });
+    const ws = new Ws(url, [ch.subprotocol], { ...options, perMessageDeflate: false });
+    dropWhenPeerEnds(ws);
+    return ws;
   }
 
   /** URL and headers to open a WebSocket channel (the ws client is the caller's). */

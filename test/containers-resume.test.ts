@@ -13,7 +13,7 @@ import { Client } from '../cli/client.js';
 import { attachSession } from '../cli/stream.js';
 import { Containers } from '../protocol/index.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
-import { cuttingProxy } from './_helpers/proxy.js';
+import { cuttingProxy, stallingProxy } from './_helpers/proxy.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
@@ -119,6 +119,43 @@ resume('stdin EOF lost with its connection is sent again on resume (a platform t
     assert.ok(r !== 'hung', `cat never saw the end of its input (echoed ${JSON.stringify(out)})`);
     assert.is(r.exit?.status, 0);
     assert.is(out, 'hello\n');
+  } finally {
+    await proxy.close();
+  }
+}));
+
+resume('stdin still queued when the daemon\'s side ends is resent once (a peer that stops reading)', privileged<Ctx>(async ({ d }) => {
+  const proxy = await stallingProxy(join(d.root, 'sbx.sock'), join(d.root, 'stall.sock'));
+  const client = new Client({ socket: join(d.root, 'stall.sock') });
+  try {
+    const { id } = await client.call(Containers.create, { image: 'busybox', cmd: ['cat'], openStdin: true, autoRemove: true });
+    await client.call(Containers.start, { id });
+    let out = '';
+    const sink = new Writable({ write(chunk: Buffer, _e, cb) { out += chunk.toString(); cb(); } });
+    const src = new PassThrough();
+    const attached = attachSession({
+      client, session: id, tty: false, stdin: true, in: src as unknown as NodeJS.ReadStream,
+      out: sink as unknown as NodeJS.WriteStream, err: sink as unknown as NodeJS.WriteStream,
+    });
+    const lines = (from: number, to: number): string => Array.from({ length: to - from }, (_, i) => `line ${from + i}\n`).join('');
+    const head = lines(0, 10000);
+    src.write(head);
+    await eventually('the first stdin echoed', () => out.length >= head.length, 20000);
+    // the link stops carrying stdin: megabytes more than the kernel buffers queue up in the
+    // client, the EOF behind them; then the daemon's side ends
+    proxy.stall();
+    const tail = lines(10000, 300000);
+    const consumed = new Promise((r) => src.once('end', r));
+    src.end(tail);
+    await consumed;
+    proxy.cut();
+    const timer = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30000).unref());
+    const r = await Promise.race([attached, timer]);
+    assert.ok(r !== 'hung', `the attachment never resumed (echoed ${out.length} of ${head.length + tail.length} bytes)`);
+    assert.ok(proxy.upgrades() >= 2, 'it resumed on a new connection');
+    assert.is(r.exit?.status, 0);
+    assert.is(out.length, head.length + tail.length);
+    assert.ok(out === head + tail, 'echoed input identical: every stdin byte exactly once');
   } finally {
     await proxy.close();
   }

@@ -68,6 +68,31 @@ test('resume: stdinAck counts accepted bytes; offsets replay exactly; a wrong to
   assert.is(Buffer.concat(f.stdin).toString(), 'abczzz');
 });
 
+test('resume: stdin and controls still arriving on the connection it took over are dropped, not doubled', async () => {
+  const f = fakeProcess();
+  const se = new Session({ id: 's', containerId: 'c', tty: false, kill: () => {} });
+  se.bind(f.p);
+  const s1 = fakeSink();
+  const id = se.hello({ t: 'hello', v: 1 }, s1.sink);
+  const resumeTok = (s1.controls[0] as { resume: string }).resume;
+  se.input(id, Buffer.from('abc'), s1.sink);
+  // the client resumes before the daemon has seen the end of its old connection
+  const s2 = fakeSink();
+  se.hello({ t: 'hello', v: 1, attach: id, resume: resumeTok, from: { stdout: 0, stderr: 0 }, stdinSent: 6 }, s2.sink);
+  assert.is((s2.controls[0] as { stdinAck: number }).stdinAck, 3);
+  assert.is(s1.closed(), 4409, 'the old connection is closed as taken over');
+  // what the old connection still delivers: the rest of the stdin, its EOF, a detach
+  se.input(id, Buffer.from('def'), s1.sink);
+  se.control(id, { t: 'eof', stream: 'stdin' }, s1.sink);
+  se.control(id, { t: 'detach' }, s1.sink);
+  assert.is(s2.closed(), undefined, 'the new connection is not detached by the old one');
+  // the client resends exactly what the resume did not acknowledge
+  se.input(id, Buffer.from('def'), s2.sink);
+  await tick();
+  assert.is(Buffer.concat(f.stdin).toString(), 'abcdef', 'every stdin byte once, none cut off by the old EOF');
+  await eventually('stdinAck 6', () => s2.controls.some((c) => c.t === 'stdinAck' && c.n === 6));
+});
+
 test('ring: reads and frames at any offset match the bytes appended, across dropped chunks', () => {
   const ring = new ByteRing(1000);
   let all = Buffer.alloc(0);

@@ -52,7 +52,7 @@ export function registerStreams(api: ApiServer, s: Services): void {
         let frame;
         try { frame = decodeData(buf); } catch (e) { fail(CloseCode.badProtocol, (e as Error).message); return; }
         if (frame.channel !== 0) { fail(CloseCode.badProtocol, `clients send only stdin (channel 0), got ${frame.channel}`); return; }
-        se.input(attach, frame.data);
+        se.input(attach, frame.data, sink);
         return;
       }
       let msg: ClientControl | undefined;
@@ -71,7 +71,7 @@ export function registerStreams(api: ApiServer, s: Services): void {
         return;
       }
       if (!attach) { fail(CloseCode.badProtocol, `${msg.t} before hello`); return; }
-      se.control(attach, msg);
+      se.control(attach, msg, sink);
     });
     ws.on('close', (code) => {
       clearTimeout(helloTimer);

@@ -220,10 +220,10 @@ export class Session {
     this.releaseDrained();
   }
 
-  /** stdin bytes from an attachment. */
-  input(attachId: string, data: Uint8Array): void {
+  /** stdin bytes on connection `via`; late ones on a connection a resume took over are dropped (the client resends them). */
+  input(attachId: string, data: Uint8Array, via?: Sink): void {
     const a = this.attachments.get(attachId);
-    if (!a) return;
+    if (!a || (via && a.sink !== via)) return;
     if (a.mode !== 'rw') { sendControl(a, { t: 'error', code: 'ro_attachment', message: 'read-only attachment: stdin ignored', fatal: false }); return; }
     a.stdinAccepted += data.length;
     if (!a.ackTimer && a.sink) {
@@ -233,9 +233,10 @@ export class Session {
     this.stdin.write(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)); // the frame's own bytes: no copy
   }
 
-  control(attachId: string, m: ClientControl): void {
+  /** A control message from an attachment, on connection `via` (ignored once taken over, as input). */
+  control(attachId: string, m: ClientControl, via?: Sink): void {
     const a = this.attachments.get(attachId);
-    if (!a) return;
+    if (!a || (via && a.sink !== via)) return;
     switch (m.t) {
       case 'ack':
         a.acked.stdout = Math.max(a.acked.stdout, Math.min(m.stdout, a.cursor.stdout));

@@ -75,3 +75,45 @@ export async function cuttingProxy(o: CuttingProxyOptions): Promise<CuttingProxy
     close: () => { for (const s of open) s.destroy(); return new Promise((r) => server.close(() => r())); },
   };
 }
+
+/** A proxy whose first WebSocket connection the test stalls, then cuts; later ones pass untouched. */
+export interface StallingProxy {
+  /** Stop reading what the client sends on the first connection (it queues up in the client). */
+  stall(): void;
+  /**
+   * End the client's side of the first connection (FIN, no close frame) and drop the daemon's;
+   * what the client still sends is never read, as with a peer that has gone away.
+   */
+  cut(): void;
+  /** How many WebSocket connections it has carried. */
+  upgrades(): number;
+  /** Stop listening and drop every open connection. */
+  close(): Promise<void>;
+}
+
+export async function stallingProxy(target: string, path: string): Promise<StallingProxy> {
+  let upgrades = 0;
+  let first: { client: Socket; up: Socket } | undefined;
+  const open = new Set<Socket>();
+  const server = createServer((client: Socket) => {
+    const up = connect(target);
+    open.add(client).add(up);
+    client.once('data', (d: Buffer) => {
+      if (/upgrade: websocket/i.test(d.toString('latin1')) && upgrades++ === 0) first = { client, up };
+      up.write(d);
+      client.pipe(up);
+    });
+    up.pipe(client, { end: false }); // the first connection's client end is the test's to end
+    up.on('close', () => { if (first?.client !== client) client.end(); });
+    up.on('error', () => { if (first?.client !== client) client.destroy(); });
+    client.on('close', () => up.destroy());
+    client.on('error', () => up.destroy());
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return {
+    stall: () => { first?.client.unpipe(); first?.client.pause(); },
+    cut: () => { if (first) { first.up.unpipe(first.client); first.client.end(); first.up.destroy(); } },
+    upgrades: () => upgrades,
+    close: () => { for (const s of open) s.destroy(); return new Promise((r) => server.close(() => r())); },
+  };
+}
