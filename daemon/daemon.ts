@@ -20,6 +20,7 @@ import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
+import { Networks } from './networks/networks.js';
 import { BuildCache } from './build/cache.js';
 import { stepCacheSource } from './build/prune.js';
 import { resolveImage } from './images/resolve.js';
@@ -63,11 +64,13 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
   if (config.cgroupFavorDynmods) log.debug('cgroup favordynmods', { result: await favorDynamicModifications() });
   // The manager first; the change recorder follows its started/exited events.
-  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker }, createLinuxRuntime());
+  const networks = new Networks(config.root, log.with({ component: 'networks' }));
+  await networks.open();
+  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker, networks }, createLinuxRuntime());
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
   const buildCache = new BuildCache(join(config.root, 'build'), async (id) => !!(await resolveImage({ content, images }, id).catch(() => undefined)));
   const services: Services = {
-    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, gcLock: new SharedLock(), closers: [],
+    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, networks, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
@@ -75,7 +78,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   };
   services.cacheSources.push(stepCacheSource({ ...services, cache: buildCache }));
   // closed last first: the containers (their exits reach the recorder), the journals, the snapshots
-  services.closers.push(() => snapshotter.close(), () => changes.close());
+  services.closers.push(() => networks.close(), () => snapshotter.close(), () => changes.close());
   await containers.open();
   services.closers.push(() => containers.close());
   const api = createApiServer(services);

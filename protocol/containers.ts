@@ -8,11 +8,16 @@
  */
 import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
-import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
+import { arrayOf, bool, int, intIn, object, opt, str, type Fields } from './validate.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'removing';
-export type NetworkMode = 'none' | 'host';
+/**
+ * bridge (the default: sbx's default network, outbound through the host), none (loopback only),
+ * host (the host's network namespace), container:NAME|ID (that container's), or a user network's
+ * name or id (`sbx network create`).
+ */
+export type NetworkMode = string;
 
 /** -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]; HOST_IP defaults to 127.0.0.1 (sbx publishes on loopback unless told otherwise). */
 export interface PortMapping { hostIp: string; hostPort: number; containerPort: number }
@@ -49,8 +54,15 @@ export interface CreateContainerRequest {
   hostname?: string;
   tty?: boolean;
   openStdin?: boolean;
-  /** none (default; its own network namespace with loopback only) or host. */
   network?: NetworkMode;
+  /** --network-alias: more names of the container on a user network. */
+  networkAliases?: string[];
+  /** --add-host NAME:IP (IP may be host-gateway: the host's loopback as the container reaches it). */
+  extraHosts?: string[];
+  /** --dns, --dns-search, --dns-option: replace the host's lines of that kind in /etc/resolv.conf. */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
   /** Memory limit in bytes. */
   memory?: number;
   pidsLimit?: number;
@@ -90,7 +102,12 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   hostname: opt(str),
   tty: opt(bool),
   openStdin: opt(bool),
-  network: opt(oneOf('none', 'host')),
+  network: opt(str),
+  networkAliases: opt(strings),
+  extraHosts: opt(strings),
+  dns: opt(strings),
+  dnsSearch: opt(strings),
+  dnsOptions: opt(strings),
   memory: opt(int),
   pidsLimit: opt(int),
   init: opt(bool),
@@ -162,9 +179,20 @@ export interface ContainerInspect {
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     /** The --security-opt values as given; null when none (docker's). */
     SecurityOpt: string[] | null;
+    ExtraHosts: string[] | null;
+    Dns: string[]; DnsSearch: string[]; DnsOptions: string[];
+  };
+  NetworkSettings: {
+    IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
+    /** docker's shape: "80/tcp" → [{HostIp, HostPort}] (null: exposed, not published). */
+    Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+    Networks: Record<string, EndpointSettings>;
   };
   GraphDriver?: { Name: string; Data: Record<string, string> };
 }
+
+/** One network of a running container (docker's NetworkSettings.Networks values). */
+export interface EndpointSettings { NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; Aliases: string[] | null }
 
 export interface ExecRequest {
   id: string;

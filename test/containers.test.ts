@@ -176,7 +176,7 @@ run('two containers from one image share its layer and not their writes', privil
 run('--init reaps orphans; --network none has only loopback, host the host\'s; --memory kills at the limit', privileged<Ctx>(async ({ d }) => {
   const init = await sbx(d.root, ['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/comm; (sleep 0.1 &); sleep 0.6; ps -o stat= | grep -c Z']);
   assert.is(init.stdout, 'init\n0\n', init.stderr);
-  const none = await sbx(d.root, ['run', '--rm', 'busybox', 'sh', '-c', 'ls /sys/class/net']);
+  const none = await sbx(d.root, ['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']);
   assert.is(none.stdout.trim(), 'lo');
   const host = await sbx(d.root, ['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ls /sys/class/net | wc -l']);
   assert.ok(Number(host.stdout.trim()) > 1, `host interfaces: ${host.stdout}`);

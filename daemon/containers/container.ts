@@ -1,6 +1,7 @@
 /** A container as the manager holds it in memory: its records, its main session, its log. */
 import type { LogWriter, ContainerConfigRecord, ContainerStateRecord } from './records.js';
 import type { Session } from '../sessions/session.js';
+import type { Endpoint } from '../networks/networks.js';
 
 export interface Container {
   config: ContainerConfigRecord;
@@ -17,4 +18,7 @@ export interface Container {
   /** Called once with the final state when the main process has exited and been recorded. */
   exited: ((s: ContainerStateRecord) => void)[];
   unpublish?: () => Promise<void>;
+  /** While it runs on a network: where (inspect's NetworkSettings), and how to leave it at exit. */
+  endpoint?: Endpoint;
+  leave?: () => Promise<void>;
 }

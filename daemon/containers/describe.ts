@@ -42,7 +42,9 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null,
+      ExtraHosts: cfg.extraHosts ?? null, Dns: cfg.dns?.servers ?? [], DnsSearch: cfg.dns?.search ?? [], DnsOptions: cfg.dns?.options ?? [],
     },
+    NetworkSettings: networkSettings(c),
   };
   try {
     const r = await m.rootfs(cfg.id);
@@ -51,6 +53,23 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     out.GraphDriver = { Name: r.driver, Data: data };
   } catch { /* no rootfs */ }
   return out;
+}
+
+/** docker's NetworkSettings: the endpoint while running on a network, the published ports. */
+function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
+  const e = c.endpoint;
+  const ports: ContainerInspect['NetworkSettings']['Ports'] = {};
+  if (c.state.status === 'running') {
+    for (const p of c.config.ports ?? []) (ports[`${p.containerPort}/tcp`] ??= [])!.push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  }
+  const networks: ContainerInspect['NetworkSettings']['Networks'] = {};
+  const mode = c.config.network;
+  if (e) networks[e.network] = { NetworkID: e.networkId, IPAddress: e.address, IPPrefixLen: e.prefix, Gateway: e.gateway, MacAddress: e.mac, Aliases: e.aliases.length ? e.aliases : null };
+  else if (mode === 'none' || mode === 'host') networks[mode] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null };
+  return {
+    IPAddress: e && e.network === 'bridge' ? e.address : '', IPPrefixLen: e && e.network === 'bridge' ? e.prefix : 0,
+    Gateway: e && e.network === 'bridge' ? e.gateway : '', MacAddress: e && e.network === 'bridge' ? e.mac : '', Ports: ports, Networks: networks,
+  };
 }
 
 /** docker shows a paused container's state as "paused" (its records say running). */

@@ -46,6 +46,8 @@ import { LifecycleEmitter, type ContainerEvents } from './events.js';
 import { randomName } from './names.js';
 import { LogWriter, ZERO_TIME, logPath, newState, readRecords, writeConfig, writeState, type ContainerConfigRecord, type ContainerStateRecord } from './records.js';
 import { publishPorts } from './ports.js';
+import type { Networks } from '../networks/networks.js';
+import { joinNetwork, validateNetwork } from './network.js';
 import { securityChoice, validateSecurity } from './security.js';
 import { Session } from '../sessions/session.js';
 import { mergeEnv, specsFor } from './spec.js';
@@ -61,6 +63,7 @@ export interface ContainerDeps {
   images: ImageStore;
   snapshotter: Snapshotter;
   unpacker: Unpacker;
+  networks: Networks;
 }
 
 export class ContainerManager {
@@ -166,6 +169,7 @@ export class ContainerManager {
   async create(req: CreateContainerRequest): Promise<CreateContainerResponse> {
     validateCreate(req);
     const sec = validateSecurity(req);
+    validateNetwork(this.s.networks, req, (ref) => this.get(ref));
     const security = securityChoice(req);
     const image = await resolveImage(this.s, req.image);
     const cfg = image.config.config ?? {};
@@ -186,11 +190,14 @@ export class ContainerManager {
         imageDigests: [...new Set([image.configDigest, image.descriptor.digest, image.target.digest])],
         entrypoint, cmd, env, workdir: req.workdir ?? cfg.WorkingDir ?? '', user: req.user ?? cfg.User ?? '',
         hostname: req.hostname ?? id.slice(0, 12), tty: !!req.tty, openStdin: !!req.openStdin,
-        network: req.network ?? 'none', memory: req.memory ?? 0, pidsLimit: req.pidsLimit ?? 0, init: !!req.init,
+        network: req.network ?? 'bridge', memory: req.memory ?? 0, pidsLimit: req.pidsLimit ?? 0, init: !!req.init,
         autoRemove: !!req.autoRemove, stopSignal: normalizeSignal(cfg.StopSignal ?? 'SIGTERM') ?? 'SIGTERM',
       };
       if (req.consoleSize) config.consoleSize = req.consoleSize;
       if (req.ports?.length) config.ports = req.ports;
+      if (req.networkAliases?.length) config.networkAliases = req.networkAliases;
+      if (req.extraHosts?.length) config.extraHosts = req.extraHosts;
+      if (req.dns?.length || req.dnsSearch?.length || req.dnsOptions?.length) config.dns = { servers: req.dns ?? [], search: req.dnsSearch ?? [], options: req.dnsOptions ?? [] };
       if (sec.privileged) config.privileged = true;
       if (sec.capAdd.length) config.capAdd = sec.capAdd;
       if (sec.capDrop.length) config.capDrop = sec.capDrop;
@@ -226,7 +233,12 @@ export class ContainerManager {
         args: [...c.config.entrypoint, ...c.config.cmd], size: c.config.consoleSize,
       });
       if (c.config.init) spec.init = true;
-      const task = await this.runtime.start(spec, proc).catch((e) => { throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable'); });
+      const leave = await joinNetwork(this.s.networks, c, spec, (r) => this.get(r).pid1);
+      const task = await this.runtime.start(spec, proc).catch(async (e) => {
+        await leave?.();
+        throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable');
+      });
+      if (leave) c.leave = leave;
       c.pid1 = task.pid1;
       session.bind(task.process);
       if (c.config.ports?.length && !task.failed) {
@@ -259,6 +271,8 @@ export class ContainerManager {
     c.pid1 = 0;
     await c.unpublish?.().catch(() => undefined);
     delete c.unpublish;
+    await c.leave?.().catch((err) => this.s.log.warn('leave network', { id: c.config.id, error: String(err) }));
+    delete c.leave;
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
     // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.

@@ -29,6 +29,10 @@ export interface ContainerConfigRecord {
   tty: boolean;
   openStdin: boolean;
   network: NetworkMode;
+  /** --network-alias, --add-host, --dns, --dns-search, --dns-option (absent: none given). */
+  networkAliases?: string[];
+  extraHosts?: string[];
+  dns?: { servers: string[]; search: string[]; options: string[] };
   memory: number;
   pidsLimit: number;
   init: boolean;

@@ -171,6 +171,7 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--gid") == 0) o->gid = (gid_t)strtoul(NEXT, NULL, 10);
     else if (strcmp(a, "--groups") == 0) parse_ids(o, NEXT);
     else if (strcmp(a, "--lo-up") == 0) o->lo_up = 1;
+    else if (strcmp(a, "--net") == 0) { o->net_ns = NEXT; o->net_if = NEXT; o->net_bridge = NEXT; o->net_addr = NEXT; o->net_prefix = NEXT; o->net_gw = NEXT; o->net_mtu = NEXT; }
     else if (strcmp(a, "--pid") == 0) o->pid = atoi(NEXT);
     else if (strcmp(a, "--port") == 0) o->port = atoi(NEXT);
     else if (strcmp(a, "--listen") == 0) o->listen = NEXT;
@@ -265,6 +266,8 @@ static void load_seccomp(void) { char e[512]; if (sbx_seccomp_load(e, sizeof e) 
 
 static void create_main(struct opts *o) {
   join_cgroups(o);
+  /* here, as the new pid namespace's first process: a fork before it would become PID 1 and end the namespace */
+  if (o->net_ns) net_attach(o);
   setup_root(o);
   if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0) fail(125, "sethostname: %s", strerror(errno));
   if (o->lo_up) loopback_up();
@@ -400,6 +403,7 @@ int main(int argc, char **argv) {
     if (argc != 3 || sbx_seccomp_compile(argv[2], 1, err, sizeof err) < 0) fail(125, "seccomp-compile: %s", argc != 3 ? "want FILE or -" : err);
     return 0;
   }
+  if (strcmp(argv[1], "hold") == 0) return net_hold();
   struct opts o;
   parse(&o, argc, argv);
   if (o.seccomp && sbx_seccomp_prepare(o.seccomp, err, sizeof err) < 0) fail(125, "seccomp profile: %s", err);

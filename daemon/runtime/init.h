@@ -43,6 +43,8 @@ struct opts {
   unsigned long long caps;
   uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
   int lo_up, pid, port;
+  /* --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU (net.c); net_ns NULL: no network to join */
+  const char *net_ns, *net_if, *net_bridge, *net_addr, *net_prefix, *net_gw, *net_mtu;
   char **cmd;
 };
 
@@ -66,4 +68,8 @@ int sbx_seccomp_compile(const char *in, int out_fd, char *err, size_t n);
 int sbx_seccomp_prepare(const char *path, char *err, size_t n);
 int sbx_seccomp_load(char *err, size_t n);
 int sbx_join_session_keyring(char *err, size_t n);
+/* net.c: put the (new) network namespace we are in on the network --net names. Fails with 125. */
+void net_attach(struct opts *o);
+/* net.c: `sbx-init hold`, the process that keeps a network's namespace (see there). */
+int net_hold(void);
 #endif
