@@ -15,3 +15,4 @@ export * from './commit.js';
 export * from './build.js';
 export * from './units.js';
 export * from './capabilities.js';
+export * from './networks.js';

@@ -9,6 +9,7 @@ import { registerCommit } from './commit.js';
 import { registerBuild } from './build.js';
 import { registerContainers } from './containers.js';
 import { registerStreams } from './streams.js';
+import { registerNetworks } from './networks.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
@@ -19,4 +20,5 @@ export function registerAll(api: ApiServer, services: Services): void {
   registerChanges(api, services);
   registerCommit(api, services);
   registerBuild(api, services);
+  registerNetworks(api, services);
 }

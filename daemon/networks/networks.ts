@@ -21,7 +21,7 @@ import { SbxError } from '../../protocol/index.js';
 import type { NetAttachment } from '../runtime/runtime.js';
 import type { Logger } from '../util/log.js';
 import { MTU, pastaNamespace, type NetworkNamespace } from './namespace.js';
-import { AddressPool, freeSubnet, overlaps, parseSubnet, type Subnet } from './subnets.js';
+import { AddressPool, freeSubnet, macOf, overlaps, parseSubnet, type Subnet } from './subnets.js';
 
 export interface NetworkRecord {
   id: string; name: string; driver: 'bridge'; created: string; subnet: string; gateway: string;
@@ -47,6 +47,7 @@ export class Networks {
     let recs: NetworkRecord[] = [];
     try { recs = JSON.parse(await readFile(this.file, 'utf8')) as NetworkRecord[]; } catch { /* none yet */ }
     for (const r of recs) this.add(r);
+    this.bridge();
   }
 
   async close(): Promise<void> { await Promise.all([...this.nets.values()].map((n) => n.ns.close())); }
@@ -90,6 +91,17 @@ export class Networks {
     await this.save();
   }
 
+  /** Remove every user network without members; their names. */
+  async prune(): Promise<string[]> {
+    const gone: string[] = [];
+    for (const n of [...this.nets.values()]) {
+      if (PREDEFINED.includes(n.rec.name) || n.members.size) continue;
+      await this.remove(n.rec.id);
+      gone.push(n.rec.name);
+    }
+    return gone;
+  }
+
   /** Join `m` to network `ref`. @throws not_found, unavailable */
   async attach(ref: string, m: Member): Promise<{ net: NetAttachment; hosts: string[]; endpoint: Endpoint }> {
     const n = this.live(ref);
@@ -99,12 +111,12 @@ export class Networks {
     n.members.set(m.id, { ...m, address });
     const net: NetAttachment = {
       netns: info.path, hostIf: `v${randomBytes(5).toString('hex')}`, bridge: info.bridge,
-      address, prefix: n.subnet.prefix, gateway: n.subnet.gateway, mtu: MTU,
+      address, prefix: n.subnet.prefix, gateway: n.subnet.gateway, mtu: MTU, mac: macOf(address),
     };
     const gw = info.hostGateway && !n.rec.internal ? [`${info.hostGateway}\thost.docker.internal host.containers.internal`] : [];
     const hosts = [...gw, ...this.peerLines(n, m.id)];
     await this.refresh(n, m.id);
-    const mac = `02:42:${address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':')}`;
+    const mac = macOf(address);
     return { net, hosts, endpoint: { network: n.rec.name, networkId: n.rec.id, address, prefix: n.subnet.prefix, gateway: n.subnet.gateway, mac, aliases: m.aliases } };
   }
 

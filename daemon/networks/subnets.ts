@@ -70,3 +70,8 @@ export class AddressPool {
   }
   release(addr: string): void { if (addr !== this.subnet.gateway) this.used.delete(toInt(addr)); }
 }
+
+/** The MAC sbx gives an address (docker's 02:42 + the IPv4 octets). */
+export function macOf(address: string): string {
+  return `02:42:${address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':')}`;
+}

@@ -171,7 +171,7 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--gid") == 0) o->gid = (gid_t)strtoul(NEXT, NULL, 10);
     else if (strcmp(a, "--groups") == 0) parse_ids(o, NEXT);
     else if (strcmp(a, "--lo-up") == 0) o->lo_up = 1;
-    else if (strcmp(a, "--net") == 0) { o->net_ns = NEXT; o->net_if = NEXT; o->net_bridge = NEXT; o->net_addr = NEXT; o->net_prefix = NEXT; o->net_gw = NEXT; o->net_mtu = NEXT; }
+    else if (strcmp(a, "--net") == 0) { o->net_ns = NEXT; o->net_if = NEXT; o->net_bridge = NEXT; o->net_addr = NEXT; o->net_prefix = NEXT; o->net_gw = NEXT; o->net_mtu = NEXT; o->net_mac = NEXT; }
     else if (strcmp(a, "--pid") == 0) o->pid = atoi(NEXT);
     else if (strcmp(a, "--port") == 0) o->port = atoi(NEXT);
     else if (strcmp(a, "--listen") == 0) o->listen = NEXT;

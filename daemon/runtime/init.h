@@ -43,8 +43,8 @@ struct opts {
   unsigned long long caps;
   uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
   int lo_up, pid, port;
-  /* --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU (net.c); net_ns NULL: no network to join */
-  const char *net_ns, *net_if, *net_bridge, *net_addr, *net_prefix, *net_gw, *net_mtu;
+  /* --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU MAC (net.c); net_ns NULL: no network to join */
+  const char *net_ns, *net_if, *net_bridge, *net_addr, *net_prefix, *net_gw, *net_mtu, *net_mac;
   char **cmd;
 };
 

@@ -51,7 +51,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         '--bind', join(spec.stateDir, 'resolv.conf'), '/etc/resolv.conf',
         '--bind', join(spec.stateDir, 'hostname'), '/etc/hostname',
         ...(spec.network === 'host' || spec.netnsOf ? [] : ['--lo-up']),
-        ...(spec.net ? ['--net', spec.net.netns, spec.net.hostIf, spec.net.bridge, spec.net.address, String(spec.net.prefix), spec.net.gateway, String(spec.net.mtu)] : []),
+        ...(spec.net ? ['--net', spec.net.netns, spec.net.hostIf, spec.net.bridge, spec.net.address, String(spec.net.prefix), spec.net.gateway, String(spec.net.mtu), spec.net.mac] : []),
         ...(spec.privileged ? ['--privileged'] : []),
         ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
         ...cgroups.flatMap((d) => ['--cgroup', d]),

@@ -2,11 +2,11 @@
  * net.c: a container's place on a network (--net), done by sbx-init create before the container's
  * first process is forked, while it is still root and sees the host's /usr.
  *
- *   --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU
+ *   --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU MAC
  *
  * One `ip link add` run inside the network's namespace NETNS (the daemon's, never the host's)
  * creates a veth pair: HOSTIF stays there as a port of BRIDGE, its peer lands in the container's
- * new network namespace as eth0. eth0 then gets ADDR/PREFIX, is brought up and gets a default
+ * new network namespace as eth0 with MAC. eth0 then gets ADDR/PREFIX, is brought up and gets a default
  * route via GATEWAY, with plain ioctls. The pair disappears with the container's namespace.
  */
 #include "init.h"
@@ -41,7 +41,7 @@ static void add_veth(struct opts *o) {
     int nul = open("/dev/null", O_RDWR);
     if (nul >= 0) { dup2(nul, 0); dup2(nul, 1); }
     execl(ip, "ip", "link", "add", "name", o->net_if, "mtu", o->net_mtu, "master", o->net_bridge, "up",
-          "type", "veth", "peer", "name", "eth0", "mtu", o->net_mtu, "netns", "/proc/self/fd/3", (char *)NULL);
+          "type", "veth", "peer", "name", "eth0", "mtu", o->net_mtu, "address", o->net_mac, "netns", "/proc/self/fd/3", (char *)NULL);
     _exit(122);
   }
   close(errp[1]);

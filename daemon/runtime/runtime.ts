@@ -55,10 +55,10 @@ export interface ProcessSpec {
  * A container's place on a network (bridge or user network), made by daemon/networks: start()
  * creates a veth pair in the network's namespace `netns` (a path to it, never the host's), keeps
  * `hostIf` there as a port of `bridge` and moves the peer into the container as eth0 with
- * address/prefix, a default route via `gateway`, both ends with `mtu`. The pair vanishes with the
+ * address/prefix and MAC `mac`, a default route via `gateway`, both ends with `mtu`. The pair vanishes with the
  * container's namespace, so there is nothing to undo.
  */
-export interface NetAttachment { netns: string; hostIf: string; bridge: string; address: string; prefix: number; gateway: string; mtu: number }
+export interface NetAttachment { netns: string; hostIf: string; bridge: string; address: string; prefix: number; gateway: string; mtu: number; mac: string }
 
 /** /etc/resolv.conf of the container (--dns, --dns-search, --dns-option); undefined: the host's, minus loopback resolvers. */
 export interface DnsConfig { servers: string[]; search: string[]; options: string[] }
