@@ -25,6 +25,7 @@ export const CREATE_OPTIONS = {
   'pids-limit': { type: 'string' },
   init: { type: 'boolean' },
   publish: { type: 'string', short: 'p', multiple: true },
+  'publish-all': { type: 'boolean', short: 'P' },
   privileged: { type: 'boolean' },
   'cap-add': { type: 'string', multiple: true },
   'cap-drop': { type: 'string', multiple: true },
@@ -75,8 +76,9 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
     req.pidsLimit = Number(pids);
   }
   if (values.init) req.init = true;
-  const ports = strs(values.publish).map(parsePort);
+  const ports = strs(values.publish).flatMap(parsePort);
   if (ports.length) req.ports = ports;
+  if (values['publish-all']) req.publishAll = true;
   // capability names are checked by the daemon (exit 125 naming the value, as docker does)
   if (values.privileged) req.privileged = true;
   const capAdd = strs(values['cap-add']);

@@ -8,7 +8,7 @@
  */
 import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
-import { arrayOf, bool, int, intIn, object, opt, str, type Fields } from './validate.js';
+import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'removing';
@@ -19,8 +19,11 @@ export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'remo
  */
 export type NetworkMode = string;
 
-/** -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]; HOST_IP defaults to 127.0.0.1 (sbx publishes on loopback unless told otherwise). */
-export interface PortMapping { hostIp: string; hostPort: number; containerPort: number }
+/**
+ * -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]; HOST_IP defaults to 127.0.0.1 (sbx publishes
+ * on loopback unless told otherwise); hostPort 0 = a free port chosen at start; protocol absent = tcp.
+ */
+export interface PortMapping { hostIp: string; hostPort: number; containerPort: number; protocol?: 'tcp' | 'udp' }
 
 /** --device HOST[:CONTAINER[:PERMS]], as docker inspect shows it (HostConfig.Devices). */
 export interface DeviceMapping {
@@ -33,7 +36,8 @@ export interface DeviceMapping {
 }
 
 const port = intIn(1, 65535);
-const portMapping = object<PortMapping>({ hostIp: str, hostPort: port, containerPort: port }, 'a port mapping {hostIp, hostPort, containerPort}', 'port mappings');
+const portMapping = object<PortMapping>({ hostIp: str, hostPort: intIn(0, 65535), containerPort: port, protocol: opt(oneOf('tcp', 'udp')) },
+  'a port mapping {hostIp, hostPort, containerPort, protocol?}', 'port mappings');
 const consoleSize = object<Size>({ cols: intIn(0, 65535), rows: intIn(0, 65535) }, 'a size {cols, rows}', 'sizes');
 const strings = arrayOf(str);
 const deviceMapping = object<DeviceMapping>({ pathOnHost: str, pathInContainer: str, cgroupPermissions: str }, 'a device mapping {pathOnHost, pathInContainer, cgroupPermissions}', 'device mappings');
@@ -72,6 +76,8 @@ export interface CreateContainerRequest {
   autoRemove?: boolean;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /** -P: publish every port the image EXPOSEs on a free host port (127.0.0.1). */
+  publishAll?: boolean;
   /** --privileged: all capabilities, every host device, no seccomp filter, no masked paths. */
   privileged?: boolean;
   /** Capabilities added to docker's default set: names with or without CAP_, any case, or ALL. */
@@ -114,6 +120,7 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   autoRemove: opt(bool),
   consoleSize: opt(consoleSize),
   ports: opt(arrayOf(portMapping)),
+  publishAll: opt(bool),
   privileged: opt(bool),
   capAdd: opt(strings),
   capDrop: opt(strings),
@@ -171,7 +178,9 @@ export interface ContainerInspect {
     OpenStdin: boolean;
   };
   HostConfig: {
-    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean; PortBindings: PortMapping[];
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean;
+    /** docker's shape: "80/tcp" → [{HostIp, HostPort}] as requested (HostPort "": a free port). */
+    PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
     Privileged: boolean;
     /** Normalized names (CAP_NET_ADMIN, ALL); null when none, as docker shows it. */
     CapAdd: string[] | null;

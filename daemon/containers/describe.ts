@@ -1,5 +1,5 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
-import { humanDuration, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { humanDuration, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import type { ContainerStateRecord } from './records.js';
@@ -19,7 +19,8 @@ function summary(c: Container): ContainerSummary {
     state: shownState(c.state), status: statusText(c.state),
   };
   if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
-  if (c.config.ports?.length) row.ports = c.config.ports;
+  const ports = c.published ?? c.config.ports;
+  if (ports?.length) row.ports = ports;
   return row;
 }
 
@@ -38,7 +39,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
     },
-    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
+    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null,
@@ -58,10 +59,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
 /** docker's NetworkSettings: the endpoint while running on a network, the published ports. */
 function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
   const e = c.endpoint;
-  const ports: ContainerInspect['NetworkSettings']['Ports'] = {};
-  if (c.state.status === 'running') {
-    for (const p of c.config.ports ?? []) (ports[`${p.containerPort}/tcp`] ??= [])!.push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-  }
+  const ports = portMap(c.published ?? [], false);
   const networks: ContainerInspect['NetworkSettings']['Networks'] = {};
   const mode = c.config.network;
   if (e) networks[e.network] = { NetworkID: e.networkId, IPAddress: e.address, IPPrefixLen: e.prefix, Gateway: e.gateway, MacAddress: e.mac, Aliases: e.aliases.length ? e.aliases : null };
@@ -70,6 +68,15 @@ function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
     IPAddress: e && e.network === 'bridge' ? e.address : '', IPPrefixLen: e && e.network === 'bridge' ? e.prefix : 0,
     Gateway: e && e.network === 'bridge' ? e.gateway : '', MacAddress: e && e.network === 'bridge' ? e.mac : '', Ports: ports, Networks: networks,
   };
+}
+
+/** docker's port map: "80/tcp" → [{HostIp, HostPort}]; in PortBindings a free-port request is HostPort "". */
+function portMap(ports: PortMapping[], requested: boolean): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) {
+    (out[`${p.containerPort}/${p.protocol ?? 'tcp'}`] ??= []).push({ HostIp: p.hostIp, HostPort: requested && !p.hostPort ? '' : String(p.hostPort) });
+  }
+  return out;
 }
 
 /** docker shows a paused container's state as "paused" (its records say running). */

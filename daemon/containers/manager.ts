@@ -45,7 +45,7 @@ import type { Container } from './container.js';
 import { LifecycleEmitter, type ContainerEvents } from './events.js';
 import { randomName } from './names.js';
 import { LogWriter, ZERO_TIME, logPath, newState, readRecords, writeConfig, writeState, type ContainerConfigRecord, type ContainerStateRecord } from './records.js';
-import { publishPorts } from './ports.js';
+import { bindPorts, exposedPorts } from './ports.js';
 import type { Networks } from '../networks/networks.js';
 import { joinNetwork, validateNetwork } from './network.js';
 import { securityChoice, validateSecurity } from './security.js';
@@ -194,7 +194,8 @@ export class ContainerManager {
         autoRemove: !!req.autoRemove, stopSignal: normalizeSignal(cfg.StopSignal ?? 'SIGTERM') ?? 'SIGTERM',
       };
       if (req.consoleSize) config.consoleSize = req.consoleSize;
-      if (req.ports?.length) config.ports = req.ports;
+      const ports = [...req.ports ?? [], ...req.publishAll ? exposedPorts(cfg.ExposedPorts) : []];
+      if (ports.length) config.ports = ports;
       if (req.networkAliases?.length) config.networkAliases = req.networkAliases;
       if (req.extraHosts?.length) config.extraHosts = req.extraHosts;
       if (req.dns?.length || req.dnsSearch?.length || req.dnsOptions?.length) config.dns = { servers: req.dns ?? [], search: req.dnsSearch ?? [], options: req.dnsOptions ?? [] };
@@ -233,24 +234,21 @@ export class ContainerManager {
         args: [...c.config.entrypoint, ...c.config.cmd], size: c.config.consoleSize,
       });
       if (c.config.init) spec.init = true;
-      const leave = await joinNetwork(this.s.networks, c, spec, (r) => this.get(r).pid1);
+      const ports = c.config.ports?.length ? await bindPorts(c.config.ports) : undefined;
+      const leave = await joinNetwork(this.s.networks, c, spec, (r) => this.get(r).pid1).catch(async (e) => { await ports?.close(); throw e; });
       const task = await this.runtime.start(spec, proc).catch(async (e) => {
+        await ports?.close();
         await leave?.();
         throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable');
       });
       if (leave) c.leave = leave;
+      if (ports && !task.failed) {
+        ports.attach(task.pid1);
+        c.unpublish = ports.close;
+        c.published = ports.published;
+      } else await ports?.close();
       c.pid1 = task.pid1;
       session.bind(task.process);
-      if (c.config.ports?.length && !task.failed) {
-        try {
-          c.unpublish = await publishPorts(c.config.ports, task.pid1);
-        } catch (e) {
-          try { process.kill(task.pid1, 'SIGKILL'); } catch { /* gone */ }
-          await session.waitExit();
-          await this.runtime.cleanup(c.config.id).catch(() => undefined);
-          throw e;
-        }
-      }
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
       void this.emitter.emit('started', c.config.id);
@@ -271,6 +269,7 @@ export class ContainerManager {
     c.pid1 = 0;
     await c.unpublish?.().catch(() => undefined);
     delete c.unpublish;
+    delete c.published;
     await c.leave?.().catch((err) => this.s.log.warn('leave network', { id: c.config.id, error: String(err) }));
     delete c.leave;
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));

@@ -17,7 +17,7 @@ export function validateCreate(req: CreateContainerRequest): void {
   for (const a of [...(req.cmd ?? []), ...(req.entrypoint ?? [])]) if (typeof a !== 'string') throw new SbxError('invalid_argument', 'create container: command arguments must be strings');
   for (const p of req.ports ?? []) {
     const ok = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
-    if (!p || !ok(p.hostPort) || !ok(p.containerPort) || typeof p.hostIp !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p.hostIp)) {
+    if (!p || !(ok(p.hostPort) || p.hostPort === 0) || !ok(p.containerPort) || (p.protocol !== undefined && p.protocol !== 'tcp' && p.protocol !== 'udp') || typeof p.hostIp !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p.hostIp)) {
       throw new SbxError('invalid_argument', `create container: invalid port mapping ${JSON.stringify(p)}`);
     }
   }

@@ -32,7 +32,9 @@
 #define MAX_LIST 32
 
 struct opts {
-  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *listen, *seccomp;
+  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *seccomp;
+  /* forward (forward.c): --proto tcp|udp, --host-ip, --host-port (0: any free), --port */
+  const char *proto, *host_ip; int host_port;
   const char *cgroups[MAX_LIST]; int ncgroups;
   /* --bind HOST CONTAINER: a host file bound onto a file in the container (/etc/hosts...) */
   const char *binds[MAX_LIST][2]; int nbinds;
@@ -72,4 +74,6 @@ int sbx_join_session_keyring(char *err, size_t n);
 void net_attach(struct opts *o);
 /* net.c: `sbx-init hold`, the process that keeps a network's namespace (see there). */
 int net_hold(void);
+/* forward.c: `sbx-init forward`, one published port (see there). */
+int port_forward(struct opts *o);
 #endif
