@@ -2,8 +2,9 @@
  * Networks: sbx's networks and the containers attached to them. One instance per daemon.
  *
  * Contract
- * - `bridge` (the default network) always exists; user networks (create) are kept in
- *   $SBX_ROOT/networks.json and come back after a daemon restart with no members.
+ * - `bridge` (the default network) always exists; it and the user networks (create) are kept in
+ *   $SBX_ROOT/networks.json and come back after a daemon restart with no members (their
+ *   namespaces died with the old daemon: parent-death signals).
  * - A network's namespace (namespace.ts) is made on its first attach and lives until the network
  *   is removed or the daemon closes; each attach takes an address and yields the NetAttachment the
  *   runtime uses plus the /etc/hosts lines of the container: host.docker.internal and
@@ -47,7 +48,7 @@ export class Networks {
     let recs: NetworkRecord[] = [];
     try { recs = JSON.parse(await readFile(this.file, 'utf8')) as NetworkRecord[]; } catch { /* none yet */ }
     for (const r of recs) this.add(r);
-    this.bridge();
+    if (!recs.some((r) => r.name === 'bridge')) { this.bridge(); await this.save(); }
   }
 
   async close(): Promise<void> { await Promise.all([...this.nets.values()].map((n) => n.ns.close())); }
@@ -174,7 +175,7 @@ export class Networks {
   }
 
   private async save(): Promise<void> {
-    const recs = [...this.nets.values()].map((n) => n.rec).filter((r) => r.name !== 'bridge');
+    const recs = [...this.nets.values()].map((n) => n.rec);
     await writeFile(this.file + '.tmp', JSON.stringify(recs, null, 1));
     await rename(this.file + '.tmp', this.file);
   }
