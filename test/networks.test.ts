@@ -85,4 +85,24 @@ net('user networks: members find each other by name and alias, other networks ca
   assert.not.match((await sbx(d.root, ['network', 'ls'])).stdout, /\bapp\b/);
 }));
 
+net('a daemon restart keeps the networks, leaves no process of the old one, and the network works again', privileged<Ctx>(async (ctx) => {
+  assert.is((await sbx(ctx.d.root, ['network', 'create', 'keep'])).code, 0);
+  assert.is((await sbx(ctx.d.root, ['run', '-d', '--network', 'keep', '--name', 'k1', 'busybox', 'sleep', '60'])).code, 0);
+  const old = [...ctx.d.daemon.services.networks.pids('keep'), ...ctx.d.daemon.services.networks.pids('bridge')];
+  assert.ok(old.length >= 1);
+  const bridgeId = JSON.parse((await sbx(ctx.d.root, ['network', 'inspect', 'bridge'])).stdout)[0].Id;
+  await ctx.d.daemon.close();
+  for (const p of old) await eventually(`process ${p} of the old daemon's networks is gone`, async () => !existsSync(`/proc/${p}`));
+  ctx.d = await startBusyboxDaemon(ctx.d.root);
+  const ls = (await sbx(ctx.d.root, ['network', 'ls'])).stdout;
+  assert.match(ls, /\bkeep\b/);
+  assert.is(JSON.parse((await sbx(ctx.d.root, ['network', 'inspect', 'bridge'])).stdout)[0].Id, bridgeId, 'the default bridge keeps its id');
+  assert.equal(JSON.parse((await sbx(ctx.d.root, ['network', 'inspect', 'keep'])).stdout)[0].Containers, {}, 'no member survives the old daemon');
+  assert.is((await sbx(ctx.d.root, ['start', 'k1'])).code, 0);
+  const r = await sbx(ctx.d.root, ['run', '--rm', '--network', 'keep', 'busybox', 'ping', '-c', '1', '-W', '2', 'k1']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is((await sbx(ctx.d.root, ['rm', '-f', 'k1'])).code, 0);
+  assert.is((await sbx(ctx.d.root, ['network', 'rm', 'keep'])).code, 0);
+}));
+
 net.run();
