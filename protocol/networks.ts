@@ -6,6 +6,8 @@
  *   running members with their addresses.
  * - remove refuses a network with running members and the predefined ones (failed_precondition).
  * - prune removes every user network without members and answers their names.
+ * - connect adds a network to a container (joined at once when it runs: a new ethN; else at its
+ *   next start); disconnect takes it away (failed_precondition when it is not connected).
  * Errors: not_found, already_exists, invalid_argument (name, subnet), failed_precondition.
  */
 import { route } from './api.js';
@@ -29,5 +31,7 @@ export const Networks = {
   list: route<Record<string, never>, NetworkInspect[]>('GET', '/v1/networks', 'json', {}),
   inspect: route<{ id: string }, NetworkInspect>('GET', '/v1/networks/:id', 'json', { id: str }),
   remove: route<{ id: string }, void>('DELETE', '/v1/networks/:id', 'json', { id: str }),
+  connect: route<{ id: string; container: string; aliases?: string[] }, void>('POST', '/v1/networks/:id/connect', 'json', { id: str, container: str, aliases: opt(arrayOf(str)) }),
+  disconnect: route<{ id: string; container: string; force?: boolean }, void>('POST', '/v1/networks/:id/disconnect', 'json', { id: str, container: str, force: opt(bool) }),
   prune: route<Record<string, never>, { NetworksDeleted: string[] }>('POST', '/v1/networks/prune', 'json', {}),
 } as const;

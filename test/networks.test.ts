@@ -85,6 +85,29 @@ net('user networks: members find each other by name and alias, other networks ca
   assert.not.match((await sbx(d.root, ['network', 'ls'])).stdout, /\bapp\b/);
 }));
 
+net('connect joins a running container to a user network (a new interface, found by name and alias); disconnect takes it away', privileged<Ctx>(async ({ d }) => {
+  assert.is((await sbx(d.root, ['network', 'create', 'hot'])).code, 0);
+  assert.is((await sbx(d.root, ['run', '-d', '--name', 'hp', 'busybox', 'sleep', '60'])).code, 0);
+  assert.is((await sbx(d.root, ['network', 'connect', '--alias', 'hotalias', 'hot', 'hp'])).code, 0);
+  assert.is((await sbx(d.root, ['exec', 'hp', 'ls', '/sys/class/net'])).stdout, 'eth0\neth1\nlo\n');
+  const seen = await sbx(d.root, ['run', '--rm', '--network', 'hot', 'busybox', 'sh', '-c', 'ping -c1 -W2 hp >/dev/null && ping -c1 -W2 hotalias >/dev/null && echo reached']);
+  assert.is(seen.stdout, 'reached\n', seen.stderr);
+  const nets = JSON.parse((await sbx(d.root, ['inspect', 'hp'])).stdout)[0].NetworkSettings.Networks;
+  assert.equal(Object.keys(nets).sort(), ['bridge', 'hot']);
+  const twice = await sbx(d.root, ['network', 'connect', 'hot', 'hp']);
+  assert.is(twice.code, 125);
+  assert.match(twice.stderr, /already exists in network hot/);
+  assert.is((await sbx(d.root, ['network', 'disconnect', 'hot', 'hp'])).code, 0);
+  assert.is((await sbx(d.root, ['exec', 'hp', 'ls', '/sys/class/net'])).stdout, 'eth0\nlo\n');
+  const gone = await sbx(d.root, ['run', '--rm', '--network', 'hot', 'busybox', 'sh', '-c', 'ping -c1 -W1 hp 2>&1 | head -1']);
+  assert.is(gone.stdout, "ping: bad address 'hp'\n");
+  const not = await sbx(d.root, ['network', 'disconnect', 'hot', 'hp']);
+  assert.is(not.code, 125);
+  assert.match(not.stderr, /is not connected to network hot/);
+  assert.is((await sbx(d.root, ['rm', '-f', 'hp'])).code, 0);
+  assert.is((await sbx(d.root, ['network', 'rm', 'hot'])).code, 0);
+}));
+
 net('a daemon restart keeps the networks, leaves no process of the old one, and the network works again', privileged<Ctx>(async (ctx) => {
   assert.is((await sbx(ctx.d.root, ['network', 'create', 'keep'])).code, 0);
   assert.is((await sbx(ctx.d.root, ['run', '-d', '--network', 'keep', '--name', 'k1', 'busybox', 'sleep', '60'])).code, 0);

@@ -1,5 +1,5 @@
 /**
- * `sbx network create|ls|inspect|rm|prune`: docker's verbs, output and JSON. create prints the
+ * `sbx network create|ls|inspect|rm|prune|connect|disconnect`: docker's verbs, output and JSON. create prints the
  * id; ls the NETWORK ID/NAME/DRIVER/SCOPE table (-q ids, --format); inspect a JSON array;
  * rm prints each name removed; prune asks unless -f and lists "Deleted Networks:".
  */
@@ -8,11 +8,11 @@ import { UsageError, str, strs, type Command } from '../command.js';
 import { table } from '../output.js';
 import { checkTemplate, renderTemplate } from '../template.js';
 
-const USAGE = 'sbx network create|ls|inspect|rm|prune [OPTIONS]';
+const USAGE = 'sbx network create|ls|inspect|rm|prune|connect|disconnect [OPTIONS]';
 
 export const command: Command = {
   name: 'network',
-  summary: 'Manage networks (create, ls, inspect, rm, prune)',
+  summary: 'Manage networks (create, ls, inspect, rm, prune, connect, disconnect)',
   usage: USAGE,
   options: {
     subnet: { type: 'string' },
@@ -23,6 +23,7 @@ export const command: Command = {
     quiet: { type: 'boolean', short: 'q' },
     format: { type: 'string', short: 'f' },
     force: { type: 'boolean' },
+    alias: { type: 'string', multiple: true },
   },
   async run({ values, positionals }, { client, stdout, stderr }) {
     const [verb, ...args] = positionals;
@@ -73,6 +74,13 @@ export const command: Command = {
           }
         }
         return failed ? 125 : 0;
+      }
+      case 'connect': case 'disconnect': {
+        if (args.length !== 2) throw new UsageError(`"sbx network ${verb}" requires exactly 2 arguments.`, USAGE);
+        const aliases = strs(values.alias);
+        if (verb === 'connect') await client.call(Networks.connect, { id: args[0]!, container: args[1]!, ...(aliases.length ? { aliases } : {}) });
+        else await client.call(Networks.disconnect, { id: args[0]!, container: args[1]!, ...(values.force ? { force: true } : {}) });
+        return 0;
       }
       case 'prune': {
         if (!values.force) throw new UsageError('sbx network prune removes all unused networks: confirm with -f/--force');

@@ -20,5 +20,7 @@ export function registerNetworks(api: ApiServer, s: Services): void {
     .on(Routes.list, async () => listNetworks(n))
     .on(Routes.inspect, async (req) => inspectNetwork(n, req.id))
     .on(Routes.remove, async (req) => n.remove(req.id))
+    .on(Routes.connect, async (req) => s.containers.connect(req.container, req.id, req.aliases ?? []))
+    .on(Routes.disconnect, async (req) => s.containers.disconnect(req.container, req.id))
     .on(Routes.prune, async () => ({ NetworksDeleted: await n.prune() }));
 }

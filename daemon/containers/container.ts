@@ -21,7 +21,6 @@ export interface Container {
   unpublish?: () => Promise<void>;
   /** While it runs: the published ports with the host ports actually bound. */
   published?: PortMapping[];
-  /** While it runs on a network: where (inspect's NetworkSettings), and how to leave it at exit. */
-  endpoint?: Endpoint;
-  leave?: () => Promise<void>;
+  /** While it runs: the networks it is on (name → its endpoint, interface, and how to leave at exit). */
+  nets?: Map<string, { endpoint: Endpoint; ifname: string; leave: () => Promise<void> }>;
 }

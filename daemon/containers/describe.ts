@@ -58,12 +58,14 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
 
 /** docker's NetworkSettings: the endpoint while running on a network, the published ports. */
 function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
-  const e = c.endpoint;
+  const e = c.nets?.get('bridge')?.endpoint;
   const ports = portMap(c.published ?? [], false);
   const networks: ContainerInspect['NetworkSettings']['Networks'] = {};
   const mode = c.config.network;
-  if (e) networks[e.network] = { NetworkID: e.networkId, IPAddress: e.address, IPPrefixLen: e.prefix, Gateway: e.gateway, MacAddress: e.mac, Aliases: e.aliases.length ? e.aliases : null };
-  else if (mode === 'none' || mode === 'host') networks[mode] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null };
+  for (const { endpoint: x } of c.nets?.values() ?? []) {
+    networks[x.network] = { NetworkID: x.networkId, IPAddress: x.address, IPPrefixLen: x.prefix, Gateway: x.gateway, MacAddress: x.mac, Aliases: x.aliases.length ? x.aliases : null };
+  }
+  if (mode === 'none' || mode === 'host') networks[mode] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null };
   return {
     IPAddress: e && e.network === 'bridge' ? e.address : '', IPPrefixLen: e && e.network === 'bridge' ? e.prefix : 0,
     Gateway: e && e.network === 'bridge' ? e.gateway : '', MacAddress: e && e.network === 'bridge' ? e.mac : '', Ports: ports, Networks: networks,

@@ -47,7 +47,7 @@ import { randomName } from './names.js';
 import { LogWriter, ZERO_TIME, logPath, newState, readRecords, writeConfig, writeState, type ContainerConfigRecord, type ContainerStateRecord } from './records.js';
 import { bindPorts, exposedPorts } from './ports.js';
 import type { Networks } from '../networks/networks.js';
-import { joinNetwork, validateNetwork } from './network.js';
+import { connectContainer, disconnectContainer, joinExtras, joinNetwork, leaveAll, validateNetwork } from './network.js';
 import { securityChoice, validateSecurity } from './security.js';
 import { Session } from '../sessions/session.js';
 import { mergeEnv, specsFor } from './spec.js';
@@ -241,7 +241,6 @@ export class ContainerManager {
         await leave?.();
         throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable');
       });
-      if (leave) c.leave = leave;
       if (ports && !task.failed) {
         ports.attach(task.pid1);
         c.unpublish = ports.close;
@@ -249,6 +248,7 @@ export class ContainerManager {
       } else await ports?.close();
       c.pid1 = task.pid1;
       session.bind(task.process);
+      if (!task.failed) await joinExtras(this.s.networks, c, task.pid1).catch((e) => this.s.log.warn('connect network', { id: c.config.id, error: String(e) }));
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
       void this.emitter.emit('started', c.config.id);
@@ -270,8 +270,7 @@ export class ContainerManager {
     await c.unpublish?.().catch(() => undefined);
     delete c.unpublish;
     delete c.published;
-    await c.leave?.().catch((err) => this.s.log.warn('leave network', { id: c.config.id, error: String(err) }));
-    delete c.leave;
+    await leaveAll(c).catch((err) => this.s.log.warn('leave network', { id: c.config.id, error: String(err) }));
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
     // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
@@ -281,6 +280,16 @@ export class ContainerManager {
     if (c.config.autoRemove && this.byId.has(c.config.id)) {
       setImmediate(() => { void this.remove(c.config.id, true).catch((err) => this.s.log.warn('auto-remove', { id: c.config.id, error: String(err) })); });
     }
+  }
+
+  /** `sbx network connect|disconnect` (containers/network.ts), under the container's lock. */
+  async connect(ref: string, net: string, aliases: string[] = []): Promise<void> {
+    const c = this.get(ref);
+    await this.lock.run(c.config.id, () => connectContainer(this.s.networks, c, net, aliases, () => writeConfig(c.dir, c.config)));
+  }
+  async disconnect(ref: string, net: string): Promise<void> {
+    const c = this.get(ref);
+    await this.lock.run(c.config.id, () => disconnectContainer(this.s.networks, c, net, () => writeConfig(c.dir, c.config)));
   }
 
   async stop(ref: string, timeout = 10): Promise<void> {

@@ -131,6 +131,17 @@ export class Networks {
     await this.refresh(n);
   }
 
+  /** Rewrite one member's peer lines (it joined a network while running). */
+  async refreshOne(ref: string, id: string): Promise<void> {
+    const n = this.live(ref);
+    const m = n.members.get(id);
+    if (!m || n.rec.name === 'bridge') return;
+    let text = '';
+    try { text = await readFile(m.hostsFile, 'utf8'); } catch { return; }
+    const keep = text.split('\n').filter((l) => l && !l.endsWith(mark(n)));
+    await writeFile(m.hostsFile, [...keep, ...this.peerLines(n, id)].join('\n') + '\n').catch(() => undefined);
+  }
+
   private bridge(): Live {
     const b = [...this.nets.values()].find((n) => n.rec.name === 'bridge');
     if (b) return b;
