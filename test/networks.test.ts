@@ -64,6 +64,11 @@ net('user networks: members find each other by name and alias, other networks ca
   const ep = info.NetworkSettings.Networks.app;
   assert.match(ep.IPAddress, /^\d+\.\d+\.\d+\.\d+$/);
   assert.equal(ep.Aliases, ['database']);
+  // the embedded DNS at the network's gateway answers names and aliases (nslookup asks it, not /etc/hosts)
+  const ns = await sbx(d.root, ['run', '--rm', '--network', 'app', 'busybox', 'sh', '-c', 'grep nameserver /etc/resolv.conf; nslookup database; nslookup db']);
+  const gw = JSON.parse((await sbx(d.root, ['network', 'inspect', 'app'])).stdout)[0].IPAM.Config[0].Gateway;
+  assert.ok(ns.stdout.startsWith(`nameserver ${gw}\n`), ns.stdout);
+  assert.match(ns.stdout, new RegExp(`Name:\\s+database\\nAddress: ${ep.IPAddress.replace(/\./g, '\\.')}\\n[\\s\\S]*Name:\\s+db\\nAddress: ${ep.IPAddress.replace(/\./g, '\\.')}\\n`));
   const ninfo = JSON.parse((await sbx(d.root, ['network', 'inspect', 'app'])).stdout)[0];
   assert.is(ninfo.Containers[info.Id].IPv4Address.split('/')[0], ep.IPAddress);
   const inUse = await sbx(d.root, ['network', 'rm', 'app']);

@@ -55,6 +55,8 @@ export async function joinNetwork(networks: Networks, c: Container, spec: Contai
   const gw = hosts.find((l) => l.includes('host.docker.internal'))?.split('\t')[0];
   spec.net = attachment;
   spec.hosts = [...spec.hosts ?? [], ...hosts, ...extra(gw)];
+  // a user network's embedded DNS answers at its gateway (docker's 127.0.0.11); --dns still wins
+  if (net !== 'bridge' && !cfg.dns?.servers.length) spec.dns = { servers: [attachment.gateway], search: cfg.dns?.search ?? [], options: cfg.dns?.options ?? [] };
   const leave = async (): Promise<void> => { c.nets?.delete(net); await networks.detach(net, cfg.id); };
   (c.nets ??= new Map()).set(net, { endpoint, ifname: 'eth0', leave });
   return leave;

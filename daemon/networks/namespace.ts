@@ -34,6 +34,8 @@ import type { Subnet } from './subnets.js';
  */
 export interface NetworkNamespace {
   open(): Promise<NamespaceInfo>;
+  /** Who answers the DNS queries sent to port 53 in the namespace (dns.ts); unanswered ones time out. */
+  onDns(answer: (query: Buffer) => Promise<Buffer | undefined>): void;
   close(): Promise<void>;
   /** Host pids of its processes (holder, pasta): what must be gone after close(). */
   pids(): number[];
@@ -53,6 +55,7 @@ export function pastaNamespace(subnet: Subnet, log: Logger, outbound = true): Ne
   let opening: Promise<NamespaceInfo> | undefined;
   let holder: ChildProcess | undefined;
   let pasta: ChildProcess | undefined;
+  let dns: ((query: Buffer) => Promise<Buffer | undefined>) | undefined;
   const kill = (p?: ChildProcess): Promise<void> => new Promise((r) => {
     if (!p || p.exitCode !== null || p.signalCode !== null) { r(); return; }
     p.once('exit', () => r());
@@ -66,8 +69,9 @@ export function pastaNamespace(subnet: Subnet, log: Logger, outbound = true): Ne
   return {
     open() {
       opening ??= (async () => {
-        holder = spawn(UNSHARE, ['--net', '--', INIT_BINARY, 'hold'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        holder = spawn(UNSHARE, ['--net', '--', INIT_BINARY, 'hold'], { stdio: ['pipe', 'pipe', 'pipe'] });
         await ready(holder, 'network namespace holder');
+        relayDns(holder);
         const path = `/proc/${holder.pid}/ns/net`;
         await ipBatch(path, [`link add name ${BRIDGE} mtu ${MTU} up type bridge`, `addr add ${subnet.gateway}/${subnet.prefix} dev ${BRIDGE}`])
           .catch(async (e) => { await close(); throw e; });
@@ -82,8 +86,31 @@ export function pastaNamespace(subnet: Subnet, log: Logger, outbound = true): Ne
       return opening;
     },
     close,
+    onDns(answer) { dns = answer; },
     pids: () => [holder, pasta].filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null).map((p) => p.pid!),
   };
+
+  /** Frames from the holder (net.c hold): u16 length, client address (6 bytes), DNS message; answers go back the same way. */
+  function relayDns(h: ChildProcess): void {
+    let buf = Buffer.alloc(0);
+    h.stdin!.on('error', () => { /* it died */ });
+    h.stdout!.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const len = buf.readUInt16BE(0);
+        const client = Buffer.from(buf.subarray(2, 8));
+        const query = Buffer.from(buf.subarray(8, 2 + len));
+        buf = buf.subarray(2 + len);
+        void (dns?.(query) ?? Promise.resolve(undefined)).then((answer) => {
+          if (!answer || h.exitCode !== null) return;
+          const head = Buffer.alloc(8);
+          head.writeUInt16BE(answer.length + 6, 0);
+          client.copy(head, 2);
+          h.stdin!.write(Buffer.concat([head, answer]));
+        }, () => undefined);
+      }
+    });
+  }
 
   /** pasta on the namespace (passed as fd 3: pasta drops the capability to open another process's /proc/PID/ns). */
   async function startPasta(path: string): Promise<string | undefined> {
@@ -123,7 +150,16 @@ function ready(p: ChildProcess, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let err = '';
     p.stderr!.on('data', (d: Buffer) => { err += d; });
-    p.stdout!.once('data', () => resolve());
+    let seen = '';
+    const first = (d: Buffer): void => {
+      seen += d.toString('latin1');
+      if (!seen.includes('\n')) return;
+      p.stdout!.off('data', first);
+      const rest = Buffer.from(seen.slice(seen.indexOf('\n') + 1), 'latin1');
+      if (rest.length) p.stdout!.unshift(rest);
+      resolve();
+    };
+    p.stdout!.on('data', first);
     p.once('error', (e) => reject(new SbxError('unavailable', `${what}: ${e.message}`)));
     p.once('exit', (code) => reject(new SbxError('unavailable', `${what} exited ${code}: ${err.trim()}`)));
   });

@@ -10,7 +10,9 @@
  *   runtime uses plus the /etc/hosts lines of the container: host.docker.internal and
  *   host.containers.internal (the host's loopback, when the outbound path is up) and every other
  *   member by name, hostname and alias. Members' hosts files are rewritten in place (they are
- *   bind mounts) when a container joins or leaves, so names resolve both ways.
+ *   bind mounts) when a container joins or leaves, so names resolve both ways; a user network's
+ *   embedded DNS (dns.ts, at its gateway address) answers the same names and forwards the rest
+ *   to the host's resolvers.
  * - detach() frees the address; the veth goes with the container's namespace.
  * - remove() refuses a network with members (failed_precondition) and the predefined ones.
  * Errors: not_found (no such network), already_exists (name), invalid_argument, failed_precondition.
@@ -22,6 +24,7 @@ import { SbxError } from '../../protocol/index.js';
 import type { NetAttachment } from '../runtime/runtime.js';
 import type { Logger } from '../util/log.js';
 import { MTU, pastaNamespace, type NetworkNamespace } from './namespace.js';
+import { answerLocal, forward } from './dns.js';
 import { AddressPool, freeSubnet, macOf, overlaps, parseSubnet, type Subnet } from './subnets.js';
 
 export interface NetworkRecord {
@@ -153,6 +156,7 @@ export class Networks {
   private add(rec: NetworkRecord): Live {
     const subnet = parseSubnet(rec.subnet, rec.gateway);
     const live: Live = { rec, subnet, ns: pastaNamespace(subnet, this.log, !rec.internal), pool: new AddressPool(subnet), members: new Map() };
+    live.ns.onDns(async (q) => answerLocal(q, (name) => this.lookup(live, name)) ?? forward(q));
     this.nets.set(rec.id, live);
     return live;
   }
@@ -164,6 +168,15 @@ export class Networks {
     const prefix = [...this.nets.values()].filter((n) => /^[0-9a-f]+$/.test(ref) && n.rec.id.startsWith(ref));
     if (prefix.length === 1) return prefix[0]!;
     throw new SbxError('not_found', `network ${ref} not found`);
+  }
+
+  /** A member's address by container name, hostname, alias or short id (user networks only, as docker). */
+  private lookup(n: Live, name: string): string | undefined {
+    if (n.rec.name === 'bridge') return undefined;
+    for (const m of n.members.values()) {
+      if ([m.name, m.hostname, ...m.aliases, m.id.slice(0, 12)].some((x) => x.toLowerCase() === name)) return m.address;
+    }
+    return undefined;
   }
 
   /** docker's default bridge has no name resolution between containers; user networks do. */

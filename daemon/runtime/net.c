@@ -99,8 +99,22 @@ void net_attach(struct opts *o) {
 /*
  * hold: the process that keeps a network's namespace alive (started as `unshare --net -- sbx-init
  * hold`). Loopback up, forwarding on inside this namespace only (its own sysctl, not the
- * host's), "ok" on stdout, then wait; it dies with the daemon (parent-death signal).
+ * host's), "ok" on stdout, then it relays the network's DNS: datagrams to port 53 in this
+ * namespace go to the daemon as frames on stdout, answers come back as frames on stdin.
+ * A frame: u16 length (big-endian) of what follows, the client's IPv4 address (4 bytes) and
+ * port (2 bytes), the DNS message. It dies with the daemon (parent-death signal) or when stdin
+ * closes.
  */
+static int read_full(int fd, unsigned char *b, size_t n) {
+  for (size_t got = 0; got < n;) {
+    ssize_t r = read(fd, b + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
 int net_hold(void) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() == 1) return 1;
@@ -115,6 +129,37 @@ int net_hold(void) {
   int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write(fd, "1\n", 2) != 2) fail(125, "hold: enable forwarding in the network's namespace: %s", strerror(errno));
   close(fd);
+  int dns = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in any = {0};
+  any.sin_family = AF_INET;
+  any.sin_port = htons(53);
+  if (dns < 0 || bind(dns, (struct sockaddr *)&any, sizeof any) < 0) fail(125, "hold: DNS port: %s", strerror(errno));
   if (write(1, "ok\n", 3) != 3) fail(125, "hold: report readiness: %s", strerror(errno));
-  for (;;) pause();
+  static unsigned char buf[2 + 6 + 65536];
+  for (;;) {
+    struct pollfd p[2] = {{dns, POLLIN, 0}, {0, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; return 1; }
+    if (p[0].revents) {
+      struct sockaddr_in from;
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom(dns, buf + 8, 65536 - 8, 0, (struct sockaddr *)&from, &fl);
+      if (n > 0) {
+        size_t len = (size_t)n + 6;
+        buf[0] = (unsigned char)(len >> 8); buf[1] = (unsigned char)len;
+        memcpy(buf + 2, &from.sin_addr, 4);
+        memcpy(buf + 6, &from.sin_port, 2);
+        if (write(1, buf, len + 2) < 0) return 1;
+      }
+    }
+    if (p[1].revents) {
+      if (read_full(0, buf, 2) < 0) return 0;
+      size_t len = ((size_t)buf[0] << 8) | buf[1];
+      if (len < 6 || read_full(0, buf + 2, len) < 0) return 0;
+      struct sockaddr_in to = {0};
+      to.sin_family = AF_INET;
+      memcpy(&to.sin_addr, buf + 2, 4);
+      memcpy(&to.sin_port, buf + 6, 2);
+      (void)!sendto(dns, buf + 8, len - 6, 0, (struct sockaddr *)&to, sizeof to);
+    }
+  }
 }
