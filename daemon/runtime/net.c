@@ -4,19 +4,17 @@
  *
  *   --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU MAC
  *
- * One `ip link add` run inside the network's namespace NETNS (the daemon's, never the host's)
+ * One netlink request made inside the network's namespace NETNS (the daemon's, never the host's)
  * creates a veth pair: HOSTIF stays there as a port of BRIDGE, its peer lands in the container's
  * new network namespace as eth0 with MAC. eth0 then gets ADDR/PREFIX, is brought up and gets a default
  * route via GATEWAY, with plain ioctls. The pair disappears with the container's namespace.
  */
 #include "init.h"
 #include <net/route.h>
-
-static const char *ip_binary(void) {
-  static const char *cands[] = {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"};
-  for (unsigned i = 0; i < sizeof cands / sizeof *cands; i++) if (access(cands[i], X_OK) == 0) return cands[i];
-  fail(125, "attach to network: the ip command (iproute2) is not installed");
-}
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <linux/veth.h>
 
 static void set_in(struct sockaddr *sa, const char *dotted, const char *what) {
   struct sockaddr_in *in = (struct sockaddr_in *)sa;
@@ -25,40 +23,94 @@ static void set_in(struct sockaddr *sa, const char *dotted, const char *what) {
   if (inet_pton(AF_INET, dotted, &in->sin_addr) != 1) fail(125, "attach to network: bad %s %s", what, dotted);
 }
 
-/* In the network's namespace: the veth pair, the host side up on the bridge, eth0 sent to us. */
+/* Append one attribute to the message at m (length in its header); returns the attribute. */
+static struct rtattr *add_attr(struct nlmsghdr *m, size_t cap, int type, const void *data, size_t len) {
+  size_t at = NLMSG_ALIGN(m->nlmsg_len);
+  if (at + RTA_SPACE(len) > cap) fail(125, "attach to network: netlink message too long");
+  struct rtattr *a = (struct rtattr *)((char *)m + at);
+  a->rta_type = (unsigned short)type;
+  a->rta_len = (unsigned short)RTA_LENGTH(len);
+  if (len) memcpy(RTA_DATA(a), data, len);
+  m->nlmsg_len = (unsigned)(at + RTA_SPACE(len));
+  return a;
+}
+static void end_nest(struct nlmsghdr *m, struct rtattr *a) { a->rta_len = (unsigned short)((char *)m + m->nlmsg_len - (char *)a); }
+
+static int parse_mac(const char *s, unsigned char mac[6]) {
+  unsigned v[6];
+  if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6) return -1;
+  for (int i = 0; i < 6; i++) mac[i] = (unsigned char)v[i];
+  return 0;
+}
+
+/*
+ * In the network's namespace (a netlink socket made there, no process): the veth pair, HOSTIF up
+ * as a port of BRIDGE, its peer created straight in our namespace as eth0 with the MAC, both
+ * with the MTU. What `ip link add ... master BR up type veth peer name eth0 ... netns` does,
+ * without a fork and exec on every start.
+ */
 static void add_veth(struct opts *o) {
-  const char *ip = ip_binary();
   int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   int target = open(o->net_ns, O_RDONLY | O_CLOEXEC);
   if (self < 0 || target < 0) fail(125, "attach to network: open namespace %s: %s", self < 0 ? "of the container" : o->net_ns, strerror(errno));
-  int errp[2];
-  if (pipe2(errp, O_CLOEXEC) < 0) fail(125, "attach to network: pipe: %s", strerror(errno));
-  pid_t c = fork();
-  if (c < 0) fail(125, "attach to network: fork: %s", strerror(errno));
-  if (c == 0) {
-    if (setns(target, CLONE_NEWNET) < 0) _exit(120);
-    if (dup2(self, 3) < 0 || dup2(errp[1], 2) < 0) _exit(121);
-    int nul = open("/dev/null", O_RDWR);
-    if (nul >= 0) { dup2(nul, 0); dup2(nul, 1); }
-    execl(ip, "ip", "link", "add", "name", o->net_if, "mtu", o->net_mtu, "master", o->net_bridge, "up",
-          "type", "veth", "peer", "name", "eth0", "mtu", o->net_mtu, "address", o->net_mac, "netns", "/proc/self/fd/3", (char *)NULL);
-    _exit(122);
+  if (setns(target, CLONE_NEWNET) < 0) fail(125, "attach to network: enter %s: %s", o->net_ns, strerror(errno));
+  int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (setns(self, CLONE_NEWNET) < 0) fail(125, "attach to network: back to the container's namespace: %s", strerror(errno));
+  if (nl < 0 || ctl < 0) fail(125, "attach to network: socket: %s", strerror(errno));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", o->net_bridge);
+  if (ioctl(ctl, SIOCGIFINDEX, &ifr) < 0) fail(125, "attach to network: bridge %s: %s", o->net_bridge, strerror(errno));
+  unsigned master = (unsigned)ifr.ifr_ifindex, mtu = (unsigned)atoi(o->net_mtu);
+  unsigned char mac[6];
+  if (parse_mac(o->net_mac, mac) < 0) fail(125, "attach to network: bad MAC %s", o->net_mac);
+  close(ctl);
+
+  static char buf[1024];
+  memset(buf, 0, sizeof buf);
+  struct nlmsghdr *m = (struct nlmsghdr *)buf;
+  m->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+  m->nlmsg_type = RTM_NEWLINK;
+  m->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+  m->nlmsg_seq = 1;
+  struct ifinfomsg *ifi = NLMSG_DATA(m);
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+  add_attr(m, sizeof buf, IFLA_IFNAME, o->net_if, strlen(o->net_if) + 1);
+  add_attr(m, sizeof buf, IFLA_MTU, &mtu, sizeof mtu);
+  add_attr(m, sizeof buf, IFLA_MASTER, &master, sizeof master);
+  struct rtattr *linkinfo = add_attr(m, sizeof buf, IFLA_LINKINFO, NULL, 0);
+  add_attr(m, sizeof buf, IFLA_INFO_KIND, "veth", 5);
+  struct rtattr *data = add_attr(m, sizeof buf, IFLA_INFO_DATA, NULL, 0);
+  struct rtattr *peer = add_attr(m, sizeof buf, VETH_INFO_PEER, NULL, 0);
+  struct ifinfomsg pi = {0};
+  pi.ifi_family = AF_UNSPEC;
+  m->nlmsg_len = (unsigned)(NLMSG_ALIGN(m->nlmsg_len) + sizeof pi);
+  memcpy((char *)RTA_DATA(peer), &pi, sizeof pi);
+  add_attr(m, sizeof buf, IFLA_IFNAME, "eth0", 5);
+  add_attr(m, sizeof buf, IFLA_MTU, &mtu, sizeof mtu);
+  add_attr(m, sizeof buf, IFLA_ADDRESS, mac, 6);
+  add_attr(m, sizeof buf, IFLA_NET_NS_FD, &self, sizeof self);
+  end_nest(m, peer);
+  end_nest(m, data);
+  end_nest(m, linkinfo);
+
+  struct sockaddr_nl k = {0};
+  k.nl_family = AF_NETLINK;
+  if (sendto(nl, m, m->nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0) fail(125, "attach to network: netlink send: %s", strerror(errno));
+  static char ack[4096];
+  ssize_t n;
+  while ((n = recv(nl, ack, sizeof ack, 0)) < 0 && errno == EINTR) {}
+  if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr))) fail(125, "attach to network: netlink: no answer");
+  struct nlmsghdr *r = (struct nlmsghdr *)ack;
+  if (r->nlmsg_type == NLMSG_ERROR) {
+    int err = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+    if (err) fail(125, "attach to network %s: create veth %s: %s", o->net_bridge, o->net_if, strerror(-err));
   }
-  close(errp[1]);
+  close(nl);
   close(self);
   close(target);
-  char msg[512] = {0};
-  size_t got = 0;
-  ssize_t n;
-  while (got < sizeof msg - 1 && ((n = read(errp[0], msg + got, sizeof msg - 1 - got)) > 0 || (n < 0 && errno == EINTR))) if (n > 0) got += (size_t)n;
-  close(errp[0]);
-  int st;
-  while (waitpid(c, &st, 0) < 0) if (errno != EINTR) fail(125, "attach to network: wait: %s", strerror(errno));
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-    while (got > 0 && (msg[got - 1] == '\n' || msg[got - 1] == ' ')) msg[--got] = 0;
-    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    fail(125, "attach to network %s: %s", o->net_bridge, got ? msg : code == 120 ? "cannot enter its namespace" : "ip failed");
-  }
 }
 
 /* In the container's namespace: eth0 ADDR/PREFIX, up, default route via GATEWAY. */
