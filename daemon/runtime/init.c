@@ -4,8 +4,10 @@
  *   unshare --mount --pid --uts --ipc [--net] -- sbx-init create [OPTS] -- CMD...
  *   sbx-init join --pid PID [OPTS] -- CMD...
  *   sbx-init seccomp-compile FILE|-   (seccomp.c: a profile in sbx's line format → raw BPF on stdout)
+ *   unshare --net -- sbx-init hold    (net.c: keeps a network's namespace, relays its DNS)
+ *   sbx-init forward --proto P --host-ip IP --host-port N --port CPORT   (forward.c: one published port)
  *
- * create: joins the container's cgroups, mounts the root file system inside the new mount
+ * create: joins the container's cgroups, joins its network (--net, net.c), mounts the root file system inside the new mount
  * namespace (nothing ever appears in the host's mount table), pivot_roots, then fresh /proc,
  * read-only /sys, a nodev /dev with only the allowed host nodes, the /etc files, all resolved
  * inside the new root (rootfs.c), hostname, loopback up, then cuts capabilities to the given
