@@ -1,5 +1,5 @@
 /** Helpers shared by the container verbs: flag parsing docker's way. */
-import { SbxError, type DeviceMapping } from '../protocol/index.js';
+import { SbxError, type DeviceMapping, type PortMapping } from '../protocol/index.js';
 import { UsageError } from './command.js';
 
 /** "64m", "1g", "512k", "1048576" → bytes (docker's RAMInBytes). */
@@ -29,12 +29,26 @@ export function entrypointArg(v: string | undefined): string[] | undefined {
 
 export function shortId(id: string): string { return id.slice(0, 12); }
 
-/** docker's -p [IP:]HOST:CONTAINER[/tcp]; the host IP defaults to 127.0.0.1. */
-export function parsePort(v: string): { hostIp: string; hostPort: number; containerPort: number } {
-  const m = /^(?:\[?([0-9a-fA-F.:]+?)\]?:)?(\d+):(\d+)(?:\/tcp)?$/.exec(v);
-  const port = (s: string): number => { const n = Number(s); if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`invalid argument "${v}" for "-p, --publish" flag: invalid port ${s}`); return n; };
-  if (!m) throw new UsageError(`invalid argument "${v}" for "-p, --publish" flag: want [IP:]HOST_PORT:CONTAINER_PORT[/tcp]`);
-  return { hostIp: m[1] ?? '127.0.0.1', hostPort: port(m[2]!), containerPort: port(m[3]!) };
+/**
+ * docker's -p [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp], each port may be a range (START-END);
+ * the host IP defaults to 127.0.0.1, a missing host port means a free one (0); a host range must
+ * match the container range in length. Malformed input is invalid_argument (exit 125, as docker's).
+ */
+export function parsePort(v: string): PortMapping[] {
+  const bad = (why: string): SbxError => new SbxError('invalid_argument', `invalid argument "${v}" for "-p, --publish" flag: ${why}`);
+  const m = /^(?:(\[[0-9a-fA-F:]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d+(?:-\d+)?)?:)?(\d+(?:-\d+)?)(?:\/(tcp|udp))?$/.exec(v);
+  if (!m) throw bad('want [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]');
+  const range = (s: string): [number, number] => {
+    const [a, b = a] = s.split('-').map(Number) as [number, number?];
+    if (a < 1 || a > 65535 || b! < a || b! > 65535) throw bad(`invalid port range ${s}`);
+    return [a, b!];
+  };
+  const hostIp = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
+  const [c0, c1] = range(m[3]!);
+  const host = m[2] ? range(m[2]) : undefined;
+  if (host && host[1] - host[0] !== c1 - c0) throw bad('the host and container port ranges must have the same length');
+  const protocol = m[4] === 'udp' ? { protocol: 'udp' as const } : {};
+  return Array.from({ length: c1 - c0 + 1 }, (_, i) => ({ hostIp, hostPort: host ? host[0] + i : 0, containerPort: c0 + i, ...protocol }));
 }
 
 /**
@@ -54,8 +68,8 @@ export function parseDevice(v: string): DeviceMapping {
   return { pathOnHost: host, pathInContainer: inside || host, cgroupPermissions: perms ?? 'rwm' };
 }
 
-export function formatPorts(ports: { hostIp: string; hostPort: number; containerPort: number }[] | undefined): string {
-  return (ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/tcp`).join(', ');
+export function formatPorts(ports: PortMapping[] | undefined): string {
+  return (ports ?? []).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol ?? 'tcp'}`).join(', ');
 }
 
 /** The stdio flags `run` and `exec` share, as docker's. */

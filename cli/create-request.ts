@@ -16,10 +16,16 @@ export const CREATE_OPTIONS = {
   hostname: { type: 'string', short: 'h' },
   entrypoint: { type: 'string' },
   network: { type: 'string' },
+  'network-alias': { type: 'string', multiple: true },
+  'add-host': { type: 'string', multiple: true },
+  dns: { type: 'string', multiple: true },
+  'dns-search': { type: 'string', multiple: true },
+  'dns-option': { type: 'string', multiple: true },
   memory: { type: 'string', short: 'm' },
   'pids-limit': { type: 'string' },
   init: { type: 'boolean' },
   publish: { type: 'string', short: 'p', multiple: true },
+  'publish-all': { type: 'boolean', short: 'P' },
   privileged: { type: 'boolean' },
   'cap-add': { type: 'string', multiple: true },
   'cap-drop': { type: 'string', multiple: true },
@@ -46,8 +52,21 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
   if (ep) req.entrypoint = ep;
   const net = str(values.network);
   if (net !== undefined) {
-    if (net !== 'none' && net !== 'host') throw new UsageError(`invalid argument "${net}" for "--network" flag: sbx supports none and host`);
-    req.network = net;
+    if (!net) throw new UsageError('invalid argument "" for "--network" flag: a network name is required');
+    req.network = net === 'default' ? 'bridge' : net;
+  }
+  const aliases = strs(values['network-alias']);
+  if (aliases.length) req.networkAliases = aliases;
+  const hosts = strs(values['add-host']).map((h) => {
+    // docker accepts NAME:IP and NAME=IP (IPv6 addresses contain colons)
+    const m = /^([^:=]+)[:=](.+)$/.exec(h);
+    if (!m) throw new UsageError(`invalid argument "${h}" for "--add-host" flag: bad format for add-host: "${h}"`);
+    return `${m[1]}:${m[2]}`;
+  });
+  if (hosts.length) req.extraHosts = hosts;
+  for (const [flag, key] of [['dns', 'dns'], ['dns-search', 'dnsSearch'], ['dns-option', 'dnsOptions']] as const) {
+    const v = strs(values[flag]);
+    if (v.length) req[key] = v;
   }
   const mem = str(values.memory);
   if (mem !== undefined) req.memory = parseBytes(mem, '-m, --memory');
@@ -57,8 +76,9 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
     req.pidsLimit = Number(pids);
   }
   if (values.init) req.init = true;
-  const ports = strs(values.publish).map(parsePort);
+  const ports = strs(values.publish).flatMap(parsePort);
   if (ports.length) req.ports = ports;
+  if (values['publish-all']) req.publishAll = true;
   // capability names are checked by the daemon (exit 125 naming the value, as docker does)
   if (values.privileged) req.privileged = true;
   const capAdd = strs(values['cap-add']);

@@ -22,6 +22,7 @@ import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
 import { BuildCache, findEntry } from './build/cache.js';
 import { CacheMounts, cacheMountSource } from './build/cache-mounts.js';
+import { Networks } from './networks/networks.js';
 import { stepCacheSource } from './build/prune.js';
 import { resolveImage } from './images/resolve.js';
 import { favorDynamicModifications } from './runtime/cgroups-v1.js';
@@ -64,11 +65,13 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
   if (config.cgroupFavorDynmods) log.debug('cgroup favordynmods', { result: await favorDynamicModifications() });
   // The manager first; the change recorder follows its started/exited events.
-  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker }, createLinuxRuntime());
+  const networks = new Networks(config.root, log.with({ component: 'networks' }));
+  await networks.open();
+  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker, networks }, createLinuxRuntime());
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
   const buildCache = new BuildCache(join(config.root, 'build'), (e) => findEntry({ content, images }, e));
   const services: Services = {
-    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, gcLock: new SharedLock(), closers: [],
+    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, networks, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
@@ -76,7 +79,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   };
   services.cacheSources.push(stepCacheSource({ ...services, cache: buildCache }), cacheMountSource(services.cacheMounts));
   // closed last first: the containers (their exits reach the recorder), the journals, the snapshots
-  services.closers.push(() => snapshotter.close(), () => changes.close());
+  services.closers.push(() => networks.close(), () => snapshotter.close(), () => changes.close());
   await containers.open();
   services.closers.push(() => containers.close());
   const api = createApiServer(services);

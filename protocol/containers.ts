@@ -12,10 +12,18 @@ import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from 
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'removing';
-export type NetworkMode = 'none' | 'host';
+/**
+ * bridge (the default: sbx's default network, outbound through the host), none (loopback only),
+ * host (the host's network namespace), container:NAME|ID (that container's), or a user network's
+ * name or id (`sbx network create`).
+ */
+export type NetworkMode = string;
 
-/** -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]; HOST_IP defaults to 127.0.0.1 (sbx publishes on loopback unless told otherwise). */
-export interface PortMapping { hostIp: string; hostPort: number; containerPort: number }
+/**
+ * -p [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]; HOST_IP defaults to 127.0.0.1 (sbx publishes
+ * on loopback unless told otherwise); hostPort 0 = a free port chosen at start; protocol absent = tcp.
+ */
+export interface PortMapping { hostIp: string; hostPort: number; containerPort: number; protocol?: 'tcp' | 'udp' }
 
 /** --device HOST[:CONTAINER[:PERMS]], as docker inspect shows it (HostConfig.Devices). */
 export interface DeviceMapping {
@@ -28,7 +36,8 @@ export interface DeviceMapping {
 }
 
 const port = intIn(1, 65535);
-const portMapping = object<PortMapping>({ hostIp: str, hostPort: port, containerPort: port }, 'a port mapping {hostIp, hostPort, containerPort}', 'port mappings');
+const portMapping = object<PortMapping>({ hostIp: str, hostPort: intIn(0, 65535), containerPort: port, protocol: opt(oneOf('tcp', 'udp')) },
+  'a port mapping {hostIp, hostPort, containerPort, protocol?}', 'port mappings');
 const consoleSize = object<Size>({ cols: intIn(0, 65535), rows: intIn(0, 65535) }, 'a size {cols, rows}', 'sizes');
 const strings = arrayOf(str);
 const deviceMapping = object<DeviceMapping>({ pathOnHost: str, pathInContainer: str, cgroupPermissions: str }, 'a device mapping {pathOnHost, pathInContainer, cgroupPermissions}', 'device mappings');
@@ -49,8 +58,15 @@ export interface CreateContainerRequest {
   hostname?: string;
   tty?: boolean;
   openStdin?: boolean;
-  /** none (default; its own network namespace with loopback only) or host. */
   network?: NetworkMode;
+  /** --network-alias: more names of the container on a user network. */
+  networkAliases?: string[];
+  /** --add-host NAME:IP (IP may be host-gateway: the host's loopback as the container reaches it). */
+  extraHosts?: string[];
+  /** --dns, --dns-search, --dns-option: replace the host's lines of that kind in /etc/resolv.conf. */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
   /** Memory limit in bytes. */
   memory?: number;
   pidsLimit?: number;
@@ -60,6 +76,8 @@ export interface CreateContainerRequest {
   autoRemove?: boolean;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /** -P: publish every port the image EXPOSEs on a free host port (127.0.0.1). */
+  publishAll?: boolean;
   /** --privileged: all capabilities, every host device, no seccomp filter, no masked paths. */
   privileged?: boolean;
   /** Capabilities added to docker's default set: names with or without CAP_, any case, or ALL. */
@@ -90,13 +108,19 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   hostname: opt(str),
   tty: opt(bool),
   openStdin: opt(bool),
-  network: opt(oneOf('none', 'host')),
+  network: opt(str),
+  networkAliases: opt(strings),
+  extraHosts: opt(strings),
+  dns: opt(strings),
+  dnsSearch: opt(strings),
+  dnsOptions: opt(strings),
   memory: opt(int),
   pidsLimit: opt(int),
   init: opt(bool),
   autoRemove: opt(bool),
   consoleSize: opt(consoleSize),
   ports: opt(arrayOf(portMapping)),
+  publishAll: opt(bool),
   privileged: opt(bool),
   capAdd: opt(strings),
   capDrop: opt(strings),
@@ -154,7 +178,9 @@ export interface ContainerInspect {
     OpenStdin: boolean;
   };
   HostConfig: {
-    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean; PortBindings: PortMapping[];
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean;
+    /** docker's shape: "80/tcp" → [{HostIp, HostPort}] as requested (HostPort "": a free port). */
+    PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
     Privileged: boolean;
     /** Normalized names (CAP_NET_ADMIN, ALL); null when none, as docker shows it. */
     CapAdd: string[] | null;
@@ -162,9 +188,20 @@ export interface ContainerInspect {
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     /** The --security-opt values as given; null when none (docker's). */
     SecurityOpt: string[] | null;
+    ExtraHosts: string[] | null;
+    Dns: string[]; DnsSearch: string[]; DnsOptions: string[];
+  };
+  NetworkSettings: {
+    IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
+    /** docker's shape: "80/tcp" → [{HostIp, HostPort}] (null: exposed, not published). */
+    Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+    Networks: Record<string, EndpointSettings>;
   };
   GraphDriver?: { Name: string; Data: Record<string, string> };
 }
+
+/** One network of a running container (docker's NetworkSettings.Networks values). */
+export interface EndpointSettings { NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; Aliases: string[] | null }
 
 export interface ExecRequest {
   id: string;

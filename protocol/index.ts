@@ -16,3 +16,4 @@ export * from './build.js';
 export * from './units.js';
 export * from './capabilities.js';
 export * from './files.js';
+export * from './networks.js';

@@ -176,7 +176,7 @@ run('two containers from one image share its layer and not their writes', privil
 run('--init reaps orphans; --network none has only loopback, host the host\'s; --memory kills at the limit', privileged<Ctx>(async ({ d }) => {
   const init = await sbx(d.root, ['run', '--rm', '--init', 'busybox', 'sh', '-c', 'cat /proc/1/comm; (sleep 0.1 &); sleep 0.6; ps -o stat= | grep -c Z']);
   assert.is(init.stdout, 'init\n0\n', init.stderr);
-  const none = await sbx(d.root, ['run', '--rm', 'busybox', 'sh', '-c', 'ls /sys/class/net']);
+  const none = await sbx(d.root, ['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net']);
   assert.is(none.stdout.trim(), 'lo');
   const host = await sbx(d.root, ['run', '--rm', '--network', 'host', 'busybox', 'sh', '-c', 'ls /sys/class/net | wc -l']);
   assert.ok(Number(host.stdout.trim()) > 1, `host interfaces: ${host.stdout}`);
@@ -202,12 +202,12 @@ run('-p publishes a container port on the host loopback; a taken port is a clear
   assert.ok(pid1 > 0);
   const taken = await sbx(d.root, ['run', '-d', '--name', 'web2', '-p', `${port}:80`, 'busybox', 'sleep', '5']);
   assert.is(taken.code, 125);
-  assert.match(taken.stderr, /address already in use/);
-  assert.is((await sbx(d.root, ['run', '-p', 'x:80', 'busybox', 'true'])).code, 1);
+  assert.match(taken.stderr, new RegExp(`Bind for 127\\.0\\.0\\.1:${port} failed: port is already allocated`));
+  assert.is((await sbx(d.root, ['run', '-p', 'x:80', 'busybox', 'true'])).code, 125);
   assert.is((await sbx(d.root, ['rm', '-f', 'web1', 'web2'])).code, 0);
   const gone = await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused');
   assert.is(gone, 'refused', 'the port closes with the container');
-  const forwarders = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(`forward --pid ${pid1} `));
+  const forwarders = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(`forward --proto tcp --host-ip 127.0.0.1 --host-port ${port} `));
   assert.equal(forwarders, [], 'no port forwarder outlives its container');
 }));
 

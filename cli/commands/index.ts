@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, Loader> = {
   exec: () => import('./exec.js'),
   kill: () => import('./kill.js'),
   logs: () => import('./logs.js'),
+  network: () => import('./network.js'),
   pause: () => import('./pause.js'),
   port: () => import('./port.js'),
   ps: () => import('./ps.js'),

@@ -1,6 +1,8 @@
 /** A container as the manager holds it in memory: its records, its main session, its log. */
 import type { LogWriter, ContainerConfigRecord, ContainerStateRecord } from './records.js';
+import type { PortMapping } from '../../protocol/index.js';
 import type { Session } from '../sessions/session.js';
+import type { Endpoint } from '../networks/networks.js';
 
 export interface Container {
   config: ContainerConfigRecord;
@@ -17,4 +19,8 @@ export interface Container {
   /** Called once with the final state when the main process has exited and been recorded. */
   exited: ((s: ContainerStateRecord) => void)[];
   unpublish?: () => Promise<void>;
+  /** While it runs: the published ports with the host ports actually bound. */
+  published?: PortMapping[];
+  /** While it runs: the networks it is on (name → its endpoint, interface, and how to leave at exit). */
+  nets?: Map<string, { endpoint: Endpoint; ifname: string; leave: () => Promise<void> }>;
 }

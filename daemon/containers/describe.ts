@@ -1,5 +1,5 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
-import { humanDuration, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { humanDuration, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import type { ContainerStateRecord } from './records.js';
@@ -19,7 +19,8 @@ function summary(c: Container): ContainerSummary {
     state: shownState(c.state), status: statusText(c.state),
   };
   if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
-  if (c.config.ports?.length) row.ports = c.config.ports;
+  const ports = c.published ?? c.config.ports;
+  if (ports?.length) row.ports = ports;
   return row;
 }
 
@@ -38,11 +39,13 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
     },
-    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
+    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null,
+      ExtraHosts: cfg.extraHosts ?? null, Dns: cfg.dns?.servers ?? [], DnsSearch: cfg.dns?.search ?? [], DnsOptions: cfg.dns?.options ?? [],
     },
+    NetworkSettings: networkSettings(c),
   };
   try {
     const r = await m.rootfs(cfg.id);
@@ -50,6 +53,31 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     if (r.workdir) data.WorkDir = r.workdir;
     out.GraphDriver = { Name: r.driver, Data: data };
   } catch { /* no rootfs */ }
+  return out;
+}
+
+/** docker's NetworkSettings: the endpoint while running on a network, the published ports. */
+function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
+  const e = c.nets?.get('bridge')?.endpoint;
+  const ports = portMap(c.published ?? [], false);
+  const networks: ContainerInspect['NetworkSettings']['Networks'] = {};
+  const mode = c.config.network;
+  for (const { endpoint: x } of c.nets?.values() ?? []) {
+    networks[x.network] = { NetworkID: x.networkId, IPAddress: x.address, IPPrefixLen: x.prefix, Gateway: x.gateway, MacAddress: x.mac, Aliases: x.aliases.length ? x.aliases : null };
+  }
+  if (mode === 'none' || mode === 'host') networks[mode] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null };
+  return {
+    IPAddress: e && e.network === 'bridge' ? e.address : '', IPPrefixLen: e && e.network === 'bridge' ? e.prefix : 0,
+    Gateway: e && e.network === 'bridge' ? e.gateway : '', MacAddress: e && e.network === 'bridge' ? e.mac : '', Ports: ports, Networks: networks,
+  };
+}
+
+/** docker's port map: "80/tcp" → [{HostIp, HostPort}]; in PortBindings a free-port request is HostPort "". */
+function portMap(ports: PortMapping[], requested: boolean): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of ports) {
+    (out[`${p.containerPort}/${p.protocol ?? 'tcp'}`] ??= []).push({ HostIp: p.hostIp, HostPort: requested && !p.hostPort ? '' : String(p.hostPort) });
+  }
   return out;
 }
 

@@ -45,7 +45,9 @@ import type { Container } from './container.js';
 import { LifecycleEmitter, type ContainerEvents } from './events.js';
 import { randomName } from './names.js';
 import { LogWriter, ZERO_TIME, logPath, newState, readRecords, writeConfig, writeState, type ContainerConfigRecord, type ContainerStateRecord } from './records.js';
-import { publishPorts } from './ports.js';
+import { bindPorts, exposedPorts } from './ports.js';
+import type { Networks } from '../networks/networks.js';
+import { connectContainer, disconnectContainer, joinExtras, joinNetwork, leaveAll, validateNetwork } from './network.js';
 import { securityChoice, validateSecurity } from './security.js';
 import { Session } from '../sessions/session.js';
 import { mergeEnv, specsFor } from './spec.js';
@@ -61,6 +63,7 @@ export interface ContainerDeps {
   images: ImageStore;
   snapshotter: Snapshotter;
   unpacker: Unpacker;
+  networks: Networks;
 }
 
 export class ContainerManager {
@@ -167,6 +170,7 @@ export class ContainerManager {
   async create(req: CreateContainerRequest, internal: { mounts?: BindMount[] } = {}): Promise<CreateContainerResponse> {
     validateCreate(req);
     const sec = validateSecurity(req);
+    validateNetwork(this.s.networks, req, (ref) => this.get(ref));
     const security = securityChoice(req);
     const image = await resolveImage(this.s, req.image);
     const cfg = image.config.config ?? {};
@@ -187,11 +191,15 @@ export class ContainerManager {
         imageDigests: [...new Set([image.configDigest, image.descriptor.digest, image.target.digest])],
         entrypoint, cmd, env, workdir: req.workdir ?? cfg.WorkingDir ?? '', user: req.user ?? cfg.User ?? '',
         hostname: req.hostname ?? id.slice(0, 12), tty: !!req.tty, openStdin: !!req.openStdin,
-        network: req.network ?? 'none', memory: req.memory ?? 0, pidsLimit: req.pidsLimit ?? 0, init: !!req.init,
+        network: req.network ?? 'bridge', memory: req.memory ?? 0, pidsLimit: req.pidsLimit ?? 0, init: !!req.init,
         autoRemove: !!req.autoRemove, stopSignal: normalizeSignal(cfg.StopSignal ?? 'SIGTERM') ?? 'SIGTERM',
       };
       if (req.consoleSize) config.consoleSize = req.consoleSize;
-      if (req.ports?.length) config.ports = req.ports;
+      const ports = [...req.ports ?? [], ...req.publishAll ? exposedPorts(cfg.ExposedPorts) : []];
+      if (ports.length) config.ports = ports;
+      if (req.networkAliases?.length) config.networkAliases = req.networkAliases;
+      if (req.extraHosts?.length) config.extraHosts = req.extraHosts;
+      if (req.dns?.length || req.dnsSearch?.length || req.dnsOptions?.length) config.dns = { servers: req.dns ?? [], search: req.dnsSearch ?? [], options: req.dnsOptions ?? [] };
       if (sec.privileged) config.privileged = true;
       if (sec.capAdd.length) config.capAdd = sec.capAdd;
       if (sec.capDrop.length) config.capDrop = sec.capDrop;
@@ -228,19 +236,21 @@ export class ContainerManager {
         args: [...c.config.entrypoint, ...c.config.cmd], size: c.config.consoleSize,
       });
       if (c.config.init) spec.init = true;
-      const task = await this.runtime.start(spec, proc).catch((e) => { throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable'); });
+      const ports = c.config.ports?.length ? await bindPorts(c.config.ports) : undefined;
+      const leave = await joinNetwork(this.s.networks, c, spec, (r) => this.get(r).pid1).catch(async (e) => { await ports?.close(); throw e; });
+      const task = await this.runtime.start(spec, proc).catch(async (e) => {
+        await ports?.close();
+        await leave?.();
+        throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable');
+      });
+      if (ports && !task.failed) {
+        ports.attach(task.pid1);
+        c.unpublish = ports.close;
+        c.published = ports.published;
+      } else await ports?.close();
       c.pid1 = task.pid1;
       session.bind(task.process);
-      if (c.config.ports?.length && !task.failed) {
-        try {
-          c.unpublish = await publishPorts(c.config.ports, task.pid1);
-        } catch (e) {
-          try { process.kill(task.pid1, 'SIGKILL'); } catch { /* gone */ }
-          await session.waitExit();
-          await this.runtime.cleanup(c.config.id).catch(() => undefined);
-          throw e;
-        }
-      }
+      if (!task.failed) await joinExtras(this.s.networks, c, task.pid1).catch((e) => this.s.log.warn('connect network', { id: c.config.id, error: String(e) }));
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
       void this.emitter.emit('started', c.config.id);
@@ -261,6 +271,8 @@ export class ContainerManager {
     c.pid1 = 0;
     await c.unpublish?.().catch(() => undefined);
     delete c.unpublish;
+    delete c.published;
+    await leaveAll(c).catch((err) => this.s.log.warn('leave network', { id: c.config.id, error: String(err) }));
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
     // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
@@ -270,6 +282,16 @@ export class ContainerManager {
     if (c.config.autoRemove && this.byId.has(c.config.id)) {
       setImmediate(() => { void this.remove(c.config.id, true).catch((err) => this.s.log.warn('auto-remove', { id: c.config.id, error: String(err) })); });
     }
+  }
+
+  /** `sbx network connect|disconnect` (containers/network.ts), under the container's lock. */
+  async connect(ref: string, net: string, aliases: string[] = []): Promise<void> {
+    const c = this.get(ref);
+    await this.lock.run(c.config.id, () => connectContainer(this.s.networks, c, net, aliases, () => writeConfig(c.dir, c.config)));
+  }
+  async disconnect(ref: string, net: string): Promise<void> {
+    const c = this.get(ref);
+    await this.lock.run(c.config.id, () => disconnectContainer(this.s.networks, c, net, () => writeConfig(c.dir, c.config)));
   }
 
   async stop(ref: string, timeout = 10): Promise<void> {

@@ -1,68 +1,76 @@
 /**
- * Published ports (-p HOST:CONTAINER) without touching the host's network configuration: the
- * daemon listens on the host port; one long-lived `sbx-init forward` per mapping listens on a
- * unix socket and sits in the container's network namespace; each accepted host connection is
- * piped to that socket, and the forwarder forks a child that dials 127.0.0.1:CONTAINER inside
- * the container and relays (rootlesskit's builtin port driver works this way). One fork per
- * connection, in a small static process, rather than a process spawned by the daemon.
+ * Published ports (-p, -P) without touching the host's network configuration and without
+ * copying through the daemon: one `sbx-init forward` per mapping (runtime/forward.c) binds the
+ * host address before the container starts (a taken port fails the start with nothing running),
+ * then, told the container's PID 1, enters its network namespace and relays TCP connections
+ * (a fork each) or UDP flows to 127.0.0.1:CONTAINER_PORT there. Works for every network mode
+ * that has its own namespace (bridge, user networks, none).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SbxError, type PortMapping } from '../../protocol/index.js';
 import { INIT_BINARY } from '../runtime/linux.js';
 
-/** Start the forwarder for one container port; resolves once it listens. */
-function startForwarder(pid1: number, containerPort: number): Promise<{ child: ChildProcess; path: string }> {
-  // Short path: unix socket paths are limited to 108 bytes, SBX_ROOT may be deep.
-  const path = join(tmpdir(), `sbx-fwd-${randomBytes(6).toString('hex')}.sock`);
-  const child = spawn(INIT_BINARY, ['forward', '--pid', String(pid1), '--port', String(containerPort), '--listen', path],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+/** The host side of a container's ports: bound, waiting for the container. */
+export interface PortBinding {
+  /** The mappings with the host ports actually bound (a requested 0 becomes the free port taken). */
+  published: PortMapping[];
+  /** Start relaying into the network namespace of `pid1`. */
+  attach(pid1: number): void;
+  /** Stop relaying and free the host ports. Idempotent. */
+  close(): Promise<void>;
+}
+
+function bindOne(m: PortMapping): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(INIT_BINARY, ['forward', '--proto', m.protocol ?? 'tcp', '--host-ip', m.hostIp, '--host-port', String(m.hostPort), '--port', String(m.containerPort)],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  const where = `${m.hostIp.includes(':') ? `[${m.hostIp}]` : m.hostIp}:${m.hostPort}`;
   return new Promise((resolve, reject) => {
-    let err = '';
+    let out = '', err = '';
     child.stderr!.on('data', (d: Buffer) => { err += d; });
-    child.stdout!.once('data', () => resolve({ child, path }));
-    child.once('error', (e) => reject(new SbxError('unavailable', `publish port ${containerPort}: start forwarder: ${e.message}`)));
-    child.once('exit', (code) => reject(new SbxError('unavailable', `publish port ${containerPort}: forwarder exited ${code}: ${err.trim()}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const ok = /^ok (\d+)\n/.exec(out);
+      if (ok) resolve({ child, port: Number(ok[1]) });
+      else if (out.startsWith('taken')) reject(new SbxError('failed_precondition', `driver failed programming external connectivity: Bind for ${where} failed: port is already allocated`));
+    });
+    child.once('error', (e) => reject(new SbxError('unavailable', `publish port ${where}: ${e.message}`)));
+    child.once('exit', (code) => reject(new SbxError('unavailable', `publish port ${where}: forwarder exited ${code}: ${err.trim()}`)));
   });
 }
 
-/** Listen on every mapping; resolves to a function that closes them all. */
-export async function publishPorts(ports: PortMapping[], pid1: number): Promise<() => Promise<void>> {
-  const servers: Server[] = [];
-  const forwarders: { child: ChildProcess; path: string }[] = [];
+/** Bind every mapping on the host; nothing stays bound when one fails. */
+export async function bindPorts(ports: PortMapping[]): Promise<PortBinding> {
+  const children: ChildProcess[] = [];
+  const published: PortMapping[] = [];
   const close = async (): Promise<void> => {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); })));
-    for (const f of forwarders) {
-      if (f.child.exitCode === null) f.child.kill('SIGKILL');
-      await rm(f.path, { force: true });
-    }
+    await Promise.all(children.splice(0).map((c) => new Promise<void>((r) => {
+      if (c.exitCode !== null || c.signalCode !== null) { r(); return; }
+      c.once('exit', () => r());
+      c.kill('SIGKILL');
+    })));
   };
   try {
     for (const m of ports) {
-      const fwd = await startForwarder(pid1, m.containerPort);
-      forwarders.push(fwd);
-      const server = createServer((sock) => {
-        const up = connect(fwd.path);
-        const stop = (): void => { sock.destroy(); up.destroy(); };
-        sock.on('error', stop);
-        up.on('error', stop);
-        sock.pipe(up);
-        up.pipe(sock);
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (e: NodeJS.ErrnoException) => reject(new SbxError('unavailable',
-          `publish port ${m.hostIp}:${m.hostPort}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`, { cause: e })));
-        server.listen(m.hostPort, m.hostIp, () => resolve());
-      });
-      servers.push(server);
+      const b = await bindOne(m);
+      children.push(b.child);
+      b.child.stdin!.on('error', () => { /* it died; close() reaps it */ });
+      published.push({ ...m, hostPort: b.port });
     }
   } catch (e) {
     await close();
     throw e;
   }
-  return close;
+  return {
+    published,
+    attach(pid1) { for (const c of children) c.stdin!.end(`${pid1}\n`); },
+    close,
+  };
+}
+
+/** -P: every EXPOSEd port ("80/tcp", "53/udp", "8080") on a free port of the host's loopback. */
+export function exposedPorts(exposed: Record<string, unknown> | undefined): PortMapping[] {
+  return Object.keys(exposed ?? {}).flatMap((k) => {
+    const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(k);
+    return m ? [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: Number(m[1]), ...(m[2] === 'udp' ? { protocol: 'udp' as const } : {}) }] : [];
+  });
 }

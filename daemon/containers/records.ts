@@ -30,6 +30,12 @@ export interface ContainerConfigRecord {
   tty: boolean;
   openStdin: boolean;
   network: NetworkMode;
+  /** Networks joined with `sbx network connect` beside `network` (absent: none). */
+  networks?: string[];
+  /** --network-alias, --add-host, --dns, --dns-search, --dns-option (absent: none given). */
+  networkAliases?: string[];
+  extraHosts?: string[];
+  dns?: { servers: string[]; search: string[]; options: string[] };
   memory: number;
   pidsLimit: number;
   init: boolean;

@@ -32,7 +32,7 @@ export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, f
   if (tty && !has('TERM')) full.push('TERM=xterm');
   if (!has('HOME')) full.push(`HOME=${u.home}`);
   const spec: ContainerSpec = {
-    id: c.config.id, stateDir: c.dir, rootfs: rootfs.mounts, hostname: c.config.hostname, network: c.config.network, init: false,
+    id: c.config.id, stateDir: c.dir, rootfs: rootfs.mounts, hostname: c.config.hostname, network: c.config.network === 'host' ? 'host' : 'none', init: false,
     ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
     ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
     ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),

@@ -11,17 +11,15 @@ export function validateCreate(req: CreateContainerRequest): void {
     if (typeof e !== 'string' || !/^[^=\0]+=/.test(e)) throw new SbxError('invalid_argument', `create container: invalid environment variable ${JSON.stringify(e)} (want KEY=VALUE)`);
   }
   if (req.workdir !== undefined && !req.workdir.startsWith('/')) throw new SbxError('invalid_argument', `create container: the working directory "${req.workdir}" is invalid, it needs to be an absolute path`);
-  if (req.network !== undefined && req.network !== 'none' && req.network !== 'host') throw new SbxError('invalid_argument', `create container: network ${JSON.stringify(req.network)}: sbx supports none and host`);
   if (req.memory !== undefined && (!Number.isSafeInteger(req.memory) || req.memory < 6 * 1024 * 1024)) throw new SbxError('invalid_argument', 'create container: minimum memory limit allowed is 6MB');
   if (req.pidsLimit !== undefined && (!Number.isSafeInteger(req.pidsLimit) || req.pidsLimit < 1)) throw new SbxError('invalid_argument', 'create container: the pids limit must be a positive integer');
   if (req.user !== undefined && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(req.user)) throw new SbxError('invalid_argument', `create container: invalid user ${JSON.stringify(req.user)} (want UID[:GID] or NAME[:GROUP])`);
   for (const a of [...(req.cmd ?? []), ...(req.entrypoint ?? [])]) if (typeof a !== 'string') throw new SbxError('invalid_argument', 'create container: command arguments must be strings');
   for (const p of req.ports ?? []) {
     const ok = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
-    if (!p || !ok(p.hostPort) || !ok(p.containerPort) || typeof p.hostIp !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p.hostIp)) {
+    if (!p || !(ok(p.hostPort) || p.hostPort === 0) || !ok(p.containerPort) || (p.protocol !== undefined && p.protocol !== 'tcp' && p.protocol !== 'udp') || typeof p.hostIp !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p.hostIp)) {
       throw new SbxError('invalid_argument', `create container: invalid port mapping ${JSON.stringify(p)}`);
     }
   }
-  if (req.network === 'host' && req.ports?.length) throw new SbxError('invalid_argument', 'create container: published ports are discarded when using host network mode');
   if (req.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(req.hostname)) throw new SbxError('invalid_argument', `create container: invalid hostname ${JSON.stringify(req.hostname)}`);
 }

@@ -4,8 +4,10 @@
  *   unshare --mount --pid --uts --ipc [--net] -- sbx-init create [OPTS] -- CMD...
  *   sbx-init join --pid PID [OPTS] -- CMD...
  *   sbx-init seccomp-compile FILE|-   (seccomp.c: a profile in sbx's line format → raw BPF on stdout)
+ *   unshare --net -- sbx-init hold    (net.c: keeps a network's namespace, relays its DNS)
+ *   sbx-init forward --proto P --host-ip IP --host-port N --port CPORT   (forward.c: one published port)
  *
- * create: joins the container's cgroups, mounts the root file system inside the new mount
+ * create: joins the container's cgroups, joins its network (--net, net.c), mounts the root file system inside the new mount
  * namespace (nothing ever appears in the host's mount table), pivot_roots, then fresh /proc,
  * read-only /sys, a nodev /dev with only the allowed host nodes, the /etc files, all resolved
  * inside the new root (rootfs.c), hostname, loopback up, then cuts capabilities to the given
@@ -175,13 +177,16 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--gid") == 0) o->gid = (gid_t)strtoul(NEXT, NULL, 10);
     else if (strcmp(a, "--groups") == 0) parse_ids(o, NEXT);
     else if (strcmp(a, "--lo-up") == 0) o->lo_up = 1;
+    else if (strcmp(a, "--net") == 0) { o->net_ns = NEXT; o->net_if = NEXT; o->net_bridge = NEXT; o->net_addr = NEXT; o->net_prefix = NEXT; o->net_gw = NEXT; o->net_mtu = NEXT; o->net_mac = NEXT; }
     else if (strcmp(a, "--pid") == 0) o->pid = atoi(NEXT);
     else if (strcmp(a, "--port") == 0) o->port = atoi(NEXT);
-    else if (strcmp(a, "--listen") == 0) o->listen = NEXT;
+    else if (strcmp(a, "--proto") == 0) o->proto = NEXT;
+    else if (strcmp(a, "--host-ip") == 0) o->host_ip = NEXT;
+    else if (strcmp(a, "--host-port") == 0) o->host_port = atoi(NEXT);
     else if (strcmp(a, "--seccomp") == 0) o->seccomp = NEXT;
     else fail(125, "unknown option %s", a);
   }
-  if (i >= argc && strcmp(argv[1], "connect") != 0 && strcmp(argv[1], "forward") != 0) fail(125, "no command given");
+  if (i >= argc && strcmp(argv[1], "forward") != 0) fail(125, "no command given");
   o->cmd = argv + i;
 }
 
@@ -269,6 +274,8 @@ static void load_seccomp(void) { char e[512]; if (sbx_seccomp_load(e, sizeof e) 
 
 static void create_main(struct opts *o) {
   join_cgroups(o);
+  /* here, as the new pid namespace's first process: a fork before it would become PID 1 and end the namespace */
+  if (o->net_ns) net_attach(o);
   setup_root(o);
   if (o->hostname && sethostname(o->hostname, strlen(o->hostname)) < 0) fail(125, "sethostname: %s", strerror(errno));
   if (o->lo_up) loopback_up();
@@ -312,91 +319,6 @@ static int join(struct opts *o) {
   return supervise(o, join_main);
 }
 
-/*
- * connect: the port forwarder (rootlesskit's builtin driver does the same). Enter the network
- * namespace of PID, dial 127.0.0.1:PORT there and relay bytes between our stdin/stdout (the
- * daemon's side of one accepted host connection) and that socket, half-closes included.
- */
-static void enter_netns(int pid) {
-  char p[64];
-  snprintf(p, sizeof p, "/proc/%d/ns/net", pid);
-  int nfd = open(p, O_RDONLY | O_CLOEXEC);
-  if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) fail(125, "enter network namespace of %d: %s", pid, strerror(errno));
-  close(nfd);
-}
-
-static int dial_loopback(int port) {
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons((unsigned short)port);
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) fail(125, "connect to 127.0.0.1:%d in the container: %s", port, strerror(errno));
-  return s;
-}
-
-/* Relay in_fd → s and s → out_fd until s closes; EOF on in_fd half-closes s. */
-static int relay(int in_fd, int out_fd, int s) {
-  char buf[65536];
-  int in_open = 1;
-  for (;;) {
-    struct pollfd fds[2] = {{in_open ? in_fd : -1, POLLIN, 0}, {s, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) { if (errno == EINTR) continue; break; }
-    if (in_open && fds[0].revents) {
-      ssize_t n = read(in_fd, buf, sizeof buf);
-      if (n <= 0) { in_open = 0; shutdown(s, SHUT_WR); }
-      else for (ssize_t off = 0; off < n;) { ssize_t w = write(s, buf + off, (size_t)(n - off)); if (w <= 0) return 0; off += w; }
-    }
-    if (fds[1].revents) {
-      ssize_t n = read(s, buf, sizeof buf);
-      if (n <= 0) break;
-      for (ssize_t off = 0; off < n;) { ssize_t w = write(out_fd, buf + off, (size_t)(n - off)); if (w <= 0) return 0; off += w; }
-    }
-  }
-  return 0;
-}
-
-static int port_connect(struct opts *o) {
-  enter_netns(o->pid);
-  return relay(0, 1, dial_loopback(o->port));
-}
-
-/*
- * forward: the long-lived port forwarder of one published port. Listen on the unix socket
- * --listen (a path in the host's file system), enter the network namespace of PID, then for
- * each connection the daemon hands over fork a child that dials 127.0.0.1:PORT there and
- * relays. One fork per connection instead of one process spawn from the daemon.
- */
-static int port_forward(struct opts *o) {
-  int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un ua;
-  memset(&ua, 0, sizeof ua);
-  ua.sun_family = AF_UNIX;
-  if (strlen(o->listen) >= sizeof ua.sun_path) fail(125, "forward: socket path too long: %s", o->listen);
-  strcpy(ua.sun_path, o->listen);
-  unlink(o->listen);
-  if (l < 0 || bind(l, (struct sockaddr *)&ua, sizeof ua) < 0 || listen(l, 128) < 0) fail(125, "forward: listen on %s: %s", o->listen, strerror(errno));
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  enter_netns(o->pid);
-  signal(SIGCHLD, SIG_IGN);
-  if (write(1, "ok\n", 3) != 3) fail(125, "forward: report readiness: %s", strerror(errno));
-  for (;;) {
-    int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-    if (c < 0) { if (errno == EINTR || errno == ECONNABORTED) continue; fail(125, "forward: accept: %s", strerror(errno)); }
-    pid_t child = fork();
-    if (child == 0) {
-      close(l);
-      signal(SIGCHLD, SIG_DFL);
-      int s = dial_loopback(o->port);
-      relay(c, c, s);
-      shutdown(c, SHUT_WR);
-      _exit(0);
-    }
-    close(c);
-  }
-}
-
 int main(int argc, char **argv) {
   if (argc < 2) fail(125, "usage: sbx-init create|join [OPTIONS] -- CMD...");
   char err[512];
@@ -404,6 +326,7 @@ int main(int argc, char **argv) {
     if (argc != 3 || sbx_seccomp_compile(argv[2], 1, err, sizeof err) < 0) fail(125, "seccomp-compile: %s", argc != 3 ? "want FILE or -" : err);
     return 0;
   }
+  if (strcmp(argv[1], "hold") == 0) return net_hold();
   struct opts o;
   parse(&o, argc, argv);
   if (o.seccomp && sbx_seccomp_prepare(o.seccomp, err, sizeof err) < 0) fail(125, "seccomp profile: %s", err);
@@ -411,12 +334,8 @@ int main(int argc, char **argv) {
     if (!o.root || !o.rtype) fail(125, "create needs --root and --rootfs");
     return supervise(&o, create_main);
   }
-  if (strcmp(argv[1], "connect") == 0) {
-    if (o.pid <= 0 || o.port <= 0 || o.port > 65535) fail(125, "connect needs --pid and --port");
-    return port_connect(&o);
-  }
   if (strcmp(argv[1], "forward") == 0) {
-    if (o.pid <= 0 || o.port <= 0 || o.port > 65535 || !o.listen) fail(125, "forward needs --pid, --port and --listen");
+    if (o.port <= 0 || o.port > 65535 || !o.host_ip || o.host_port < 0 || o.host_port > 65535) fail(125, "forward needs --host-ip, --host-port and --port");
     return port_forward(&o);
   }
   if (strcmp(argv[1], "join") == 0) {

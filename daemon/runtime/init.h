@@ -32,7 +32,9 @@
 #define MAX_LIST 32
 
 struct opts {
-  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *listen, *seccomp;
+  const char *root, *rtype, *rsource, *rdata, *rcwd, *hostname, *cwd, *init_bin, *exit_file, *pid_file, *seccomp;
+  /* forward (forward.c): --proto tcp|udp, --host-ip, --host-port (0: any free), --port */
+  const char *proto, *host_ip; int host_port;
   const char *cgroups[MAX_LIST]; int ncgroups;
   /* --bind HOST CONTAINER: a host file bound onto a file in the container (/etc/hosts...) */
   const char *binds[MAX_LIST][2]; int nbinds;
@@ -46,6 +48,8 @@ struct opts {
   unsigned long long caps;
   uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
   int lo_up, pid, port;
+  /* --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU MAC (net.c); net_ns NULL: no network to join */
+  const char *net_ns, *net_if, *net_bridge, *net_addr, *net_prefix, *net_gw, *net_mtu, *net_mac;
   char **cmd;
 };
 
@@ -69,4 +73,10 @@ int sbx_seccomp_compile(const char *in, int out_fd, char *err, size_t n);
 int sbx_seccomp_prepare(const char *path, char *err, size_t n);
 int sbx_seccomp_load(char *err, size_t n);
 int sbx_join_session_keyring(char *err, size_t n);
+/* net.c: put the (new) network namespace we are in on the network --net names. Fails with 125. */
+void net_attach(struct opts *o);
+/* net.c: `sbx-init hold`, the process that keeps a network's namespace (see there). */
+int net_hold(void);
+/* forward.c: `sbx-init forward`, one published port (see there). */
+int port_forward(struct opts *o);
 #endif

@@ -17,6 +17,7 @@ import type { ContainerSpec, OutputName, Process, ProcessSpec, Runtime, Task } f
 
 export const INIT_BINARY = join(dirname(fileURLToPath(import.meta.url)), 'sbx-init');
 const UNSHARE = existsSync('/usr/bin/unshare') ? '/usr/bin/unshare' : 'unshare';
+const NSENTER = existsSync('/usr/bin/nsenter') ? '/usr/bin/nsenter' : 'nsenter';
 const TINI = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
 
 /** docker's default device rules: mknod of anything (it cannot be opened), and null zero full
@@ -41,7 +42,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
       const m = spec.rootfs[0]!;
       const type = m.type === 'bind' ? 'bind' : m.type;
       const args = [
-        '--mount', '--pid', '--uts', '--ipc', ...(spec.network === 'host' ? [] : ['--net']), '--',
+        '--mount', '--pid', '--uts', '--ipc', ...(spec.network === 'host' || spec.netnsOf ? [] : ['--net']), '--',
         INIT_BINARY, 'create',
         '--status', join(spec.stateDir, 'status'), '--exit-file', join(spec.stateDir, 'exit'), '--pid-file', join(spec.stateDir, 'pid'),
         '--root', root, '--rootfs', type, m.source, m.options.join(','), ...(m.cwd ? ['--rootfs-cwd', m.cwd] : []),
@@ -49,7 +50,8 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         '--bind', join(spec.stateDir, 'hosts'), '/etc/hosts',
         '--bind', join(spec.stateDir, 'resolv.conf'), '/etc/resolv.conf',
         '--bind', join(spec.stateDir, 'hostname'), '/etc/hostname',
-        ...(spec.network === 'host' ? [] : ['--lo-up']),
+        ...(spec.network === 'host' || spec.netnsOf ? [] : ['--lo-up']),
+        ...(spec.net ? ['--net', spec.net.netns, spec.net.hostIf, spec.net.bridge, spec.net.address, String(spec.net.prefix), spec.net.gateway, String(spec.net.mtu), spec.net.mac] : []),
         ...(spec.privileged ? ['--privileged'] : []),
         ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
         ...(spec.mounts ?? []).flatMap((m) => ['--volume', m.source, m.target, m.readonly ? 'ro' : 'rw']),
@@ -59,7 +61,8 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,
       ];
       const status = join(spec.stateDir, 'status');
-      const p = launch(UNSHARE, args, proc, (code, sig) => finish(cg, spec.id, status, code, sig));
+      const [file, argv] = spec.netnsOf ? [NSENTER, [`--net=${spec.netnsOf}`, '--', UNSHARE, ...args]] : [UNSHARE, args];
+      const p = launch(file, argv, proc, (code, sig) => finish(cg, spec.id, status, code, sig));
       const pid1 = await waitPid1(join(spec.stateDir, 'pid'), p);
       const failed = await statusExit(status);
       const task: Task = { process: p, pid1 };
@@ -150,14 +153,27 @@ async function seccompArgs(spec: ContainerSpec): Promise<string[]> {
 async function writeEtcFiles(spec: ContainerSpec): Promise<void> {
   const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback',
     'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters',
-    `127.0.1.1\t${spec.hostname}`, ...(spec.hosts ?? [])];
+    `${spec.net?.address ?? '127.0.1.1'}\t${spec.hostname}`, ...(spec.hosts ?? [])];
   await writeFile(join(spec.stateDir, 'hosts'), hosts.join('\n') + '\n');
   let resolv = '';
   try { resolv = await readFile('/etc/resolv.conf', 'utf8'); } catch { /* none */ }
   // a private network namespace cannot reach the host's loopback resolvers
   if (spec.network !== 'host') resolv = resolv.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
+  if (spec.dns) resolv = resolvConf(resolv, spec.dns);
   await writeFile(join(spec.stateDir, 'resolv.conf'), resolv);
   await writeFile(join(spec.stateDir, 'hostname'), spec.hostname + '\n');
+}
+
+/** docker's rule: each of --dns, --dns-search, --dns-option replaces the host's lines of its kind. */
+function resolvConf(host: string, dns: NonNullable<ContainerSpec['dns']>): string {
+  const lines = host.split('\n').filter((l) => l.trim() && !/^\s*#/.test(l));
+  const keep = (kind: string, mine: string[], line: (v: string) => string): string[] =>
+    mine.length ? mine.map(line) : lines.filter((l) => new RegExp(`^\\s*${kind}\\s`).test(l));
+  return [
+    ...keep('search', dns.search.length ? [dns.search.join(' ')] : [], (v) => `search ${v}`),
+    ...keep('nameserver', dns.servers, (v) => `nameserver ${v}`),
+    ...keep('options', dns.options.length ? [dns.options.join(' ')] : [], (v) => `options ${v}`),
+  ].join('\n') + '\n';
 }
 
 async function waitPid1(pidFile: string, p: Process & { exited(): boolean }): Promise<number> {

@@ -54,13 +54,30 @@ export interface ProcessSpec {
   size?: Size;
 }
 
+/**
+ * A container's place on a network (bridge or user network), made by daemon/networks: start()
+ * creates a veth pair in the network's namespace `netns` (a path to it, never the host's), keeps
+ * `hostIf` there as a port of `bridge` and moves the peer into the container as eth0 with
+ * address/prefix and MAC `mac`, a default route via `gateway`, both ends with `mtu`. The pair vanishes with the
+ * container's namespace, so there is nothing to undo.
+ */
+export interface NetAttachment { netns: string; hostIf: string; bridge: string; address: string; prefix: number; gateway: string; mtu: number; mac: string }
+
+/** /etc/resolv.conf of the container (--dns, --dns-search, --dns-option); undefined: the host's, minus loopback resolvers. */
+export interface DnsConfig { servers: string[]; search: string[]; options: string[] }
+
 export interface ContainerSpec {
   id: string;
   /** Directory for the runtime's own files of this container (status, pid, hosts...). */
   stateDir: string;
   rootfs: RootMount[];
   hostname: string;
+  /** host: the host's network namespace; none: its own with loopback only (plus `net` when set). */
   network: 'none' | 'host';
+  net?: NetAttachment;
+  /** Join this existing network namespace (a path; --network container:NAME) instead of a new one. */
+  netnsOf?: string;
+  dns?: DnsConfig;
   memory?: number;
   pidsLimit?: number;
   /** Put tini in front as PID 1. */

@@ -7,6 +7,7 @@
  *   probe addkey RING DESC DATA   add a "user" key to RING (@s session, @u user, @p process)
  *   probe findkey RING DESC    search RING for the key, print its payload
  *   probe rmkey RING DESC      invalidate the key found in RING
+ *   probe udp-echo PORT        answer every datagram to 0.0.0.0:PORT with its own bytes (networks tests)
  *
  * RESULT is "ok" or the errno's name (EPERM, ENOSYS...). Each attack runs in a child of its own,
  * so one that succeeds (a new namespace, a persona) cannot change the next, and none touches
@@ -27,6 +28,8 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -144,10 +147,26 @@ static long ring(const char *s) {
 
 static int fail_errno(void) { printf("%s\n", strerrorname_np(errno)); return 1; }
 
+static int udp_echo(int port) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0) return fail_errno();
+  char buf[65536];
+  for (;;) {
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+    if (n >= 0) sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+  }
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *cmd = argc > 1 ? argv[1] : "";
   if (strcmp(cmd, "true") == 0) return 0;
+  if (strcmp(cmd, "udp-echo") == 0 && argc == 3) return udp_echo(atoi(argv[2]));
   if (strcmp(cmd, "attacks") == 0) {
     if (!mkdtemp(scratch)) { perror("probe: mkdtemp"); return 2; }
     for (unsigned i = 0; i < sizeof ATTACKS / sizeof *ATTACKS; i++) report(ATTACKS[i].name, ATTACKS[i].fn);

@@ -1,0 +1,82 @@
+/**
+ * Published ports through the real CLI and daemon: UDP echo through -p /udp, a free host port
+ * for -p CPORT and -P (EXPOSE), `sbx port` and inspect in docker's shape, and the errors
+ * (malformed -p, a taken port) before anything starts. Only the host's loopback is dialled.
+ */
+import { readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { sbx } from './_helpers/cli.js';
+import { startBusyboxDaemon } from './_helpers/containers.js';
+import type { TestDaemon } from './_helpers/daemon.js';
+import { busyboxLayer, putImage, tarOf } from './_helpers/fixtures.js';
+import { eventually } from './_helpers/wait.js';
+import { privileged } from './_helpers/root.js';
+
+const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'probe', 'probe');
+
+interface Ctx { d: TestDaemon }
+const ports = suite<Ctx>('ports', {} as Ctx);
+ports.before(async (ctx) => {
+  if (process.getuid?.() !== 0) return;
+  ctx.d = await startBusyboxDaemon();
+  const s = ctx.d.daemon.services;
+  await putImage(s.content, s.images, 'docker.io/library/udpbox:1', [await busyboxLayer(), await tarOf([{ name: 'bin/probe', data: readFileSync(PROBE), mode: 0o755 }])],
+    { config: { ExposedPorts: { '8080/tcp': {}, '5353/udp': {} } } });
+});
+ports.after(async (ctx) => { await ctx.d?.close(); });
+
+/** One datagram to 127.0.0.1:port; its answer (retried: the echo server may not be up yet). */
+async function udpAsk(port: number, text: string): Promise<string | undefined> {
+  const sock = createSocket('udp4');
+  try {
+    return await new Promise<string | undefined>((resolve) => {
+      const t = setTimeout(() => resolve(undefined), 300);
+      sock.once('message', (m) => { clearTimeout(t); resolve(m.toString()); });
+      sock.send(text, port, '127.0.0.1');
+    });
+  } finally { sock.close(); }
+}
+
+ports('UDP echo through -p /udp; -P and -p CPORT take free ports; sbx port and inspect as docker shows them', privileged<Ctx>(async ({ d }) => {
+  const r = await sbx(d.root, ['run', '-d', '--name', 'echo', '-P', '-p', '127.0.0.1::9000', 'udpbox:1', 'probe', 'udp-echo', '5353']);
+  assert.is(r.code, 0, r.stderr);
+  const listed = (await sbx(d.root, ['port', 'echo'])).stdout;
+  assert.match(listed, /^5353\/udp -> 127\.0\.0\.1:\d+\n8080\/tcp -> 127\.0\.0\.1:\d+\n9000\/tcp -> 127\.0\.0\.1:\d+\n$/);
+  const udp = Number((await sbx(d.root, ['port', 'echo', '5353/udp'])).stdout.trim().split(':')[1]);
+  assert.is(await eventually('the echo answers', () => udpAsk(udp, 'ping over udp')), 'ping over udp');
+  const info = JSON.parse((await sbx(d.root, ['inspect', 'echo'])).stdout)[0];
+  assert.equal(info.NetworkSettings.Ports['5353/udp'], [{ HostIp: '127.0.0.1', HostPort: String(udp) }]);
+  assert.equal(info.HostConfig.PortBindings['9000/tcp'], [{ HostIp: '127.0.0.1', HostPort: '' }]);
+  assert.match((await sbx(d.root, ['ps'])).stdout, new RegExp(`127\\.0\\.0\\.1:${udp}->5353/udp`));
+  const none = await sbx(d.root, ['port', 'echo', '53/udp']);
+  assert.is(none.code, 1);
+  assert.match(none.stderr, /No public port '53\/udp' published for echo/);
+  assert.is((await sbx(d.root, ['rm', '-f', 'echo'])).code, 0);
+  assert.is(await udpAsk(udp, 'after rm'), undefined, 'the port closes with the container');
+}));
+
+ports('a malformed -p and a taken port are clear errors (exit 125) and start nothing', privileged<Ctx>(async ({ d }) => {
+  for (const bad of ['x:80', '80:70000', '1-3:80-81', '127.0.0.1:80:90:1', '80/sctp']) {
+    const r = await sbx(d.root, ['run', '--rm', '-p', bad, 'busybox', 'true']);
+    assert.is(r.code, 125, bad);
+    assert.match(r.stderr, new RegExp(`invalid argument "${bad.replace(/\./g, '\\.')}" for "-p, --publish" flag`));
+  }
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+  const port = (holder.address() as { port: number }).port;
+  try {
+    const r = await sbx(d.root, ['run', '-d', '--name', 'late', '-p', `${port}:80`, 'busybox', 'sh', '-c', 'touch /started; sleep 30']);
+    assert.is(r.code, 125);
+    assert.match(r.stderr, new RegExp(`Bind for 127\\.0\\.0\\.1:${port} failed: port is already allocated`));
+    const info = JSON.parse((await sbx(d.root, ['inspect', 'late'])).stdout)[0];
+    assert.is(info.State.Status, 'created', 'the container never ran');
+  } finally { holder.close(); }
+  assert.is((await sbx(d.root, ['rm', '-f', 'late'])).code, 0);
+}));
+
+ports.run();
