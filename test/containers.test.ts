@@ -111,7 +111,7 @@ run('run -it: a shell on a terminal; echo, resize, exit code', privileged<Ctx>(a
   await t.expect(/hello-42/, mark);
   mark = t.output().length;
   t.pty.write('stty size; tty\r');
-  await t.expect(/24 80\r\n\/dev\/console/, mark);
+  await t.expect(/24 80\r\n\/dev\/pts\/0/, mark);
   t.pty.resize(120, 40);
   // the resize travels to the container on its own message: ask until the shell sees it
   await eventually('the new size inside the container', async () => {

@@ -43,6 +43,8 @@ struct opts {
   unsigned long long caps;
   uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
   int lo_up, pid, port;
+  /* --console-fd FD --tty COLS ROWS: allocate a terminal in the container and send its master over FD (tty.c) */
+  int console_fd, tty_cols, tty_rows;
   char **cmd;
 };
 
@@ -59,6 +61,9 @@ void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf
  * request is resolved after it, inside the container root. Fails with 125.
  */
 void setup_root(struct opts *o);
+/* tty.c: open the container's ptmx (a path inside its root), send the master to --console-fd, make
+ * the slave the controlling terminal and stdio; console (or NULL) gets a bind of the slave. Fails with 125. */
+void setup_tty(struct opts *o, const char *ptmx, const char *console);
 /* seccomp.c: the compiled filter (--seccomp) is read before anything else (the file is on the
  * host) and loaded as the very last step before exec; the keyring is joined while still root (root's
  * key quota, not the container user's, pays for it). */
