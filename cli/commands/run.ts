@@ -1,7 +1,8 @@
 import { Containers, SbxError } from '../../protocol/index.js';
-import { UsageError, type Command } from '../command.js';
+import { UsageError, str, type Command } from '../command.js';
 import { PROCESS_OPTIONS } from '../containers.js';
 import { CREATE_OPTIONS, createRequest } from '../create-request.js';
+import { detachKeys } from '../detach-keys.js';
 
 export const command: Command = {
   name: 'run',
@@ -14,6 +15,7 @@ export const command: Command = {
     if (!image) throw new UsageError('"sbx run" requires at least 1 argument.');
     const tty = !!values.tty;
     const interactive = !!values.interactive;
+    const keys = detachKeys(str(values['detach-keys']), env);
     if (tty && interactive && !values.detach && !stdin.isTTY) throw new UsageError('the input device is not a TTY');
     const req = await createRequest(image, cmd, values, env, stdout);
 
@@ -30,7 +32,7 @@ export const command: Command = {
     const started = client.call(Containers.start, { id }).then(() => undefined, (err: unknown) => err);
     let startError: SbxError | undefined;
     const r = await attachSession({
-      client, session: id, tty, stdin: interactive, in: stdin, out: stdout, err: stderr,
+      client, session: id, tty, stdin: interactive, in: stdin, out: stdout, err: stderr, detachKeys: keys,
       onAttached: async () => {
         const err = await started;
         if (err !== undefined) {
