@@ -31,6 +31,10 @@ export interface AttachOptions {
   reconnectFor?: number;
   /** The detach sequence typed on a TTY (detach-keys.ts; default Ctrl-P Ctrl-Q). */
   detachKeys?: Buffer;
+  /** Forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to a non-TTY process (docker's --sig-proxy, default true). */
+  sigProxy?: boolean;
+  /** Output streams shown (docker's -a); the others are read and dropped. Default both. */
+  show?: { stdout: boolean; stderr: boolean };
 }
 
 /** escaped: the user typed the detach keys (docker prints "read escape sequence"). */
@@ -46,6 +50,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
     const stream: StreamClient = new StreamClient({
       connect: () => dial(o.client, o.session, stream),
       output: (name, data, upTo) => {
+        if (o.show && !o.show[name]) { stream.written(name, upTo); return; }
         const target = name === 'stderr' ? o.err : o.out;
         const rest = writeDirect(target, data);
         if (rest.length === 0) stream.written(name, upTo);
@@ -91,7 +96,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
       o.out.on('resize', onResize);
       cleanups.push(() => { o.out.off('resize', onResize); clearTimeout(timer); });
     }
-    if (!o.tty) {
+    if (!o.tty && o.sigProxy !== false) {
       const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
       const handlers = sigs.map((s) => { const h = (): void => stream.signal(s); process.on(s, h); return [s, h] as const; });
       cleanups.push(() => { for (const [s, h] of handlers) process.off(s, h); });

@@ -7,7 +7,7 @@ export const command: Command = {
   name: 'attach',
   summary: "Attach local standard input, output, and error streams to a running container (detach with Ctrl-P Ctrl-Q)",
   usage: 'sbx attach [OPTIONS] CONTAINER',
-  options: { 'no-stdin': { type: 'boolean' }, 'detach-keys': { type: 'string' } },
+  options: { 'no-stdin': { type: 'boolean' }, 'detach-keys': { type: 'string' }, 'sig-proxy': { type: 'boolean', default: true } },
   async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
     const [ref] = positionals;
     if (!ref || positionals.length > 1) throw new UsageError('"sbx attach" requires exactly 1 argument.');
@@ -18,6 +18,7 @@ export const command: Command = {
     const r = await attachSession({
       client, session: info.Id, tty: info.Config.Tty, stdin: !values['no-stdin'] && info.Config.OpenStdin,
       in: stdin, out: stdout, err: stderr, from: se.offsets, detachKeys: keys,
+      sigProxy: values['sig-proxy'] !== false,
     });
     return exitStatus(r, stderr);
   },
