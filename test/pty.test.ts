@@ -70,4 +70,12 @@ run('attack: no terminal the container can reach (stdio, /dev/console, /dev/pts/
   assert.equal(lines.filter(([p]) => p!.startsWith('/dev/pts/')).map(([p]) => p), ['/dev/pts/0', '/dev/pts/ptmx'], 'only its own pty');
 }));
 
+run('-t: a command that cannot run still gives docker\'s 127 and message', privileged<Ctx>(async ({ d }) => {
+  const r = await sbx(d.root, ['run', '-t', '--rm', 'busybox', 'no-such-cmd']);
+  assert.is(r.code, 127);
+  assert.match(r.stderr, /no-such-cmd.*not found/);
+  const w = await sbx(d.root, ['run', '-t', '--rm', '-w', '/etc/passwd/x', 'busybox', 'true']);
+  assert.is(w.code, 125, w.stderr);
+}));
+
 run.run();
