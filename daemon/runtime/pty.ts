@@ -109,16 +109,18 @@ export function spawnPty(s: PtyStart): Process {
   });
   child.on('error', () => { status = [255, null]; drained = true; maybeFinish(); });
 
+  const write = (data: Uint8Array): Promise<void> => {
+    const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    // before the terminal arrives, input waits in order behind it
+    if (!master) { pending.push(b); return Promise.resolve(); }
+    if (master.destroyed) return Promise.resolve();
+    return new Promise((resolve) => { master!.write(b, () => resolve()); });
+  };
   return {
     pid: child.pid ?? 0,
     tty: true,
-    write(data) {
-      const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (!master) { pending.push(b); return Promise.resolve(); }
-      if (master.destroyed) return Promise.resolve();
-      return new Promise((resolve) => { master!.write(b, () => resolve()); });
-    },
-    closeStdin() { void this.write(Buffer.from('\x04')); },
+    write,
+    closeStdin() { void write(Buffer.from('\x04')); },
     resize(next) {
       size = next;
       if (masterFd >= 0 && !drained) { try { lib.resize(masterFd, next.cols, next.rows); } catch { /* exited */ } }
