@@ -77,6 +77,7 @@ export const PROCESS_OPTIONS = {
   interactive: { type: 'boolean', short: 'i' },
   tty: { type: 'boolean', short: 't' },
   detach: { type: 'boolean', short: 'd' },
+  'detach-keys': { type: 'string' },
 } as const;
 
 /** The process flags `exec` takes (run has them too, among its own). */

@@ -2,13 +2,14 @@
  * The CLI end of sbx.stream.v1: terminal glue around the protocol's StreamClient
  * (protocol/stream-client.ts), which keeps the offsets, the unacknowledged stdin, the acks and
  * the reconnects. Here: the WebSocket (through the client's openChannel), raw mode, resize,
- * signals, the Enter ~ . detach keys, and writing output to the terminal. The local terminal is
+ * signals, the detach keys (docker's Ctrl-P Ctrl-Q, detach-keys.ts), and writing output to the terminal. The local terminal is
  * in raw mode only with a TTY session on a TTY, and is always restored.
  */
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { Sessions, StreamClient, type Size, type StreamResult, type StreamSocket } from '../protocol/index.js';
 import { loadWebSocket, type Client } from './client.js';
+import { DetachMatcher, parseDetachKeys } from './detach-keys.js';
 
 // run and exec import this module while sbxd creates the container: ws loads meanwhile
 loadWebSocket();
@@ -28,19 +29,28 @@ export interface AttachOptions {
   onAttached?: () => Promise<void>;
   /** Give up reconnecting after this long (ms). */
   reconnectFor?: number;
+  /** The detach sequence typed on a TTY (detach-keys.ts; default Ctrl-P Ctrl-Q). */
+  detachKeys?: Buffer;
+  /** Forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to a non-TTY process (docker's --sig-proxy, default true). */
+  sigProxy?: boolean;
+  /** Output streams shown (docker's -a); the others are read and dropped. Default both. */
+  show?: { stdout: boolean; stderr: boolean };
 }
 
-export type AttachResult = StreamResult;
+/** escaped: the user typed the detach keys (docker prints "read escape sequence"). */
+export interface AttachResult extends StreamResult { escaped?: boolean }
 
 export function attachSession(o: AttachOptions): Promise<AttachResult> {
   return new Promise((resolve) => {
     const raw = o.tty && o.stdin && o.in.isTTY === true;
     const cleanups: (() => void)[] = [];
+    let escaped = false;
     const size = (): Size | undefined => (o.out.isTTY && o.out.columns ? { cols: o.out.columns, rows: o.out.rows } : undefined);
 
     const stream: StreamClient = new StreamClient({
       connect: () => dial(o.client, o.session, stream),
       output: (name, data, upTo) => {
+        if (o.show && !o.show[name]) { stream.written(name, upTo); return; }
         const target = name === 'stderr' ? o.err : o.out;
         const rest = writeDirect(target, data);
         if (rest.length === 0) stream.written(name, upTo);
@@ -50,7 +60,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
       attached: () => { o.onAttached?.().catch((e: Error) => stream.abort(e.message)); },
       end: (r) => {
         for (const c of cleanups.splice(0)) { try { c(); } catch { /* best effort */ } }
-        resolve(r);
+        resolve(escaped ? { ...r, escaped } : r);
       },
     }, { client: 'sbx-cli', ...(o.from ? { from: o.from } : {}), ...(o.reconnectFor !== undefined ? { reconnectFor: o.reconnectFor } : {}) });
 
@@ -64,32 +74,12 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
         opost(false);
         cleanups.push(() => { o.in.setRawMode(false); opost(true); });
       }
-      let lineStart = true;
-      let tilde = false;
+      const matcher = new DetachMatcher(o.detachKeys ?? parseDetachKeys(''));
       const onData = (chunk: Buffer): void => {
         if (!raw) { stream.stdin(chunk); return; }
-        if (!tilde && !chunk.includes(0x7e)) { // no escape possible: pass the chunk on as it is
-          const last = chunk[chunk.length - 1];
-          if (last !== undefined) lineStart = last === 0x0d || last === 0x0a;
-          stream.stdin(chunk);
-          return;
-        }
-        // ssh-style escape, only at the start of a line: Enter ~ . detaches, ~~ sends one ~
-        const out: number[] = [];
-        for (const byte of chunk) {
-          if (tilde) {
-            tilde = false;
-            if (byte === 0x2e) { if (out.length) stream.stdin(Buffer.from(out)); stream.detach(); return; }
-            if (byte !== 0x7e) out.push(0x7e);
-            out.push(byte);
-            lineStart = byte === 0x0d || byte === 0x0a;
-            continue;
-          }
-          if (lineStart && byte === 0x7e) { tilde = true; continue; }
-          out.push(byte);
-          lineStart = byte === 0x0d || byte === 0x0a;
-        }
-        if (out.length) stream.stdin(Buffer.from(out));
+        const { pass, detach } = matcher.feed(chunk);
+        if (pass.length) stream.stdin(pass);
+        if (detach) { escaped = true; stream.detach(); }
       };
       const onEnd = (): void => stream.stdinEnd();
       o.in.on('data', onData);
@@ -106,7 +96,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
       o.out.on('resize', onResize);
       cleanups.push(() => { o.out.off('resize', onResize); clearTimeout(timer); });
     }
-    if (!o.tty) {
+    if (!o.tty && o.sigProxy !== false) {
       const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
       const handlers = sigs.map((s) => { const h = (): void => stream.signal(s); process.on(s, h); return [s, h] as const; });
       cleanups.push(() => { for (const [s, h] of handlers) process.off(s, h); });
@@ -157,7 +147,10 @@ export function exitStatus(r: AttachResult, err: NodeJS.WriteStream): number {
     if (r.exit.error) err.write(`Error: ${r.exit.error.message}\n`);
     return r.exit.status;
   }
-  if (r.detached) return 0;
+  if (r.detached) {
+    if (r.escaped) err.write('\nread escape sequence\n');
+    return 0;
+  }
   err.write(`Error: ${r.lost ?? 'connection to sbxd lost'}\n`);
   return 255;
 }

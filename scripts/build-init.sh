@@ -1,6 +1,6 @@
 #!/bin/sh
 # Compile the container setup helper (daemon/runtime/*.c: init.c, rootfs.c, seccomp.c) into a
-# static binary next to the compiled runtime, and the tests' attack probe (test/probe/probe.c).
+# static binary next to the compiled runtime, the console addon (daemon/runtime/native/), and the tests' attack probe (test/probe/probe.c).
 # Static, because they keep running across pivot_root into an image that has no host libraries.
 set -e
 cd "$(dirname "$0")/.."
@@ -23,4 +23,17 @@ build() {
 }
 
 build dist/daemon/runtime/sbx-init daemon/runtime/*.c -- -lseccomp
+# the daemon's end of the console socket: a tiny N-API addon (Node cannot receive an fd itself)
+node_inc=$(for d in /usr/include/node "$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node"; do [ -f "$d/node_api.h" ] && echo "$d" && break; done)
+if [ -z "$node_inc" ]; then
+  echo "build-init.sh: node_api.h not found: install Node.js's headers (Debian: libnode-dev)" >&2
+  exit 1
+fi
+addon() {
+  out=$1 src=$2
+  [ -f "$out" ] && [ ! "$src" -nt "$out" ] && return 0
+  gcc -shared -fPIC -O2 -Wall -Wextra -DNODE_GYP_MODULE_NAME=sbx_console -I"$node_inc" -o "$out.tmp" "$src"
+  mv "$out.tmp" "$out"
+}
+addon dist/daemon/runtime/sbx-console.node daemon/runtime/native/console.c
 build dist/test/probe/probe test/probe/probe.c -- -pthread

@@ -148,7 +148,7 @@ rt('a pty: tty answers, resize reaches stty, exit code passes', privileged<Ctx>(
   };
   await task.process.write(Buffer.from('tty; stty size\r'));
   await until(/24 80/);
-  assert.match(out, /\/dev\/console/);
+  assert.match(out, /\/dev\/pts\/0\r\n/, "a pty of the container's own devpts");
   task.process.resize({ cols: 132, rows: 50 });
   await task.process.write(Buffer.from('stty size\r'));
   await until(/50 132/);

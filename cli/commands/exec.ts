@@ -1,6 +1,7 @@
 import { Containers } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { PROCESS_ENV_OPTIONS, PROCESS_OPTIONS, parseEnv } from '../containers.js';
+import { detachKeys } from '../detach-keys.js';
 
 export const command: Command = {
   name: 'exec',
@@ -17,6 +18,7 @@ export const command: Command = {
     const tty = !!values.tty;
     const interactive = !!values.interactive;
     if (tty && interactive && !stdin.isTTY) throw new UsageError('the input device is not a TTY');
+    const keys = detachKeys(str(values['detach-keys']), env);
     const e = parseEnv(strs(values.env), env);
     const wd = str(values.workdir);
     const user = str(values.user);
@@ -28,7 +30,7 @@ export const command: Command = {
     if (values.detach) { await started; return 0; }
     // the stream code (ws) loads while sbxd starts the process
     const [{ session }, { attachSession, exitStatus }] = await Promise.all([started, import('../stream.js')]);
-    const r = await attachSession({ client, session, tty, stdin: interactive, in: stdin, out: stdout, err: stderr });
+    const r = await attachSession({ client, session, tty, stdin: interactive, in: stdin, out: stdout, err: stderr, detachKeys: keys });
     return exitStatus(r, stderr);
   },
 };

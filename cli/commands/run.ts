@@ -1,19 +1,27 @@
 import { Containers, SbxError } from '../../protocol/index.js';
-import { UsageError, type Command } from '../command.js';
+import { UsageError, str, strs, type Command } from '../command.js';
 import { PROCESS_OPTIONS } from '../containers.js';
 import { CREATE_OPTIONS, createRequest } from '../create-request.js';
+import { detachKeys } from '../detach-keys.js';
 
 export const command: Command = {
   name: 'run',
   summary: 'Create and run a new container from an image',
   usage: 'sbx run [OPTIONS] IMAGE [COMMAND] [ARG...]',
   stopAtPositional: true,
-  options: { ...PROCESS_OPTIONS, ...CREATE_OPTIONS },
+  options: {
+    ...PROCESS_OPTIONS, ...CREATE_OPTIONS,
+    attach: { type: 'string', short: 'a', multiple: true },
+    'sig-proxy': { type: 'boolean', default: true },
+  },
   async run({ values, positionals }, { client, stdout, stderr, stdin, env }) {
     const [image, ...cmd] = positionals;
     if (!image) throw new UsageError('"sbx run" requires at least 1 argument.');
     const tty = !!values.tty;
     const interactive = !!values.interactive;
+    const keys = detachKeys(str(values['detach-keys']), env);
+    const streams = attachStreams(strs(values.attach));
+    if (streams && values.detach) throw new SbxError('invalid_argument', 'Conflicting options: -a and -d');
     if (tty && interactive && !values.detach && !stdin.isTTY) throw new UsageError('the input device is not a TTY');
     const req = await createRequest(image, cmd, values, env, stdout);
 
@@ -30,7 +38,9 @@ export const command: Command = {
     const started = client.call(Containers.start, { id }).then(() => undefined, (err: unknown) => err);
     let startError: SbxError | undefined;
     const r = await attachSession({
-      client, session: id, tty, stdin: interactive, in: stdin, out: stdout, err: stderr,
+      client, session: id, tty, stdin: interactive && (!streams || streams.has('stdin')), in: stdin, out: stdout, err: stderr, detachKeys: keys,
+      sigProxy: values['sig-proxy'] !== false,
+      ...(streams ? { show: { stdout: streams.has('stdout'), stderr: streams.has('stderr') } } : {}),
       onAttached: async () => {
         const err = await started;
         if (err !== undefined) {
@@ -48,3 +58,15 @@ export const command: Command = {
     return exitStatus(r, stderr);
   },
 };
+
+/** docker's -a/--attach: STDIN, STDOUT, STDERR in any case; undefined when not given (all of them). */
+function attachStreams(values: string[]): Set<string> | undefined {
+  if (values.length === 0) return undefined;
+  return new Set(values.map((v) => {
+    const s = v.toLowerCase();
+    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr') {
+      throw new SbxError('invalid_argument', `invalid argument "${v}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
+    }
+    return s;
+  }));
+}

@@ -147,6 +147,7 @@ static void parse(struct opts *o, int argc, char **argv) {
   memset(o, 0, sizeof *o);
   o->cwd = "/";
   o->caps = ~0ULL;
+  o->console_fd = -1;
   int i = 2;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -184,6 +185,8 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--host-ip") == 0) o->host_ip = NEXT;
     else if (strcmp(a, "--host-port") == 0) o->host_port = atoi(NEXT);
     else if (strcmp(a, "--seccomp") == 0) o->seccomp = NEXT;
+    else if (strcmp(a, "--console-fd") == 0) o->console_fd = atoi(NEXT);
+    else if (strcmp(a, "--tty") == 0) { o->tty_cols = atoi(NEXT); o->tty_rows = atoi(NEXT); }
     else fail(125, "unknown option %s", a);
   }
   if (i >= argc && strcmp(argv[1], "forward") != 0) fail(125, "no command given");
@@ -238,6 +241,8 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
     _exit(125);
   }
   if (status_fd >= 0) { close(status_fd); status_fd = -1; }
+  /* the child alone holds the console socket: the daemon sees EOF if it dies before sending */
+  if (o->console_fd >= 0) { close(o->console_fd); o->console_fd = -1; }
   close(syncp[1]);
   char c;
   while (read(syncp[0], &c, 1) < 0 && errno == EINTR) {}
@@ -292,6 +297,8 @@ static void join_main(struct opts *o) {
   /* chroot before the chdir to --cwd: a ../ or symlink in it resolves inside the container */
   if (fchdir(join_rootfd) < 0 || chroot(".") < 0) fail(125, "enter container root: %s", strerror(errno));
   close(join_rootfd);
+  /* inside the chroot: no path here can lead out of the container root */
+  if (o->console_fd >= 0) setup_tty(o, "/dev/pts/ptmx", NULL);
   own_keyring();
   drop_privileges(o);
   enter_cwd(o);

@@ -50,6 +50,8 @@ struct opts {
   int lo_up, pid, port;
   /* --net NETNS HOSTIF BRIDGE ADDR PREFIX GATEWAY MTU MAC (net.c); net_ns NULL: no network to join */
   const char *net_ns, *net_if, *net_bridge, *net_addr, *net_prefix, *net_gw, *net_mtu, *net_mac;
+  /* --console-fd FD --tty COLS ROWS: allocate a terminal in the container and send its master over FD (tty.c) */
+  int console_fd, tty_cols, tty_rows;
   char **cmd;
 };
 
@@ -66,6 +68,9 @@ void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf
  * request is resolved after it, inside the container root. Fails with 125.
  */
 void setup_root(struct opts *o);
+/* tty.c: open the container's ptmx (a path inside its root), send the master to --console-fd, make
+ * the slave the controlling terminal and stdio; console (or NULL) gets a bind of the slave. Fails with 125. */
+void setup_tty(struct opts *o, const char *ptmx, const char *console);
 /* seccomp.c: the compiled filter (--seccomp) is read before anything else (the file is on the
  * host) and loaded as the very last step before exec; the keyring is joined while still root (root's
  * key quota, not the container user's, pays for it). */

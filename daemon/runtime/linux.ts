@@ -121,8 +121,11 @@ function tiniPath(): string {
 }
 
 function processArgs(spec: ContainerSpec, proc: ProcessSpec): string[] {
+  const size = proc.size ?? { cols: 80, rows: 24 };
   return ['--cwd', proc.cwd, '--uid', String(proc.user.uid), '--gid', String(proc.user.gid),
-    '--groups', proc.user.groups.join(','), '--caps', capMask(spec)];
+    '--groups', proc.user.groups.join(','), '--caps', capMask(spec),
+    // the terminal is made inside the container and its master sent back over fd 3 (pty.ts)
+    ...(proc.tty ? ['--console-fd', '3', '--tty', String(size.cols), String(size.rows)] : [])];
 }
 
 /** The bounding set sbx-init keeps, as hex: docker's defaults loosened by the spec. */

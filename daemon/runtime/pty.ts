@@ -1,18 +1,45 @@
 /**
- * Process over a pseudo-terminal (@lydell/node-pty: prebuilt, same API as node-pty). The pty's
- * slave is the process's controlling terminal; resize → TIOCSWINSZ → SIGWINCH inside.
+ * A process over a terminal from the container's own devpts (runc's console socket): the daemon
+ * spawns sbx-init with one end of a socketpair as fd 3 (`--console-fd 3`); inside the container
+ * sbx-init opens /dev/pts/ptmx, makes the slave the process's controlling terminal and sends
+ * the master back with SCM_RIGHTS (tty.c). The daemon reads and writes the master; resize is
+ * TIOCSWINSZ on it (→ SIGWINCH inside). The addon (native/console.c) does the fd passing and
+ * the ioctl, which Node cannot.
+ *
+ * Exit comes once, after the master has reported EIO (every slave closed, all output read), or a
+ * moment after the supervisor exited when a background process keeps the slave open.
  */
+import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { IPty } from '@lydell/node-pty';
-import type { ExitInfo, Size } from '../../protocol/index.js';
+import { dirname, join } from 'node:path';
+import { ReadStream } from 'node:tty';
+import { fileURLToPath } from 'node:url';
+import { SbxError, type ExitInfo, type Size } from '../../protocol/index.js';
 import type { OutputName, Process } from './runtime.js';
 
-const require = createRequire(import.meta.url);
-type PtyModule = typeof import('@lydell/node-pty');
-let ptyModule: PtyModule | undefined;
-function nodePty(): PtyModule { return (ptyModule ??= require('@lydell/node-pty') as PtyModule); }
+interface ConsoleAddon {
+  pair(): [number, number];
+  receive(fd: number, timeoutMs: number): Promise<{ fd: number; name: string }>;
+  resize(fd: number, cols: number, rows: number): void;
+}
+export const CONSOLE_ADDON = join(dirname(fileURLToPath(import.meta.url)), 'sbx-console.node');
+let addon: ConsoleAddon | undefined;
+function consoleAddon(): ConsoleAddon {
+  try {
+    return (addon ??= createRequire(import.meta.url)(CONSOLE_ADDON) as ConsoleAddon);
+  } catch (e) {
+    throw new SbxError('unavailable', `container terminal: ${CONSOLE_ADDON} cannot be loaded (run "npm run build"): ${(e as Error).message}`);
+  }
+}
+
+/** How long sbx-init may take to set up the container before its terminal arrives. */
+const RECEIVE_TIMEOUT_MS = 30_000;
+/** node-pty's rule: after the process exited, wait this long for the pty to drain and close. */
+const DRAIN_MS = 200;
 
 export interface PtyStart {
+  /** sbx-init (or unshare ... sbx-init) with `--console-fd 3 --tty COLS ROWS` among its options. */
   file: string;
   args: string[];
   env: Record<string, string>;
@@ -22,31 +49,85 @@ export interface PtyStart {
 }
 
 export function spawnPty(s: PtyStart): Process {
-  const term: IPty = nodePty().spawn(s.file, s.args, {
-    name: s.env.TERM ?? 'xterm', cols: s.size.cols, rows: s.size.rows, env: s.env, encoding: null,
-  } as Parameters<PtyModule['spawn']>[2]);
+  const lib = consoleAddon();
+  const [ours, theirs] = lib.pair();
+  const child = spawn(s.file, s.args, { env: s.env, stdio: ['ignore', 'pipe', 'pipe', theirs] });
+  closeSync(theirs);
+
   let dataCb: ((stream: OutputName, data: Buffer) => void) | undefined;
   const early: Buffer[] = [];
   let exitCb: ((e: ExitInfo) => void) | undefined;
   let exited: ExitInfo | undefined;
-  term.onData((d: unknown) => {
-    const b = Buffer.isBuffer(d) ? d : Buffer.from(String(d));
-    if (dataCb) dataCb('stdout', b); else early.push(b);
+  let master: ReadStream | undefined;
+  let masterFd = -1;
+  let size = s.size;
+  let paused = false;
+  const pending: Buffer[] = [];
+  const emit = (b: Buffer): void => { if (dataCb) dataCb('stdout', b); else early.push(b); };
+  // sbx-init's own messages (its failures go to the status file; this is for anything else)
+  child.stdout!.on('data', emit);
+  child.stderr!.on('data', emit);
+
+  let status: [number | null, string | null] | undefined;
+  let drained = false;
+  let received = false;
+  const maybeFinish = (): void => {
+    if (!status || !drained || !received || exited) return;
+    void s.finish(...status).then((e) => { exited = e; exitCb?.(e); });
+  };
+  const closeMaster = (): void => {
+    if (drained) return;
+    drained = true;
+    master?.destroy();
+    maybeFinish();
+  };
+
+  lib.receive(ours, RECEIVE_TIMEOUT_MS).then(({ fd }) => {
+    masterFd = fd;
+    master = new ReadStream(fd);
+    master.on('data', (d: Buffer) => emit(d));
+    // EIO: every slave is closed and everything was read
+    master.on('error', closeMaster);
+    master.on('close', closeMaster);
+    if (paused) master.pause();
+    try { lib.resize(fd, size.cols, size.rows); } catch { /* exited */ }
+    for (const b of pending.splice(0)) master.write(b);
+  }, () => {
+    // sbx-init failed (or died) before the terminal was made: its exit tells why
+    drained = true;
+    if (!status) child.kill('SIGKILL');
+  }).finally(() => {
+    closeSync(ours);
+    received = true;
+    maybeFinish();
   });
-  // node-pty emits exit only after the pty's read side has closed (all output read).
-  term.onExit(({ exitCode, signal }) => {
-    const sig = signal ? signalName(signal) : null;
-    void s.finish(sig ? null : exitCode, sig).then((e) => { exited = e; exitCb?.(e); });
+
+  child.on('exit', (code, signal) => {
+    status = [signal ? null : code, signal];
+    setTimeout(closeMaster, DRAIN_MS).unref();
+    maybeFinish();
   });
+  child.on('error', () => { status = [255, null]; drained = true; maybeFinish(); });
+
+  const write = (data: Uint8Array): Promise<void> => {
+    const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    // before the terminal arrives, input waits in order behind it
+    if (!master) { pending.push(b); return Promise.resolve(); }
+    if (master.destroyed) return Promise.resolve();
+    return new Promise((resolve) => { master!.write(b, () => resolve()); });
+  };
   return {
-    pid: term.pid,
+    pid: child.pid ?? 0,
     tty: true,
-    async write(data) { (term as unknown as { write(d: Buffer): void }).write(Buffer.isBuffer(data) ? data : Buffer.from(data)); },
-    closeStdin() { term.write('\x04'); },
-    resize(size) { try { term.resize(size.cols, size.rows); } catch { /* exited */ } },
-    kill(signal) { try { process.kill(term.pid, signal); } catch { /* gone */ } },
-    pause() { term.pause(); },
-    resume() { term.resume(); },
+    write,
+    closeStdin() { void write(Buffer.from('\x04')); },
+    resize(next) {
+      size = next;
+      if (masterFd >= 0 && !drained) { try { lib.resize(masterFd, next.cols, next.rows); } catch { /* exited */ } }
+    },
+    kill(signal) { try { child.kill(signal as NodeJS.Signals); } catch { /* gone */ } },
+    pause() { paused = true; master?.pause(); },
+    resume() { paused = false; master?.resume(); },
     onData(cb) { dataCb = cb; for (const b of early.splice(0)) cb('stdout', b); },
     onExit(cb) { exitCb = cb; if (exited) cb(exited); },
   };

@@ -22,7 +22,7 @@ static const char *STD_DEVS[] = {"null", "zero", "full", "random", "urandom", "t
 
 /* The host side, opened before pivot_root. */
 struct host {
-  int std[NSTD], console, init, sys;
+  int std[NSTD], init, sys;
   int binds[MAX_LIST], devices[MAX_LIST], volumes[MAX_LIST];
   struct hostdev { char path[128]; mode_t mode; dev_t rdev; } *nodes; int nnodes; /* --privileged */
 };
@@ -161,8 +161,6 @@ static void scan_host_dev(struct host *h, const char *rel, int depth) {
 static void open_host_side(struct opts *o, struct host *h) {
   char p[64];
   for (unsigned i = 0; i < NSTD; i++) { snprintf(p, sizeof p, "/dev/%s", STD_DEVS[i]); h->std[i] = open_host(p, 0); }
-  char *tty = isatty(0) ? ttyname(0) : NULL;
-  h->console = tty ? open_host(tty, 0) : -1;
   h->init = o->init_bin ? open_host(o->init_bin, 0) : -1;
   h->sys = open_host("/sys", 1);
   /* the fallback when sysfs cannot be mounted: a read-only copy of the host's, submounts included */
@@ -180,6 +178,27 @@ static void open_host_side(struct opts *o, struct host *h) {
   if (o->privileged) scan_host_dev(h, "", 0);
 }
 
+/* The gid of the image's tty group (its /etc/group, read inside the root), or -1: the devpts gid= option. */
+static int tty_gid(void) {
+  char p[PATH_MAX], buf[65536];
+  if (resolve("/etc/group", p, NO_CREATE) < 0) return -1;
+  int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return -1;
+  struct stat st;
+  ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof buf - 1) : -1;
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    if (strncmp(line, "tty:", 4) != 0) continue;
+    char *f = strchr(line + 4, ':');
+    if (!f || f[1] < '0' || f[1] > '9') return -1;
+    long g = strtol(f + 1, &f, 10);
+    return (*f == ':' || *f == '\n' || *f == 0) && g < 65536 ? (int)g : -1;
+  }
+  return -1;
+}
+
 static void setup_dev(struct opts *o, struct host *h) {
   char dev[PATH_MAX], p[PATH_MAX + 64];
   resolve("/dev", dev, CREATE_ALL);
@@ -191,7 +210,11 @@ static void setup_dev(struct opts *o, struct host *h) {
   }
   snprintf(p, sizeof p, "%s/pts", dev);
   if (mkdir(p, 0755) < 0) fail(125, "mkdir %s: %s", p, strerror(errno));
-  xmount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  char data[96];
+  int gid = tty_gid();
+  if (gid >= 0) snprintf(data, sizeof data, "newinstance,ptmxmode=0666,mode=0620,gid=%d", gid);
+  else snprintf(data, sizeof data, "newinstance,ptmxmode=0666,mode=0620");
+  xmount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, data);
   snprintf(p, sizeof p, "%s/shm", dev);
   if (mkdir(p, 01777) < 0) fail(125, "mkdir %s: %s", p, strerror(errno));
   xmount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
@@ -201,7 +224,12 @@ static void setup_dev(struct opts *o, struct host *h) {
     snprintf(p, sizeof p, "%s/%s", dev, links[i][1]);
     if (symlink(links[i][0], p) < 0) fail(125, "symlink %s: %s", p, strerror(errno));
   }
-  if (h->console >= 0) bind_in(h->console, "/dev/console", 0);
+  if (o->console_fd >= 0) {
+    char ptmx[PATH_MAX + 16], console[PATH_MAX + 16];
+    snprintf(ptmx, sizeof ptmx, "%s/pts/ptmx", dev);
+    snprintf(console, sizeof console, "%s/console", dev);
+    setup_tty(o, ptmx, console);
+  }
   if (h->init >= 0) bind_in(h->init, "/dev/init", MS_RDONLY);
   for (int i = 0; i < h->nnodes; i++) {
     snprintf(p, sizeof p, "/dev/%s", h->nodes[i].path);

@@ -6,13 +6,13 @@
  * - start() creates the container's namespaces (mount, pid, uts, ipc, and net unless
  *   network 'host'), mounts `rootfs` INSIDE the new mount namespace (a daemon crash can leave no
  *   host mount), sets up /proc, /sys (read-only), /dev (null zero full random urandom tty, own
- *   devpts + ptmx, shm), /etc/hosts, /etc/resolv.conf, the hostname and loopback, pivot_roots, cuts
+ *   devpts + ptmx, shm; gid= of the image's tty group), /etc/hosts, /etc/resolv.conf, the hostname and loopback, pivot_roots, cuts
  *   capabilities to docker's default set, sets no_new_privs, switches to the user and execs the
  *   command as PID 1. rlimits are inherited from the daemon, so never above the host's hard
  *   limits. Memory and pids limits, and a freezer, are per-container cgroup v1 groups.
  * - Devices: /dev is a nodev tmpfs and the root is mounted nodev, so a node made with mknod
  *   anywhere in the container does not open; only the allowed host nodes (null zero full random
- *   urandom tty, console under -t, the devpts ptys, `devices`) are bind-mounted in. On a cgroup v1
+ *   urandom tty, the devpts ptys, `devices`) are bind-mounted in. On a cgroup v1
  *   host a devices cgroup denies everything else too (docker's allow list). `privileged` gives
  *   every capability, a /dev with every host device node, no masked /proc and /sys paths.
  * - Every path from the image or the request (working directory, /etc files, the /proc /sys /dev
@@ -21,6 +21,10 @@
  * - Seccomp: every process (start and exec) joins a fresh session keyring and gets the
  *   seccomp filter `seccomp` (none when privileged) right before exec.
  * - exec() runs another process in the same namespaces, root, cgroups, privilege cuts and filter.
+ * - A `tty` process gets a terminal of the container's own devpts (/dev/pts/0 for PID 1, also
+ *   bound on /dev/console; the next free one for an exec), owned by its user, as its controlling
+ *   terminal; the daemon holds only the master (received over a console socket, pty.ts). No host
+ *   pts is ever visible in the container.
  * - A Process reports exactly one Exit, after all of its output has been delivered through
  *   onData. status = code, or 128 + signal; 126/127 with `error` set when the command could
  *   not be executed / was not found (the command's own exit 127 has no `error`).

@@ -1,7 +1,7 @@
 /**
  * The suite runner behind `npm test`: every dist/test/**\/*.test.js in its own node process (fresh
  * module state, a crash is that file's failure), then one closing line "N passed, N failed".
- * `npm test -- PATTERN` runs the files whose path contains PATTERN.
+ * `npm test -- PATTERN...` runs the files whose path contains any PATTERN.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -64,8 +64,8 @@ function runFile(file: string, limit: number): Promise<Outcome> {
 
 async function main(): Promise<void> {
   const limit = fileTimeoutMs();
-  const pattern = process.argv[2];
-  const files = find(testRoot).filter((f) => !pattern || relative(testRoot, f).includes(pattern));
+  const patterns = process.argv.slice(2);
+  const files = find(testRoot).filter((f) => patterns.length === 0 || patterns.some((p) => relative(testRoot, f).includes(p)));
   const outcomes: Outcome[] = [];
   for (const f of files) {
     process.stdout.write(`\n# ${relative(testRoot, f)}\n`);
