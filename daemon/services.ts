@@ -8,6 +8,7 @@ import type { Snapshotter } from './snapshots/snapshotter.js';
 import type { RegistryClient } from './remotes/client.js';
 import type { ChangeRecorder } from './changes/recorder.js';
 import type { ContainerManager } from './containers/manager.js';
+import type { VolumeStore } from './volumes/store.js';
 import type { BuildCache } from './build/cache.js';
 import type { CacheMounts } from './build/cache-mounts.js';
 import type { CacheSource } from './build/prune.js';
@@ -24,6 +25,8 @@ export interface Services extends ImageDeps {
   changes: ChangeRecorder;
   /** Containers: records, sessions, lifecycle (commit: rootfs(id), isRunning(id), freeze/thaw(id)); emits started/exited. */
   containers: ContainerManager;
+  /** Local volumes ($SBX_ROOT/volumes/NAME/_data); in use while a container record mounts them. */
+  volumes: VolumeStore;
   /** The build's step cache ($SBX_ROOT/build/cache.json): step key → image. */
   buildCache: BuildCache;
   /** RUN --mount=type=cache directories ($SBX_ROOT/build/cache-mounts), kept between builds. */

@@ -8,6 +8,7 @@
  */
 import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
+import { mountRequests, type MountRequest } from './mounts.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
@@ -76,6 +77,10 @@ export interface CreateContainerRequest {
   securityOpt?: string[];
   /** A seccomp profile in docker's JSON format, as text (what the CLI read from PROFILE.json). */
   seccompProfile?: string;
+  /** docker's -v strings (HostConfig.Binds), parsed by protocol/mounts.ts parseBind; a missing host directory is created. */
+  binds?: string[];
+  /** docker's --mount (HostConfig.Mounts): a bind's source must exist. */
+  mounts?: MountRequest[];
 }
 
 /** CreateContainerRequest's schema, checked before the daemon sees the request: one line per field. */
@@ -103,6 +108,8 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   devices: opt(arrayOf(deviceMapping)),
   securityOpt: opt(strings),
   seccompProfile: opt(str),
+  binds: opt(strings),
+  mounts: mountRequests,
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -162,8 +169,29 @@ export interface ContainerInspect {
     Devices: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     /** The --security-opt values as given; null when none (docker's). */
     SecurityOpt: string[] | null;
+    /** The -v strings as given; null when none (docker's). */
+    Binds: string[] | null;
+    /** The --mount values; absent when none (docker's). */
+    Mounts?: { Type: string; Source: string; Target: string; ReadOnly: boolean }[];
   };
+  /** Every mount the container has, as docker shows them. */
+  Mounts: MountPoint[];
   GraphDriver?: { Name: string; Data: Record<string, string> };
+}
+
+/** One entry of docker inspect's Mounts. */
+export interface MountPoint {
+  Type: 'bind' | 'volume';
+  /** The volume's name (volumes only). */
+  Name?: string;
+  /** The host path (a volume's _data directory). */
+  Source: string;
+  Destination: string;
+  Driver?: 'local';
+  /** docker's mode text: "" for binds unless -v said ro/rw, "z" for volumes from -v. */
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
 }
 
 export interface ExecRequest {
@@ -210,7 +238,8 @@ export const Containers = {
   kill: route<{ id: string; signal?: string }, void>('POST', '/v1/containers/:id/kill', 'json', { id: str, signal: opt(str) }),
   /** Blocks until the container is not running; answers its exit status. */
   wait: route<{ id: string }, WaitResult>('POST', '/v1/containers/:id/wait', 'json', { id: str }),
-  remove: route<{ id: string; force?: boolean }, void>('DELETE', '/v1/containers/:id', 'json', { id: str, force: opt(bool) }),
+  /** volumes: also its anonymous volumes (docker's rm -v). */
+  remove: route<{ id: string; force?: boolean; volumes?: boolean }, void>('DELETE', '/v1/containers/:id', 'json', { id: str, force: opt(bool), volumes: opt(bool) }),
   /** Body: log records (protocol/stream.ts encodeLogRecord), stdout and stderr in order. */
   logs: route<{ id: string; follow?: boolean; tail?: number }, void>('GET', '/v1/containers/:id/logs', 'download',
     { id: str, follow: opt(bool), tail: opt(int) }),

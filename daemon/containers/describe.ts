@@ -2,6 +2,7 @@
 import { humanDuration, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
+import { describeMounts } from './mounts.js';
 import type { ContainerStateRecord } from './records.js';
 
 /** Running containers (all: every one), newest first. */
@@ -28,6 +29,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
   const c = m.get(ref);
   const cfg = c.config;
   const args = [...cfg.entrypoint, ...cfg.cmd];
+  const mounts = describeMounts(cfg.volumes, cfg.binds, m.volumes);
   const out: ContainerInspect = {
     Id: cfg.id, Name: `/${cfg.name}`, Created: cfg.created, Path: args[0] ?? '', Args: args.slice(1), Image: cfg.imageId,
     State: {
@@ -41,8 +43,10 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
-      SecurityOpt: cfg.securityOpt ?? null,
+      SecurityOpt: cfg.securityOpt ?? null, Binds: mounts.binds,
+      ...(mounts.hostMounts ? { Mounts: mounts.hostMounts } : {}),
     },
+    Mounts: mounts.mounts,
   };
   try {
     const r = await m.rootfs(cfg.id);

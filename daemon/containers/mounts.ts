@@ -1,0 +1,161 @@
+/**
+ * A container's mounts: -v / --mount / the image's VOLUMEs turned into records at create, into
+ * the runtime's BindMounts at every start, and into docker inspect's Mounts.
+ *
+ * - planMounts checks everything first and creates nothing (bad input leaves no trace): syntax
+ *   (protocol/mounts.ts), a --mount bind source that must exist (docker's rule), duplicate targets.
+ * - makeMounts then creates what -v asks for (a missing host directory, as docker's -v does) and
+ *   the volumes (named on first use, anonymous ones for the image's VOLUMEs and `-v /ctr`), and
+ *   seeds each volume it made from the image's content at its target (docker's copy-up).
+ * - bindsFor, at each start: a bind's host path is resolved now (realpath) and the runtime opens it
+ *   without following a last link (rootfs.c), so a swapped-in symlink fails the start instead of
+ *   binding another place; the target is resolved inside the container root by the runtime.
+ */
+import { execFile } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { promisify } from 'node:util';
+import { SbxError, parseBind, type ContainerInspect, type CreateContainerRequest, type MountPoint, type MountRequest } from '../../protocol/index.js';
+import type { BindMount } from '../runtime/runtime.js';
+import type { Rootfs } from '../snapshots/differ.js';
+import { mountAll, unmount } from '../snapshots/mount.js';
+import { O_PATH, components, fdPath, openDirAt } from '../util/beneath.js';
+import type { VolumeStore } from '../volumes/store.js';
+
+const run = promisify(execFile);
+
+/** A mount as the container's record keeps it (config.json `volumes`). */
+export interface MountRecord extends MountRequest {
+  /** Came from -v (HostConfig.Binds) rather than --mount or the image. */
+  fromBinds?: boolean;
+  /** -v's mode as typed ('', 'ro', 'rw'): docker shows it as Mode. */
+  mode?: string;
+  /** An anonymous volume for the image's VOLUME. */
+  imageVolume?: boolean;
+}
+
+/** The checked mounts of a create request plus the image's VOLUMEs not covered by them. Creates nothing. */
+export async function planMounts(req: CreateContainerRequest, imageVolumes: string[]): Promise<MountRecord[]> {
+  const out: MountRecord[] = [];
+  for (const b of req.binds ?? []) {
+    const m = parseBind(b);
+    out.push({ ...m, fromBinds: true, mode: b.split(':')[2] ?? '' });
+  }
+  for (const m of req.mounts ?? []) {
+    if (m.type !== 'bind' && m.type !== 'volume') throw new SbxError('invalid_argument', `create container: invalid mount type ${JSON.stringify(m.type)}`);
+    if (!m.target.startsWith('/') || m.target.replace(/\/+$/, '') === '') throw new SbxError('invalid_argument', `create container: invalid mount target ${JSON.stringify(m.target)}: it must be an absolute path other than /`);
+    if (m.type === 'bind') {
+      if (!m.source.startsWith('/')) throw new SbxError('invalid_argument', `create container: invalid mount config for type "bind": invalid mount path: '${m.source}' mount path must be absolute`);
+      try { await stat(m.source); } catch {
+        throw new SbxError('invalid_argument', `create container: invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
+      }
+    }
+    out.push({ type: m.type, source: m.source, target: m.target, readonly: m.readonly });
+  }
+  const seen = new Set<string>();
+  for (const m of out) {
+    const t = posix.normalize(m.target).replace(/\/+$/, '');
+    if (seen.has(t)) throw new SbxError('invalid_argument', `create container: duplicate mount point: ${m.target}`);
+    seen.add(t);
+  }
+  for (const v of imageVolumes) {
+    const t = posix.normalize(v).replace(/\/+$/, '');
+    if (!t.startsWith('/') || t === '' || seen.has(t)) continue;
+    seen.add(t);
+    out.push({ type: 'volume', source: '', target: t, readonly: false, imageVolume: true });
+  }
+  return out;
+}
+
+/**
+ * Create what the plan needs; fills in anonymous volumes' names. Returns the records and the
+ * volumes made (the caller removes those if the create fails later).
+ */
+export async function makeMounts(plan: MountRecord[], volumes: VolumeStore): Promise<{ records: MountRecord[]; made: string[] }> {
+  const made: string[] = [];
+  const records: MountRecord[] = [];
+  try {
+    for (const m of plan) {
+      if (m.type === 'bind') {
+        if (m.fromBinds) await mkdir(m.source, { recursive: true, mode: 0o755 });
+        records.push(m);
+        continue;
+      }
+      const { name, created } = await volumes.ensure(m.source);
+      if (created) made.push(name);
+      records.push({ ...m, source: name });
+    }
+  } catch (e) {
+    for (const n of made) await volumes.remove(n, true).catch(() => undefined);
+    throw SbxError.wrap(e, 'create container: mounts', 'invalid_argument');
+  }
+  return { records, made };
+}
+
+/** docker's copy-up: each new, empty volume gets what the image has at its target (links inside copied as links). */
+export async function seedVolumes(records: MountRecord[], made: string[], volumes: VolumeStore, rootfs: Rootfs): Promise<void> {
+  const todo = records.filter((m) => m.type === 'volume' && made.includes(m.source));
+  if (!todo.length) return;
+  const dir = await mkdtemp(join(dirname(rootfs.upperdir), '.seed-'));
+  try {
+    await mountAll(rootfs.mounts, dir);
+    try {
+      for (const m of todo) {
+        const data = volumes.dataPath(m.source);
+        if ((await readdir(data)).length) continue;
+        const fd = openBeneath(dir, m.target);
+        if (fd === undefined) continue;
+        try { await run('cp', ['-a', '--', `${fdPath(fd)}/.`, `${data}/`]); } finally { closeSync(fd); }
+      }
+    } finally {
+      await unmount(dir);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An O_PATH fd on directory `path` under root, no link followed; undefined when it is not a directory there. */
+function openBeneath(root: string, path: string): number | undefined {
+  let fd = openSync(root, O_PATH | constants.O_DIRECTORY);
+  try {
+    for (const p of components(path)) {
+      const next = openDirAt(fd, p);
+      closeSync(fd);
+      fd = next;
+    }
+    return fd;
+  } catch {
+    closeSync(fd);
+    return undefined;
+  }
+}
+
+/** The runtime's view of the records, resolved now. @throws invalid_argument (a bind source gone) */
+export async function bindsFor(records: MountRecord[] | undefined, volumes: VolumeStore): Promise<BindMount[]> {
+  const out: BindMount[] = [];
+  for (const m of records ?? []) {
+    const host = m.type === 'bind' ? m.source : volumes.dataPath(m.source);
+    let source: string;
+    try { source = await realpath(host); } catch {
+      throw new SbxError('invalid_argument', m.type === 'bind' ? `invalid mount config for type "bind": bind source path does not exist: ${m.source}` : `volume ${m.source}: no such volume`);
+    }
+    out.push({ source, target: m.target, readonly: m.readonly });
+  }
+  return out;
+}
+
+/** docker inspect's Mounts, HostConfig.Binds and HostConfig.Mounts. */
+export function describeMounts(records: MountRecord[] | undefined, binds: string[] | undefined, volumes: VolumeStore): {
+  mounts: MountPoint[]; binds: string[] | null; hostMounts?: NonNullable<ContainerInspect['HostConfig']['Mounts']>;
+} {
+  const rs = records ?? [];
+  const mounts = rs.map((m): MountPoint => m.type === 'bind'
+    ? { Type: 'bind', Source: m.source, Destination: m.target, Mode: m.mode ?? '', RW: !m.readonly, Propagation: 'rprivate' }
+    : { Type: 'volume', Name: m.source, Source: volumes.dataPath(m.source), Destination: m.target, Driver: 'local', Mode: m.fromBinds ? 'z' : '', RW: !m.readonly, Propagation: '' });
+  const fromFlag = rs.filter((m) => !m.fromBinds && !m.imageVolume);
+  const out: ReturnType<typeof describeMounts> = { mounts, binds: binds?.length ? binds : null };
+  if (fromFlag.length) out.hostMounts = fromFlag.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readonly }));
+  return out;
+}
