@@ -1,7 +1,7 @@
 /** `sbx volume create|ls|inspect|rm|prune`: docker's local volumes, docker's output and exit codes. */
 import { SbxError, Volumes } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
-import { humanSize, table } from '../output.js';
+import { humanSize } from '../output.js';
 import { confirm } from '../prompt.js';
 
 const USAGE = 'sbx volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]';
@@ -33,7 +33,8 @@ export const command: Command = {
       case 'ls': case 'list': {
         const vs = await client.call(Volumes.list, {});
         if (values.quiet) stdout.write(vs.map((v) => `${v.Name}\n`).join(''));
-        else stdout.write(table(['DRIVER', 'VOLUME NAME'], vs.map((v) => [v.Driver, v.Name])));
+        // docker's tabwriter has a minimum cell width of 10: "DRIVER    VOLUME NAME"
+        else stdout.write(['DRIVER    VOLUME NAME', ...vs.map((v) => `${v.Driver.padEnd(10)}${v.Name}`)].map((l) => `${l}\n`).join(''));
         return 0;
       }
       case 'inspect': {

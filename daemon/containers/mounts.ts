@@ -20,7 +20,7 @@ import { SbxError, parseBind, type ContainerInspect, type CreateContainerRequest
 import type { BindMount } from '../runtime/runtime.js';
 import type { Rootfs } from '../snapshots/differ.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
-import { O_PATH, components, fdPath, openDirAt } from '../util/beneath.js';
+import { O_PATH, components, openDirAt } from '../util/beneath.js';
 import type { VolumeStore } from '../volumes/store.js';
 
 const run = promisify(execFile);
@@ -106,7 +106,10 @@ export async function seedVolumes(records: MountRecord[], made: string[], volume
         if ((await readdir(data)).length) continue;
         const fd = openBeneath(dir, m.target);
         if (fd === undefined) continue;
-        try { await run('cp', ['-a', '--', `${fdPath(fd)}/.`, `${data}/`]); } finally { closeSync(fd); }
+        // the daemon's own fd, named so that cp (another process) reaches the same directory
+        try { await run('cp', ['-a', '--', `/proc/${process.pid}/fd/${fd}/.`, `${data}/`]); } catch (e) {
+          throw new SbxError('unavailable', `create container: copy the image's ${m.target} into volume ${m.source}: ${(e as { stderr?: string }).stderr?.trim() || String(e)}`);
+        } finally { closeSync(fd); }
       }
     } finally {
       await unmount(dir);
