@@ -3,7 +3,7 @@
  * make. Flag errors are UsageError; the daemon checks the rest (names, capabilities, devices).
  */
 import { readFile } from 'node:fs/promises';
-import { SbxError, parseBind, parseMountFlag, type CreateContainerRequest } from '../protocol/index.js';
+import { SbxError, parseBind, parseMountFlag, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
 import { PROCESS_ENV_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from './containers.js';
 
@@ -27,6 +27,7 @@ export const CREATE_OPTIONS = {
   'security-opt': { type: 'string', multiple: true },
   volume: { type: 'string', short: 'v', multiple: true },
   mount: { type: 'string', multiple: true },
+  tmpfs: { type: 'string', multiple: true },
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -81,6 +82,9 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
   if (binds.length) req.binds = binds;
   const mounts = strs(values.mount).map(parseMountFlag);
   if (mounts.length) req.mounts = mounts;
+  const tmpfs = strs(values.tmpfs);
+  tmpfs.forEach(parseTmpfs);
+  if (tmpfs.length) req.tmpfs = tmpfs;
   if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
   return req;

@@ -81,6 +81,8 @@ export interface CreateContainerRequest {
   binds?: string[];
   /** docker's --mount (HostConfig.Mounts): a bind's source must exist. */
   mounts?: MountRequest[];
+  /** docker's --tmpfs PATH[:OPTIONS] strings (HostConfig.Tmpfs), parsed by protocol/mounts.ts parseTmpfs. */
+  tmpfs?: string[];
 }
 
 /** CreateContainerRequest's schema, checked before the daemon sees the request: one line per field. */
@@ -110,6 +112,7 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   seccompProfile: opt(str),
   binds: opt(strings),
   mounts: mountRequests,
+  tmpfs: opt(strings),
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -172,7 +175,9 @@ export interface ContainerInspect {
     /** The -v strings as given; null when none (docker's). */
     Binds: string[] | null;
     /** The --mount values; absent when none (docker's). */
-    Mounts?: { Type: string; Source: string; Target: string; ReadOnly: boolean }[];
+    Mounts?: { Type: string; Source: string; Target: string; ReadOnly: boolean; TmpfsOptions?: { SizeBytes?: number; Mode?: number } }[];
+    /** --tmpfs: path → options as given; absent when none (docker's). */
+    Tmpfs?: Record<string, string>;
   };
   /** Every mount the container has, as docker shows them. */
   Mounts: MountPoint[];
@@ -181,7 +186,7 @@ export interface ContainerInspect {
 
 /** One entry of docker inspect's Mounts. */
 export interface MountPoint {
-  Type: 'bind' | 'volume';
+  Type: 'bind' | 'volume' | 'tmpfs';
   /** The volume's name (volumes only). */
   Name?: string;
   /** The host path (a volume's _data directory). */

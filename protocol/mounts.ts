@@ -6,11 +6,11 @@
 import { SbxError } from './errors.js';
 import { arrayOf, bool, object, oneOf, opt, str } from './validate.js';
 
-export type MountType = 'bind' | 'volume';
+export type MountType = 'bind' | 'volume' | 'tmpfs';
 
 /**
  * One mount as the daemon records it. bind: `source` is a host path (absolute); volume: `source`
- * is a volume name, or '' for an anonymous volume (named by the daemon at create).
+ * is a volume name, or '' for an anonymous volume (named by the daemon at create); tmpfs: ''.
  */
 export interface MountRequest {
   type: MountType;
@@ -18,11 +18,13 @@ export interface MountRequest {
   /** Absolute path inside the container (resolved inside its root by the runtime). */
   target: string;
   readonly: boolean;
+  /** tmpfs only: checked tmpfs options (size=, mode=, uid=, gid=, nr_inodes=, exec, noexec, nosuid). */
+  options?: string[];
 }
 
 export const mountRequest = object<MountRequest>(
-  { type: oneOf('bind', 'volume'), source: str, target: str, readonly: bool },
-  'a mount {type, source, target, readonly}', 'mounts');
+  { type: oneOf('bind', 'volume', 'tmpfs'), source: str, target: str, readonly: bool, options: opt(arrayOf(str)) },
+  'a mount {type, source, target, readonly, options?}', 'mounts');
 export const mountRequests = opt(arrayOf(mountRequest));
 
 /** docker's volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (at least two characters). */
@@ -58,10 +60,31 @@ export function parseBind(v: string): MountRequest {
   return { type: 'volume', source: src, target, readonly };
 }
 
-/** `--mount type=bind|volume,source=,target=[,readonly]` (src, dst, destination, ro aliases as docker). */
+const TMPFS_OPTION = /^(?:size=\d+[kmgKMG%]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+|nr_inodes=\d+[kmgKMG]?|exec|noexec|nosuid)$/;
+
+/** Checked tmpfs options (ro/rw are not among them: they are `readonly`). @throws invalid_argument */
+export function checkTmpfsOptions(flag: string, v: string, opts: string[]): string[] {
+  for (const o of opts) if (!TMPFS_OPTION.test(o)) throw bad(flag, v, `invalid tmpfs option "${o}" (sbx takes size=, mode=, uid=, gid=, nr_inodes=, exec, noexec, nosuid, ro, rw)`);
+  return opts;
+}
+
+/** `--tmpfs /path[:opts]`, docker's comma-separated mount options. */
+export function parseTmpfs(v: string): MountRequest {
+  const flag = '--tmpfs';
+  const i = v.indexOf(':');
+  const target = i < 0 ? v : v.slice(0, i);
+  checkTarget(flag, v, target);
+  const opts = i < 0 ? [] : v.slice(i + 1).split(',');
+  if (opts.some((o) => o === '')) throw bad(flag, v, 'empty option');
+  const readonly = opts.includes('ro') && opts.lastIndexOf('ro') > opts.lastIndexOf('rw');
+  return { type: 'tmpfs', source: '', target, readonly, options: checkTmpfsOptions(flag, v, opts.filter((o) => o !== 'ro' && o !== 'rw')) };
+}
+
+/** `--mount type=bind|volume|tmpfs,source=,target=[,readonly][,tmpfs-size=][,tmpfs-mode=]` (src, dst, destination, ro aliases as docker). */
 export function parseMountFlag(v: string): MountRequest {
   const flag = '--mount';
   let type: string = 'volume', source = '', target = '', readonly = false;
+  const options: string[] = [];
   for (const field of v.split(',')) {
     const eq = field.indexOf('=');
     const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
@@ -75,11 +98,24 @@ export function parseMountFlag(v: string): MountRequest {
         else if (val === 'false' || val === '0') readonly = false;
         else throw bad(flag, v, `invalid value for ${key}: ${val}`);
         break;
+      case 'tmpfs-size':
+        if (!val || !/^\d+[kmgKMG]?$/.test(val)) throw bad(flag, v, `invalid value for tmpfs-size: ${val ?? ''}`);
+        options.push(`size=${val}`);
+        break;
+      case 'tmpfs-mode':
+        if (!val || !/^[0-7]{3,4}$/.test(val)) throw bad(flag, v, `invalid value for tmpfs-mode: ${val ?? ''}`);
+        options.push(`mode=${val}`);
+        break;
       default: throw bad(flag, v, `unexpected key '${key}' in '${field}'`);
     }
   }
-  if (type !== 'bind' && type !== 'volume') throw bad(flag, v, `invalid mount type "${type}" (sbx supports bind and volume)`);
+  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') throw bad(flag, v, `invalid mount type "${type}" (sbx supports bind, volume and tmpfs)`);
   checkTarget(flag, v, target);
+  if (options.length && type !== 'tmpfs') throw bad(flag, v, `cannot mix 'tmpfs-*' options with mount type '${type}'`);
+  if (type === 'tmpfs') {
+    if (source) throw bad(flag, v, 'invalid mount config for type "tmpfs": source must not be specified');
+    return { type, source, target, readonly, options };
+  }
   if (type === 'bind') {
     if (!source) throw bad(flag, v, 'source is required when specifying a bind mount');
     if (!source.startsWith('/')) throw bad(flag, v, `invalid mount config for type "bind": invalid mount path: '${source}' mount path must be absolute`);

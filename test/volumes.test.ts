@@ -131,4 +131,27 @@ s('a bind is in neither diff nor commit', privileged(async ({ d, host }) => {
   assert.is(r.stdout, 'layer\n');
 }));
 
+s('--tmpfs and --mount type=tmpfs: fresh, sized, noexec by default, in inspect, never in diff', privileged(async ({ d }) => {
+  const out = await ok(d.root, ['run', '--name', 'c1', '--tmpfs', '/scratch:size=1m,mode=1770', '--mount', 'type=tmpfs,target=/m,tmpfs-size=2m',
+    'busybox', 'sh', '-c', 'grep -E " /(scratch|m) " /proc/mounts | cut -d" " -f2- && echo t > /scratch/f && stat -c %a /scratch && cp /bin/busybox /m/bb && (/m/bb true && echo exec || echo noexec)']);
+  assert.match(out, /^\/scratch tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k,mode=1770/m);
+  assert.match(out, /^\/m tmpfs rw,nosuid,nodev,noexec,relatime,size=2048k/m);
+  assert.match(out, /^1770\nnoexec\n$/m);
+  const diff = await ok(d.root, ['diff', 'c1']);
+  assert.not.match(diff, /\/scratch\/f|\/m\/bb/);
+  const [info] = JSON.parse(await ok(d.root, ['inspect', 'c1'])) as [{ Mounts: unknown[]; HostConfig: { Tmpfs: unknown; Mounts: unknown[] } }];
+  assert.equal(info.HostConfig.Tmpfs, { '/scratch': 'size=1m,mode=1770' });
+  assert.equal(info.HostConfig.Mounts, [{ Type: 'tmpfs', Source: '', Target: '/m', ReadOnly: false, TmpfsOptions: { SizeBytes: 2 * 1024 * 1024 } }]);
+  assert.equal(info.Mounts, [{ Type: 'tmpfs', Source: '', Destination: '/m', Mode: '', RW: true, Propagation: '' }]);
+  // a start again gets an empty tmpfs
+  const again = await sbx(d.root, ['start', '-a', 'c1']);
+  assert.is(again.code, 0, again.stderr);
+  for (const [flags, msg] of [[['--tmpfs', 'rel'], /must be absolute/], [['--tmpfs', '/t:suid'], /invalid tmpfs option "suid"/],
+    [['--mount', 'type=tmpfs,source=x,target=/t'], /source must not be specified/], [['--mount', 'type=bind,source=/tmp,target=/t,tmpfs-size=1'], /cannot mix/]] as [string[], RegExp][]) {
+    const r = await sbx(d.root, ['run', '--name', 'c2', ...flags, 'busybox', 'true']);
+    assert.is(r.code, 125, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+  }
+}));
+
 s.run();

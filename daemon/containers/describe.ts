@@ -44,7 +44,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null, Binds: mounts.binds,
-      ...(mounts.hostMounts ? { Mounts: mounts.hostMounts } : {}),
+      ...(mounts.hostMounts ? { Mounts: mounts.hostMounts } : {}), ...(mounts.tmpfs ? { Tmpfs: mounts.tmpfs } : {}),
     },
     Mounts: mounts.mounts,
   };

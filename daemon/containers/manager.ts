@@ -50,7 +50,7 @@ import { securityChoice, validateSecurity } from './security.js';
 import { Session } from '../sessions/session.js';
 import { mergeEnv, specsFor } from './spec.js';
 import { validateCreate } from './validate.js';
-import { bindsFor, makeMounts, planMounts, seedVolumes } from './mounts.js';
+import { bindsFor, makeMounts, planMounts, seedVolumes, tmpfsFor } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 
 const EXEC_RETENTION_MS = 10 * 60 * 1000;
@@ -253,6 +253,8 @@ export class ContainerManager {
       const own = await Promise.all((spec.mounts ?? []).map(async (m) => ({ ...m, source: await realpath(m.source) })));
       const binds = [...own, ...await bindsFor(c.config.volumes, this.s.volumes)];
       if (binds.length) spec.mounts = binds;
+      const tmpfs = tmpfsFor(c.config.volumes);
+      if (tmpfs.length) spec.tmpfs = tmpfs;
       const task = await this.runtime.start(spec, proc).catch((e) => { throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable'); });
       c.pid1 = task.pid1;
       session.bind(task.process);

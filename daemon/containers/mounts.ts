@@ -16,8 +16,8 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
-import { SbxError, parseBind, type ContainerInspect, type CreateContainerRequest, type MountPoint, type MountRequest } from '../../protocol/index.js';
-import type { BindMount } from '../runtime/runtime.js';
+import { SbxError, checkTmpfsOptions, parseBind, parseTmpfs, type ContainerInspect, type CreateContainerRequest, type MountPoint, type MountRequest } from '../../protocol/index.js';
+import type { BindMount, TmpfsMount } from '../runtime/runtime.js';
 import type { Rootfs } from '../snapshots/differ.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
 import { O_PATH, components, openDirAt } from '../util/beneath.js';
@@ -29,6 +29,8 @@ const run = promisify(execFile);
 export interface MountRecord extends MountRequest {
   /** Came from -v (HostConfig.Binds) rather than --mount or the image. */
   fromBinds?: boolean;
+  /** Came from --tmpfs (HostConfig.Tmpfs) rather than --mount. */
+  fromTmpfs?: boolean;
   /** -v's mode as typed ('', 'ro', 'rw'): docker shows it as Mode. */
   mode?: string;
   /** An anonymous volume for the image's VOLUME. */
@@ -42,14 +44,19 @@ export async function planMounts(req: CreateContainerRequest, imageVolumes: stri
     const m = parseBind(b);
     out.push({ ...m, fromBinds: true, mode: b.split(':')[2] ?? '' });
   }
+  for (const t of req.tmpfs ?? []) out.push({ ...parseTmpfs(t), fromTmpfs: true });
   for (const m of req.mounts ?? []) {
-    if (m.type !== 'bind' && m.type !== 'volume') throw new SbxError('invalid_argument', `create container: invalid mount type ${JSON.stringify(m.type)}`);
+    if (m.type !== 'bind' && m.type !== 'volume' && m.type !== 'tmpfs') throw new SbxError('invalid_argument', `create container: invalid mount type ${JSON.stringify(m.type)}`);
     if (!m.target.startsWith('/') || m.target.replace(/\/+$/, '') === '') throw new SbxError('invalid_argument', `create container: invalid mount target ${JSON.stringify(m.target)}: it must be an absolute path other than /`);
     if (m.type === 'bind') {
       if (!m.source.startsWith('/')) throw new SbxError('invalid_argument', `create container: invalid mount config for type "bind": invalid mount path: '${m.source}' mount path must be absolute`);
       try { await stat(m.source); } catch {
         throw new SbxError('invalid_argument', `create container: invalid mount config for type "bind": bind source path does not exist: ${m.source}`);
       }
+    }
+    if (m.type === 'tmpfs') {
+      out.push({ type: 'tmpfs', source: '', target: m.target, readonly: m.readonly, options: checkTmpfsOptions('--mount', m.target, m.options ?? []) });
+      continue;
     }
     out.push({ type: m.type, source: m.source, target: m.target, readonly: m.readonly });
   }
@@ -77,6 +84,7 @@ export async function makeMounts(plan: MountRecord[], volumes: VolumeStore): Pro
   const records: MountRecord[] = [];
   try {
     for (const m of plan) {
+      if (m.type === 'tmpfs') { records.push(m); continue; }
       if (m.type === 'bind') {
         if (m.fromBinds) await mkdir(m.source, { recursive: true, mode: 0o755 });
         records.push(m);
@@ -139,6 +147,7 @@ function openBeneath(root: string, path: string): number | undefined {
 export async function bindsFor(records: MountRecord[] | undefined, volumes: VolumeStore): Promise<BindMount[]> {
   const out: BindMount[] = [];
   for (const m of records ?? []) {
+    if (m.type === 'tmpfs') continue;
     const host = m.type === 'bind' ? m.source : volumes.dataPath(m.source);
     let source: string;
     try { source = await realpath(host); } catch {
@@ -149,16 +158,43 @@ export async function bindsFor(records: MountRecord[] | undefined, volumes: Volu
   return out;
 }
 
-/** docker inspect's Mounts, HostConfig.Binds and HostConfig.Mounts. */
+const MS_RDONLY = 1, MS_NOSUID = 2, MS_NOEXEC = 8;
+
+/** The tmpfs mounts, docker's defaults (nosuid, noexec; nodev always) changed by their options. */
+export function tmpfsFor(records: MountRecord[] | undefined): TmpfsMount[] {
+  return (records ?? []).filter((m) => m.type === 'tmpfs').map((m) => {
+    const opts = m.options ?? [];
+    let flags = MS_NOSUID | MS_NOEXEC | (m.readonly ? MS_RDONLY : 0);
+    if (opts.lastIndexOf('exec') > opts.lastIndexOf('noexec')) flags &= ~MS_NOEXEC;
+    return { target: m.target, flags, data: opts.filter((o) => o.includes('=')).join(',') };
+  });
+}
+
+/** docker inspect's Mounts, HostConfig.Binds, HostConfig.Mounts and HostConfig.Tmpfs. */
 export function describeMounts(records: MountRecord[] | undefined, binds: string[] | undefined, volumes: VolumeStore): {
-  mounts: MountPoint[]; binds: string[] | null; hostMounts?: NonNullable<ContainerInspect['HostConfig']['Mounts']>;
+  mounts: MountPoint[]; binds: string[] | null; hostMounts?: NonNullable<ContainerInspect['HostConfig']['Mounts']>; tmpfs?: Record<string, string>;
 } {
   const rs = records ?? [];
-  const mounts = rs.map((m): MountPoint => m.type === 'bind'
+  const mounts = rs.filter((m) => !m.fromTmpfs).map((m): MountPoint => m.type === 'tmpfs'
+    ? { Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readonly, Propagation: '' }
+    : m.type === 'bind'
     ? { Type: 'bind', Source: m.source, Destination: m.target, Mode: m.mode ?? '', RW: !m.readonly, Propagation: 'rprivate' }
     : { Type: 'volume', Name: m.source, Source: volumes.dataPath(m.source), Destination: m.target, Driver: 'local', Mode: m.fromBinds ? 'z' : '', RW: !m.readonly, Propagation: '' });
-  const fromFlag = rs.filter((m) => !m.fromBinds && !m.imageVolume);
+  const fromFlag = rs.filter((m) => !m.fromBinds && !m.imageVolume && !m.fromTmpfs);
   const out: ReturnType<typeof describeMounts> = { mounts, binds: binds?.length ? binds : null };
-  if (fromFlag.length) out.hostMounts = fromFlag.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readonly }));
+  if (fromFlag.length) out.hostMounts = fromFlag.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readonly, ...(m.type === 'tmpfs' ? { TmpfsOptions: tmpfsOptions(m.options ?? []) } : {}) }));
+  const tmpfs = rs.filter((m) => m.fromTmpfs);
+  if (tmpfs.length) out.tmpfs = Object.fromEntries(tmpfs.map((m) => [m.target, [...(m.readonly ? ['ro'] : []), ...(m.options ?? [])].join(',')]));
+  return out;
+}
+
+/** --mount's tmpfs-size / tmpfs-mode back as docker shows them (TmpfsOptions). */
+function tmpfsOptions(opts: string[]): { SizeBytes?: number; Mode?: number } {
+  const out: { SizeBytes?: number; Mode?: number } = {};
+  for (const o of opts) {
+    const m = /^size=(\d+)([kmg]?)$/i.exec(o);
+    if (m) out.SizeBytes = Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 } as Record<string, number>)[m[2]!.toLowerCase()]!;
+    if (o.startsWith('mode=')) out.Mode = parseInt(o.slice(5), 8);
+  }
   return out;
 }

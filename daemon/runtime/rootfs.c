@@ -139,6 +139,14 @@ static void volume_in(int fd, const char *path, int readonly) {
   attach(fd, p);
 }
 
+/* --tmpfs: a fresh tmpfs on `path`, made inside the root where missing; nodev always. */
+static void tmpfs_in(const char *path, const char *flags, const char *data) {
+  char p[PATH_MAX];
+  resolve(path, p, CREATE_ALL);
+  if (!is_dir(p)) fail(125, "tmpfs %s: not a directory in the container", path);
+  xmount("tmpfs", p, "tmpfs", strtoul(flags, NULL, 16) | MS_NODEV, data);
+}
+
 /* --privileged: every device node under the host's /dev (but its pty and shm mounts). */
 static void scan_host_dev(struct host *h, const char *rel, int depth) {
   char dir[PATH_MAX];
@@ -267,6 +275,7 @@ void setup_root(struct opts *o) {
   setup_dev(o, &h);
   for (int i = 0; i < o->nbinds; i++) bind_in(h.binds[i], o->binds[i][1], 0);
   for (int i = 0; i < o->nvolumes; i++) volume_in(h.volumes[i], o->volumes[i][1], strcmp(o->volumes[i][2], "ro") == 0);
+  for (int i = 0; i < o->ntmpfs; i++) tmpfs_in(o->tmpfs[i][0], o->tmpfs[i][1], o->tmpfs[i][2]);
   if (!o->privileged) harden();
   resolve(o->cwd, p, CREATE_ALL);
   free(h.nodes); /* the clone fds were closed by attach() */
