@@ -28,6 +28,7 @@ export const CREATE_OPTIONS = {
   volume: { type: 'string', short: 'v', multiple: true },
   mount: { type: 'string', multiple: true },
   tmpfs: { type: 'string', multiple: true },
+  'volumes-from': { type: 'string', multiple: true },
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -85,6 +86,8 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
   const tmpfs = strs(values.tmpfs);
   tmpfs.forEach(parseTmpfs);
   if (tmpfs.length) req.tmpfs = tmpfs;
+  const from = strs(values['volumes-from']);
+  if (from.length) req.volumesFrom = from;
   if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
   return req;

@@ -83,6 +83,8 @@ export interface CreateContainerRequest {
   mounts?: MountRequest[];
   /** docker's --tmpfs PATH[:OPTIONS] strings (HostConfig.Tmpfs), parsed by protocol/mounts.ts parseTmpfs. */
   tmpfs?: string[];
+  /** --volumes-from CONTAINER[:ro|rw]: that container's binds and volumes, at the same targets. */
+  volumesFrom?: string[];
 }
 
 /** CreateContainerRequest's schema, checked before the daemon sees the request: one line per field. */
@@ -113,6 +115,7 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   binds: opt(strings),
   mounts: mountRequests,
   tmpfs: opt(strings),
+  volumesFrom: opt(strings),
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -178,6 +181,8 @@ export interface ContainerInspect {
     Mounts?: { Type: string; Source: string; Target: string; ReadOnly: boolean; TmpfsOptions?: { SizeBytes?: number; Mode?: number } }[];
     /** --tmpfs: path → options as given; absent when none (docker's). */
     Tmpfs?: Record<string, string>;
+    /** --volumes-from as given; null when none (docker's). */
+    VolumesFrom: string[] | null;
   };
   /** Every mount the container has, as docker shows them. */
   Mounts: MountPoint[];

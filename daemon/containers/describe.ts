@@ -43,7 +43,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: cfg.ports ?? [],
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
-      SecurityOpt: cfg.securityOpt ?? null, Binds: mounts.binds,
+      SecurityOpt: cfg.securityOpt ?? null, Binds: mounts.binds, VolumesFrom: cfg.volumesFrom ?? null,
       ...(mounts.hostMounts ? { Mounts: mounts.hostMounts } : {}), ...(mounts.tmpfs ? { Tmpfs: mounts.tmpfs } : {}),
     },
     Mounts: mounts.mounts,

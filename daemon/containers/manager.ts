@@ -50,7 +50,7 @@ import { securityChoice, validateSecurity } from './security.js';
 import { Session } from '../sessions/session.js';
 import { mergeEnv, specsFor } from './spec.js';
 import { validateCreate } from './validate.js';
-import { bindsFor, makeMounts, planMounts, seedVolumes, tmpfsFor } from './mounts.js';
+import { bindsFor, inheritMounts, makeMounts, planMounts, seedVolumes, tmpfsFor } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 
 const EXEC_RETENTION_MS = 10 * 60 * 1000;
@@ -184,7 +184,8 @@ export class ContainerManager {
     const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
     const cmd = req.cmd && req.cmd.length > 0 ? req.cmd : req.entrypoint ? [] : (cfg.Cmd ?? []);
     if (entrypoint.length + cmd.length === 0) throw new SbxError('invalid_argument', `create container from ${req.image}: no command specified`);
-    const plan = await planMounts(req, Object.keys(cfg.Volumes ?? {}));
+    const inherited = (req.volumesFrom ?? []).flatMap((f) => inheritMounts(f, this.get(f.split(':')[0]!).config.volumes));
+    const plan = await planMounts(req, Object.keys(cfg.Volumes ?? {}), inherited);
     const id = randomBytes(32).toString('hex');
     return this.lock.run('names', async () => {
       const taken = (n: string): boolean => [...this.byId.values()].some((c) => c.config.name === n);
@@ -211,6 +212,7 @@ export class ContainerManager {
       if (internal.mounts?.length) config.mounts = internal.mounts;
       Object.assign(config, security);
       if (req.binds?.length) config.binds = req.binds;
+      if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
       const dir = join(this.root, id);
       await mkdir(dir, { mode: 0o700 });
       let made: string[] = [];
@@ -386,7 +388,7 @@ export class ContainerManager {
 
   private async removeAnonymousVolumes(c: Container): Promise<void> {
     for (const m of c.config.volumes ?? []) {
-      if (m.type !== 'volume' || !this.s.volumes.isAnonymous(m.source) || this.volumeUsers(m.source).length) continue;
+      if (m.type !== 'volume' || m.inherited || !this.s.volumes.isAnonymous(m.source) || this.volumeUsers(m.source).length) continue;
       await this.s.volumes.remove(m.source).catch((e) => this.s.log.warn('remove anonymous volume', { name: m.source, error: String(e) }));
     }
   }

@@ -33,12 +33,24 @@ export interface MountRecord extends MountRequest {
   fromTmpfs?: boolean;
   /** -v's mode as typed ('', 'ro', 'rw'): docker shows it as Mode. */
   mode?: string;
+  /** Taken from another container (--volumes-from): never removed with this one. */
+  inherited?: boolean;
   /** An anonymous volume for the image's VOLUME. */
   imageVolume?: boolean;
 }
 
 /** The checked mounts of a create request plus the image's VOLUMEs not covered by them. Creates nothing. */
-export async function planMounts(req: CreateContainerRequest, imageVolumes: string[]): Promise<MountRecord[]> {
+/** --volumes-from NAME[:ro|rw]'s share of a source container's records (its binds and volumes, not its tmpfs). */
+export function inheritMounts(spec: string, records: MountRecord[] | undefined): MountRecord[] {
+  const [, mode] = spec.split(':');
+  if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new SbxError('invalid_argument', `invalid argument "${spec}" for "--volumes-from" flag: invalid mode: ${mode}`);
+  return (records ?? []).filter((m) => m.type !== 'tmpfs').map((m) => ({
+    type: m.type, source: m.source, target: m.target, readonly: mode === undefined ? m.readonly : mode === 'ro', inherited: true,
+  }));
+}
+
+/** inherited: --volumes-from's records (inheritMounts); the request's own mounts win a shared target (docker's). */
+export async function planMounts(req: CreateContainerRequest, imageVolumes: string[], inherited: MountRecord[] = []): Promise<MountRecord[]> {
   const out: MountRecord[] = [];
   for (const b of req.binds ?? []) {
     const m = parseBind(b);
@@ -65,6 +77,12 @@ export async function planMounts(req: CreateContainerRequest, imageVolumes: stri
     const t = posix.normalize(m.target).replace(/\/+$/, '');
     if (seen.has(t)) throw new SbxError('invalid_argument', `create container: duplicate mount point: ${m.target}`);
     seen.add(t);
+  }
+  for (const m of inherited) {
+    const t = posix.normalize(m.target).replace(/\/+$/, '');
+    if (seen.has(t)) continue;
+    seen.add(t);
+    out.push(m);
   }
   for (const v of imageVolumes) {
     const t = posix.normalize(v).replace(/\/+$/, '');

@@ -48,6 +48,7 @@ export interface ContainerConfigRecord {
   /** -v, --mount and the image's VOLUMEs (containers/mounts.ts); -v strings as given (HostConfig.Binds). */
   volumes?: MountRecord[];
   binds?: string[];
+  volumesFrom?: string[];
   /** --security-opt as given, and the seccomp choice it made (security.ts SecurityChoice). */
   securityOpt?: string[];
   seccompProfile?: string | null;
