@@ -3,7 +3,7 @@
  * make. Flag errors are UsageError; the daemon checks the rest (names, capabilities, devices).
  */
 import { readFile } from 'node:fs/promises';
-import { SbxError, type CreateContainerRequest } from '../protocol/index.js';
+import { SbxError, parseBind, parseMountFlag, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
 import { PROCESS_ENV_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from './containers.js';
 
@@ -31,6 +31,10 @@ export const CREATE_OPTIONS = {
   'cap-drop': { type: 'string', multiple: true },
   device: { type: 'string', multiple: true },
   'security-opt': { type: 'string', multiple: true },
+  volume: { type: 'string', short: 'v', multiple: true },
+  mount: { type: 'string', multiple: true },
+  tmpfs: { type: 'string', multiple: true },
+  'volumes-from': { type: 'string', multiple: true },
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -93,6 +97,17 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
     const profile = await readSeccompProfile(sec);
     if (profile !== undefined) req.seccompProfile = profile;
   }
+  // checked here too (exit 125 before any request); the daemon parses -v itself (HostConfig.Binds)
+  const binds = strs(values.volume);
+  binds.forEach(parseBind);
+  if (binds.length) req.binds = binds;
+  const mounts = strs(values.mount).map(parseMountFlag);
+  if (mounts.length) req.mounts = mounts;
+  const tmpfs = strs(values.tmpfs);
+  tmpfs.forEach(parseTmpfs);
+  if (tmpfs.length) req.tmpfs = tmpfs;
+  const from = strs(values['volumes-from']);
+  if (from.length) req.volumesFrom = from;
   if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
   return req;

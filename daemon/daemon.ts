@@ -20,6 +20,7 @@ import { ChangeRecorder } from './changes/recorder.js';
 import { createApiServer, type ApiServer } from './api/server.js';
 import type { Services } from './services.js';
 import { ContainerManager } from './containers/manager.js';
+import { VolumeStore } from './volumes/store.js';
 import { BuildCache, findEntry } from './build/cache.js';
 import { CacheMounts, cacheMountSource } from './build/cache-mounts.js';
 import { Networks } from './networks/networks.js';
@@ -67,11 +68,14 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   // The manager first; the change recorder follows its started/exited events.
   const networks = new Networks(config.root, log.with({ component: 'networks' }));
   await networks.open();
-  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker, networks }, createLinuxRuntime());
+  const volumes = new VolumeStore(config.root);
+  await volumes.open();
+  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker, networks, volumes }, createLinuxRuntime());
+  volumes.usersOf = (name) => containers.volumeUsers(name);
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
   const buildCache = new BuildCache(join(config.root, 'build'), (e) => findEntry({ content, images }, e));
   const services: Services = {
-    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, networks, gcLock: new SharedLock(), closers: [],
+    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, networks, volumes, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],

@@ -9,6 +9,7 @@ import type { RegistryClient } from './remotes/client.js';
 import type { ChangeRecorder } from './changes/recorder.js';
 import type { ContainerManager } from './containers/manager.js';
 import type { Networks } from './networks/networks.js';
+import type { VolumeStore } from './volumes/store.js';
 import type { BuildCache } from './build/cache.js';
 import type { CacheMounts } from './build/cache-mounts.js';
 import type { CacheSource } from './build/prune.js';
@@ -27,6 +28,8 @@ export interface Services extends ImageDeps {
   containers: ContainerManager;
   /** Networks (bridge and user networks): their namespaces, members and addresses (networks/networks.ts). */
   networks: Networks;
+  /** Local volumes ($SBX_ROOT/volumes/NAME/_data); in use while a container record mounts them. */
+  volumes: VolumeStore;
   /** The build's step cache ($SBX_ROOT/build/cache.json): step key → image. */
   buildCache: BuildCache;
   /** RUN --mount=type=cache directories ($SBX_ROOT/build/cache-mounts), kept between builds. */

@@ -8,6 +8,7 @@
  */
 import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
+import { mountRequests, type MountRequest } from './mounts.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
@@ -94,6 +95,14 @@ export interface CreateContainerRequest {
   securityOpt?: string[];
   /** A seccomp profile in docker's JSON format, as text (what the CLI read from PROFILE.json). */
   seccompProfile?: string;
+  /** docker's -v strings (HostConfig.Binds), parsed by protocol/mounts.ts parseBind; a missing host directory is created. */
+  binds?: string[];
+  /** docker's --mount (HostConfig.Mounts): a bind's source must exist. */
+  mounts?: MountRequest[];
+  /** docker's --tmpfs PATH[:OPTIONS] strings (HostConfig.Tmpfs), parsed by protocol/mounts.ts parseTmpfs. */
+  tmpfs?: string[];
+  /** --volumes-from CONTAINER[:ro|rw]: that container's binds and volumes, at the same targets. */
+  volumesFrom?: string[];
 }
 
 /** CreateContainerRequest's schema, checked before the daemon sees the request: one line per field. */
@@ -127,6 +136,10 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   devices: opt(arrayOf(deviceMapping)),
   securityOpt: opt(strings),
   seccompProfile: opt(str),
+  binds: opt(strings),
+  mounts: mountRequests,
+  tmpfs: opt(strings),
+  volumesFrom: opt(strings),
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -190,6 +203,14 @@ export interface ContainerInspect {
     SecurityOpt: string[] | null;
     ExtraHosts: string[] | null;
     Dns: string[]; DnsSearch: string[]; DnsOptions: string[];
+    /** The -v strings as given; null when none (docker's). */
+    Binds: string[] | null;
+    /** The --mount values; absent when none (docker's). */
+    Mounts?: { Type: string; Source: string; Target: string; ReadOnly: boolean; TmpfsOptions?: { SizeBytes?: number; Mode?: number } }[];
+    /** --tmpfs: path → options as given; absent when none (docker's). */
+    Tmpfs?: Record<string, string>;
+    /** --volumes-from as given; null when none (docker's). */
+    VolumesFrom: string[] | null;
   };
   NetworkSettings: {
     IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
@@ -197,11 +218,28 @@ export interface ContainerInspect {
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
     Networks: Record<string, EndpointSettings>;
   };
+  /** Every mount the container has, as docker shows them. */
+  Mounts: MountPoint[];
   GraphDriver?: { Name: string; Data: Record<string, string> };
 }
 
 /** One network of a running container (docker's NetworkSettings.Networks values). */
 export interface EndpointSettings { NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; Aliases: string[] | null }
+
+/** One entry of docker inspect's Mounts. */
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  /** The volume's name (volumes only). */
+  Name?: string;
+  /** The host path (a volume's _data directory). */
+  Source: string;
+  Destination: string;
+  Driver?: 'local';
+  /** docker's mode text: "" for binds unless -v said ro/rw, "z" for volumes from -v. */
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
 
 export interface ExecRequest {
   id: string;
@@ -247,7 +285,8 @@ export const Containers = {
   kill: route<{ id: string; signal?: string }, void>('POST', '/v1/containers/:id/kill', 'json', { id: str, signal: opt(str) }),
   /** Blocks until the container is not running; answers its exit status. */
   wait: route<{ id: string }, WaitResult>('POST', '/v1/containers/:id/wait', 'json', { id: str }),
-  remove: route<{ id: string; force?: boolean }, void>('DELETE', '/v1/containers/:id', 'json', { id: str, force: opt(bool) }),
+  /** volumes: also its anonymous volumes (docker's rm -v). */
+  remove: route<{ id: string; force?: boolean; volumes?: boolean }, void>('DELETE', '/v1/containers/:id', 'json', { id: str, force: opt(bool), volumes: opt(bool) }),
   /** Body: log records (protocol/stream.ts encodeLogRecord), stdout and stderr in order. */
   logs: route<{ id: string; follow?: boolean; tail?: number }, void>('GET', '/v1/containers/:id/logs', 'download',
     { id: str, follow: opt(bool), tail: opt(int) }),

@@ -17,3 +17,5 @@ export * from './units.js';
 export * from './capabilities.js';
 export * from './files.js';
 export * from './networks.js';
+export * from './mounts.js';
+export * from './volumes.js';

@@ -45,6 +45,7 @@ export const COMMANDS: Record<string, Loader> = {
   system: () => import('./system.js'),
   tag: () => import('./tag.js'),
   version: () => import('./version.js'),
+  volume: () => import('./volume.js'),
   watch: () => import('./events.js'),
 };
 

@@ -21,7 +21,7 @@ export function registerContainers(api: ApiServer, s: Services): void {
     .on(Containers.stop, async (req) => m.stop(req.id, req.timeout ?? 10))
     .on(Containers.kill, async (req) => m.kill(req.id, req.signal ?? 'SIGKILL'))
     .on(Containers.wait, async (req) => m.wait(req.id))
-    .on(Containers.remove, async (req) => m.remove(req.id, req.force ?? false))
+    .on(Containers.remove, async (req) => m.remove(req.id, req.force ?? false, req.volumes ?? false))
     .on(Containers.logs, async (req, ctx) => {
       ctx.download(containerLogs(m, req.id, { follow: req.follow ?? false, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
     })

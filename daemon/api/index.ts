@@ -11,6 +11,7 @@ import { registerContainers } from './containers.js';
 import { registerStreams } from './streams.js';
 import { registerFiles } from './files.js';
 import { registerNetworks } from './networks.js';
+import { registerVolumes } from './volumes.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
@@ -23,4 +24,5 @@ export function registerAll(api: ApiServer, services: Services): void {
   registerBuild(api, services);
   registerFiles(api, services);
   registerNetworks(api, services);
+  registerVolumes(api, services);
 }

@@ -2,6 +2,7 @@
 import { humanDuration, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
+import { describeMounts } from './mounts.js';
 import type { ContainerStateRecord } from './records.js';
 
 /** Running containers (all: every one), newest first. */
@@ -29,6 +30,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
   const c = m.get(ref);
   const cfg = c.config;
   const args = [...cfg.entrypoint, ...cfg.cmd];
+  const mounts = describeMounts(cfg.volumes, cfg.binds, m.volumes);
   const out: ContainerInspect = {
     Id: cfg.id, Name: `/${cfg.name}`, Created: cfg.created, Path: args[0] ?? '', Args: args.slice(1), Image: cfg.imageId,
     State: {
@@ -44,8 +46,11 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null,
       ExtraHosts: cfg.extraHosts ?? null, Dns: cfg.dns?.servers ?? [], DnsSearch: cfg.dns?.search ?? [], DnsOptions: cfg.dns?.options ?? [],
+      Binds: mounts.binds, VolumesFrom: cfg.volumesFrom ?? null,
+      ...(mounts.hostMounts ? { Mounts: mounts.hostMounts } : {}), ...(mounts.tmpfs ? { Tmpfs: mounts.tmpfs } : {}),
     },
     NetworkSettings: networkSettings(c),
+    Mounts: mounts.mounts,
   };
   try {
     const r = await m.rootfs(cfg.id);

@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   SIGNALS, SbxError, normalizeSignal,
@@ -52,6 +52,8 @@ import { securityChoice, validateSecurity } from './security.js';
 import { Session } from '../sessions/session.js';
 import { mergeEnv, specsFor } from './spec.js';
 import { validateCreate } from './validate.js';
+import { bindsFor, inheritMounts, makeMounts, planMounts, seedVolumes, tmpfsFor } from './mounts.js';
+import type { VolumeStore } from '../volumes/store.js';
 
 const EXEC_RETENTION_MS = 10 * 60 * 1000;
 
@@ -64,6 +66,8 @@ export interface ContainerDeps {
   snapshotter: Snapshotter;
   unpacker: Unpacker;
   networks: Networks;
+  /** Named and anonymous volumes (-v name:/ctr, the image's VOLUMEs); containers/mounts.ts. */
+  volumes: VolumeStore;
 }
 
 export class ContainerManager {
@@ -131,6 +135,13 @@ export class ContainerManager {
       .map((c) => c.config.name);
   }
 
+  /** Ids of the containers whose records mount the volume: volume rm refuses it. */
+  volumeUsers(name: string): string[] {
+    return [...this.byId.values()].filter((c) => (c.config.volumes ?? []).some((m) => m.type === 'volume' && m.source === name)).map((c) => c.config.id);
+  }
+
+  get volumes(): VolumeStore { return this.s.volumes; }
+
   /** Full id, name, or unique id prefix. @throws not_found, invalid_argument (ambiguous) */
   get(ref: string): Container {
     const exact = this.byId.get(ref) ?? [...this.byId.values()].find((c) => c.config.name === ref.replace(/^\//, ''));
@@ -177,6 +188,8 @@ export class ContainerManager {
     const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
     const cmd = req.cmd && req.cmd.length > 0 ? req.cmd : req.entrypoint ? [] : (cfg.Cmd ?? []);
     if (entrypoint.length + cmd.length === 0) throw new SbxError('invalid_argument', `create container from ${req.image}: no command specified`);
+    const inherited = (req.volumesFrom ?? []).flatMap((f) => inheritMounts(f, this.get(f.split(':')[0]!).config.volumes));
+    const plan = await planMounts(req, Object.keys(cfg.Volumes ?? {}), inherited);
     const id = randomBytes(32).toString('hex');
     return this.lock.run('names', async () => {
       const taken = (n: string): boolean => [...this.byId.values()].some((c) => c.config.name === n);
@@ -206,13 +219,23 @@ export class ContainerManager {
       if (sec.devices.length) config.devices = sec.devices;
       if (internal.mounts?.length) config.mounts = internal.mounts;
       Object.assign(config, security);
+      if (req.binds?.length) config.binds = req.binds;
+      if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
       const dir = join(this.root, id);
       await mkdir(dir, { mode: 0o700 });
+      let made: string[] = [];
       try {
         await prepareRootfs(this.s, id, image);
+        if (plan.length) {
+          const m = await makeMounts(plan, this.s.volumes);
+          made = m.made;
+          config.volumes = m.records;
+          await seedVolumes(m.records, made, this.s.volumes, await rootfsOf(this.s, id));
+        }
         await writeConfig(dir, config);
         await writeState(dir, newState());
       } catch (e) {
+        for (const n of made) await this.s.volumes.remove(n, true).catch(() => undefined);
         await removeRootfs(this.s, id).catch(() => undefined);
         await rm(dir, { recursive: true, force: true });
         throw e;
@@ -236,6 +259,12 @@ export class ContainerManager {
         args: [...c.config.entrypoint, ...c.config.cmd], size: c.config.consoleSize,
       });
       if (c.config.init) spec.init = true;
+      // the runtime opens every source without following a last link: resolve them now
+      const own = await Promise.all((spec.mounts ?? []).map(async (m) => ({ ...m, source: await realpath(m.source) })));
+      const binds = [...own, ...await bindsFor(c.config.volumes, this.s.volumes)];
+      if (binds.length) spec.mounts = binds;
+      const tmpfs = tmpfsFor(c.config.volumes);
+      if (tmpfs.length) spec.tmpfs = tmpfs;
       const ports = c.config.ports?.length ? await bindPorts(c.config.ports) : undefined;
       const leave = await joinNetwork(this.s.networks, c, spec, (r) => this.get(r).pid1).catch(async (e) => { await ports?.close(); throw e; });
       const task = await this.runtime.start(spec, proc).catch(async (e) => {
@@ -330,7 +359,8 @@ export class ContainerManager {
     return res;
   }
 
-  async remove(ref: string, force = false): Promise<void> {
+  /** removeVolumes: also its anonymous volumes (docker's rm -v; always with --rm). */
+  async remove(ref: string, force = false, removeVolumes = false): Promise<void> {
     const c = this.get(ref);
     if (c.state.status === 'running') {
       if (!force) throw new SbxError('failed_precondition', `remove container ${c.config.name}: container is running: stop the container before removing or force remove`);
@@ -350,6 +380,7 @@ export class ContainerManager {
       await this.runtime.cleanup(c.config.id).catch(() => undefined);
       await removeRootfs(this.s, c.config.id);
       await rm(c.dir, { recursive: true, force: true });
+      if (c.config.autoRemove || removeVolumes) await this.removeAnonymousVolumes(c);
     });
   }
 
@@ -375,6 +406,13 @@ export class ContainerManager {
     this.sessions.set(sid, session);
     void session.drained().then(() => setTimeout(() => this.sessions.delete(sid), EXEC_RETENTION_MS).unref());
     return { session: sid };
+  }
+
+  private async removeAnonymousVolumes(c: Container): Promise<void> {
+    for (const m of c.config.volumes ?? []) {
+      if (m.type !== 'volume' || m.inherited || !this.s.volumes.isAnonymous(m.source) || this.volumeUsers(m.source).length) continue;
+      await this.s.volumes.remove(m.source).catch((e) => this.s.log.warn('remove anonymous volume', { name: m.source, error: String(e) }));
+    }
   }
 
   private mainSession(c: Container, fresh = false): Session {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
 import type { BindMount } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
+import type { MountRecord } from './mounts.js';
 
 export interface ContainerConfigRecord {
   id: string;
@@ -50,6 +51,10 @@ export interface ContainerConfigRecord {
   devices?: DeviceMapping[];
   /** Host paths bound in (build RUN --mount only; not reachable through the API). */
   mounts?: BindMount[];
+  /** -v, --mount and the image's VOLUMEs (containers/mounts.ts); -v strings as given (HostConfig.Binds). */
+  volumes?: MountRecord[];
+  binds?: string[];
+  volumesFrom?: string[];
   /** --security-opt as given, and the seccomp choice it made (security.ts SecurityChoice). */
   securityOpt?: string[];
   seccompProfile?: string | null;

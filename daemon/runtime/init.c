@@ -171,6 +171,7 @@ static void parse(struct opts *o, int argc, char **argv) {
       if (o->nvolumes >= MAX_LIST) fail(125, "too many volumes (at most %d)", MAX_LIST);
       o->volumes[o->nvolumes][0] = NEXT; o->volumes[o->nvolumes][1] = NEXT; o->volumes[o->nvolumes++][2] = NEXT;
     }
+    else if (strcmp(a, "--tmpfs") == 0) { if (o->ntmpfs >= MAX_LIST) fail(125, "too many tmpfs mounts (at most %d)", MAX_LIST); o->tmpfs[o->ntmpfs][0] = NEXT; o->tmpfs[o->ntmpfs][1] = NEXT; o->tmpfs[o->ntmpfs++][2] = NEXT; }
     else if (strcmp(a, "--device") == 0) { if (o->ndevices >= MAX_LIST) fail(125, "too many devices (at most %d)", MAX_LIST); o->devices[o->ndevices][0] = NEXT; o->devices[o->ndevices++][1] = NEXT; }
     else if (strcmp(a, "--privileged") == 0) o->privileged = 1;
     else if (strcmp(a, "--caps") == 0) o->caps = strtoull(NEXT, NULL, 16);

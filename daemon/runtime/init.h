@@ -41,6 +41,8 @@ struct opts {
   /* --volume HOST CONTAINER ro|rw: a host directory or file bound into the container (nodev; the
    * build's RUN --mount), the target made inside the root where missing */
   const char *volumes[MAX_LIST][3]; int nvolumes;
+  /* --tmpfs CONTAINER FLAGS DATA: a fresh tmpfs (mount flags in hex, tmpfs options), after the volumes */
+  const char *tmpfs[MAX_LIST][3]; int ntmpfs;
   /* --device HOST CONTAINER: a host device node bound into the container */
   const char *devices[MAX_LIST][2]; int ndevices;
   /* --privileged: every host device node in /dev, no masked or read-only /proc and /sys paths */

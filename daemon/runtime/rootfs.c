@@ -39,6 +39,14 @@ static int open_host(const char *path, int recursive) {
   return fd;
 }
 
+/* --volume's host side: the daemon resolved the path (no link in it), so a link found at its last
+ * component now was swapped in since: refused (AT_SYMLINK_NOFOLLOW) rather than followed. */
+static int open_volume(const char *path) {
+  int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+  if (fd < 0) fail(125, "volume %s: %s", path, strerror(errno));
+  return fd;
+}
+
 static void attach(int fd, const char *target) {
   if (syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0) fail(125, "attach mount on %s: %s", target, strerror(errno));
   close(fd);
@@ -131,6 +139,14 @@ static void volume_in(int fd, const char *path, int readonly) {
   attach(fd, p);
 }
 
+/* --tmpfs: a fresh tmpfs on `path`, made inside the root where missing; nodev always. */
+static void tmpfs_in(const char *path, const char *flags, const char *data) {
+  char p[PATH_MAX];
+  resolve(path, p, CREATE_ALL);
+  if (!is_dir(p)) fail(125, "tmpfs %s: not a directory in the container", path);
+  xmount("tmpfs", p, "tmpfs", strtoul(flags, NULL, 16) | MS_NODEV, data);
+}
+
 /* --privileged: every device node under the host's /dev (but its pty and shm mounts). */
 static void scan_host_dev(struct host *h, const char *rel, int depth) {
   char dir[PATH_MAX];
@@ -167,7 +183,7 @@ static void open_host_side(struct opts *o, struct host *h) {
   struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
   if (syscall(SYS_mount_setattr, h->sys, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) fail(125, "make /sys copy read-only: %s", strerror(errno));
   for (int i = 0; i < o->nbinds; i++) h->binds[i] = open_host(o->binds[i][0], 0);
-  for (int i = 0; i < o->nvolumes; i++) h->volumes[i] = open_host(o->volumes[i][0], 1);
+  for (int i = 0; i < o->nvolumes; i++) h->volumes[i] = open_volume(o->volumes[i][0]);
   for (int i = 0; i < o->ndevices; i++) {
     h->devices[i] = open_host(o->devices[i][0], 0);
     struct stat st;
@@ -287,6 +303,7 @@ void setup_root(struct opts *o) {
   setup_dev(o, &h);
   for (int i = 0; i < o->nbinds; i++) bind_in(h.binds[i], o->binds[i][1], 0);
   for (int i = 0; i < o->nvolumes; i++) volume_in(h.volumes[i], o->volumes[i][1], strcmp(o->volumes[i][2], "ro") == 0);
+  for (int i = 0; i < o->ntmpfs; i++) tmpfs_in(o->tmpfs[i][0], o->tmpfs[i][1], o->tmpfs[i][2]);
   if (!o->privileged) harden();
   resolve(o->cwd, p, CREATE_ALL);
   free(h.nodes); /* the clone fds were closed by attach() */

@@ -45,6 +45,9 @@ export interface User { uid: number; gid: number; groups: number[] }
 /** A host path bound at `target` (a container path, resolved inside the root). */
 export interface BindMount { source: string; target: string; readonly: boolean }
 
+/** A tmpfs at `target` (a container path, resolved inside the root). */
+export interface TmpfsMount { target: string; flags: number; data: string }
+
 export interface ProcessSpec {
   /** argv; args[0] is looked up in PATH from `env` when it has no slash. */
   args: string[];
@@ -100,6 +103,8 @@ export interface ContainerSpec {
    * read-only when asked; a missing target is made inside the root (the build's RUN --mount).
    */
   mounts?: BindMount[];
+  /** Fresh tmpfs mounts, after `mounts` (nodev always): MS_* flags and tmpfs's data (size=, mode=...). */
+  tmpfs?: TmpfsMount[];
   /**
    * The seccomp profile of every process (start and exec), in docker's JSON format, already
    * validated (seccomp.ts parseProfile): undefined = sbx's default profile (seccomp-default.ts),

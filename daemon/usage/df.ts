@@ -1,6 +1,6 @@
 /**
  * Disk usage (`sbx system df`, docker's GET /system/df summed into its four rows): images,
- * containers, volumes (sbx has none yet) and the build cache (every cache source, build/prune.ts).
+ * containers, local volumes and the build cache (every cache source, build/prune.ts).
  * Each room counts its own row; this file only puts them side by side.
  */
 import type { DiskUsage } from '../../protocol/index.js';
@@ -10,18 +10,20 @@ import { containerUsage } from '../containers/usage.js';
 import type { ImageDeps } from '../images/deps.js';
 import { imageUsage } from '../images/usage.js';
 import type { Differ } from '../snapshots/differ.js';
+import type { VolumeStore } from '../volumes/store.js';
 
 export interface DiskUsageDeps extends ImageDeps {
   containers: ContainerManager;
   differ: Differ;
   cacheSources: CacheSource[];
+  volumes: VolumeStore;
 }
 
 export async function diskUsage(s: DiskUsageDeps): Promise<DiskUsage> {
   return {
     images: await imageUsage(s),
     containers: await containerUsage(s.containers, s.differ),
-    volumes: { total: 0, active: 0, size: 0, reclaimable: 0 },
+    volumes: await s.volumes.usage(),
     buildCache: await buildCacheUsage(s.cacheSources),
   };
 }

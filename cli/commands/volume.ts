@@ -1,0 +1,85 @@
+/** `sbx volume create|ls|inspect|rm|prune`: docker's local volumes, docker's output and exit codes. */
+import { SbxError, Volumes } from '../../protocol/index.js';
+import { UsageError, str, strs, type Command } from '../command.js';
+import { humanSize } from '../output.js';
+import { confirm } from '../prompt.js';
+
+const USAGE = 'sbx volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]';
+
+export const command: Command = {
+  name: 'volume',
+  summary: 'Manage volumes (create, ls, inspect, rm, prune)',
+  usage: USAGE,
+  options: {
+    all: { type: 'boolean', short: 'a' },
+    force: { type: 'boolean', short: 'f' },
+    quiet: { type: 'boolean', short: 'q' },
+    label: { type: 'string', multiple: true },
+    driver: { type: 'string', short: 'd' },
+    name: { type: 'string' },
+  },
+  async run({ values, positionals }, { client, stdout, stderr, stdin }) {
+    const [verb, ...args] = positionals;
+    switch (verb) {
+      case 'create': {
+        const driver = str(values.driver);
+        if (driver !== undefined && driver !== 'local') throw new SbxError('invalid_argument', `create volume: driver "${driver}" not found (sbx has only "local")`);
+        if (args.length > 1) throw new UsageError('"sbx volume create" requires at most 1 argument.');
+        const name = args[0] ?? str(values.name) ?? '';
+        const v = await client.call(Volumes.create, { name, labels: strs(values.label) });
+        stdout.write(`${v.Name}\n`);
+        return 0;
+      }
+      case 'ls': case 'list': {
+        const vs = await client.call(Volumes.list, {});
+        if (values.quiet) stdout.write(vs.map((v) => `${v.Name}\n`).join(''));
+        // docker's tabwriter has a minimum cell width of 10: "DRIVER    VOLUME NAME"
+        else stdout.write(['DRIVER    VOLUME NAME', ...vs.map((v) => `${v.Driver.padEnd(10)}${v.Name}`)].map((l) => `${l}\n`).join(''));
+        return 0;
+      }
+      case 'inspect': {
+        if (!args.length) throw new UsageError('"sbx volume inspect" requires at least 1 argument.');
+        const found = [];
+        let failed = 0;
+        for (const name of args) {
+          try { found.push(await client.call(Volumes.inspect, { name })); } catch (e) {
+            if (!(e instanceof SbxError) || e.code !== 'not_found') throw e;
+            failed++;
+            stderr.write(`Error: ${e.message}\n`);
+          }
+        }
+        stdout.write(JSON.stringify(found, null, 4) + '\n');
+        return failed ? 1 : 0;
+      }
+      case 'rm': case 'remove': {
+        if (!args.length) throw new UsageError('"sbx volume rm" requires at least 1 argument.');
+        let failed = 0;
+        for (const name of args) {
+          try {
+            await client.call(Volumes.remove, { name, force: !!values.force });
+            stdout.write(`${name}\n`);
+          } catch (e) {
+            failed++;
+            stderr.write(`Error response from daemon: ${(e as Error).message}\n`);
+          }
+        }
+        return failed ? 1 : 0;
+      }
+      case 'prune': {
+        const all = values.all === true;
+        if (values.force !== true) {
+          const what = all ? 'all local volumes' : 'anonymous local volumes';
+          if (!(await confirm(stdin, stdout, `WARNING! This will remove ${what} not used by at least one container.`))) {
+            stderr.write('volume prune has been cancelled\n');
+            return 1;
+          }
+        }
+        const r = await client.call(Volumes.prune, { all });
+        if (r.VolumesDeleted.length) stdout.write(`Deleted Volumes:\n${r.VolumesDeleted.map((n) => `${n}\n`).join('')}\n`);
+        stdout.write(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+        return 0;
+      }
+      default: throw new UsageError(`expected "${USAGE}"`);
+    }
+  },
+};
