@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * sbx: the thin CLI. argv → the command table (lazy), flags parsed per command, errors printed as
- * docker prints them: "Error: <message>" on stderr; exit 125 for daemon/API errors, 1 for usage
- * errors, the container's own code where a command runs one (126/127 when it cannot be run).
+ * docker prints them: "Error: <message>" on stderr; exit 125 for daemon/API errors and flag errors,
+ * 1 for other usage errors (an unknown command, a wrong argument count), the container's own code where a command runs one (126/127 when it cannot be run).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,7 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr.write(`Error: ${e.message}\n\nUsage:  ${e.usage ?? command.usage}\n\nRun 'sbx ${name} --help' for more information\n`);
-      return 1;
+      return e.status;
     }
     if (e instanceof SbxError) {
       io.stderr.write(`Error: ${e.message}\n`);

@@ -89,8 +89,8 @@ run('bad input: unknown image, bad -e/-u/--memory, rm of a running container', p
   const img = await sbx(d.root, ['run', 'nosuchimage']);
   assert.is(img.code, 125);
   assert.match(img.stderr, /no such image/);
-  assert.is((await sbx(d.root, ['run', '-e', '=x', 'busybox', 'true'])).code, 1);
-  assert.is((await sbx(d.root, ['run', '--memory', 'lots', 'busybox', 'true'])).code, 1);
+  assert.is((await sbx(d.root, ['run', '-e', '=x', 'busybox', 'true'])).code, 125);
+  assert.is((await sbx(d.root, ['run', '--memory', 'lots', 'busybox', 'true'])).code, 125);
   const u = await sbx(d.root, ['run', '--rm', '-u', 'nosuchuser', 'busybox', 'true']);
   assert.is(u.code, 125);
   assert.match(u.stderr, /unable to find user nosuchuser/);
@@ -203,7 +203,7 @@ run('-p publishes a container port on the host loopback; a taken port is a clear
   const taken = await sbx(d.root, ['run', '-d', '--name', 'web2', '-p', `${port}:80`, 'busybox', 'sleep', '5']);
   assert.is(taken.code, 125);
   assert.match(taken.stderr, /address already in use/);
-  assert.is((await sbx(d.root, ['run', '-p', 'x:80', 'busybox', 'true'])).code, 1);
+  assert.is((await sbx(d.root, ['run', '-p', 'x:80', 'busybox', 'true'])).code, 125);
   assert.is((await sbx(d.root, ['rm', '-f', 'web1', 'web2'])).code, 0);
   const gone = await fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', () => 'refused');
   assert.is(gone, 'refused', 'the port closes with the container');
