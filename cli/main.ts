@@ -15,7 +15,7 @@ import { CLI_VERSION } from './version.js';
 const EXIT_FOR_CODE: Partial<Record<SbxError['code'], number>> = { cannot_execute: 126, command_not_found: 127 };
 
 function help(): string {
-  const names = Object.keys(COMMANDS).sort();
+  const names = Object.keys(COMMANDS).filter((n) => !n.includes('-')).sort();
   const groups = Object.entries(GROUPS).map(([g, what]) => `  ${g.padEnd(11)} ${what}`).join('\n');
   return `Usage: sbx COMMAND [OPTIONS]\n\nA commit-style container sandbox.\n\nManagement Commands:\n${groups}\n\nCommands:\n${names.map((n) => `  ${n}`).join('\n')}\n\nRun 'sbx COMMAND --help' for more information on a command.\n`;
 }
@@ -78,7 +78,7 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
     return typeof code === 'number' ? code : 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`Error: ${e.message}\n\nUsage:  ${e.usage ?? command.usage}\n\nRun 'sbx ${name} --help' for more information\n`);
+      io.stderr.write(`Error: ${e.message}\n\nUsage:  ${e.usage ?? command.usage}\n\nRun 'sbx ${name.replace('-', ' ')} --help' for more information\n`);
       return e.status;
     }
     if (e instanceof SbxError) {

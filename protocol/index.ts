@@ -16,3 +16,5 @@ export * from './build.js';
 export * from './units.js';
 export * from './capabilities.js';
 export * from './files.js';
+export * from './filters.js';
+export * from './prune.js';

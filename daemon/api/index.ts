@@ -10,6 +10,7 @@ import { registerBuild } from './build.js';
 import { registerContainers } from './containers.js';
 import { registerStreams } from './streams.js';
 import { registerFiles } from './files.js';
+import { registerPrune } from './prune.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
@@ -21,4 +22,5 @@ export function registerAll(api: ApiServer, services: Services): void {
   registerCommit(api, services);
   registerBuild(api, services);
   registerFiles(api, services);
+  registerPrune(api, services);
 }
