@@ -52,7 +52,12 @@ export function parseCommandArgs(argv: string[], options: Options, stopAtPositio
     const { values, positionals } = parseArgs({ args: head, options, allowPositionals: true, strict: true });
     return { values: { ...values, ...forced } as Parsed['values'], positionals: [...positionals, ...tail] };
   } catch (e) {
-    const msg = (e as Error).message.replace(/^Unknown option '(.*?)'.*$/s, 'unknown flag: $1');
+    // util.parseArgs's wording → pflag's, so that the message and the exit code (125) are docker's.
+    const msg = (e as Error).message
+      .replace(/^Unknown option '(--.*?)'.*$/s, 'unknown flag: $1')
+      .replace(/^Unknown option '-(.)'.*$/s, "unknown shorthand flag: '$1' in -$1")
+      .replace(/^Option '(?:-., )?(--[^ ']+).*' argument missing$/s, 'flag needs an argument: $1')
+      .replace(/^Option '(?:-., )?(--[^ ']+)' does not take an argument$/s, 'invalid argument for "$1" flag: a boolean flag takes no value');
     throw new UsageError(msg, usage);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The shape of one CLI verb (one file per verb in cli/commands/). Arguments are validated before
  * any daemon call; results go to stdout, errors to stderr. A command returns its exit code
- * (default 0). Throw UsageError for bad flags/arguments (exit 1, like docker's usage errors);
- * an SbxError from the daemon exits 125.
+ * (default 0). Throw UsageError for bad flags/arguments: a flag error (docker's wording, below)
+ * exits 125 as docker's do, a wrong argument count 1; an SbxError from the daemon exits 125.
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { Client } from './client.js';
@@ -34,10 +34,16 @@ export interface Command {
   run(args: Parsed, ctx: CliContext): Promise<number | void>;
 }
 
+/** docker's flag-error messages (pflag's wording, which every sbx flag check uses): these exit 125. */
+const FLAG_ERROR = /^(unknown (shorthand )?flag|flag needs an argument|invalid argument (".*" )?for ".*" flag)/s;
+
 export class UsageError extends Error {
+  /** The exit status: 125 for a flag error as docker's FlagErrorFunc, 1 for other usage errors. */
+  readonly status: number;
   constructor(message: string, readonly usage?: string) {
     super(message);
     this.name = 'UsageError';
+    this.status = FLAG_ERROR.test(message) ? 125 : 1;
   }
 }
 

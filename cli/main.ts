@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * sbx: the thin CLI. argv → the command table (lazy), flags parsed per command, errors printed as
- * docker prints them: "Error: <message>" on stderr; exit 125 for daemon/API errors, 1 for usage
- * errors, the container's own code where a command runs one (126/127 when it cannot be run).
+ * docker prints them: "Error: <message>" on stderr; exit 125 for daemon/API errors and flag errors,
+ * 1 for other usage errors (an unknown command, a wrong argument count), the container's own code where a command runs one (126/127 when it cannot be run).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { CLI_VERSION } from './version.js';
 const EXIT_FOR_CODE: Partial<Record<SbxError['code'], number>> = { cannot_execute: 126, command_not_found: 127 };
 
 function help(): string {
-  const names = Object.keys(COMMANDS).sort();
+  const names = Object.keys(COMMANDS).filter((n) => !n.includes('-')).sort();
   const groups = Object.entries(GROUPS).map(([g, what]) => `  ${g.padEnd(11)} ${what}`).join('\n');
   return `Usage: sbx COMMAND [OPTIONS]\n\nA commit-style container sandbox.\n\nManagement Commands:\n${groups}\n\nCommands:\n${names.map((n) => `  ${n}`).join('\n')}\n\nRun 'sbx COMMAND --help' for more information on a command.\n`;
 }
@@ -78,8 +78,8 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
     return typeof code === 'number' ? code : 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr.write(`Error: ${e.message}\n\nUsage:  ${e.usage ?? command.usage}\n\nRun 'sbx ${name} --help' for more information\n`);
-      return 1;
+      io.stderr.write(`Error: ${e.message}\n\nUsage:  ${e.usage ?? command.usage}\n\nRun 'sbx ${name.replace('-', ' ')} --help' for more information\n`);
+      return e.status;
     }
     if (e instanceof SbxError) {
       io.stderr.write(`Error: ${e.message}\n`);

@@ -2,7 +2,8 @@
 import { createInterface } from 'node:readline';
 
 export async function confirm(stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStream, message: string): Promise<boolean> {
-  stdout.write(`${message} Are you sure you want to continue? [y/N] `);
+  // A one-line warning shares the question's line; a list (ending in a newline) sits above it.
+  stdout.write(`${message}${message.endsWith('\n') ? '' : ' '}Are you sure you want to continue? [y/N] `);
   const rl = createInterface({ input: stdin, terminal: false });
   const answer = await new Promise<string>((resolve) => {
     rl.once('line', resolve);

@@ -19,3 +19,5 @@ export * from './files.js';
 export * from './networks.js';
 export * from './mounts.js';
 export * from './volumes.js';
+export * from './filters.js';
+export * from './prune.js';

@@ -24,10 +24,22 @@ basics('an unknown command is a usage error (exit 1)', async ({ d }) => {
   assert.match(r.stderr, /not a sbx command/);
 });
 
-basics('an unknown flag is a usage error (exit 1) naming the flag', async ({ d }) => {
+basics('a flag error exits 125 as docker\'s, naming the flag; a wrong argument count stays 1', async ({ d }) => {
   const r = await sbx(d.root, ['version', '--bogus']);
-  assert.is(r.code, 1);
-  assert.match(r.stderr, /Error: .*--bogus/);
+  assert.is(r.code, 125);
+  assert.match(r.stderr, /^Error: unknown flag: --bogus\n/);
+  const short = await sbx(d.root, ['ps', '-z']);
+  assert.is(short.code, 125);
+  assert.match(short.stderr, /^Error: unknown shorthand flag: 'z' in -z\n/);
+  const missing = await sbx(d.root, ['logs', 'x', '--tail']);
+  assert.is(missing.code, 125);
+  assert.match(missing.stderr, /^Error: flag needs an argument: --tail\n/);
+  const bad = await sbx(d.root, ['stop', '-t', 'soon', 'x']);
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /^Error: invalid argument "soon" for "-t, --time" flag/);
+  const arity = await sbx(d.root, ['rmi']);
+  assert.is(arity.code, 1);
+  assert.match(arity.stderr, /requires at least 1 argument/);
 });
 
 basics('--format refuses {{range}}, {{if}} and functions instead of printing them literally', async ({ d }) => {

@@ -89,8 +89,8 @@ run('bad input: unknown image, bad -e/-u/--memory, rm of a running container', p
   const img = await sbx(d.root, ['run', 'nosuchimage']);
   assert.is(img.code, 125);
   assert.match(img.stderr, /no such image/);
-  assert.is((await sbx(d.root, ['run', '-e', '=x', 'busybox', 'true'])).code, 1);
-  assert.is((await sbx(d.root, ['run', '--memory', 'lots', 'busybox', 'true'])).code, 1);
+  assert.is((await sbx(d.root, ['run', '-e', '=x', 'busybox', 'true'])).code, 125);
+  assert.is((await sbx(d.root, ['run', '--memory', 'lots', 'busybox', 'true'])).code, 125);
   const u = await sbx(d.root, ['run', '--rm', '-u', 'nosuchuser', 'busybox', 'true']);
   assert.is(u.code, 125);
   assert.match(u.stderr, /unable to find user nosuchuser/);

@@ -1,4 +1,7 @@
-/** The command table: name → lazy module, so `sbx ps` loads only what `ps` needs. One line per verb. */
+/**
+ * The command table: name → lazy module, so `sbx ps` loads only what `ps` needs. One line per verb.
+ * A name with a dash (container-prune) is reached only through its two-word form (ALIASES).
+ */
 import type { Command } from '../command.js';
 
 type Loader = () => Promise<{ command: Command }>;
@@ -7,6 +10,7 @@ export const COMMANDS: Record<string, Loader> = {
   build: () => import('./build.js'),
   builder: () => import('./builder.js'),
   commit: () => import('./commit.js'),
+  'container-prune': () => import('./container-prune.js'),
   cp: () => import('./cp.js'),
   create: () => import('./create.js'),
   daemon: () => import('./daemon.js'),
@@ -14,6 +18,7 @@ export const COMMANDS: Record<string, Loader> = {
   events: () => import('./events.js'),
   export: () => import('./export.js'),
   history: () => import('./history.js'),
+  'image-prune': () => import('./image-prune.js'),
   images: () => import('./images.js'),
   import: () => import('./import.js'),
   inspect: () => import('./inspect.js'),
@@ -43,6 +48,7 @@ export const COMMANDS: Record<string, Loader> = {
   rmi: () => import('./rmi.js'),
   save: () => import('./save.js'),
   system: () => import('./system.js'),
+  'system-prune': () => import('./system-prune.js'),
   tag: () => import('./tag.js'),
   version: () => import('./version.js'),
   volume: () => import('./volume.js'),
@@ -64,6 +70,7 @@ export const ALIASES: Record<string, string> = {
   'image pull': 'pull',
   'image push': 'push',
   'image build': 'build',
+  'image prune': 'image-prune',
   'container ls': 'ps',
   'container list': 'ps',
   'container ps': 'ps',
@@ -89,6 +96,8 @@ export const ALIASES: Record<string, string> = {
   'container top': 'top',
   'container unpause': 'unpause',
   'container wait': 'wait',
+  'container prune': 'container-prune',
+  'system prune': 'system-prune',
 };
 
 /** docker's management commands (the first word of an alias), as `sbx GROUP --help` describes them. */

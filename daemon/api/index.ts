@@ -12,6 +12,7 @@ import { registerStreams } from './streams.js';
 import { registerFiles } from './files.js';
 import { registerNetworks } from './networks.js';
 import { registerVolumes } from './volumes.js';
+import { registerPrune } from './prune.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
@@ -25,4 +26,5 @@ export function registerAll(api: ApiServer, services: Services): void {
   registerFiles(api, services);
   registerNetworks(api, services);
   registerVolumes(api, services);
+  registerPrune(api, services);
 }
