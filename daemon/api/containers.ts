@@ -5,7 +5,7 @@
  */
 import { ContainerLifecycle, Containers, Sessions } from '../../protocol/index.js';
 import { inspectContainer, listContainers } from '../containers/describe.js';
-import { pauseContainer, renameContainer, restartContainer, unpauseContainer } from '../containers/lifecycle.js';
+import { pauseContainer, renameContainer, restartContainer, unpauseContainer, waitContainer } from '../containers/lifecycle.js';
 import { containerLogs } from '../containers/logs.js';
 import { containerTop } from '../containers/top.js';
 import type { Services } from '../services.js';
@@ -20,7 +20,7 @@ export function registerContainers(api: ApiServer, s: Services): void {
     .on(Containers.start, async (req) => m.start(req.id))
     .on(Containers.stop, async (req) => m.stop(req.id, req.timeout ?? 10))
     .on(Containers.kill, async (req) => m.kill(req.id, req.signal ?? 'SIGKILL'))
-    .on(Containers.wait, async (req) => m.wait(req.id))
+    .on(Containers.wait, async (req) => waitContainer(m, req.id))
     .on(Containers.remove, async (req) => m.remove(req.id, req.force ?? false, req.volumes ?? false))
     .on(Containers.logs, async (req, ctx) => {
       ctx.download(containerLogs(m, req.id, { follow: req.follow ?? false, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
