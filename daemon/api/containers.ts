@@ -1,6 +1,6 @@
 /**
  * Container routes: create/start/stop/kill/wait/rm/list/inspect/logs, exec, session info, and
- * restart/rename/pause/unpause/top. Inputs arrive checked against their schemas in
+ * restart/rename/pause/unpause/top/update/stats. Inputs arrive checked against their schemas in
  * protocol/containers.ts and protocol/lifecycle.ts (the router does it).
  */
 import { ContainerLifecycle, Containers, Sessions } from '../../protocol/index.js';
@@ -8,6 +8,8 @@ import { inspectContainer, listContainers } from '../containers/describe.js';
 import { pauseContainer, renameContainer, restartContainer, unpauseContainer, waitContainer } from '../containers/lifecycle.js';
 import { containerLogs } from '../containers/logs.js';
 import { containerTop } from '../containers/top.js';
+import { containerStats } from '../containers/stats.js';
+import { updateContainer } from '../containers/update.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -31,6 +33,8 @@ export function registerContainers(api: ApiServer, s: Services): void {
     .on(ContainerLifecycle.pause, async (req) => pauseContainer(m, req.id))
     .on(ContainerLifecycle.unpause, async (req) => unpauseContainer(m, req.id))
     .on(ContainerLifecycle.top, async (req) => containerTop(m, req.id, req.psArgs || undefined))
+    .on(ContainerLifecycle.update, async (req) => updateContainer(m, req))
+    .on(ContainerLifecycle.stats, async (req) => containerStats(m, req.id))
     .on(Sessions.inspect, async (req) => m.session(req.session).info())
     .on(Sessions.resize, async (req) => m.session(req.session).resize({ cols: req.cols, rows: req.rows }))
     .on(Sessions.wait, async (req) => m.session(req.session).waitExit());
