@@ -45,9 +45,9 @@ import type { Logger } from '../util/log.js';
 import type { Container } from './container.js';
 import { LifecycleEmitter, type ContainerEvents } from './events.js';
 import { randomName } from './names.js';
-import { ZERO_TIME, newState, writeConfig, writeState } from './records.js';
+import { ZERO_TIME, newState, writeState } from './records.js';
 import type { Networks } from '../networks/networks.js';
-import { connectContainer, disconnectContainer, joinExtras, leaveAll, validateNetwork } from './network.js';
+import { joinExtras, leaveAll, validateNetwork } from './network.js';
 import { securityChoice, validateSecurity } from './security.js';
 import type { Session } from '../sessions/session.js';
 import { launch } from './launch.js';
@@ -241,16 +241,6 @@ export class ContainerManager {
     if (c.config.autoRemove && this.byId.has(c.config.id)) {
       setImmediate(() => { void this.remove(c.config.id, true).catch((err) => this.s.log.warn('auto-remove', { id: c.config.id, error: String(err) })); });
     }
-  }
-
-  /** `sbx network connect|disconnect` (containers/network.ts), under the container's lock. */
-  async connect(ref: string, net: string, aliases: string[] = []): Promise<void> {
-    const c = this.get(ref);
-    await this.lock.run(c.config.id, () => connectContainer(this.s.networks, c, net, aliases, () => writeConfig(c.dir, c.config)));
-  }
-  async disconnect(ref: string, net: string): Promise<void> {
-    const c = this.get(ref);
-    await this.lock.run(c.config.id, () => disconnectContainer(this.s.networks, c, net, () => writeConfig(c.dir, c.config)));
   }
 
   async stop(ref: string, timeout = 10): Promise<void> {
