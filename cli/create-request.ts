@@ -3,7 +3,7 @@
  * make. Flag errors are UsageError; the daemon checks the rest (names, capabilities, devices).
  */
 import { readFile } from 'node:fs/promises';
-import { SbxError, parseBind, parseMountFlag, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
+import { SbxError, parseBind, parseMountFlag, parseRestartPolicy, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
 import { PROCESS_ENV_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from './containers.js';
 
@@ -36,6 +36,7 @@ export const CREATE_OPTIONS = {
   tmpfs: { type: 'string', multiple: true },
   'volumes-from': { type: 'string', multiple: true },
   pull: { type: 'string' },
+  restart: { type: 'string' },
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -109,6 +110,12 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
   if (tmpfs.length) req.tmpfs = tmpfs;
   const from = strs(values['volumes-from']);
   if (from.length) req.volumesFrom = from;
+  const restart = str(values.restart);
+  if (restart !== undefined && restart !== '') {
+    const policy = parseRestartPolicy(restart);
+    if (policy.Name !== 'no' && req.autoRemove) throw new SbxError('invalid_argument', 'Conflicting options: --restart and --rm');
+    req.restartPolicy = policy;
+  }
   if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
   return req;

@@ -9,10 +9,11 @@
 import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
 import { mountRequests, type MountRequest } from './mounts.js';
+import { restartPolicyType, type RestartPolicy, type RestartPolicyRequest } from './restart.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
-export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'removing';
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing';
 /**
  * bridge (the default: sbx's default network, outbound through the host), none (loopback only),
  * host (the host's network namespace), container:NAME|ID (that container's), or a user network's
@@ -103,6 +104,8 @@ export interface CreateContainerRequest {
   tmpfs?: string[];
   /** --volumes-from CONTAINER[:ro|rw]: that container's binds and volumes, at the same targets. */
   volumesFrom?: string[];
+  /** --restart (protocol/restart.ts); not with autoRemove. */
+  restartPolicy?: RestartPolicyRequest;
 }
 
 /** CreateContainerRequest's schema, checked before the daemon sees the request: one line per field. */
@@ -140,6 +143,7 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   mounts: mountRequests,
   tmpfs: opt(strings),
   volumesFrom: opt(strings),
+  restartPolicy: opt(restartPolicyType),
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -178,7 +182,11 @@ export interface ContainerInspect {
     Error: string;
     StartedAt: string;
     FinishedAt: string;
+    /** Waiting to be started again by its restart policy. */
+    Restarting: boolean;
   };
+  /** Restarts made by the restart policy since the user last started it. */
+  RestartCount: number;
   Config: {
     Image: string;
     Hostname: string;
@@ -191,7 +199,8 @@ export interface ContainerInspect {
     OpenStdin: boolean;
   };
   HostConfig: {
-    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean;
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; NanoCpus: number; Init: boolean; AutoRemove: boolean;
+    RestartPolicy: RestartPolicy;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] as requested (HostPort "": a free port). */
     PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
     Privileged: boolean;

@@ -1,13 +1,15 @@
 /**
  * Container routes: create/start/stop/kill/wait/rm/list/inspect/logs, exec, session info, and
- * restart/rename/pause/unpause/top. Inputs arrive checked against their schemas in
+ * restart/rename/pause/unpause/top/update/stats. Inputs arrive checked against their schemas in
  * protocol/containers.ts and protocol/lifecycle.ts (the router does it).
  */
 import { ContainerLifecycle, Containers, Sessions } from '../../protocol/index.js';
 import { inspectContainer, listContainers } from '../containers/describe.js';
-import { pauseContainer, renameContainer, restartContainer, unpauseContainer } from '../containers/lifecycle.js';
+import { pauseContainer, renameContainer, restartContainer, unpauseContainer, waitContainer } from '../containers/lifecycle.js';
 import { containerLogs } from '../containers/logs.js';
 import { containerTop } from '../containers/top.js';
+import { containerStats } from '../containers/stats.js';
+import { updateContainer } from '../containers/update.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -20,7 +22,7 @@ export function registerContainers(api: ApiServer, s: Services): void {
     .on(Containers.start, async (req) => m.start(req.id))
     .on(Containers.stop, async (req) => m.stop(req.id, req.timeout ?? 10))
     .on(Containers.kill, async (req) => m.kill(req.id, req.signal ?? 'SIGKILL'))
-    .on(Containers.wait, async (req) => m.wait(req.id))
+    .on(Containers.wait, async (req) => waitContainer(m, req.id))
     .on(Containers.remove, async (req) => m.remove(req.id, req.force ?? false, req.volumes ?? false))
     .on(Containers.logs, async (req, ctx) => {
       ctx.download(containerLogs(m, req.id, { follow: req.follow ?? false, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
@@ -31,6 +33,8 @@ export function registerContainers(api: ApiServer, s: Services): void {
     .on(ContainerLifecycle.pause, async (req) => pauseContainer(m, req.id))
     .on(ContainerLifecycle.unpause, async (req) => unpauseContainer(m, req.id))
     .on(ContainerLifecycle.top, async (req) => containerTop(m, req.id, req.psArgs || undefined))
+    .on(ContainerLifecycle.update, async (req) => updateContainer(m, req))
+    .on(ContainerLifecycle.stats, async (req) => containerStats(m, req.id))
     .on(Sessions.inspect, async (req) => m.session(req.session).info())
     .on(Sessions.resize, async (req) => m.session(req.session).resize({ cols: req.cols, rows: req.rows }))
     .on(Sessions.wait, async (req) => m.session(req.session).waitExit());

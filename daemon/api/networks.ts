@@ -1,5 +1,6 @@
 /** `sbx network ...`: validate, one call into networks/, shape. */
 import { Networks as Routes, SbxError } from '../../protocol/index.js';
+import { connectManaged, disconnectManaged } from '../containers/network.js';
 import { inspectNetwork, listNetworks } from '../networks/describe.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
@@ -20,7 +21,7 @@ export function registerNetworks(api: ApiServer, s: Services): void {
     .on(Routes.list, async () => listNetworks(n))
     .on(Routes.inspect, async (req) => inspectNetwork(n, req.id))
     .on(Routes.remove, async (req) => n.remove(req.id))
-    .on(Routes.connect, async (req) => s.containers.connect(req.container, req.id, req.aliases ?? []))
-    .on(Routes.disconnect, async (req) => s.containers.disconnect(req.container, req.id))
+    .on(Routes.connect, async (req) => connectManaged(s.containers, n, req.container, req.id, req.aliases ?? []))
+    .on(Routes.disconnect, async (req) => disconnectManaged(s.containers, n, req.container, req.id))
     .on(Routes.prune, async () => ({ NetworksDeleted: await n.prune() }));
 }

@@ -11,6 +11,7 @@
 import { SbxError, type ContainerConfig } from '../../protocol/index.js';
 import type { ContainerManager } from '../containers/manager.js';
 import { containerLogs } from '../containers/logs.js';
+import { waitContainer } from '../containers/lifecycle.js';
 import { commitImage, type CommitDeps } from '../images/commit.js';
 import type { LoadedImage } from '../images/resolve.js';
 import type { Step } from '../dockerfile/types.js';
@@ -56,7 +57,7 @@ export async function runStep(deps: RunDeps, parent: LoadedImage, step: Extract<
     }
     if (o.signal?.aborted) kill(); // aborted while starting: the kill then found it not running yet
     await relayLogs(m, id, o.onOutput);
-    const w = await m.wait(id);
+    const w = await waitContainer(m, id);
     o.signal?.throwIfAborted();
     if (w.StatusCode !== 0) {
       throw o.fail(`process "${step.createdBy}" did not complete successfully: exit code: ${w.StatusCode}`);

@@ -1,11 +1,17 @@
 /**
  * The config record (records.ts) a validated create request makes over its resolved image:
- * the image's Entrypoint/Cmd/Env/WorkingDir/User/StopSignal under the request's own choices.
+ * the image's Entrypoint/Cmd/Env/WorkingDir/User/StopSignal under the request's own choices;
+ * and the container's directory, writable layer and volumes made from it (all or nothing).
  */
-import { normalizeSignal, type CreateContainerRequest } from '../../protocol/index.js';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { normalizeSignal, validateRestartPolicy, type CreateContainerRequest } from '../../protocol/index.js';
 import type { ResolvedImage } from '../images/resolve.js';
 import { exposedPorts } from './ports.js';
-import type { ContainerConfigRecord } from './records.js';
+import { newState, writeConfig, writeState, type ContainerConfigRecord } from './records.js';
+import { makeMounts, seedVolumes, type MountRecord } from './mounts.js';
+import { prepareRootfs, removeRootfs, rootfsOf, type RootfsDeps } from './rootfs.js';
+import type { VolumeStore } from '../volumes/store.js';
 import type { BindMount } from '../runtime/runtime.js';
 import type { SecurityChoice, SecurityOptions } from './security.js';
 import { mergeEnv } from './spec.js';
@@ -46,5 +52,31 @@ export function configRecord(req: CreateContainerRequest, image: ResolvedImage, 
   Object.assign(config, k.security);
   if (req.binds?.length) config.binds = req.binds;
   if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
+  if (req.restartPolicy) config.restartPolicy = validateRestartPolicy(req.restartPolicy);
   return config;
+}
+
+/** root/<id> with the records, the writable layer and the volumes (config.volumes set); nothing is left when it fails. */
+export async function writeContainer(s: RootfsDeps & { volumes: VolumeStore }, root: string, config: ContainerConfigRecord, image: ResolvedImage, plan: MountRecord[]): Promise<string> {
+  const { id } = config;
+  const dir = join(root, id);
+  await mkdir(dir, { mode: 0o700 });
+  let made: string[] = [];
+  try {
+    await prepareRootfs(s, id, image);
+    if (plan.length) {
+      const m = await makeMounts(plan, s.volumes);
+      made = m.made;
+      config.volumes = m.records;
+      await seedVolumes(m.records, made, s.volumes, await rootfsOf(s, id));
+    }
+    await writeConfig(dir, config);
+    await writeState(dir, newState());
+  } catch (e) {
+    for (const n of made) await s.volumes.remove(n, true).catch(() => undefined);
+    await removeRootfs(s, id).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return dir;
 }

@@ -36,12 +36,15 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     State: {
       Status: shownState(c.state), Running: c.state.status === 'running', Paused: !!c.state.paused, OOMKilled: c.state.oomKilled,
       Pid: c.state.pid, ExitCode: c.state.exitCode, Error: c.state.error, StartedAt: c.state.startedAt, FinishedAt: c.state.finishedAt,
+      Restarting: !!c.state.restarting,
     },
+    RestartCount: c.state.restartCount ?? 0,
     Config: {
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
     },
-    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
+    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, NanoCpus: cfg.nanoCpus ?? 0,
+      RestartPolicy: cfg.restartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null,
@@ -88,12 +91,14 @@ function portMap(ports: PortMapping[], requested: boolean): Record<string, { Hos
 
 /** docker shows a paused container's state as "paused" (its records say running). */
 function shownState(s: ContainerStateRecord): ContainerState {
+  if (s.status === 'exited' && s.restarting) return 'restarting';
   return s.status === 'running' && s.paused ? 'paused' : s.status;
 }
 
 function statusText(s: ContainerStateRecord): string {
   const ago = (iso: string): string => humanDuration((Date.now() - Date.parse(iso)) / 1000);
   if (s.status === 'running') return `Up ${ago(s.startedAt)}${s.paused ? ' (Paused)' : ''}`;
+  if (s.status === 'exited' && s.restarting) return `Restarting (${s.exitCode}) ${ago(s.finishedAt)} ago`;
   if (s.status === 'exited') return `Exited (${s.exitCode}) ${ago(s.finishedAt)} ago`;
   if (s.status === 'removing') return 'Removal In Progress';
   return 'Created';

@@ -2,10 +2,19 @@
  * restart, rename, pause and unpause over the manager's public surface (its locks, its runtime,
  * the records): docker's rules and messages, written in protocol/lifecycle.ts.
  */
-import { SbxError } from '../../protocol/index.js';
+import { SbxError, type WaitResult } from '../../protocol/index.js';
 import type { ContainerManager } from './manager.js';
 import { NAME_RE } from './names.js';
-import { writeConfig, writeState } from './records.js';
+import { writeConfig, writeState, type ContainerStateRecord } from './records.js';
+
+/** docker's wait: the exit code once the main process has exited (now, when it has already). */
+export async function waitContainer(m: ContainerManager, ref: string): Promise<WaitResult> {
+  const c = m.get(ref);
+  const st = c.state.status === 'exited' ? c.state : await new Promise<ContainerStateRecord>((r) => c.exited.push(r));
+  const res: WaitResult = { StatusCode: st.exitCode };
+  if (st.error) res.Error = { Message: st.error };
+  return res;
+}
 
 /** stop, then start once the exit is recorded (its cgroups gone): a new StartedAt, the same id and name. */
 export async function restartContainer(m: ContainerManager, ref: string, timeout = 10): Promise<void> {

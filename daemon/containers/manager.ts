@@ -12,6 +12,9 @@
  *   The stop signal or SIGKILL to a paused container (state.paused, lifecycle.ts) thaws it so
  *   that it can take the signal (docker's); a paused container refuses exec, and commit's
  *   freeze/thaw leaves it paused. restart/rename/pause/unpause are in lifecycle.ts, under locked().
+ * - After an exit the restart policy may start it again (restart.ts, protocol/restart.ts):
+ *   never after the user's stop/kill/rm, nor while close() runs; open() starts what the policies
+ *   bring back at sbxd start. start(id) by the user resets RestartCount.
  * - remove() deletes records, writable layer, cgroups and sessions; a running container needs
  *   force. Restart recovery (open()) is recover.ts; the config record create() writes, create.ts.
  * - For `sbx commit`: rootfs(id) (upperdir/lowerdirs via containers/rootfs.ts), isRunning(id),
@@ -26,7 +29,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   SIGNALS, SbxError, normalizeSignal,
-  type CreateContainerRequest, type CreateContainerResponse, type ExecRequest, type ExitInfo, type WaitResult,
+  type CreateContainerRequest, type CreateContainerResponse, type ExecRequest, type ExitInfo,
 } from '../../protocol/index.js';
 import type { Config } from '../config.js';
 import type { ContentStore } from '../content/store.js';
@@ -34,7 +37,7 @@ import type { ImageStore } from '../images/store.js';
 import type { Unpacker } from '../images/unpack.js';
 import { resolveImage } from '../images/resolve.js';
 import type { BindMount, Runtime } from '../runtime/runtime.js';
-import { prepareRootfs, removeRootfs, rootfsOf } from './rootfs.js';
+import { removeRootfs, rootfsOf } from './rootfs.js';
 import type { Rootfs } from '../snapshots/differ.js';
 import type { Snapshotter } from '../snapshots/snapshotter.js';
 import { KeyedMutex } from '../util/lock.js';
@@ -42,18 +45,18 @@ import type { Logger } from '../util/log.js';
 import type { Container } from './container.js';
 import { LifecycleEmitter, type ContainerEvents } from './events.js';
 import { randomName } from './names.js';
-import { ZERO_TIME, newState, writeConfig, writeState, type ContainerStateRecord } from './records.js';
-import { bindPorts } from './ports.js';
+import { ZERO_TIME, newState, writeState } from './records.js';
 import type { Networks } from '../networks/networks.js';
-import { connectContainer, disconnectContainer, joinExtras, joinNetwork, leaveAll, validateNetwork } from './network.js';
+import { joinExtras, leaveAll, validateNetwork } from './network.js';
 import { securityChoice, validateSecurity } from './security.js';
 import type { Session } from '../sessions/session.js';
-import { mainSpecs } from './spec.js';
-import { configRecord } from './create.js';
+import { launch } from './launch.js';
+import { configRecord, writeContainer } from './create.js';
 import { recoverContainer } from './recover.js';
 import { ContainerSessions } from './sessions.js';
+import { RestartPolicies } from './restart.js';
 import { validateCreate } from './validate.js';
-import { inheritMounts, makeMounts, planMounts, removeAnonymousVolumes, seedVolumes } from './mounts.js';
+import { inheritMounts, planMounts, removeAnonymousVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 
 /** What the manager stands on; the composition root passes its services. */
@@ -77,12 +80,14 @@ export class ContainerManager {
   /** started/exited, for what keeps per-container state beside the manager (the change recorder). */
   readonly events: ContainerEvents;
   readonly root: string;
+  private readonly restarts: RestartPolicies;
 
   constructor(private readonly s: ContainerDeps, readonly runtime: Runtime) {
     this.root = join(s.config.root, 'containers');
     this.emitter = new LifecycleEmitter((event, id, e) => s.log.warn('container event listener', { event, id, error: String(e) }));
     this.events = this.emitter;
     this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig));
+    this.restarts = new RestartPolicies((id) => this.start(id, true), s.log);
   }
 
   /** Load records; containers recorded running whose process is gone become exited (recover.ts). */
@@ -92,10 +97,14 @@ export class ContainerManager {
       const c = await recoverContainer(this.s, this.runtime, this.root, id);
       if (c) this.byId.set(id, c);
     }
+    // what its restart policy brings back when sbxd starts (docker's restore)
+    const back = [...this.byId.values()].filter((c) => this.restarts.atBoot(c));
+    await Promise.all(back.map((c) => this.start(c.config.id).catch((e) => this.s.log.warn('restart at sbxd start', { id: c.config.id, error: String(e) }))));
   }
 
   /** Kill what runs (the daemon is going away; its processes would die with it anyway). */
   async close(): Promise<void> {
+    this.restarts.close();
     const running = [...this.byId.values()].filter((c) => c.state.status === 'running');
     // wait for the exit bookkeeping too (state written, cgroups removed), not just the exit
     const settled = running.map((c) => new Promise<unknown>((r) => c.exited.push(r)));
@@ -172,25 +181,7 @@ export class ContainerManager {
       }
       const name = req.name ?? randomName(taken);
       const config = configRecord(req, image, { id, name, entrypoint, cmd, sec, security, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
-      const dir = join(this.root, id);
-      await mkdir(dir, { mode: 0o700 });
-      let made: string[] = [];
-      try {
-        await prepareRootfs(this.s, id, image);
-        if (plan.length) {
-          const m = await makeMounts(plan, this.s.volumes);
-          made = m.made;
-          config.volumes = m.records;
-          await seedVolumes(m.records, made, this.s.volumes, await rootfsOf(this.s, id));
-        }
-        await writeConfig(dir, config);
-        await writeState(dir, newState());
-      } catch (e) {
-        for (const n of made) await this.s.volumes.remove(n, true).catch(() => undefined);
-        await removeRootfs(this.s, id).catch(() => undefined);
-        await rm(dir, { recursive: true, force: true });
-        throw e;
-      }
+      const dir = await writeContainer(this.s, this.root, config, image, plan);
       this.byId.set(id, { config, state: newState(), dir, pid1: 0, execs: 0, exited: [] });
       // the main session exists from create on, so a client can attach before start
       this.sessions.main(this.byId.get(id)!);
@@ -198,26 +189,22 @@ export class ContainerManager {
     });
   }
 
-  async start(ref: string): Promise<void> {
+  /** byPolicy: a restart by the restart policy (the user's start resets its count and marks). */
+  async start(ref: string, byPolicy = false): Promise<void> {
     const c = this.get(ref);
     await this.lock.run(c.config.id, async () => {
+      if (byPolicy && !c.state.restarting) return; // cancelled meanwhile
       if (c.state.status === 'running') return;
       if (c.state.status === 'removing') throw new SbxError('failed_precondition', `start container ${c.config.name}: it is being removed`);
+      if (!byPolicy) {
+        this.restarts.cancel(c);
+        c.state.restartCount = 0;
+        c.state.manuallyStopped = false;
+      }
+      c.state.restarting = false;
       const rootfs = await rootfsOf(this.s, c.config.id);
       const session = c.state.status === 'created' && c.session && c.session.state === 'created' ? c.session : this.sessions.main(c, true);
-      const { spec, proc } = await mainSpecs(c, rootfs, this.s.volumes);
-      const ports = c.config.ports?.length ? await bindPorts(c.config.ports) : undefined;
-      const leave = await joinNetwork(this.s.networks, c, spec, (r) => this.get(r).pid1).catch(async (e) => { await ports?.close(); throw e; });
-      const task = await this.runtime.start(spec, proc).catch(async (e) => {
-        await ports?.close();
-        await leave?.();
-        throw SbxError.wrap(e, `start container ${c.config.name}`, 'unavailable');
-      });
-      if (ports && !task.failed) {
-        ports.attach(task.pid1);
-        c.unpublish = ports.close;
-        c.published = ports.published;
-      } else await ports?.close();
+      const task = await launch(this.s, this.runtime, c, rootfs, (r) => this.get(r).pid1);
       c.pid1 = task.pid1;
       session.bind(task.process);
       if (!task.failed) await joinExtras(this.s.networks, c, task.pid1).catch((e) => this.s.log.warn('connect network', { id: c.config.id, error: String(e) }));
@@ -247,6 +234,8 @@ export class ContainerManager {
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
     // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
     await this.emitter.emit('exited', c.config.id);
+    // decided before anyone waiting hears of the exit
+    if (this.byId.has(c.config.id) && !c.config.autoRemove) await this.restarts.exited(c);
     for (const w of c.exited.splice(0)) w(c.state);
     // outside of start()'s lock, which may be waiting for this exit
     if (c.config.autoRemove && this.byId.has(c.config.id)) {
@@ -254,18 +243,9 @@ export class ContainerManager {
     }
   }
 
-  /** `sbx network connect|disconnect` (containers/network.ts), under the container's lock. */
-  async connect(ref: string, net: string, aliases: string[] = []): Promise<void> {
-    const c = this.get(ref);
-    await this.lock.run(c.config.id, () => connectContainer(this.s.networks, c, net, aliases, () => writeConfig(c.dir, c.config)));
-  }
-  async disconnect(ref: string, net: string): Promise<void> {
-    const c = this.get(ref);
-    await this.lock.run(c.config.id, () => disconnectContainer(this.s.networks, c, net, () => writeConfig(c.dir, c.config)));
-  }
-
   async stop(ref: string, timeout = 10): Promise<void> {
     const c = this.get(ref);
+    await this.stoppedByUser(c);
     if (c.state.status !== 'running' || !c.session) return;
     const done = c.session.waitExit();
     this.signal(c, c.config.stopSignal);
@@ -279,7 +259,15 @@ export class ContainerManager {
     const sig = normalizeSignal(signal);
     if (!sig) throw new SbxError('invalid_argument', `kill container ${c.config.name}: invalid signal ${JSON.stringify(signal)}`);
     if (c.state.status !== 'running') throw new SbxError('failed_precondition', `kill container ${c.config.name}: container is not running`);
+    await this.stoppedByUser(c);
     this.signal(c, sig);
+  }
+
+  /** No restart by policy after this (docker's HasBeenManuallyStopped); a start by the policy under way finishes first. */
+  private async stoppedByUser(c: Container): Promise<void> {
+    c.state.manuallyStopped = true;
+    this.restarts.cancel(c);
+    await this.lock.run(c.config.id, async () => { if (c.state.status !== 'running') await writeState(c.dir, c.state); });
   }
 
   private signal(c: Container, sig: string): void {
@@ -292,17 +280,10 @@ export class ContainerManager {
     }
   }
 
-  async wait(ref: string): Promise<WaitResult> {
-    const c = this.get(ref);
-    const st = c.state.status === 'exited' ? c.state : await new Promise<ContainerStateRecord>((r) => c.exited.push(r));
-    const res: WaitResult = { StatusCode: st.exitCode };
-    if (st.error) res.Error = { Message: st.error };
-    return res;
-  }
-
   /** removeVolumes: also its anonymous volumes (docker's rm -v; always with --rm). */
   async remove(ref: string, force = false, removeVolumes = false): Promise<void> {
     const c = this.get(ref);
+    this.restarts.cancel(c);
     if (c.state.status === 'running') {
       if (!force) throw new SbxError('failed_precondition', `remove container ${c.config.name}: container is running: stop the container before removing or force remove`);
       const done = c.session!.waitExit();

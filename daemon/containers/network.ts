@@ -9,6 +9,8 @@ import { PREDEFINED } from '../networks/networks.js';
 import { freeIfName, plug, unplug } from '../networks/plug.js';
 import type { ContainerSpec } from '../runtime/runtime.js';
 import type { Container } from './container.js';
+import type { ContainerManager } from './manager.js';
+import { writeConfig } from './records.js';
 
 /** The create request's network fields, checked against the known networks. @throws invalid_argument, not_found */
 export function validateNetwork(networks: Networks, req: CreateContainerRequest, peer: (ref: string) => unknown): void {
@@ -118,4 +120,14 @@ export async function disconnectContainer(networks: Networks, c: Container, net:
     if (!cfg.networks.length) delete cfg.networks;
   }
   await save();
+}
+
+/** `sbx network connect|disconnect` of a container the manager holds, under its lock; the record is saved. */
+export async function connectManaged(m: ContainerManager, networks: Networks, ref: string, net: string, aliases: string[] = []): Promise<void> {
+  const c = m.get(ref);
+  await m.locked(c.config.id, () => connectContainer(networks, c, net, aliases, () => writeConfig(c.dir, c.config)));
+}
+export async function disconnectManaged(m: ContainerManager, networks: Networks, ref: string, net: string): Promise<void> {
+  const c = m.get(ref);
+  await m.locked(c.config.id, () => disconnectContainer(networks, c, net, () => writeConfig(c.dir, c.config)));
 }

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
+import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
 import type { BindMount } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 import type { MountRecord } from './mounts.js';
@@ -39,6 +39,10 @@ export interface ContainerConfigRecord {
   dns?: { servers: string[]; search: string[]; options: string[] };
   memory: number;
   pidsLimit: number;
+  /** CPU quota in billionths of a CPU (--cpus × 1e9; `sbx update --cpus`); absent or 0: none. */
+  nanoCpus?: number;
+  /** --restart (protocol/restart.ts); absent: "no". */
+  restartPolicy?: RestartPolicy;
   init: boolean;
   autoRemove: boolean;
   stopSignal: string;
@@ -70,6 +74,12 @@ export interface ContainerStateRecord {
   oomKilled: boolean;
   /** `sbx pause`: the running container's processes are frozen (absent: not paused). */
   paused?: boolean;
+  /** Restarts by the restart policy since the user last started it (absent: 0). */
+  restartCount?: number;
+  /** The user stopped or killed it (docker's HasBeenManuallyStopped): no restart by policy, nor at sbxd start for unless-stopped. */
+  manuallyStopped?: boolean;
+  /** Exited, waiting for its restart policy's delay (containers/restart.ts). */
+  restarting?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -24,6 +24,7 @@ export async function recoverContainer(s: RootfsDeps & { log: Logger }, runtime:
     return undefined;
   }
   const c: Container = { ...rec, dir, pid1: 0, execs: 0, exited: [] };
+  c.state.restarting = false; // a pending restart died with the last sbxd (manager.open decides again)
   if (c.state.status === 'running' || c.state.status === 'removing') {
     if (c.state.pid && runtime.alive(c.state.pid) && isOurs(c.state.pid, dir)) {
       try { process.kill(c.state.pid, 'SIGKILL'); } catch { /* gone */ }

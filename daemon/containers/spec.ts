@@ -53,6 +53,7 @@ export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, f
   const spec: ContainerSpec = {
     id: c.config.id, stateDir: c.dir, rootfs: rootfs.mounts, hostname: c.config.hostname, network: c.config.network === 'host' ? 'host' : 'none', init: false,
     ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
+    ...(c.config.nanoCpus ? { nanoCpus: c.config.nanoCpus } : {}),
     ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
     ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
     ...(c.config.mounts?.length ? { mounts: c.config.mounts } : {}),

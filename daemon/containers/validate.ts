@@ -1,5 +1,5 @@
 /** The create request's own checks, before any work: each failure is invalid_argument naming the field. */
-import { SbxError, type CreateContainerRequest } from '../../protocol/index.js';
+import { SbxError, validateRestartPolicy, type CreateContainerRequest } from '../../protocol/index.js';
 import { NAME_RE } from './names.js';
 
 export function validateCreate(req: CreateContainerRequest): void {
@@ -20,6 +20,11 @@ export function validateCreate(req: CreateContainerRequest): void {
     if (!p || !(ok(p.hostPort) || p.hostPort === 0) || !ok(p.containerPort) || (p.protocol !== undefined && p.protocol !== 'tcp' && p.protocol !== 'udp') || typeof p.hostIp !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p.hostIp)) {
       throw new SbxError('invalid_argument', `create container: invalid port mapping ${JSON.stringify(p)}`);
     }
+  }
+  if (req.restartPolicy) {
+    const p = validateRestartPolicy(req.restartPolicy);
+    // docker 25's daemon message for the API; the CLI says "Conflicting options" first
+    if (p.Name !== 'no' && req.autoRemove) throw new SbxError('invalid_argument', "can't create 'AutoRemove' container with restart policy");
   }
   if (req.hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(req.hostname)) throw new SbxError('invalid_argument', `create container: invalid hostname ${JSON.stringify(req.hostname)}`);
 }

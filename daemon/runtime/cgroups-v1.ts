@@ -1,20 +1,25 @@
 /**
  * Per-container groups on a v1 or hybrid host (this machine kind: v1 controllers under
  * /sys/fs/cgroup/<controller>): memory (limit + OOM count), pids (limit), freezer (commit --pause)
- * and devices (allow list) under sbx/<id>. Controllers that are missing are skipped; a limit asked
- * for on a host without its controller is an `unavailable` error.
+ * and devices (allow list) under sbx/<id>; cpu (the CFS quota) only once a quota is asked for.
+ * Controllers that are missing are skipped; a limit asked for on a host without its controller
+ * is an `unavailable` error.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
-import type { CgroupLimits, Cgroups } from './cgroups.js';
+import { totalmem } from 'node:os';
+import type { CgroupLimits, CgroupStats, Cgroups, ResourceUpdate } from './cgroups.js';
 
 const BASE = '/sys/fs/cgroup';
 const PARENT = 'sbx';
-export type Controller = 'memory' | 'pids' | 'freezer' | 'devices';
+export type Controller = 'memory' | 'pids' | 'freezer' | 'devices' | 'cpu';
+/** Made for every container; 'cpu' only with a quota (every group a process joins costs a start). */
 const CONTROLLERS: Controller[] = ['memory', 'pids', 'freezer', 'devices'];
+const ALL: Controller[] = [...CONTROLLERS, 'cpu'];
+const CFS_PERIOD_US = 100_000;
 
 function dir(ctrl: Controller, id: string): string { return join(BASE, ctrl, PARENT, id); }
 function present(ctrl: Controller): boolean { return existsSync(join(BASE, ctrl, 'cgroup.procs')); }
@@ -55,7 +60,9 @@ async function createCgroups(id: string, limits: CgroupLimits): Promise<string[]
     await mkdir(d, { recursive: true });
     dirs.push(d);
   }
+  if (limits.nanoCpus) dirs.push(await cpuGroup(id));
   try {
+    if (limits.nanoCpus) await setQuota(id, limits.nanoCpus);
     if (limits.memory && present('memory')) {
       const d = dir('memory', id);
       await writeFile(join(d, 'memory.limit_in_bytes'), String(limits.memory));
@@ -79,7 +86,67 @@ async function createCgroups(id: string, limits: CgroupLimits): Promise<string[]
 
 /** The groups a process of the container joins (exec). */
 function cgroupDirs(id: string): string[] {
-  return CONTROLLERS.filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
+  return ALL.filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
+}
+
+async function cpuGroup(id: string): Promise<string> {
+  if (!present('cpu')) throw new SbxError('unavailable', `cpu quota for container ${id}: no cpu cgroup controller on this host`);
+  const d = dir('cpu', id);
+  await mkdir(d, { recursive: true });
+  return d;
+}
+
+/** nanoCpus 0: no quota. */
+async function setQuota(id: string, nanoCpus: number): Promise<void> {
+  const d = dir('cpu', id);
+  await writeFile(join(d, 'cpu.cfs_period_us'), String(CFS_PERIOD_US));
+  await writeFile(join(d, 'cpu.cfs_quota_us'), nanoCpus ? String(Math.max(1000, Math.round(nanoCpus * CFS_PERIOD_US / 1e9))) : '-1');
+}
+
+async function update(id: string, limits: ResourceUpdate, pids: number[]): Promise<void> {
+  if (!existsSync(dir('freezer', id)) && !existsSync(dir('memory', id))) throw new SbxError('failed_precondition', `update container ${id}: it has no cgroups (not running?)`);
+  try {
+    if (limits.memory !== undefined) {
+      if (!present('memory')) throw new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
+      const d = dir('memory', id);
+      const v = limits.memory ? String(limits.memory) : '-1';
+      const sw = join(d, 'memory.memsw.limit_in_bytes');
+      // memsw may never be below the limit: raise it first, lower it last
+      const cur = Number((await readFile(join(d, 'memory.limit_in_bytes'), 'utf8')).trim());
+      const raising = !limits.memory || limits.memory > cur;
+      if (raising && existsSync(sw)) await writeFile(sw, v);
+      await writeFile(join(d, 'memory.limit_in_bytes'), v);
+      if (!raising && existsSync(sw)) await writeFile(sw, v);
+    }
+    if (limits.pidsLimit !== undefined) {
+      if (!present('pids')) throw new SbxError('unavailable', `pids limit for container ${id}: no pids cgroup controller on this host`);
+      await writeFile(join(dir('pids', id), 'pids.max'), limits.pidsLimit ? String(limits.pidsLimit) : 'max');
+    }
+    if (limits.nanoCpus !== undefined && (limits.nanoCpus || existsSync(dir('cpu', id)))) {
+      const fresh = !existsSync(dir('cpu', id));
+      const d = await cpuGroup(id);
+      await setQuota(id, limits.nanoCpus);
+      // twice: a process forked by one not yet moved lands in the parent group
+      if (fresh) for (let i = 0; i < 2; i++) for (const pid of pids) await writeFile(join(d, 'cgroup.procs'), String(pid)).catch(() => undefined);
+    }
+  } catch (e) {
+    if (e instanceof SbxError) throw e;
+    throw new SbxError('unavailable', `update container ${id}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function stats(id: string): Promise<CgroupStats> {
+  const read = (ctrl: Controller, file: string): Promise<string> => readFile(join(dir(ctrl, id), file), 'utf8').catch(() => '');
+  if (!existsSync(dir('freezer', id)) && !existsSync(dir('memory', id))) throw new SbxError('failed_precondition', `stats of container ${id}: it has no cgroups (not running?)`);
+  const usage = Number((await read('memory', 'memory.usage_in_bytes')).trim() || 0);
+  const inactive = Number(/^total_inactive_file (\d+)$/m.exec(await read('memory', 'memory.stat'))?.[1] ?? 0);
+  const limit = Number((await read('memory', 'memory.limit_in_bytes')).trim() || 0);
+  return {
+    memoryUsage: Math.max(0, usage - inactive),
+    // "no limit" is a huge number in v1: docker shows the host's memory then
+    memoryLimit: limit > 0 && limit < totalmem() ? limit : 0,
+    pids: Number((await read('pids', 'pids.current')).trim() || 0),
+  };
 }
 
 async function freezerState(id: string): Promise<string> {
@@ -117,7 +184,7 @@ async function oomKilled(id: string): Promise<boolean> {
 
 /** Remove the groups; processes must be gone (retries briefly while the kernel reaps them). */
 async function removeCgroups(id: string): Promise<void> {
-  for (const ctrl of CONTROLLERS) {
+  for (const ctrl of ALL) {
     const d = dir(ctrl, id);
     if (!existsSync(d)) continue;
     if (ctrl === 'freezer') await writeFile(join(d, 'freezer.state'), 'THAWED').catch(() => undefined);
@@ -133,5 +200,5 @@ async function removeCgroups(id: string): Promise<void> {
 }
 
 export const v1Cgroups: Cgroups = {
-  create: createCgroups, dirs: cgroupDirs, freeze, thaw, isFrozen, oomKilled, remove: removeCgroups,
+  create: createCgroups, dirs: cgroupDirs, freeze, thaw, isFrozen, oomKilled, remove: removeCgroups, update, stats,
 };

@@ -2,7 +2,7 @@
  * Per-container groups on the unified hierarchy (cgroup v2: Debian 12's default), one directory
  * `sbx/<id>` under the cgroup2 mount (/sys/fs/cgroup on a unified host). memory.max with
  * memory.swap.max 0 (as docker with --memory-swap = --memory), pids.max, and the built-in
- * freezer (cgroup.freeze), which needs no controller. A limit whose controller the host does
+ * freezer (cgroup.freeze), which needs no controller; cpu.max for a CPU quota. A limit whose controller the host does
  * not delegate is an `unavailable` error, as on v1. Devices: v2 has no devices files (runc
  * attaches a BPF device program instead); sbx does not, so `limits.devices` is not enforced
  * here: the container's nodev /dev with only the allowed nodes bound in (init.c) is what holds.
@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
-import type { CgroupLimits, Cgroups } from './cgroups.js';
+import type { CgroupLimits, CgroupStats, Cgroups, ResourceUpdate } from './cgroups.js';
 
 /** /sys/fs/cgroup when it is a cgroup2 mount (a unified host), else undefined. */
 export function unifiedRoot(): string | undefined {
@@ -28,6 +28,8 @@ export function unifiedCgroups(root: string): Cgroups {
     isFrozen: (id) => isFrozen(root, id),
     oomKilled: (id) => oomKilled(root, id),
     remove: (id) => remove(root, id),
+    update: (id, limits) => update(root, id, limits),
+    stats: (id) => stats(root, id),
   };
 }
 
@@ -42,7 +44,7 @@ async function controllers(dir: string): Promise<string[]> {
 async function prepareParent(root: string): Promise<void> {
   await mkdir(parent(root), { recursive: true });
   for (const dir of [root, parent(root)]) {
-    const offered = (await controllers(dir)).filter((c) => c === 'memory' || c === 'pids');
+    const offered = (await controllers(dir)).filter((c) => c === 'memory' || c === 'pids' || c === 'cpu');
     const enabled = (await readFile(join(dir, 'cgroup.subtree_control'), 'utf8').catch(() => '')).split(/\s+/);
     const missing = offered.filter((c) => !enabled.includes(c));
     if (missing.length) await writeFile(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' ')).catch(() => undefined);
@@ -53,23 +55,56 @@ async function create(root: string, id: string, limits: CgroupLimits): Promise<s
   await prepareParent(root);
   const d = group(root, id);
   await mkdir(d, { recursive: true });
-  const have = await controllers(d);
   try {
-    if (limits.memory) {
-      if (!have.includes('memory')) throw new SbxError('unavailable', `memory limit for container ${id}: the host does not delegate the memory controller to ${parent(root)}`);
-      await writeFile(join(d, 'memory.max'), String(limits.memory));
-      if (existsSync(join(d, 'memory.swap.max'))) await writeFile(join(d, 'memory.swap.max'), '0');
-    }
-    if (limits.pidsLimit) {
-      if (!have.includes('pids')) throw new SbxError('unavailable', `pids limit for container ${id}: the host does not delegate the pids controller to ${parent(root)}`);
-      await writeFile(join(d, 'pids.max'), String(limits.pidsLimit));
-    }
+    await setLimits(root, id, limits, 'set cgroup limits of');
   } catch (e) {
     await rmdir(d).catch(() => undefined);
-    if (e instanceof SbxError) throw e;
-    throw new SbxError('unavailable', `set cgroup limits of container ${id}: ${(e as Error).message}`, { cause: e });
+    throw e;
   }
   return [d];
+}
+
+/** Absent: unchanged; 0: no limit (an update), where create never writes a 0. */
+async function setLimits(root: string, id: string, limits: ResourceUpdate, what: string): Promise<void> {
+  const d = group(root, id);
+  const have = await controllers(d);
+  const need = (ctrl: string, kind: string): void => {
+    if (!have.includes(ctrl)) throw new SbxError('unavailable', `${kind} for container ${id}: the host does not delegate the ${ctrl} controller to ${parent(root)}`);
+  };
+  try {
+    if (limits.memory !== undefined) {
+      need('memory', 'memory limit');
+      await writeFile(join(d, 'memory.max'), limits.memory ? String(limits.memory) : 'max');
+      if (existsSync(join(d, 'memory.swap.max'))) await writeFile(join(d, 'memory.swap.max'), limits.memory ? '0' : 'max');
+    }
+    if (limits.pidsLimit !== undefined) {
+      need('pids', 'pids limit');
+      await writeFile(join(d, 'pids.max'), limits.pidsLimit ? String(limits.pidsLimit) : 'max');
+    }
+    if (limits.nanoCpus !== undefined) {
+      need('cpu', 'cpu quota');
+      await writeFile(join(d, 'cpu.max'), limits.nanoCpus ? `${Math.max(1000, Math.round(limits.nanoCpus * 100_000 / 1e9))} 100000` : 'max 100000');
+    }
+  } catch (e) {
+    if (e instanceof SbxError) throw e;
+    throw new SbxError('unavailable', `${what} container ${id}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function update(root: string, id: string, limits: ResourceUpdate): Promise<void> {
+  if (!existsSync(join(group(root, id), 'cgroup.procs'))) throw new SbxError('failed_precondition', `update container ${id}: it has no cgroup (not running?)`);
+  await setLimits(root, id, limits, 'update');
+}
+
+async function stats(root: string, id: string): Promise<CgroupStats> {
+  const d = group(root, id);
+  if (!existsSync(join(d, 'cgroup.procs'))) throw new SbxError('failed_precondition', `stats of container ${id}: it has no cgroup (not running?)`);
+  const read = (f: string): Promise<string> => readFile(join(d, f), 'utf8').catch(() => '');
+  const usage = Number((await read('memory.current')).trim() || 0);
+  const inactive = Number(/^inactive_file (\d+)$/m.exec(await read('memory.stat'))?.[1] ?? 0);
+  const max = (await read('memory.max')).trim();
+  const pids = (await read('cgroup.procs')).split('\n').filter(Boolean).length;
+  return { memoryUsage: Math.max(0, usage - inactive), memoryLimit: /^\d+$/.test(max) ? Number(max) : 0, pids: Number((await read('pids.current')).trim() || pids) };
 }
 
 function dirs(root: string, id: string): string[] {

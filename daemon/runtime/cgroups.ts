@@ -14,10 +14,25 @@ export type DeviceRule = string;
 export interface CgroupLimits {
   memory?: number;
   pidsLimit?: number;
+  /** CPU quota in billionths of a CPU (docker's NanoCpus, --cpus × 1e9): the CFS quota over a 100 ms period. */
+  nanoCpus?: number;
   /** The only devices the container's processes may open or mknod; everything else is denied.
    * Undefined leaves devices unrestricted. On a unified (v2) host it is not enforced here (v2 has
    * no devices files; the container's nodev /dev is what holds there). */
   devices?: DeviceRule[];
+}
+
+/** What `sbx update` changes on a running container; absent: unchanged, 0: no limit. */
+export type ResourceUpdate = Pick<CgroupLimits, 'memory' | 'pidsLimit' | 'nanoCpus'>;
+
+/** What the groups tell of a container now (`sbx stats`). */
+export interface CgroupStats {
+  /** Bytes in use without the inactive page cache (docker's "MEM USAGE"). */
+  memoryUsage: number;
+  /** The memory limit in bytes; 0 when there is none. */
+  memoryLimit: number;
+  /** Processes (tasks) in the group. */
+  pids: number;
 }
 
 /**
@@ -38,6 +53,12 @@ export interface Cgroups {
   isFrozen(id: string): Promise<boolean>;
   /** Whether the kernel killed a process of the container at its memory limit. */
   oomKilled(id: string): Promise<boolean>;
+  /** Change the limits of a running container's groups; `pids` are its processes (moved into a group made now).
+   * @throws failed_precondition when it has no groups (not running), unavailable when the host lacks the controller
+   * or the kernel refuses the value (a memory limit below what is in use) */
+  update(id: string, limits: ResourceUpdate, pids: number[]): Promise<void>;
+  /** @throws failed_precondition when it has no groups */
+  stats(id: string): Promise<CgroupStats>;
   /** Remove the groups; their processes must be gone (retries briefly while the kernel reaps).
    * @throws unavailable when a group stays busy */
   remove(id: string): Promise<void>;

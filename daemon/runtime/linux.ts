@@ -113,6 +113,8 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
     },
     cleanup: (id) => cg.remove(id),
     oomKilled: (id) => cg.oomKilled(id),
+    async update(id, limits) { await cg.update(id, limits, await this.pids(id)); },
+    stats: (id) => cg.stats(id),
   };
 }
 

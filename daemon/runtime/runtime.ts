@@ -34,6 +34,7 @@
  * Errors: failed_precondition (exec/kill/freeze of a container that is not running),
  * unavailable (namespaces, cgroups or mounts cannot be used here).
  */
+import type { CgroupStats, ResourceUpdate } from './cgroups.js';
 import type { DeviceMapping, ExitInfo, Size } from '../../protocol/index.js';
 import type { SeccompProfile } from './seccomp.js';
 
@@ -87,6 +88,8 @@ export interface ContainerSpec {
   dns?: DnsConfig;
   memory?: number;
   pidsLimit?: number;
+  /** CPU quota in billionths of a CPU (--cpus × 1e9). */
+  nanoCpus?: number;
   /** Put tini in front as PID 1. */
   init: boolean;
   /** Extra lines for /etc/hosts. */
@@ -159,4 +162,9 @@ export interface Runtime {
   cleanup(id: string): Promise<void>;
   /** Did the memory cgroup kill a process for being out of memory? */
   oomKilled(id: string): Promise<boolean>;
+  /** Change a running container's memory, pids and CPU limits (cgroups.ts ResourceUpdate: 0 lifts one).
+   * @throws failed_precondition (not running), unavailable (no controller, or the kernel refuses the value) */
+  update(id: string, limits: ResourceUpdate): Promise<void>;
+  /** Its cgroups' memory and pids figures. @throws failed_precondition (not running) */
+  stats(id: string): Promise<CgroupStats>;
 }

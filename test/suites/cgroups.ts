@@ -118,6 +118,22 @@ export function cgroupsSuite(name: string, open: () => Promise<CgroupsUnderTest>
     assert.is.not(r.code, 0);
   }));
 
+  s('update sets and lifts a pids limit on a live group, where offered; stats counts its processes', privileged<Ctx>(async (ctx) => {
+    const { cgroups: cg, offers } = ctx.ut!;
+    await rejects(() => cg.update(ctx.id, { pidsLimit: 1 }, []), 'failed_precondition');
+    const dirs = await cg.create(ctx.id, {});
+    const sh = shell(ctx, '/bin/true && echo forked');
+    await enter(dirs, sh.p.pid!);
+    if (!offers.pids) { await rejects(() => cg.update(ctx.id, { pidsLimit: 1 }, [sh.p.pid!]), 'unavailable'); return; }
+    assert.is((await cg.stats(ctx.id)).pids, 1);
+    await cg.update(ctx.id, { pidsLimit: 1 }, [sh.p.pid!]);
+    await cg.update(ctx.id, { pidsLimit: 0 }, [sh.p.pid!]);
+    await cg.update(ctx.id, { pidsLimit: 1 }, [sh.p.pid!]);
+    sh.go();
+    const r = await sh.done;
+    assert.is(r.out, '', 'the limit set by update holds: the fork fails');
+  }));
+
   s('a memory limit kills what goes past it, and oomKilled says so, where offered; else refused', privileged<Ctx>(async (ctx) => {
     const { cgroups: cg, offers } = ctx.ut!;
     if (!offers.memory) { await rejects(() => cg.create(ctx.id, { memory: 32 << 20 }), 'unavailable'); return; }
