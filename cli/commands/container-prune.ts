@@ -14,7 +14,7 @@ export const command: Command = {
   },
   async run({ values, positionals }, { client, stdout, stderr, stdin }) {
     if (positionals.length) throw new UsageError('"sbx container prune" accepts no arguments.');
-    if (values.force !== true && !(await confirm(stdin, stdout, 'WARNING! This will remove all stopped containers.'))) {
+    if (values.force !== true && !(await confirm(stdin, stdout, 'WARNING! This will remove all stopped containers.\n'))) {
       stderr.write('container prune has been cancelled\n');
       return 1;
     }
