@@ -1,7 +1,7 @@
 /** `sbx container prune [-f] [--filter until=|label=]`: remove stopped containers, as docker's. */
 import { Prune } from '../../protocol/index.js';
 import { UsageError, strs, type Command } from '../command.js';
-import { humanSize } from '../output.js';
+import { daemonError, humanSize } from '../output.js';
 import { confirm } from '../prompt.js';
 
 export const command: Command = {
@@ -18,7 +18,8 @@ export const command: Command = {
       stderr.write('container prune has been cancelled\n');
       return 1;
     }
-    const r = await client.call(Prune.containers, { filters: strs(values.filter) });
+    let r;
+    try { r = await client.call(Prune.containers, { filters: strs(values.filter) }); } catch (e) { return daemonError(stderr, e); }
     if (r.deleted.length) stdout.write(`Deleted Containers:\n${r.deleted.map((id) => `${id}\n`).join('')}\n`);
     stdout.write(`Total reclaimed space: ${humanSize(r.reclaimed)}\n`);
   },
