@@ -39,10 +39,11 @@ export function truncate(s: string, n: number): string {
 
 /**
  * docker's CLI for a daemon refusal in most verbs (not run/create, which exit 125):
- * "Error response from daemon: MSG" on stderr, exit 1. Anything but an SbxError is rethrown.
+ * "Error response from daemon: MSG" on stderr, exit 1. Anything but the daemon's own refusal (not
+ * an SbxError, or `unavailable`: no daemon answered) is rethrown, for main's "Error: …", 125.
  */
 export function daemonError(stderr: NodeJS.WriteStream, e: unknown): number {
-  if (!(e instanceof SbxError)) throw e;
+  if (!(e instanceof SbxError) || e.code === 'unavailable') throw e;
   stderr.write(`Error response from daemon: ${e.message}\n`);
   return 1;
 }

@@ -2,7 +2,7 @@
  * `sbx rmi [-f] IMAGE...`, docker's: each image in turn; a refusal ("conflict: …", no such image)
  * prints "Error response from daemon: …" and the rest still go; exit 1 if any was refused.
  */
-import { Images, SbxError } from '../../protocol/index.js';
+import { Images } from '../../protocol/index.js';
 import { UsageError, type Command } from '../command.js';
 import { daemonError } from '../output.js';
 
@@ -23,7 +23,6 @@ export const command: Command = {
         for (const u of r.untagged) stdout.write(`Untagged: ${u}\n`);
         for (const d of r.deleted) stdout.write(`Deleted: ${d}\n`);
       } catch (e) {
-        if (!(e instanceof SbxError) || e.code === 'unavailable') throw e; // no daemon: as every verb
         status = daemonError(stderr, e);
       }
     }
