@@ -100,6 +100,7 @@ export const ALIASES: Record<string, string> = {
   'container prune': 'container-prune',
   'system prune': 'system-prune',
   'system info': 'info',
+  'system events': 'events',
 };
 
 /** docker's management commands (the first word of an alias), as `sbx GROUP --help` describes them. */
