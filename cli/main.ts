@@ -38,6 +38,8 @@ function commandHelp(c: Command): string {
 export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
   stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env,
 }): Promise<number> {
+  // `sbx help VERB [VERB]` is `sbx VERB [VERB] --help`, as docker's.
+  if (argv[0] === 'help' && argv.length > 1) return main([...argv.slice(1), '--help'], io);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout.write(help());
     return argv.length === 0 ? 1 : 0;

@@ -1,4 +1,5 @@
 /** Output helpers shaped like docker's: padded tables, human sizes, "2 hours ago". */
+import { SbxError } from '../protocol/errors.js';
 import { humanDuration } from '../protocol/units.js';
 
 export { humanDuration };
@@ -34,4 +35,15 @@ export function shortId(id: string): string {
 
 export function truncate(s: string, n: number): string {
   return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/**
+ * docker's CLI for a daemon refusal in most verbs (not run/create, which exit 125):
+ * "Error response from daemon: MSG" on stderr, exit 1. Anything but the daemon's own refusal (not
+ * an SbxError, or `unavailable`: no daemon answered) is rethrown, for main's "Error: …", 125.
+ */
+export function daemonError(stderr: NodeJS.WriteStream, e: unknown): number {
+  if (!(e instanceof SbxError) || e.code === 'unavailable') throw e;
+  stderr.write(`Error response from daemon: ${e.message}\n`);
+  return 1;
 }

@@ -115,7 +115,20 @@ export interface UsageRow { total: number; active: number; size: number; reclaim
 /** `sbx system df`: docker's four rows (sbx has no volumes yet: that row is zero). */
 export interface DiskUsage { images: UsageRow; containers: UsageRow; volumes: UsageRow; buildCache: UsageRow }
 
+/**
+ * `sbx info`: docker's GET /info fields that sbx has, by docker's names (Driver: the snapshotter,
+ * "overlay" or "native"; CgroupDriver: always "cgroupfs"; CgroupVersion "1" or "2"; MemTotal in
+ * bytes), plus SbxRootDir (docker's DockerRootDir).
+ */
+export interface SystemInfo {
+  Containers: number; ContainersRunning: number; ContainersPaused: number; ContainersStopped: number;
+  Images: number; ServerVersion: string; Driver: string; CgroupDriver: string; CgroupVersion: string;
+  KernelVersion: string; OperatingSystem: string; OSType: string; Architecture: string; NCPU: number;
+  MemTotal: number; Name: string; SbxRootDir: string;
+}
+
 export const System = {
   version: route<NoInput, VersionInfo>('GET', '/v1/version', 'json', {}),
+  info: route<NoInput, SystemInfo>('GET', '/v1/info', 'json', {}),
   df: route<NoInput, DiskUsage>('GET', '/v1/system/df', 'json', {}),
 } as const;

@@ -286,7 +286,8 @@ export interface WaitResult { StatusCode: number; Error?: { Message: string } }
 
 export const Containers = {
   create: route<CreateContainerRequest, CreateContainerResponse>('POST', '/v1/containers', 'json', createContainerFields),
-  list: route<{ all?: boolean }, ContainerSummary[]>('GET', '/v1/containers', 'json', { all: opt(bool) }),
+  /** filters: docker's `ps --filter` strings (protocol/filters.ts); a status filter lists stopped containers too. */
+  list: route<{ all?: boolean; filters?: string[] }, ContainerSummary[]>('GET', '/v1/containers', 'json', { all: opt(bool), filters: opt(arrayOf(str)) }),
   inspect: route<{ id: string }, ContainerInspect>('GET', '/v1/containers/:id/json', 'json', { id: str }),
   start: route<{ id: string }, void>('POST', '/v1/containers/:id/start', 'json', { id: str }),
   /** SIGTERM (or the image's STOPSIGNAL), then SIGKILL after `timeout` seconds (default 10). */

@@ -15,7 +15,7 @@ export const command: Command = {
   async run({ values, positionals }, { client, stdout, stderr, stdin }) {
     if (positionals.length) throw new UsageError('"sbx image prune" accepts no arguments.');
     const all = values.all === true;
-    const warning = all ? 'WARNING! This will remove all images without at least one container associated to them.' : 'WARNING! This will remove all dangling images.';
+    const warning = all ? 'WARNING! This will remove all images without at least one container associated to them.\n' : 'WARNING! This will remove all dangling images.\n';
     if (values.force !== true && !(await confirm(stdin, stdout, warning))) {
       stderr.write('image prune has been cancelled\n');
       return 1;

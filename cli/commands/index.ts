@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, Loader> = {
   'image-prune': () => import('./image-prune.js'),
   images: () => import('./images.js'),
   import: () => import('./import.js'),
+  info: () => import('./info.js'),
   inspect: () => import('./inspect.js'),
   load: () => import('./load.js'),
   attach: () => import('./attach.js'),
@@ -102,6 +103,8 @@ export const ALIASES: Record<string, string> = {
   'container wait': 'wait',
   'container prune': 'container-prune',
   'system prune': 'system-prune',
+  'system info': 'info',
+  'system events': 'events',
 };
 
 /** docker's management commands (the first word of an alias), as `sbx GROUP --help` describes them. */

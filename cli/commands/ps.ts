@@ -1,7 +1,7 @@
 import { Containers } from '../../protocol/index.js';
-import type { Command } from '../command.js';
+import { UsageError, strs, type Command } from '../command.js';
 import { formatPorts, shortId } from '../containers.js';
-import { table, timeAgo, truncate } from '../output.js';
+import { daemonError, table, timeAgo, truncate } from '../output.js';
 
 export const command: Command = {
   name: 'ps',
@@ -12,9 +12,14 @@ export const command: Command = {
     quiet: { type: 'boolean', short: 'q' },
     'no-trunc': { type: 'boolean' },
     format: { type: 'string' },
+    filter: { type: 'string', short: 'f', multiple: true },
   },
-  async run({ values }, { client, stdout }) {
-    const rows = await client.call(Containers.list, { all: !!values.all });
+  async run({ values }, { client, stdout, stderr }) {
+    const filters = strs(values.filter);
+    // docker's CLI checks the shape, the daemon the key and value ("invalid filter 'x'", exit 1).
+    for (const f of filters) if (!/^[^=]+=/.test(f)) throw new UsageError(`invalid argument "${f}" for "-f, --filter" flag: bad format of filter (expected name=value)`);
+    let rows;
+    try { rows = await client.call(Containers.list, { all: !!values.all, ...(filters.length ? { filters } : {}) }); } catch (e) { return daemonError(stderr, e); }
     const full = !!values['no-trunc'];
     if (values.quiet) { for (const r of rows) stdout.write(`${full ? r.id : shortId(r.id)}\n`); return; }
     if (values.format === 'json') {

@@ -69,7 +69,7 @@ export const command: Command = {
         const all = values.all === true;
         if (values.force !== true) {
           const what = all ? 'all local volumes' : 'anonymous local volumes';
-          if (!(await confirm(stdin, stdout, `WARNING! This will remove ${what} not used by at least one container.`))) {
+          if (!(await confirm(stdin, stdout, `WARNING! This will remove ${what} not used by at least one container.\n`))) {
             stderr.write('volume prune has been cancelled\n');
             return 1;
           }

@@ -17,7 +17,7 @@ export function registerContainers(api: ApiServer, s: Services): void {
   const m = s.containers;
   api.router
     .on(Containers.create, async (req) => m.create(req))
-    .on(Containers.list, async (req) => listContainers(m, !!req.all))
+    .on(Containers.list, async (req) => listContainers(m, !!req.all, req.filters ?? []))
     .on(Containers.inspect, async (req) => inspectContainer(m, req.id))
     .on(Containers.start, async (req) => m.start(req.id))
     .on(Containers.stop, async (req) => m.stop(req.id, req.timeout ?? 10))

@@ -1,6 +1,7 @@
 import { System } from '../../protocol/index.js';
 import type { Services } from '../services.js';
 import { diskUsage } from '../usage/df.js';
+import { systemInfo } from '../usage/info.js';
 import type { ApiServer } from './server.js';
 
 export const SBX_VERSION = '0.1.0';
@@ -15,4 +16,5 @@ export function registerSystem(api: ApiServer, s: Services): void {
   }));
 
   api.router.on(System.df, async () => diskUsage(s));
+  api.router.on(System.info, async () => systemInfo(s, SBX_VERSION));
 }

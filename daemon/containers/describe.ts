@@ -1,16 +1,27 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
-import { humanDuration, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { humanDuration, matchContainer, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
 import type { ContainerStateRecord } from './records.js';
 
-/** Running containers (all: every one), newest first. */
-export function listContainers(m: ContainerManager, all = false): ContainerSummary[] {
+/** The keys `ps --filter` takes (docker's, those sbx has). */
+const PS_FILTERS = ['status', 'name', 'label', 'ancestor', 'id', 'exited'] as const;
+
+/**
+ * Running containers (all: every one) passing docker's `ps` filters, newest first. A status
+ * filter lists stopped containers without `all`, as docker's. @throws invalid_argument (a bad filter)
+ */
+export function listContainers(m: ContainerManager, all = false, filterArgs: string[] = []): ContainerSummary[] {
+  const filters = parseFilters(filterArgs, PS_FILTERS);
+  const every = all || filters.has('status');
   return m.ids().map((id) => m.get(id))
-    .filter((c) => all || c.state.status === 'running')
+    .filter((c) => every || c.state.status === 'running')
     .sort((a, b) => b.config.created.localeCompare(a.config.created))
-    .map(summary);
+    .map((c) => ({ c, row: summary(c) }))
+    // Labels where the container record has them (the run flag that sets them comes with --label).
+    .filter(({ c, row }) => matchContainer(filters, { ...row, labels: (c.config as { labels?: Record<string, string> }).labels }))
+    .map(({ row }) => row);
 }
 
 function summary(c: Container): ContainerSummary {

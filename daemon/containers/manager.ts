@@ -115,10 +115,10 @@ export class ContainerManager {
   }
 
   /** Names of the containers that use the image with this digest (config, manifest or index): rmi refuses them. */
-  usersOf(digest: string): string[] {
+  usersOf(digest: string): { id: string; running: boolean }[] {
     return [...this.byId.values()]
       .filter((c) => c.config.imageId === digest || (c.config.imageDigests ?? []).includes(digest))
-      .map((c) => c.config.name);
+      .map((c) => ({ id: c.config.id, running: c.state.status === 'running' }));
   }
 
   /** Ids of the containers whose records mount the volume: volume rm refuses it. */

@@ -11,6 +11,8 @@ import type { Logger } from '../util/log.js';
 import type { ImageStore } from './store.js';
 import type { Unpacker } from './unpack.js';
 
+export interface ImageUser { id: string; running: boolean }
+
 export interface ImageDeps {
   config: Config;
   log: Logger;
@@ -21,11 +23,12 @@ export interface ImageDeps {
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
   /**
-   * Containers that use an image, by any of its digests (config digest = image ID, manifest
-   * digest, or the index digest a tag points at). `rmi` refuses (failed_precondition) to remove an
-   * image with users unless forced.
+   * Containers (id, and whether it runs; paused counts as running) that use an image, by any of
+   * its digests (config digest = image ID, manifest digest, or the index digest a tag points at).
+   * `rmi` refuses (failed_precondition) to remove an image with users unless forced; by ID, an
+   * image a running container uses even when forced (docker's "cannot be forced").
    */
-  imageUsers: (digest: Digest) => Promise<string[]>;
+  imageUsers: (digest: Digest) => Promise<ImageUser[]>;
   /**
    * Extra garbage-collection roots: blobs that must survive even though no image in index.json
    * references them (e.g. the embedded registry's repositories). Called under gcLock exclusive.

@@ -4,12 +4,14 @@
  * - by ID/digest: the image with all its tags; refused when several repositories name it,
  *   unless forced;
  * - an image a container uses (services.imageUsers) is refused unless forced; forced, its tags go
- *   but the image stays (untagged) for the container.
+ *   but the image stays (untagged) for the container. By ID, an image a running (or paused)
+ *   container uses is refused even when forced (docker's "cannot be forced").
+ * Refusals are failed_precondition with docker's text ("conflict: unable to …").
  * Deleting an image then collects unreferenced blobs and unpacked layer snapshots (layers another
  * image or a container uses stay).
  */
 import { SbxError, familiarString, parseReference, type Digest } from '../../protocol/index.js';
-import type { ImageDeps } from './deps.js';
+import type { ImageDeps, ImageUser } from './deps.js';
 import { collectGarbage } from './gc.js';
 import { listStoredImages, resolveImage } from './resolve.js';
 import { pruneLayers } from './unpack.js';
@@ -27,21 +29,26 @@ export async function removeImage(s: ImageDeps, input: string, force = false): P
   const targets = all.filter((i) => (byTag || input.includes('@') ? i.target.digest === r.target.digest : i.configDigest === r.configDigest));
   const names = [...new Set(targets.flatMap((t) => t.names))];
   const digests = new Set<Digest>([r.configDigest, ...targets.flatMap((t) => [t.target.digest, t.descriptor.digest])]);
-  const users = new Set<string>();
-  for (const d of digests) for (const u of await s.imageUsers(d)) users.add(u);
+  const users = new Map<string, ImageUser>();
+  for (const d of digests) for (const u of await s.imageUsers(d)) users.set(u.id, u);
+  const running = [...users.values()].find((u) => u.running);
 
   if (byTag && names.length > 1) {
     await untag(s, [r.name!], r.target.digest);
     return { untagged: [familiar(r.name!)], deleted: [] };
   }
+  // docker's order of checks: a running user, then other repositories, then a stopped user.
+  if (!byTag && running) {
+    throw new SbxError('failed_precondition', `conflict: unable to delete ${short(r.configDigest)} (cannot be forced) - image is being used by running container ${short(running.id)}`);
+  }
   if (!byTag && names.length > 1 && !force) {
-    throw new SbxError('failed_precondition', `unable to delete ${short(r.configDigest)} (must be forced) - image is referenced in multiple repositories`);
+    throw new SbxError('failed_precondition', `conflict: unable to delete ${short(r.configDigest)} (must be forced) - image is referenced in multiple repositories`);
   }
   if (users.size > 0 && !force) {
-    const c = [...users][0]!;
+    const c = [...users.values()][0]!;
     throw new SbxError('failed_precondition', byTag
-      ? `unable to remove repository reference "${input}" (must force) - container ${c.slice(0, 12)} is using its referenced image ${short(r.configDigest)}`
-      : `unable to delete ${short(r.configDigest)} (must be forced) - image is being used by container ${c.slice(0, 12)}`);
+      ? `conflict: unable to remove repository reference "${input}" (must force) - container ${short(c.id)} is using its referenced image ${short(r.configDigest)}`
+      : `conflict: unable to delete ${short(r.configDigest)} (must be forced) - image is being used by stopped container ${short(c.id)}`);
   }
   const keepImage = users.size > 0;
   const targetDigests = new Set(targets.map((t) => t.target.digest));
