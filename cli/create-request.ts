@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { SbxError, parseBind, parseMountFlag, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
 import { PROCESS_ENV_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from './containers.js';
+import { RUN_OPTIONS, applyRunOptions } from './run-options.js';
 
 export const CREATE_OPTIONS = {
   interactive: { type: 'boolean', short: 'i' },
@@ -36,6 +37,7 @@ export const CREATE_OPTIONS = {
   tmpfs: { type: 'string', multiple: true },
   'volumes-from': { type: 'string', multiple: true },
   pull: { type: 'string' },
+  ...RUN_OPTIONS,
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -109,6 +111,7 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
   if (tmpfs.length) req.tmpfs = tmpfs;
   const from = strs(values['volumes-from']);
   if (from.length) req.volumesFrom = from;
+  await applyRunOptions(req, values, env);
   if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
   return req;

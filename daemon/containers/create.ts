@@ -9,6 +9,7 @@ import type { ContainerConfigRecord } from './records.js';
 import type { BindMount } from '../runtime/runtime.js';
 import type { SecurityChoice, SecurityOptions } from './security.js';
 import { mergeEnv } from './spec.js';
+import { runRecord, type RunChoice } from './run-options.js';
 
 export interface CreateChoices {
   id: string;
@@ -17,6 +18,8 @@ export interface CreateChoices {
   cmd: string[];
   sec: SecurityOptions;
   security: SecurityChoice;
+  /** The checked run options (run-options.ts). */
+  run: RunChoice;
   /** Host paths bound in (the builder's RUN --mount). */
   mounts?: BindMount[];
 }
@@ -46,5 +49,6 @@ export function configRecord(req: CreateContainerRequest, image: ResolvedImage, 
   Object.assign(config, k.security);
   if (req.binds?.length) config.binds = req.binds;
   if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
+  Object.assign(config, runRecord(k.run, cfg));
   return config;
 }

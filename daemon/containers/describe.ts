@@ -3,6 +3,7 @@ import { humanDuration, type PortMapping, type ContainerInspect, type ContainerS
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
+import { runInspect } from './run-options.js';
 import type { ContainerStateRecord } from './records.js';
 
 /** Running containers (all: every one), newest first. */
@@ -40,6 +41,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     Config: {
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
+      ...runInspect(cfg),
     },
     HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,

@@ -58,6 +58,9 @@ export interface ContainerConfigRecord {
   /** --security-opt as given, and the seccomp choice it made (security.ts SecurityChoice). */
   securityOpt?: string[];
   seccompProfile?: string | null;
+  /** Run options (run-options.ts): labels (the image's under --label's), --stop-timeout; absent when none. */
+  labels?: Record<string, string>;
+  stopTimeout?: number;
 }
 
 export interface ContainerStateRecord {

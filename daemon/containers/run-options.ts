@@ -1,0 +1,60 @@
+/**
+ * The create request's run options (protocol/run-options.ts): checked before anything is created
+ * (each bad value an invalid_argument naming the field and the value, as docker's daemon refuses
+ * them), then written into the container's config record over the image's config (runRecord),
+ * and shown by inspect (runInspect).
+ */
+import { SbxError, normalizeSignal, type CreateContainerRequest, type ContainerConfig, type RunConfigInspect } from '../../protocol/index.js';
+import type { ContainerConfigRecord } from './records.js';
+
+const bad = (msg: string): SbxError => new SbxError('invalid_argument', `create container: ${msg}`);
+
+/** The run options, normalized: what the config record keeps. */
+export interface RunChoice {
+  labels?: Record<string, string>;
+  stopSignal?: string;
+  stopTimeout?: number;
+}
+
+/** @throws invalid_argument naming the field */
+export function checkRunOptions(req: CreateContainerRequest): RunChoice {
+  const out: RunChoice = {};
+  if (req.labels !== undefined) {
+    const labels: Record<string, string> = {};
+    for (const l of req.labels) {
+      const i = l.indexOf('=');
+      const key = i < 0 ? l : l.slice(0, i);
+      if (!key.trim()) throw bad(`invalid label ${JSON.stringify(l)}: empty name`);
+      labels[key] = i < 0 ? '' : l.slice(i + 1);
+    }
+    out.labels = labels;
+  }
+  if (req.stopSignal !== undefined) {
+    const sig = normalizeSignal(req.stopSignal);
+    if (!sig) throw bad(`invalid stopSignal ${JSON.stringify(req.stopSignal)}: not a signal name or number`);
+    out.stopSignal = sig;
+  }
+  if (req.stopTimeout !== undefined) {
+    if (!Number.isSafeInteger(req.stopTimeout) || req.stopTimeout < -1) throw bad(`invalid stopTimeout ${req.stopTimeout}: want seconds (-1: no limit)`);
+    out.stopTimeout = req.stopTimeout;
+  }
+  return out;
+}
+
+/** The record's fields for `run` over the image config `cfg`: the request's labels win over the image's. */
+export function runRecord(run: RunChoice, cfg: ContainerConfig | undefined): Partial<ContainerConfigRecord> {
+  const out: Partial<ContainerConfigRecord> = {};
+  const labels = { ...cfg?.Labels ?? {}, ...run.labels ?? {} };
+  if (Object.keys(labels).length) out.labels = labels;
+  if (run.stopSignal) out.stopSignal = run.stopSignal;
+  if (run.stopTimeout !== undefined) out.stopTimeout = run.stopTimeout;
+  return out;
+}
+
+/** inspect's Config fields from the record (StopSignal shown when it is not the default, StopTimeout when set). */
+export function runInspect(c: ContainerConfigRecord): RunConfigInspect {
+  const out: RunConfigInspect = { Labels: c.labels ?? {} };
+  if (c.stopSignal && c.stopSignal !== 'SIGTERM') out.StopSignal = c.stopSignal;
+  if (c.stopTimeout !== undefined) out.StopTimeout = c.stopTimeout;
+  return out;
+}

@@ -1,0 +1,31 @@
+/**
+ * The create request's run options beyond the basics (issue 12, "run flags"), as one group:
+ * CreateContainerRequest extends RunOptions and its schema spreads runOptionFields; inspect's
+ * Config and HostConfig gain the fields below. docker's names, values and defaults throughout.
+ */
+import { arrayOf, int, opt, str, type Fields } from './validate.js';
+
+export interface RunOptions {
+  /**
+   * --label / --label-file: KEY=VALUE (a bare KEY has the value ""); later ones win. Shown in
+   * inspect's Config.Labels over the image's own labels, as docker merges them.
+   */
+  labels?: string[];
+  /** --stop-signal: what `stop` sends first (a name or number); default the image's STOPSIGNAL, else SIGTERM. */
+  stopSignal?: string;
+  /** --stop-timeout: seconds `stop` (and restart) waits before SIGKILL when no -t is given; -1 waits for ever; default 10. */
+  stopTimeout?: number;
+}
+
+export const runOptionFields: Fields<RunOptions> = {
+  labels: opt(arrayOf(str)),
+  stopSignal: opt(str),
+  stopTimeout: opt(int),
+};
+
+/** What inspect's Config shows of RunOptions (docker's omitempty fields are absent when unset). */
+export interface RunConfigInspect {
+  Labels: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
