@@ -1,12 +1,13 @@
 /**
  * The "run options" flags of `run` and `create` (protocol/run-options.ts), as one group:
- * --env-file, --label/--label-file, --cidfile, --stop-signal, --stop-timeout. Files are read here,
+ * --env-file, --label/--label-file, --cidfile, --stop-signal, --stop-timeout, --read-only, --shm-size. Files are read here,
  * as docker's CLI reads them; a missing or malformed one is an error before anything is created
  * (exit 125). The daemon checks the values again (signals, label names).
  */
 import { open, readFile, rm } from 'node:fs/promises';
 import { SbxError, type CreateContainerRequest, type CreateContainerResponse } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
+import { parseBytes } from './containers.js';
 
 export const RUN_OPTIONS = {
   'env-file': { type: 'string', multiple: true },
@@ -15,6 +16,8 @@ export const RUN_OPTIONS = {
   cidfile: { type: 'string' },
   'stop-signal': { type: 'string' },
   'stop-timeout': { type: 'string' },
+  'read-only': { type: 'boolean' },
+  'shm-size': { type: 'string' },
 } as const;
 
 /** Add the group's fields to `req`; the env files' variables go before -e's (which win, as docker's). */
@@ -40,6 +43,9 @@ export async function applyRunOptions(req: CreateContainerRequest, values: Parse
     if (!/^-?\d+$/.test(t)) throw new UsageError(`invalid argument "${t}" for "--stop-timeout" flag: strconv.ParseInt: parsing "${t}": invalid syntax`);
     req.stopTimeout = Number(t);
   }
+  if (values['read-only']) req.readonlyRootfs = true;
+  const shm = str(values['shm-size']);
+  if (shm !== undefined) req.shmSize = parseBytes(shm, '--shm-size');
 }
 
 /**

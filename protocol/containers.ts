@@ -10,7 +10,7 @@ import { channel, route } from './api.js';
 import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './stream.js';
 import { mountRequests, type MountRequest } from './mounts.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
-import { runOptionFields, type RunConfigInspect, type RunOptions } from './run-options.js';
+import { runOptionFields, type RunConfigInspect, type RunHostConfigInspect, type RunOptions } from './run-options.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'exited' | 'removing';
@@ -214,7 +214,7 @@ export interface ContainerInspect {
     Tmpfs?: Record<string, string>;
     /** --volumes-from as given; null when none (docker's). */
     VolumesFrom: string[] | null;
-  };
+  } & RunHostConfigInspect;
   NetworkSettings: {
     IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] (null: exposed, not published). */

@@ -3,7 +3,7 @@
  * CreateContainerRequest extends RunOptions and its schema spreads runOptionFields; inspect's
  * Config and HostConfig gain the fields below. docker's names, values and defaults throughout.
  */
-import { arrayOf, int, opt, str, type Fields } from './validate.js';
+import { arrayOf, bool, int, opt, str, type Fields } from './validate.js';
 
 export interface RunOptions {
   /**
@@ -15,12 +15,18 @@ export interface RunOptions {
   stopSignal?: string;
   /** --stop-timeout: seconds `stop` (and restart) waits before SIGKILL when no -t is given; -1 waits for ever; default 10. */
   stopTimeout?: number;
+  /** --read-only: the root file system read-only; /dev, /dev/shm, /proc, the /etc files, volumes and tmpfs stay writable. */
+  readonlyRootfs?: boolean;
+  /** --shm-size: bytes of /dev/shm (default 64 MiB). */
+  shmSize?: number;
 }
 
 export const runOptionFields: Fields<RunOptions> = {
   labels: opt(arrayOf(str)),
   stopSignal: opt(str),
   stopTimeout: opt(int),
+  readonlyRootfs: opt(bool),
+  shmSize: opt(int),
 };
 
 /** What inspect's Config shows of RunOptions (docker's omitempty fields are absent when unset). */
@@ -28,4 +34,11 @@ export interface RunConfigInspect {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+}
+
+/** What inspect's HostConfig shows of RunOptions. */
+export interface RunHostConfigInspect {
+  ReadonlyRootfs: boolean;
+  /** Bytes; docker's default 67108864. */
+  ShmSize: number;
 }

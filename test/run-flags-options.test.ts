@@ -123,4 +123,33 @@ s('--stop-signal/--stop-timeout: stop sends that signal and waits that long; ins
   await refused(d.root, ['create', '--stop-timeout', 'soon', 'busybox', 'true'], /invalid argument "soon" for "--stop-timeout" flag/);
 }));
 
+s('--read-only: writes to the root fail with EROFS; /dev/shm, --tmpfs, volumes and /etc/hosts stay writable; --shm-size sizes /dev/shm', privileged<Ctx>(async ({ d }) => {
+  const script = [
+    'touch /in-root 2>&1; echo "root=$?"',
+    'echo x > /dev/shm/a && echo x > /run/a && echo x > /data/a && echo "127.0.0.9 extra" >> /etc/hosts && echo others=ok',
+  ].join('; ');
+  const r = await sbx(d.root, ['run', '--name', 'ro', '--read-only', '--tmpfs', '/run', '-v', 'rodata:/data', 'busybox', 'sh', '-c', script]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Read-only file system/);
+  assert.match(r.stdout, /root=1\n/);
+  assert.match(r.stdout, /others=ok\n/);
+  const host = JSON.parse(await ok(d.root, ['inspect', 'ro']))[0].HostConfig as Record<string, unknown>;
+  assert.is(host.ReadonlyRootfs, true);
+  assert.is(host.ShmSize, 67108864, 'the default /dev/shm, as docker shows it');
+  assert.not.match(await ok(d.root, ['diff', 'ro']), /in-root/, 'the refused write never reached the container layer (only the mount points show, as docker\'s)');
+  await ok(d.root, ['rm', 'ro']);
+  await ok(d.root, ['volume', 'rm', 'rodata']);
+
+  const w = await sbx(d.root, ['run', '--rm', 'busybox', 'sh', '-c', 'touch /in-root && echo writable']);
+  assert.is(w.stdout, 'writable\n', 'without --read-only the root is writable');
+
+  const shm = await sbx(d.root, ['run', '--rm', '--shm-size', '8m', 'busybox', 'df', '-k', '/dev/shm']);
+  assert.is(shm.code, 0, shm.stderr);
+  assert.match(shm.stdout, /\n\S+\s+8192\s/, `a 8 MiB /dev/shm: ${shm.stdout}`);
+  const dflt = await sbx(d.root, ['run', '--rm', 'busybox', 'df', '-k', '/dev/shm']);
+  assert.match(dflt.stdout, /\n\S+\s+65536\s/, 'default 64 MiB');
+  await refused(d.root, ['run', '--shm-size', 'lots', 'busybox', 'true'], /invalid argument "lots" for "--shm-size" flag/);
+  await refused(d.root, ['run', '--shm-size', '0', 'busybox', 'true'], /invalid shmSize 0/);
+}));
+
 s.run();

@@ -3,7 +3,7 @@ import { humanDuration, type PortMapping, type ContainerInspect, type ContainerS
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
-import { runInspect } from './run-options.js';
+import { runHostInspect, runInspect } from './run-options.js';
 import type { ContainerStateRecord } from './records.js';
 
 /** Running containers (all: every one), newest first. */
@@ -50,6 +50,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       ExtraHosts: cfg.extraHosts ?? null, Dns: cfg.dns?.servers ?? [], DnsSearch: cfg.dns?.search ?? [], DnsOptions: cfg.dns?.options ?? [],
       Binds: mounts.binds, VolumesFrom: cfg.volumesFrom ?? null,
       ...(mounts.hostMounts ? { Mounts: mounts.hostMounts } : {}), ...(mounts.tmpfs ? { Tmpfs: mounts.tmpfs } : {}),
+      ...runHostInspect(cfg),
     },
     NetworkSettings: networkSettings(c),
     Mounts: mounts.mounts,

@@ -61,6 +61,8 @@ export interface ContainerConfigRecord {
   /** Run options (run-options.ts): labels (the image's under --label's), --stop-timeout; absent when none. */
   labels?: Record<string, string>;
   stopTimeout?: number;
+  readonlyRootfs?: boolean;
+  shmSize?: number;
 }
 
 export interface ContainerStateRecord {

@@ -4,7 +4,7 @@
  * them), then written into the container's config record over the image's config (runRecord),
  * and shown by inspect (runInspect).
  */
-import { SbxError, normalizeSignal, type CreateContainerRequest, type ContainerConfig, type RunConfigInspect } from '../../protocol/index.js';
+import { SbxError, normalizeSignal, type CreateContainerRequest, type ContainerConfig, type RunConfigInspect, type RunHostConfigInspect } from '../../protocol/index.js';
 import type { ContainerConfigRecord } from './records.js';
 
 const bad = (msg: string): SbxError => new SbxError('invalid_argument', `create container: ${msg}`);
@@ -14,6 +14,8 @@ export interface RunChoice {
   labels?: Record<string, string>;
   stopSignal?: string;
   stopTimeout?: number;
+  readonlyRootfs?: boolean;
+  shmSize?: number;
 }
 
 /** @throws invalid_argument naming the field */
@@ -38,7 +40,18 @@ export function checkRunOptions(req: CreateContainerRequest): RunChoice {
     if (!Number.isSafeInteger(req.stopTimeout) || req.stopTimeout < -1) throw bad(`invalid stopTimeout ${req.stopTimeout}: want seconds (-1: no limit)`);
     out.stopTimeout = req.stopTimeout;
   }
+  if (req.readonlyRootfs) out.readonlyRootfs = true;
+  if (req.shmSize !== undefined) {
+    // tmpfs takes a byte count; docker refuses 0 and negative sizes
+    if (!Number.isSafeInteger(req.shmSize) || req.shmSize <= 0) throw bad(`invalid shmSize ${req.shmSize}: want a size in bytes greater than 0`);
+    out.shmSize = req.shmSize;
+  }
   return out;
+}
+
+/** inspect's HostConfig fields from the record. */
+export function runHostInspect(c: ContainerConfigRecord): RunHostConfigInspect {
+  return { ReadonlyRootfs: !!c.readonlyRootfs, ShmSize: c.shmSize ?? 64 * 1024 * 1024 };
 }
 
 /** The record's fields for `run` over the image config `cfg`: the request's labels win over the image's. */
@@ -48,6 +61,8 @@ export function runRecord(run: RunChoice, cfg: ContainerConfig | undefined): Par
   if (Object.keys(labels).length) out.labels = labels;
   if (run.stopSignal) out.stopSignal = run.stopSignal;
   if (run.stopTimeout !== undefined) out.stopTimeout = run.stopTimeout;
+  if (run.readonlyRootfs) out.readonlyRootfs = true;
+  if (run.shmSize) out.shmSize = run.shmSize;
   return out;
 }
 

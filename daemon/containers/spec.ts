@@ -56,6 +56,7 @@ export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, f
     ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
     ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
     ...(c.config.mounts?.length ? { mounts: c.config.mounts } : {}),
+    ...(c.config.readonlyRootfs ? { readonlyRootfs: true } : {}), ...(c.config.shmSize ? { shmSize: c.config.shmSize } : {}),
     seccomp: seccompOf(c.config),
   };
   const proc: ProcessSpec = { args: p.args, env: full, cwd: p.workdir || '/', user: u, tty, stdin: p.stdin, ...(size ? { size } : {}) };

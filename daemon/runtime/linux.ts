@@ -53,6 +53,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         ...(spec.network === 'host' || spec.netnsOf ? [] : ['--lo-up']),
         ...(spec.net ? ['--net', spec.net.netns, spec.net.hostIf, spec.net.bridge, spec.net.address, String(spec.net.prefix), spec.net.gateway, String(spec.net.mtu), spec.net.mac] : []),
         ...(spec.privileged ? ['--privileged'] : []),
+        ...(spec.readonlyRootfs ? ['--read-only'] : []), ...(spec.shmSize ? ['--shm-size', String(spec.shmSize)] : []),
         ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
         ...(spec.mounts ?? []).flatMap((m) => ['--volume', m.source, m.target, m.readonly ? 'ro' : 'rw']),
         ...(spec.tmpfs ?? []).flatMap((t) => ['--tmpfs', t.target, t.flags.toString(16), t.data]),

@@ -93,6 +93,10 @@ export interface ContainerSpec {
   hosts?: string[];
   /** --privileged: all capabilities, every host device, no seccomp filter, no masked paths. */
   privileged?: boolean;
+  /** --read-only: the root file system read-only (/dev, /proc, the /etc files, mounts and tmpfs stay writable). */
+  readonlyRootfs?: boolean;
+  /** --shm-size: /dev/shm's size in bytes (default 64 MiB). */
+  shmSize?: number;
   /** Capabilities added to / dropped from docker's default set (normalized names or ALL; protocol/capabilities.ts). */
   capAdd?: string[];
   capDrop?: string[];
