@@ -1,6 +1,7 @@
 /**
  * The "run options" flags of `run` and `create` (protocol/run-options.ts), as one group:
- * --env-file, --label/--label-file, --cidfile, --stop-signal, --stop-timeout, --read-only, --shm-size. Files are read here,
+ * --env-file, --label/--label-file, --cidfile, --stop-signal, --stop-timeout, --read-only, --shm-size,
+ * --group-add, --platform. Files are read here,
  * as docker's CLI reads them; a missing or malformed one is an error before anything is created
  * (exit 125). The daemon checks the values again (signals, label names).
  */
@@ -18,6 +19,8 @@ export const RUN_OPTIONS = {
   'stop-timeout': { type: 'string' },
   'read-only': { type: 'boolean' },
   'shm-size': { type: 'string' },
+  'group-add': { type: 'string', multiple: true },
+  platform: { type: 'string' },
 } as const;
 
 /** Add the group's fields to `req`; the env files' variables go before -e's (which win, as docker's). */
@@ -46,6 +49,10 @@ export async function applyRunOptions(req: CreateContainerRequest, values: Parse
   if (values['read-only']) req.readonlyRootfs = true;
   const shm = str(values['shm-size']);
   if (shm !== undefined) req.shmSize = parseBytes(shm, '--shm-size');
+  const groups = strs(values['group-add']);
+  if (groups.length) req.groupAdd = groups;
+  const platform = str(values.platform);
+  if (platform) req.platform = platform;
 }
 
 /**

@@ -19,6 +19,10 @@ export interface RunOptions {
   readonlyRootfs?: boolean;
   /** --shm-size: bytes of /dev/shm (default 64 MiB). */
   shmSize?: number;
+  /** --group-add: supplementary groups of every process (GIDs, or names from the image's /etc/group). */
+  groupAdd?: string[];
+  /** --platform: os/arch[/variant]; sbx runs the host's platform only, anything else is refused. */
+  platform?: string;
 }
 
 export const runOptionFields: Fields<RunOptions> = {
@@ -27,6 +31,8 @@ export const runOptionFields: Fields<RunOptions> = {
   stopTimeout: opt(int),
   readonlyRootfs: opt(bool),
   shmSize: opt(int),
+  groupAdd: opt(arrayOf(str)),
+  platform: opt(str),
 };
 
 /** What inspect's Config shows of RunOptions (docker's omitempty fields are absent when unset). */
@@ -41,4 +47,6 @@ export interface RunHostConfigInspect {
   ReadonlyRootfs: boolean;
   /** Bytes; docker's default 67108864. */
   ShmSize: number;
+  /** --group-add as given; null when none (docker's). */
+  GroupAdd: string[] | null;
 }

@@ -12,6 +12,7 @@ import { sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
+import { eventually } from './_helpers/wait.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
 
 interface Ctx { d: TestDaemon; dir: string }
@@ -150,6 +151,32 @@ s('--read-only: writes to the root fail with EROFS; /dev/shm, --tmpfs, volumes a
   assert.match(dflt.stdout, /\n\S+\s+65536\s/, 'default 64 MiB');
   await refused(d.root, ['run', '--shm-size', 'lots', 'busybox', 'true'], /invalid argument "lots" for "--shm-size" flag/);
   await refused(d.root, ['run', '--shm-size', '0', 'busybox', 'true'], /invalid shmSize 0/);
+}));
+
+s('--group-add: supplementary groups of the process and of exec (GIDs and names from the image\'s /etc/group); --platform: the host\'s only', privileged<Ctx>(async ({ d }) => {
+  const groupOf = (out: string): string => /^Groups:\s*(.*)$/m.exec(out)?.[1]?.trim() ?? '';
+  // an image with a named group
+  await ok(d.root, ['run', '--name', 'mk', 'busybox', 'sh', '-c', 'mkdir -p /etc && echo "staff:x:50:" >> /etc/group']);
+  await ok(d.root, ['commit', 'mk', 'grouped:1']);
+  await ok(d.root, ['rm', 'mk']);
+  const r = await sbx(d.root, ['run', '-d', '--name', 'grp', '--group-add', '1234', '--group-add', 'staff', 'grouped:1', 'sh', '-c', 'grep ^Groups: /proc/self/status; sleep 30']);
+  assert.is(r.code, 0, r.stderr);
+  const logs = await eventually('the Groups line', async () => { const l = await ok(d.root, ['logs', 'grp']); return l.includes('\n') ? l : undefined; });
+  assert.equal(groupOf(logs).split(/\s+/).sort(), ['1234', '50']);
+  assert.equal(groupOf(await ok(d.root, ['exec', 'grp', 'grep', '^Groups:', '/proc/self/status'])).split(/\s+/).sort(), ['1234', '50'], 'exec gets them too');
+  assert.equal(JSON.parse(await ok(d.root, ['inspect', 'grp']))[0].HostConfig.GroupAdd, ['1234', 'staff']);
+  await ok(d.root, ['rm', '-f', 'grp']);
+  assert.is(groupOf((await sbx(d.root, ['run', '--rm', 'busybox', 'grep', '^Groups:', '/proc/self/status'])).stdout), '', 'none by default');
+  const missing = await sbx(d.root, ['run', '--rm', '--group-add', 'no-such-group', 'busybox', 'true']);
+  assert.is(missing.code, 125);
+  assert.match(missing.stderr, /unable to find group no-such-group/);
+
+  const host = process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+  const okRun = await sbx(d.root, ['run', '--rm', '--platform', host, 'busybox', 'echo', 'host platform']);
+  assert.is(okRun.stdout, 'host platform\n', okRun.stderr);
+  const other = process.arch === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+  await refused(d.root, ['run', '--platform', other, 'busybox', 'true'], new RegExp(`platform ${other} is not this host's \\(${host}\\): sbx runs containers of the host's platform only`));
+  await refused(d.root, ['create', '--platform', 'nonsense', 'busybox', 'true'], /invalid platform "nonsense": want os\/arch\[\/variant\]/);
 }));
 
 s.run();

@@ -63,6 +63,7 @@ export interface ContainerConfigRecord {
   stopTimeout?: number;
   readonlyRootfs?: boolean;
   shmSize?: number;
+  groupAdd?: string[];
 }
 
 export interface ContainerStateRecord {

@@ -5,6 +5,7 @@
  * and shown by inspect (runInspect).
  */
 import { SbxError, normalizeSignal, type CreateContainerRequest, type ContainerConfig, type RunConfigInspect, type RunHostConfigInspect } from '../../protocol/index.js';
+import { hostPlatform } from '../images/resolve.js';
 import type { ContainerConfigRecord } from './records.js';
 
 const bad = (msg: string): SbxError => new SbxError('invalid_argument', `create container: ${msg}`);
@@ -16,6 +17,7 @@ export interface RunChoice {
   stopTimeout?: number;
   readonlyRootfs?: boolean;
   shmSize?: number;
+  groupAdd?: string[];
 }
 
 /** @throws invalid_argument naming the field */
@@ -46,12 +48,15 @@ export function checkRunOptions(req: CreateContainerRequest): RunChoice {
     if (!Number.isSafeInteger(req.shmSize) || req.shmSize <= 0) throw bad(`invalid shmSize ${req.shmSize}: want a size in bytes greater than 0`);
     out.shmSize = req.shmSize;
   }
+  for (const g of req.groupAdd ?? []) if (!/^[A-Za-z0-9_.-]+$/.test(g) || (/^\d+$/.test(g) && Number(g) > 0xfffffffe)) throw bad(`invalid groupAdd ${JSON.stringify(g)}: want a GID or a group name`);
+  if (req.groupAdd?.length) out.groupAdd = [...req.groupAdd];
+  if (req.platform !== undefined) checkPlatform(req.platform);
   return out;
 }
 
 /** inspect's HostConfig fields from the record. */
 export function runHostInspect(c: ContainerConfigRecord): RunHostConfigInspect {
-  return { ReadonlyRootfs: !!c.readonlyRootfs, ShmSize: c.shmSize ?? 64 * 1024 * 1024 };
+  return { ReadonlyRootfs: !!c.readonlyRootfs, ShmSize: c.shmSize ?? 64 * 1024 * 1024, GroupAdd: c.groupAdd ?? null };
 }
 
 /** The record's fields for `run` over the image config `cfg`: the request's labels win over the image's. */
@@ -63,6 +68,7 @@ export function runRecord(run: RunChoice, cfg: ContainerConfig | undefined): Par
   if (run.stopTimeout !== undefined) out.stopTimeout = run.stopTimeout;
   if (run.readonlyRootfs) out.readonlyRootfs = true;
   if (run.shmSize) out.shmSize = run.shmSize;
+  if (run.groupAdd) out.groupAdd = run.groupAdd;
   return out;
 }
 
@@ -72,4 +78,15 @@ export function runInspect(c: ContainerConfigRecord): RunConfigInspect {
   if (c.stopSignal && c.stopSignal !== 'SIGTERM') out.StopSignal = c.stopSignal;
   if (c.stopTimeout !== undefined) out.StopTimeout = c.stopTimeout;
   return out;
+}
+
+/** --platform: the host's os/arch (a variant is accepted) or a clear refusal. */
+function checkPlatform(p: string): void {
+  const host = hostPlatform();
+  const [os, arch, ...rest] = p.toLowerCase().split('/');
+  const normalized = arch === 'x86_64' || arch === 'x86-64' ? 'amd64' : arch === 'aarch64' ? 'arm64' : arch;
+  if (!os || !arch || rest.length > 1) throw bad(`invalid platform ${JSON.stringify(p)}: want os/arch[/variant], e.g. ${host.os}/${host.architecture}`);
+  if (os !== host.os || normalized !== host.architecture) {
+    throw bad(`platform ${p} is not this host's (${host.os}/${host.architecture}): sbx runs containers of the host's platform only (no emulation)`);
+  }
 }

@@ -10,7 +10,7 @@ import type { VolumeStore } from '../volumes/store.js';
 import { bindsFor, tmpfsFor } from './mounts.js';
 import type { ContainerConfigRecord } from './records.js';
 import { seccompOf } from './security.js';
-import { resolveUser } from './user.js';
+import { resolveGroups, resolveUser } from './user.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -44,6 +44,7 @@ export async function mainSpecs(c: Container, rootfs: Rootfs, volumes: VolumeSto
 export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, forExec = false): Promise<{ spec: ContainerSpec; proc: ProcessSpec }> {
   const { tty, env, size } = p;
   const u = await resolveUser(rootfs, p.user);
+  u.groups = [...new Set([...u.groups, ...await resolveGroups(rootfs, c.config.groupAdd ?? [])])];
   const full = [...env];
   const has = (k: string): boolean => full.some((e) => e.startsWith(`${k}=`));
   if (!has('PATH')) full.unshift(DEFAULT_PATH);
