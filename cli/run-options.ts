@@ -1,7 +1,7 @@
 /**
  * The "run options" flags of `run` and `create` (protocol/run-options.ts), as one group:
  * --env-file, --label/--label-file, --cidfile, --stop-signal, --stop-timeout, --read-only, --shm-size,
- * --group-add, --platform. Files are read here,
+ * --group-add, --platform, --ulimit. Files are read here,
  * as docker's CLI reads them; a missing or malformed one is an error before anything is created
  * (exit 125). The daemon checks the values again (signals, label names).
  */
@@ -21,6 +21,7 @@ export const RUN_OPTIONS = {
   'shm-size': { type: 'string' },
   'group-add': { type: 'string', multiple: true },
   platform: { type: 'string' },
+  ulimit: { type: 'string', multiple: true },
 } as const;
 
 /** Add the group's fields to `req`; the env files' variables go before -e's (which win, as docker's). */
@@ -53,6 +54,8 @@ export async function applyRunOptions(req: CreateContainerRequest, values: Parse
   if (groups.length) req.groupAdd = groups;
   const platform = str(values.platform);
   if (platform) req.platform = platform;
+  const ulimits = strs(values.ulimit);
+  if (ulimits.length) req.ulimits = ulimits;
 }
 
 /**

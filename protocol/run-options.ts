@@ -23,6 +23,8 @@ export interface RunOptions {
   groupAdd?: string[];
   /** --platform: os/arch[/variant]; sbx runs the host's platform only, anything else is refused. */
   platform?: string;
+  /** --ulimit NAME=SOFT[:HARD] (docker's names: nofile, nproc, core, ...; -1 unlimited), within the daemon's own hard limits. */
+  ulimits?: string[];
 }
 
 export const runOptionFields: Fields<RunOptions> = {
@@ -33,6 +35,7 @@ export const runOptionFields: Fields<RunOptions> = {
   shmSize: opt(int),
   groupAdd: opt(arrayOf(str)),
   platform: opt(str),
+  ulimits: opt(arrayOf(str)),
 };
 
 /** What inspect's Config shows of RunOptions (docker's omitempty fields are absent when unset). */
@@ -49,4 +52,6 @@ export interface RunHostConfigInspect {
   ShmSize: number;
   /** --group-add as given; null when none (docker's). */
   GroupAdd: string[] | null;
+  /** null when none (docker's). */
+  Ulimits: { Name: string; Soft: number; Hard: number }[] | null;
 }

@@ -179,4 +179,19 @@ s('--group-add: supplementary groups of the process and of exec (GIDs and names 
   await refused(d.root, ['create', '--platform', 'nonsense', 'busybox', 'true'], /invalid platform "nonsense": want os\/arch\[\/variant\]/);
 }));
 
+s('--ulimit: the rlimits of the process and of exec; above the host\'s hard limit, an unknown name or soft > hard is exit 125, nothing created', privileged<Ctx>(async ({ d }) => {
+  const limits = 'echo "$(ulimit -n) $(ulimit -Hn) $(ulimit -Sc)"';
+  const r = await sbx(d.root, ['run', '-d', '--name', 'lim', '--ulimit', 'nofile=512:1024', '--ulimit', 'core=0', 'busybox', 'sh', '-c', `${limits}; sleep 30`]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(await eventually('the limits line', async () => { const l = await ok(d.root, ['logs', 'lim']); return l.includes('\n') ? l : undefined; }), '512 1024 0\n');
+  assert.is(await ok(d.root, ['exec', 'lim', 'sh', '-c', limits]), '512 1024 0\n', 'exec gets them too');
+  assert.equal(JSON.parse(await ok(d.root, ['inspect', 'lim']))[0].HostConfig.Ulimits, [{ Name: 'nofile', Soft: 512, Hard: 1024 }, { Name: 'core', Soft: 0, Hard: 0 }]);
+  await ok(d.root, ['rm', '-f', 'lim']);
+
+  const hostHard = Number(/^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))![1]);
+  await refused(d.root, ['run', '--ulimit', `nofile=${hostHard + 1}`, 'busybox', 'true'], new RegExp(`the hard limit ${hostHard + 1} is above the host's \\(${hostHard}\\)`));
+  await refused(d.root, ['run', '--ulimit', 'bogus=1', 'busybox', 'true'], /invalid ulimit type: bogus/);
+  await refused(d.root, ['create', '--ulimit', 'nofile=10:5', 'busybox', 'true'], /ulimit soft limit must be less than or equal to hard limit: 10 > 5/);
+}));
+
 s.run();

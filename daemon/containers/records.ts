@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type Size } from '../../protocol/index.js';
-import type { BindMount } from '../runtime/runtime.js';
+import type { BindMount, Ulimit } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 import type { MountRecord } from './mounts.js';
 
@@ -64,6 +64,7 @@ export interface ContainerConfigRecord {
   readonlyRootfs?: boolean;
   shmSize?: number;
   groupAdd?: string[];
+  ulimits?: Ulimit[];
 }
 
 export interface ContainerStateRecord {

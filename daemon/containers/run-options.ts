@@ -7,6 +7,8 @@
 import { SbxError, normalizeSignal, type CreateContainerRequest, type ContainerConfig, type RunConfigInspect, type RunHostConfigInspect } from '../../protocol/index.js';
 import { hostPlatform } from '../images/resolve.js';
 import type { ContainerConfigRecord } from './records.js';
+import type { Ulimit } from '../runtime/runtime.js';
+import { checkUlimits } from './ulimits.js';
 
 const bad = (msg: string): SbxError => new SbxError('invalid_argument', `create container: ${msg}`);
 
@@ -18,6 +20,7 @@ export interface RunChoice {
   readonlyRootfs?: boolean;
   shmSize?: number;
   groupAdd?: string[];
+  ulimits?: Ulimit[];
 }
 
 /** @throws invalid_argument naming the field */
@@ -51,12 +54,14 @@ export function checkRunOptions(req: CreateContainerRequest): RunChoice {
   for (const g of req.groupAdd ?? []) if (!/^[A-Za-z0-9_.-]+$/.test(g) || (/^\d+$/.test(g) && Number(g) > 0xfffffffe)) throw bad(`invalid groupAdd ${JSON.stringify(g)}: want a GID or a group name`);
   if (req.groupAdd?.length) out.groupAdd = [...req.groupAdd];
   if (req.platform !== undefined) checkPlatform(req.platform);
+  if (req.ulimits?.length) out.ulimits = checkUlimits(req.ulimits);
   return out;
 }
 
 /** inspect's HostConfig fields from the record. */
 export function runHostInspect(c: ContainerConfigRecord): RunHostConfigInspect {
-  return { ReadonlyRootfs: !!c.readonlyRootfs, ShmSize: c.shmSize ?? 64 * 1024 * 1024, GroupAdd: c.groupAdd ?? null };
+  return { ReadonlyRootfs: !!c.readonlyRootfs, ShmSize: c.shmSize ?? 64 * 1024 * 1024, GroupAdd: c.groupAdd ?? null,
+    Ulimits: c.ulimits?.length ? c.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) : null };
 }
 
 /** The record's fields for `run` over the image config `cfg`: the request's labels win over the image's. */
@@ -69,6 +74,7 @@ export function runRecord(run: RunChoice, cfg: ContainerConfig | undefined): Par
   if (run.readonlyRootfs) out.readonlyRootfs = true;
   if (run.shmSize) out.shmSize = run.shmSize;
   if (run.groupAdd) out.groupAdd = run.groupAdd;
+  if (run.ulimits) out.ulimits = run.ulimits;
   return out;
 }
 

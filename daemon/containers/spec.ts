@@ -58,6 +58,7 @@ export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, f
     ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
     ...(c.config.mounts?.length ? { mounts: c.config.mounts } : {}),
     ...(c.config.readonlyRootfs ? { readonlyRootfs: true } : {}), ...(c.config.shmSize ? { shmSize: c.config.shmSize } : {}),
+    ...(c.config.ulimits?.length ? { ulimits: c.config.ulimits } : {}),
     seccomp: seccompOf(c.config),
   };
   const proc: ProcessSpec = { args: p.args, env: full, cwd: p.workdir || '/', user: u, tty, stdin: p.stdin, ...(size ? { size } : {}) };
