@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { SbxError, parseBind, parseMountFlag, parseRestartPolicy, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
 import { PROCESS_ENV_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from './containers.js';
+import { RUN_OPTIONS, applyRunOptions } from './run-options.js';
 
 export const CREATE_OPTIONS = {
   interactive: { type: 'boolean', short: 'i' },
@@ -37,6 +38,7 @@ export const CREATE_OPTIONS = {
   'volumes-from': { type: 'string', multiple: true },
   pull: { type: 'string' },
   restart: { type: 'string' },
+  ...RUN_OPTIONS,
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -116,6 +118,7 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
     if (policy.Name !== 'no' && req.autoRemove) throw new SbxError('invalid_argument', 'Conflicting options: --restart and --rm');
     req.restartPolicy = policy;
   }
+  await applyRunOptions(req, values, env);
   if (tty && stdout.isTTY && stdout.columns) req.consoleSize = { cols: stdout.columns, rows: stdout.rows };
 
   return req;

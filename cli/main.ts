@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 /**
  * sbx: the thin CLI. argv → the command table (lazy), flags parsed per command, errors printed as
  * docker prints them: "Error: <message>" on stderr; exit 125 for daemon/API errors and flag errors,

@@ -11,6 +11,7 @@ import { STREAM_SUBPROTOCOL, type ExitInfo, type Offsets, type Size } from './st
 import { mountRequests, type MountRequest } from './mounts.js';
 import { restartPolicyType, type RestartPolicy, type RestartPolicyRequest } from './restart.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
+import { runOptionFields, type RunConfigInspect, type RunHostConfigInspect, type RunOptions } from './run-options.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing';
@@ -44,7 +45,8 @@ const consoleSize = object<Size>({ cols: intIn(0, 65535), rows: intIn(0, 65535) 
 const strings = arrayOf(str);
 const deviceMapping = object<DeviceMapping>({ pathOnHost: str, pathInContainer: str, cgroupPermissions: str }, 'a device mapping {pathOnHost, pathInContainer, cgroupPermissions}', 'device mappings');
 
-export interface CreateContainerRequest {
+/** RunOptions (run-options.ts): labels, stop signal/timeout and the other docker run flags, as one group. */
+export interface CreateContainerRequest extends RunOptions {
   /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
   image: string;
   name?: string;
@@ -144,6 +146,7 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   tmpfs: opt(strings),
   volumesFrom: opt(strings),
   restartPolicy: opt(restartPolicyType),
+  ...runOptionFields,
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -197,7 +200,7 @@ export interface ContainerInspect {
     WorkingDir: string;
     Tty: boolean;
     OpenStdin: boolean;
-  };
+  } & RunConfigInspect;
   HostConfig: {
     NetworkMode: NetworkMode; Memory: number; PidsLimit: number; NanoCpus: number; Init: boolean; AutoRemove: boolean;
     RestartPolicy: RestartPolicy;
@@ -220,7 +223,7 @@ export interface ContainerInspect {
     Tmpfs?: Record<string, string>;
     /** --volumes-from as given; null when none (docker's). */
     VolumesFrom: string[] | null;
-  };
+  } & RunHostConfigInspect;
   NetworkSettings: {
     IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] (null: exposed, not published). */
@@ -290,7 +293,7 @@ export const Containers = {
   list: route<{ all?: boolean; filters?: string[] }, ContainerSummary[]>('GET', '/v1/containers', 'json', { all: opt(bool), filters: opt(arrayOf(str)) }),
   inspect: route<{ id: string }, ContainerInspect>('GET', '/v1/containers/:id/json', 'json', { id: str }),
   start: route<{ id: string }, void>('POST', '/v1/containers/:id/start', 'json', { id: str }),
-  /** SIGTERM (or the image's STOPSIGNAL), then SIGKILL after `timeout` seconds (default 10). */
+  /** The stop signal (--stop-signal, the image's STOPSIGNAL, SIGTERM), then SIGKILL after `timeout` seconds (default --stop-timeout, else 10). */
   stop: route<{ id: string; timeout?: number }, void>('POST', '/v1/containers/:id/stop', 'json', { id: str, timeout: opt(intIn(0, 2 ** 31 - 1)) }),
   kill: route<{ id: string; signal?: string }, void>('POST', '/v1/containers/:id/kill', 'json', { id: str, signal: opt(str) }),
   /** Blocks until the container is not running; answers its exit status. */

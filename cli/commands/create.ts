@@ -1,6 +1,7 @@
 import { UsageError, str, type Command } from '../command.js';
 import { CREATE_OPTIONS, createRequest } from '../create-request.js';
 import { createPulling, pullPolicy } from '../image-pull.js';
+import { withCidFile } from '../run-options.js';
 
 export const command: Command = {
   name: 'create',
@@ -12,7 +13,8 @@ export const command: Command = {
     const [image, ...cmd] = positionals;
     if (!image) throw new UsageError('"sbx create" requires at least 1 argument.');
     const policy = pullPolicy(str(values.pull));
-    const { id, warnings } = await createPulling(client, await createRequest(image, cmd, values, env, stdout), policy, stderr);
+    const req = await createRequest(image, cmd, values, env, stdout);
+    const { id, warnings } = await withCidFile(str(values.cidfile), () => createPulling(client, req, policy, stderr));
     for (const w of warnings) stderr.write(`WARNING: ${w}\n`);
     stdout.write(`${id}\n`);
   },

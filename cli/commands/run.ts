@@ -4,6 +4,7 @@ import { PROCESS_OPTIONS } from '../containers.js';
 import { CREATE_OPTIONS, createRequest } from '../create-request.js';
 import { detachKeys } from '../detach-keys.js';
 import { createPulling, pullPolicy } from '../image-pull.js';
+import { withCidFile } from '../run-options.js';
 
 export const command: Command = {
   name: 'run',
@@ -27,7 +28,7 @@ export const command: Command = {
     if (tty && interactive && !values.detach && !stdin.isTTY) throw new UsageError('the input device is not a TTY');
     const req = await createRequest(image, cmd, values, env, stdout);
 
-    const created = createPulling(client, req, policy, stderr);
+    const created = withCidFile(str(values.cidfile), () => createPulling(client, req, policy, stderr));
     if (values.detach) {
       const { id } = await created;
       await client.call(Containers.start, { id });

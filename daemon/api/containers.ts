@@ -20,7 +20,7 @@ export function registerContainers(api: ApiServer, s: Services): void {
     .on(Containers.list, async (req) => listContainers(m, !!req.all, req.filters ?? []))
     .on(Containers.inspect, async (req) => inspectContainer(m, req.id))
     .on(Containers.start, async (req) => m.start(req.id))
-    .on(Containers.stop, async (req) => m.stop(req.id, req.timeout ?? 10))
+    .on(Containers.stop, async (req) => m.stop(req.id, req.timeout))
     .on(Containers.kill, async (req) => m.kill(req.id, req.signal ?? 'SIGKILL'))
     .on(Containers.wait, async (req) => waitContainer(m, req.id))
     .on(Containers.remove, async (req) => m.remove(req.id, req.force ?? false, req.volumes ?? false))
@@ -28,7 +28,7 @@ export function registerContainers(api: ApiServer, s: Services): void {
       ctx.download(containerLogs(m, req.id, { follow: req.follow ?? false, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
     })
     .on(Containers.exec, async (req) => m.exec(req))
-    .on(ContainerLifecycle.restart, async (req) => restartContainer(m, req.id, req.timeout ?? 10))
+    .on(ContainerLifecycle.restart, async (req) => restartContainer(m, req.id, req.timeout))
     .on(ContainerLifecycle.rename, async (req) => renameContainer(m, req.id, req.name))
     .on(ContainerLifecycle.pause, async (req) => pauseContainer(m, req.id))
     .on(ContainerLifecycle.unpause, async (req) => unpauseContainer(m, req.id))

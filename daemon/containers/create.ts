@@ -15,6 +15,7 @@ import type { VolumeStore } from '../volumes/store.js';
 import type { BindMount } from '../runtime/runtime.js';
 import type { SecurityChoice, SecurityOptions } from './security.js';
 import { mergeEnv } from './spec.js';
+import { runRecord, type RunChoice } from './run-options.js';
 
 export interface CreateChoices {
   id: string;
@@ -23,6 +24,8 @@ export interface CreateChoices {
   cmd: string[];
   sec: SecurityOptions;
   security: SecurityChoice;
+  /** The checked run options (run-options.ts). */
+  run: RunChoice;
   /** Host paths bound in (the builder's RUN --mount). */
   mounts?: BindMount[];
 }
@@ -53,6 +56,7 @@ export function configRecord(req: CreateContainerRequest, image: ResolvedImage, 
   if (req.binds?.length) config.binds = req.binds;
   if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
   if (req.restartPolicy) config.restartPolicy = validateRestartPolicy(req.restartPolicy);
+  Object.assign(config, runRecord(k.run, cfg));
   return config;
 }
 

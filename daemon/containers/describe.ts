@@ -3,6 +3,7 @@ import { humanDuration, matchContainer, parseFilters, type PortMapping, type Con
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
+import { runHostInspect, runInspect } from './run-options.js';
 import type { ContainerStateRecord } from './records.js';
 
 /** The keys `ps --filter` takes (docker's, those sbx has). */
@@ -53,6 +54,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     Config: {
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
+      ...runInspect(cfg),
     },
     HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, NanoCpus: cfg.nanoCpus ?? 0,
       RestartPolicy: cfg.restartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
@@ -62,6 +64,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       ExtraHosts: cfg.extraHosts ?? null, Dns: cfg.dns?.servers ?? [], DnsSearch: cfg.dns?.search ?? [], DnsOptions: cfg.dns?.options ?? [],
       Binds: mounts.binds, VolumesFrom: cfg.volumesFrom ?? null,
       ...(mounts.hostMounts ? { Mounts: mounts.hostMounts } : {}), ...(mounts.tmpfs ? { Tmpfs: mounts.tmpfs } : {}),
+      ...runHostInspect(cfg),
     },
     NetworkSettings: networkSettings(c),
     Mounts: mounts.mounts,

@@ -17,7 +17,7 @@ export async function waitContainer(m: ContainerManager, ref: string): Promise<W
 }
 
 /** stop, then start once the exit is recorded (its cgroups gone): a new StartedAt, the same id and name. */
-export async function restartContainer(m: ContainerManager, ref: string, timeout = 10): Promise<void> {
+export async function restartContainer(m: ContainerManager, ref: string, timeout?: number): Promise<void> {
   const c = m.get(ref);
   if (c.state.status === 'running') {
     const recorded = new Promise<unknown>((r) => c.exited.push(r));

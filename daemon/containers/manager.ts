@@ -56,6 +56,7 @@ import { recoverContainer } from './recover.js';
 import { ContainerSessions } from './sessions.js';
 import { RestartPolicies } from './restart.js';
 import { validateCreate } from './validate.js';
+import { checkRunOptions } from './run-options.js';
 import { inheritMounts, planMounts, removeAnonymousVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 
@@ -165,6 +166,7 @@ export class ContainerManager {
     const sec = validateSecurity(req);
     validateNetwork(this.s.networks, req, (ref) => this.get(ref));
     const security = securityChoice(req);
+    const run = checkRunOptions(req);
     const image = await resolveImage(this.s, req.image);
     const cfg = image.config.config ?? {};
     const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
@@ -180,7 +182,7 @@ export class ContainerManager {
         throw new SbxError('already_exists', `create container: the name "/${req.name}" is already in use by container ${other.config.id}; remove or rename that container to reuse the name`);
       }
       const name = req.name ?? randomName(taken);
-      const config = configRecord(req, image, { id, name, entrypoint, cmd, sec, security, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
+      const config = configRecord(req, image, { id, name, entrypoint, cmd, sec, security, run, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
       const dir = await writeContainer(this.s, this.root, config, image, plan);
       this.byId.set(id, { config, state: newState(), dir, pid1: 0, execs: 0, exited: [] });
       // the main session exists from create on, so a client can attach before start
@@ -243,13 +245,15 @@ export class ContainerManager {
     }
   }
 
-  async stop(ref: string, timeout = 10): Promise<void> {
+  /** timeout: seconds before SIGKILL (-1: none); default the container's --stop-timeout, else 10. */
+  async stop(ref: string, timeout?: number): Promise<void> {
     const c = this.get(ref);
     await this.stoppedByUser(c);
     if (c.state.status !== 'running' || !c.session) return;
     const done = c.session.waitExit();
     this.signal(c, c.config.stopSignal);
-    const t = await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeout * 1000))]);
+    const secs = timeout ?? c.config.stopTimeout ?? 10;
+    const t = secs < 0 ? await done.then(() => true) : await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), secs * 1000))]);
     if (!t) { this.signal(c, 'SIGKILL'); await done; }
     await new Promise((r) => setImmediate(r));
   }

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
-import type { BindMount } from '../runtime/runtime.js';
+import type { BindMount, Ulimit } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 import type { MountRecord } from './mounts.js';
 
@@ -62,6 +62,13 @@ export interface ContainerConfigRecord {
   /** --security-opt as given, and the seccomp choice it made (security.ts SecurityChoice). */
   securityOpt?: string[];
   seccompProfile?: string | null;
+  /** Run options (run-options.ts): labels (the image's under --label's), --stop-timeout; absent when none. */
+  labels?: Record<string, string>;
+  stopTimeout?: number;
+  readonlyRootfs?: boolean;
+  shmSize?: number;
+  groupAdd?: string[];
+  ulimits?: Ulimit[];
 }
 
 export interface ContainerStateRecord {

@@ -10,7 +10,7 @@ import type { VolumeStore } from '../volumes/store.js';
 import { bindsFor, tmpfsFor } from './mounts.js';
 import type { ContainerConfigRecord } from './records.js';
 import { seccompOf } from './security.js';
-import { resolveUser } from './user.js';
+import { resolveGroups, resolveUser } from './user.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -44,6 +44,7 @@ export async function mainSpecs(c: Container, rootfs: Rootfs, volumes: VolumeSto
 export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, forExec = false): Promise<{ spec: ContainerSpec; proc: ProcessSpec }> {
   const { tty, env, size } = p;
   const u = await resolveUser(rootfs, p.user);
+  u.groups = [...new Set([...u.groups, ...await resolveGroups(rootfs, c.config.groupAdd ?? [])])];
   const full = [...env];
   const has = (k: string): boolean => full.some((e) => e.startsWith(`${k}=`));
   if (!has('PATH')) full.unshift(DEFAULT_PATH);
@@ -57,6 +58,8 @@ export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, f
     ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
     ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
     ...(c.config.mounts?.length ? { mounts: c.config.mounts } : {}),
+    ...(c.config.readonlyRootfs ? { readonlyRootfs: true } : {}), ...(c.config.shmSize ? { shmSize: c.config.shmSize } : {}),
+    ...(c.config.ulimits?.length ? { ulimits: c.config.ulimits } : {}),
     seccomp: seccompOf(c.config),
   };
   const proc: ProcessSpec = { args: p.args, env: full, cwd: p.workdir || '/', user: u, tty, stdin: p.stdin, ...(size ? { size } : {}) };

@@ -39,3 +39,15 @@ export async function resolveUser(rootfs: Rootfs, spec: string): Promise<User & 
   if (uid > 0xfffffffe || gid > 0xfffffffe) throw new SbxError('invalid_argument', `start container: uid/gid out of range in ${spec}`);
   return { uid, gid, groups: [], home };
 }
+
+/** docker's --group-add: GIDs as they are, names looked up in the image's /etc/group. */
+export async function resolveGroups(rootfs: Rootfs, names: string[]): Promise<number[]> {
+  if (!names.length) return [];
+  const groups = (await readEtc(rootfs, 'group')).split('\n').map((l) => l.split(':'));
+  return names.map((n) => {
+    if (/^\d+$/.test(n)) return Number(n);
+    const g = groups.find((f) => f[0] === n);
+    if (!g || !/^\d+$/.test(g[2] ?? '')) throw new SbxError('invalid_argument', `start container: unable to find group ${n}: no matching entries in group file`);
+    return Number(g[2]);
+  });
+}

@@ -174,6 +174,8 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--tmpfs") == 0) { if (o->ntmpfs >= MAX_LIST) fail(125, "too many tmpfs mounts (at most %d)", MAX_LIST); o->tmpfs[o->ntmpfs][0] = NEXT; o->tmpfs[o->ntmpfs][1] = NEXT; o->tmpfs[o->ntmpfs++][2] = NEXT; }
     else if (strcmp(a, "--device") == 0) { if (o->ndevices >= MAX_LIST) fail(125, "too many devices (at most %d)", MAX_LIST); o->devices[o->ndevices][0] = NEXT; o->devices[o->ndevices++][1] = NEXT; }
     else if (strcmp(a, "--privileged") == 0) o->privileged = 1;
+    else if (strcmp(a, "--read-only") == 0) o->read_only = 1;
+    else if (strcmp(a, "--shm-size") == 0) o->shm_size = NEXT;
     else if (strcmp(a, "--caps") == 0) o->caps = strtoull(NEXT, NULL, 16);
     else if (strcmp(a, "--uid") == 0) o->uid = (uid_t)strtoul(NEXT, NULL, 10);
     else if (strcmp(a, "--gid") == 0) o->gid = (gid_t)strtoul(NEXT, NULL, 10);

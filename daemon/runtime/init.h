@@ -47,6 +47,8 @@ struct opts {
   const char *devices[MAX_LIST][2]; int ndevices;
   /* --privileged: every host device node in /dev, no masked or read-only /proc and /sys paths */
   int privileged;
+  /* --read-only: the root remounted read-only after every mount is made; --shm-size: /dev/shm's size= */
+  int read_only; const char *shm_size;
   unsigned long long caps;
   uid_t uid; gid_t gid; gid_t groups[MAX_LIST]; int ngroups;
   int lo_up, pid, port;

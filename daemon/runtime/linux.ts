@@ -18,6 +18,7 @@ import type { ContainerSpec, OutputName, Process, ProcessSpec, Runtime, Task } f
 export const INIT_BINARY = join(dirname(fileURLToPath(import.meta.url)), 'sbx-init');
 const UNSHARE = existsSync('/usr/bin/unshare') ? '/usr/bin/unshare' : 'unshare';
 const NSENTER = existsSync('/usr/bin/nsenter') ? '/usr/bin/nsenter' : 'nsenter';
+const PRLIMIT = existsSync('/usr/bin/prlimit') ? '/usr/bin/prlimit' : 'prlimit';
 const TINI = ['/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
 
 /** docker's default device rules: mknod of anything (it cannot be opened), and null zero full
@@ -53,6 +54,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         ...(spec.network === 'host' || spec.netnsOf ? [] : ['--lo-up']),
         ...(spec.net ? ['--net', spec.net.netns, spec.net.hostIf, spec.net.bridge, spec.net.address, String(spec.net.prefix), spec.net.gateway, String(spec.net.mtu), spec.net.mac] : []),
         ...(spec.privileged ? ['--privileged'] : []),
+        ...(spec.readonlyRootfs ? ['--read-only'] : []), ...(spec.shmSize ? ['--shm-size', String(spec.shmSize)] : []),
         ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
         ...(spec.mounts ?? []).flatMap((m) => ['--volume', m.source, m.target, m.readonly ? 'ro' : 'rw']),
         ...(spec.tmpfs ?? []).flatMap((t) => ['--tmpfs', t.target, t.flags.toString(16), t.data]),
@@ -62,7 +64,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,
       ];
       const status = join(spec.stateDir, 'status');
-      const [file, argv] = spec.netnsOf ? [NSENTER, [`--net=${spec.netnsOf}`, '--', UNSHARE, ...args]] : [UNSHARE, args];
+      const [file, argv] = spec.netnsOf ? withLimits(spec, NSENTER, [`--net=${spec.netnsOf}`, '--', UNSHARE, ...args]) : withLimits(spec, UNSHARE, args);
       const p = launch(file, argv, proc, (code, sig) => finish(cg, spec.id, status, code, sig));
       const pid1 = await waitPid1(join(spec.stateDir, 'pid'), p);
       const failed = await statusExit(status);
@@ -79,7 +81,8 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         ...cg.dirs(spec.id).flatMap((d) => ['--cgroup', d]),
         ...processArgs(spec, proc), ...await seccompArgs(spec), '--', ...proc.args,
       ];
-      return launch(INIT_BINARY, args, proc, async (code, sig) => {
+      const [file, argv] = withLimits(spec, INIT_BINARY, args);
+      return launch(file, argv, proc, async (code, sig) => {
         const e = await finish(cg, spec.id, status, code, sig);
         const { rm } = await import('node:fs/promises');
         await rm(status, { force: true });
@@ -121,6 +124,13 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
 function tiniPath(): string {
   if (!TINI) throw new SbxError('unavailable', 'run with --init: tini-static is not installed (apt-get install tini)');
   return TINI;
+}
+
+/** --ulimit: util-linux prlimit sets the rlimits, then execs the launcher (its children inherit them). */
+function withLimits(spec: ContainerSpec, file: string, args: readonly string[]): [string, string[]] {
+  if (!spec.ulimits?.length) return [file, [...args]];
+  const v = (n: number): string => (n < 0 ? 'unlimited' : String(n));
+  return [PRLIMIT, [...spec.ulimits.map((u) => `--${u.name}=${v(u.soft)}:${v(u.hard)}`), '--', file, ...args]];
 }
 
 function processArgs(spec: ContainerSpec, proc: ProcessSpec): string[] {

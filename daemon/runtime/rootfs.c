@@ -233,7 +233,9 @@ static void setup_dev(struct opts *o, struct host *h) {
   xmount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, data);
   snprintf(p, sizeof p, "%s/shm", dev);
   if (mkdir(p, 01777) < 0) fail(125, "mkdir %s: %s", p, strerror(errno));
-  xmount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  char shm[64];
+  snprintf(shm, sizeof shm, "mode=1777,size=%s", o->shm_size ? o->shm_size : "65536k");
+  xmount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
   const char *links[][2] = {{"pts/ptmx", "ptmx"}, {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
                             {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}};
   for (unsigned i = 0; i < sizeof links / sizeof *links; i++) {
@@ -306,5 +308,7 @@ void setup_root(struct opts *o) {
   for (int i = 0; i < o->ntmpfs; i++) tmpfs_in(o->tmpfs[i][0], o->tmpfs[i][1], o->tmpfs[i][2]);
   if (!o->privileged) harden();
   resolve(o->cwd, p, CREATE_ALL);
+  /* docker's --read-only: the root alone; /dev, /proc, the /etc files, volumes and tmpfs stay as they are */
+  if (o->read_only) xmount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV, NULL);
   free(h.nodes); /* the clone fds were closed by attach() */
 }

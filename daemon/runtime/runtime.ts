@@ -41,6 +41,9 @@ import type { SeccompProfile } from './seccomp.js';
 /** One mount, as daemon/snapshots produces it: type 'overlay' or 'bind', options, cwd for relative lowerdirs. */
 export interface RootMount { type: string; source: string; options: string[]; cwd?: string }
 
+/** One rlimit by docker's name (nofile, nproc, core, ...; prlimit(1)'s option names). */
+export interface Ulimit { name: string; soft: number; hard: number }
+
 export interface User { uid: number; gid: number; groups: number[] }
 
 /** A host path bound at `target` (a container path, resolved inside the root). */
@@ -96,6 +99,12 @@ export interface ContainerSpec {
   hosts?: string[];
   /** --privileged: all capabilities, every host device, no seccomp filter, no masked paths. */
   privileged?: boolean;
+  /** --read-only: the root file system read-only (/dev, /proc, the /etc files, mounts and tmpfs stay writable). */
+  readonlyRootfs?: boolean;
+  /** --shm-size: /dev/shm's size in bytes (default 64 MiB). */
+  shmSize?: number;
+  /** --ulimit: rlimits of every process (start and exec), already within the daemon's hard limits; -1 unlimited. */
+  ulimits?: Ulimit[];
   /** Capabilities added to / dropped from docker's default set (normalized names or ALL; protocol/capabilities.ts). */
   capAdd?: string[];
   capDrop?: string[];

@@ -9,7 +9,7 @@ export interface CliResult { code: number | null; stdout: string; stderr: string
 
 export function sbx(root: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SBX_BIN, ...args], {
+    const child = spawn(process.execPath, ['--', SBX_BIN, ...args], {
       env: { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
