@@ -1,7 +1,8 @@
 /**
  * Networks through the real CLI and daemon: the default bridge reaches a server on the host's
  * loopback through host.docker.internal, none reaches nothing, user networks resolve their
- * members by name and alias and are cut off from each other, teardown leaves no veth or process.
+ * members by name and alias and are cut off from each other, teardown leaves no veth or process
+ * (the namespace goes with the network's last member).
  * Only loopback servers on the host and containers on networks this test made are ever dialled.
  */
 import { execFileSync } from 'node:child_process';
@@ -78,15 +79,22 @@ net('user networks: members find each other by name and alias, other networks ca
   assert.is(bad.code, 125);
   assert.match(bad.stderr, /network nosuch not found/);
 
-  // teardown: the container's veth leaves with it; rm then leaves no process of the network
+  // teardown: the container's veth leaves with it, and the namespace (holder, pasta, bridge) with
+  // the last member; the next member opens a new one; rm leaves no process of the network
   const pids = d.daemon.services.networks.pids('app');
   assert.ok(pids.length >= 1, 'the network has its namespace holder');
-  const veths = (): number => execFileSync('nsenter', [`--net=/proc/${pids[0]}/ns/net`, 'ip', '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+  // a namespace whose holder has gone took its bridge and every veth with it
+  const veths = (): number => !existsSync(`/proc/${pids[0]}`) ? 0
+    : execFileSync('nsenter', [`--net=/proc/${pids[0]}/ns/net`, 'ip', '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
   assert.is(veths(), 1, 'db is the one port of the bridge');
   assert.is((await sbx(d.root, ['rm', '-f', 'db'])).code, 0);
   await eventually('no veth left on the bridge', async () => veths() === 0);
+  for (const p of pids) await eventually(`process ${p} of the network is gone with its last member`, async () => !existsSync(`/proc/${p}`));
+  const again = await sbx(d.root, ['run', '--rm', '--network', 'app', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0 | wc -l']);
+  assert.is(again.stdout, '1\n', `a new member gets a new namespace: ${again.stderr}`);
+  const later = d.daemon.services.networks.pids('app');
   assert.is((await sbx(d.root, ['network', 'rm', 'app', 'other'])).stdout, 'app\nother\n');
-  for (const p of pids) await eventually(`process ${p} of the network is gone`, async () => !existsSync(`/proc/${p}`));
+  for (const p of later) await eventually(`process ${p} of the network is gone`, async () => !existsSync(`/proc/${p}`));
   assert.not.match((await sbx(d.root, ['network', 'ls'])).stdout, /\bapp\b/);
 }));
 
