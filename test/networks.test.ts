@@ -6,7 +6,7 @@
  * Only loopback servers on the host and containers on networks this test made are ever dialled.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,10 +17,16 @@ import { requireTools } from './_helpers/peers.js';
 import { eventually } from './_helpers/wait.js';
 import { privileged } from './_helpers/root.js';
 
-interface Ctx { d: TestDaemon; server: Server; port: number }
+interface Ctx { d: TestDaemon; server: Server; port: number; forward: string }
+
+/** The host's own links that sbx could have made: its bridge name or its veth names (v + 10 hex). */
+const sbxLinksOnHost = (): string[] => execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n')
+  .map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n === 'br0' || /^v[0-9a-f]{10}$/.test(n));
+const ipForward = (): string => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
 const net = suite<Ctx>('networks', {} as Ctx);
 net.before(async (ctx) => {
   if (process.getuid?.() !== 0) return;
+  ctx.forward = ipForward();
   ctx.d = await startBusyboxDaemon();
   ctx.server = createServer((_req, res) => res.end('hello from the host\n'));
   await new Promise<void>((r) => ctx.server.listen(0, '127.0.0.1', () => r()));
@@ -42,7 +48,8 @@ net('the default bridge reaches a host loopback server as host.docker.internal; 
   assert.is(added.stdout, 'hello from the host\n10.1.2.3\tdb.test\nsearch example.test\nnameserver 10.9.9.9\n', added.stderr);
 }));
 
-net('user networks: members find each other by name and alias, other networks cannot; rm in use is refused', privileged<Ctx>(async ({ d }) => {
+net('user networks: members find each other by name and alias, other networks cannot; rm in use is refused', privileged<Ctx>(async (ctx) => {
+  const { d } = ctx;
   assert.match((await sbx(d.root, ['network', 'create', 'app'])).stdout, /^[a-f0-9]{64}\n$/);
   assert.is((await sbx(d.root, ['network', 'create', 'other'])).code, 0);
   const dup = await sbx(d.root, ['network', 'create', 'app']);
@@ -87,6 +94,8 @@ net('user networks: members find each other by name and alias, other networks ca
   const veths = (): number => !existsSync(`/proc/${pids[0]}`) ? 0
     : execFileSync('nsenter', [`--net=/proc/${pids[0]}/ns/net`, 'ip', '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
   assert.is(veths(), 1, 'db is the one port of the bridge');
+  assert.equal(sbxLinksOnHost(), [], 'the bridge and the veths live in the network\'s namespace, none in the host\'s');
+  assert.is(ipForward(), ctx.forward, 'the host\'s ip_forward is untouched');
   assert.is((await sbx(d.root, ['rm', '-f', 'db'])).code, 0);
   await eventually('no veth left on the bridge', async () => veths() === 0);
   for (const p of pids) await eventually(`process ${p} of the network is gone with its last member`, async () => !existsSync(`/proc/${p}`));
