@@ -1,11 +1,12 @@
 /**
  * Networks through the real CLI and daemon: the default bridge reaches a server on the host's
  * loopback through host.docker.internal, none reaches nothing, user networks resolve their
- * members by name and alias and are cut off from each other, teardown leaves no veth or process.
+ * members by name and alias and are cut off from each other, teardown leaves no veth or process
+ * (the namespace goes with the network's last member).
  * Only loopback servers on the host and containers on networks this test made are ever dialled.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,10 +17,16 @@ import { requireTools } from './_helpers/peers.js';
 import { eventually } from './_helpers/wait.js';
 import { privileged } from './_helpers/root.js';
 
-interface Ctx { d: TestDaemon; server: Server; port: number }
+interface Ctx { d: TestDaemon; server: Server; port: number; forward: string }
+
+/** The host's own links that sbx could have made: its bridge name or its veth names (v + 10 hex). */
+const sbxLinksOnHost = (): string[] => execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n')
+  .map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n === 'br0' || /^v[0-9a-f]{10}$/.test(n));
+const ipForward = (): string => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
 const net = suite<Ctx>('networks', {} as Ctx);
 net.before(async (ctx) => {
   if (process.getuid?.() !== 0) return;
+  ctx.forward = ipForward();
   ctx.d = await startBusyboxDaemon();
   ctx.server = createServer((_req, res) => res.end('hello from the host\n'));
   await new Promise<void>((r) => ctx.server.listen(0, '127.0.0.1', () => r()));
@@ -41,7 +48,8 @@ net('the default bridge reaches a host loopback server as host.docker.internal; 
   assert.is(added.stdout, 'hello from the host\n10.1.2.3\tdb.test\nsearch example.test\nnameserver 10.9.9.9\n', added.stderr);
 }));
 
-net('user networks: members find each other by name and alias, other networks cannot; rm in use is refused', privileged<Ctx>(async ({ d }) => {
+net('user networks: members find each other by name and alias, other networks cannot; rm in use is refused', privileged<Ctx>(async (ctx) => {
+  const { d } = ctx;
   assert.match((await sbx(d.root, ['network', 'create', 'app'])).stdout, /^[a-f0-9]{64}\n$/);
   assert.is((await sbx(d.root, ['network', 'create', 'other'])).code, 0);
   const dup = await sbx(d.root, ['network', 'create', 'app']);
@@ -78,15 +86,24 @@ net('user networks: members find each other by name and alias, other networks ca
   assert.is(bad.code, 125);
   assert.match(bad.stderr, /network nosuch not found/);
 
-  // teardown: the container's veth leaves with it; rm then leaves no process of the network
+  // teardown: the container's veth leaves with it, and the namespace (holder, pasta, bridge) with
+  // the last member; the next member opens a new one; rm leaves no process of the network
   const pids = d.daemon.services.networks.pids('app');
   assert.ok(pids.length >= 1, 'the network has its namespace holder');
-  const veths = (): number => execFileSync('nsenter', [`--net=/proc/${pids[0]}/ns/net`, 'ip', '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+  // a namespace whose holder has gone took its bridge and every veth with it
+  const veths = (): number => !existsSync(`/proc/${pids[0]}`) ? 0
+    : execFileSync('nsenter', [`--net=/proc/${pids[0]}/ns/net`, 'ip', '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
   assert.is(veths(), 1, 'db is the one port of the bridge');
+  assert.equal(sbxLinksOnHost(), [], 'the bridge and the veths live in the network\'s namespace, none in the host\'s');
+  assert.is(ipForward(), ctx.forward, 'the host\'s ip_forward is untouched');
   assert.is((await sbx(d.root, ['rm', '-f', 'db'])).code, 0);
   await eventually('no veth left on the bridge', async () => veths() === 0);
+  for (const p of pids) await eventually(`process ${p} of the network is gone with its last member`, async () => !existsSync(`/proc/${p}`));
+  const again = await sbx(d.root, ['run', '--rm', '--network', 'app', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0 | wc -l']);
+  assert.is(again.stdout, '1\n', `a new member gets a new namespace: ${again.stderr}`);
+  const later = d.daemon.services.networks.pids('app');
   assert.is((await sbx(d.root, ['network', 'rm', 'app', 'other'])).stdout, 'app\nother\n');
-  for (const p of pids) await eventually(`process ${p} of the network is gone`, async () => !existsSync(`/proc/${p}`));
+  for (const p of later) await eventually(`process ${p} of the network is gone`, async () => !existsSync(`/proc/${p}`));
   assert.not.match((await sbx(d.root, ['network', 'ls'])).stdout, /\bapp\b/);
 }));
 

@@ -1,11 +1,13 @@
 /**
  * Published ports through the real CLI and daemon: UDP echo through -p /udp, a free host port
  * for -p CPORT and -P (EXPOSE), `sbx port` and inspect in docker's shape, and the errors
- * (malformed -p, a taken port) before anything starts. Only the host's loopback is dialled.
+ * (malformed -p, a taken port) before anything starts; the TCP relay passes a server-first
+ * banner, bulk data both ways and each side's half-close. Only the host's loopback is dialled.
  */
 import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -58,6 +60,48 @@ ports('UDP echo through -p /udp; -P and -p CPORT take free ports; sbx port and i
   assert.match(none.stderr, /No public port '53\/udp' published for echo/);
   assert.is((await sbx(d.root, ['rm', '-f', 'echo'])).code, 0);
   assert.is(await udpAsk(udp, 'after rm'), undefined, 'the port closes with the container');
+}));
+
+/** One TCP conversation: read the banner line, send `data` and half-close, collect the answer to its end. */
+function converse(port: number, data: Buffer): Promise<{ banner: string; echoed: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let banner: string | undefined;
+    sock.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (banner !== undefined) return;
+      const all = Buffer.concat(chunks);
+      const nl = all.indexOf(10);
+      if (nl < 0) return;
+      banner = all.subarray(0, nl).toString();
+      chunks.length = 0;
+      if (nl + 1 < all.length) chunks.push(all.subarray(nl + 1));
+      sock.end(data); // the server spoke first; now our bytes, then our half-close
+    });
+    sock.on('end', () => {
+      if (banner === undefined) reject(new Error('closed before the banner'));
+      else resolve({ banner, echoed: Buffer.concat(chunks) });
+    });
+    sock.on('error', reject);
+  });
+}
+
+ports('TCP through -p: a server-first banner, 1 MB echoed on four connections at once, each half-close passed on', privileged<Ctx>(async ({ d }) => {
+  const r = await sbx(d.root, ['run', '-d', '--name', 'tcpecho', '-p', '127.0.0.1::9000', 'busybox',
+    'nc', '-ll', '-p', '9000', '-e', 'sh', '-c', 'echo banner; exec cat']);
+  assert.is(r.code, 0, r.stderr);
+  const port = Number((await sbx(d.root, ['port', 'tcpecho', '9000'])).stdout.trim().split(':')[1]);
+  // until nc listens, the relay closes the connection before any banner
+  await eventually('the echo server answers', () => converse(port, Buffer.from('x')).then((c) => c.banner, () => undefined));
+  const data = [0, 1, 2, 3].map(() => randomBytes(1 << 20));
+  const got = await Promise.all(data.map((b) => converse(port, b)));
+  for (let i = 0; i < data.length; i++) {
+    assert.is(got[i].banner, 'banner');
+    // cat ends only at our half-close, and its exit reaches us as the end of the stream
+    assert.ok(got[i].echoed.equals(data[i]), `connection ${i}: ${got[i].echoed.length} of ${data[i].length} bytes came back intact`);
+  }
+  assert.is((await sbx(d.root, ['rm', '-f', 'tcpecho'])).code, 0);
 }));
 
 ports('a malformed -p and a taken port are clear errors (exit 125) and start nothing', privileged<Ctx>(async ({ d }) => {

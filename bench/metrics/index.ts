@@ -7,6 +7,7 @@ import { buildMetrics } from './build.js';
 import { commitMetrics } from './commit.js';
 import { containerMetrics } from './container.js';
 import { memoryMetrics } from './memory.js';
+import { networkMetrics } from './networks.js';
 import { portMetrics } from './ports.js';
 import { registryMetrics } from './registry.js';
 
@@ -18,5 +19,6 @@ export const ALL_METRICS: Metric<Fixtures>[] = [
   ...registryMetrics,
   ...buildMetrics,
   ...portMetrics,
+  ...networkMetrics,
   ...memoryMetrics,
 ];

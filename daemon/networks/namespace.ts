@@ -62,9 +62,11 @@ export function pastaNamespace(subnet: Subnet, log: Logger, outbound = true): Ne
     p.kill('SIGKILL');
   });
   const close = async (): Promise<void> => {
+    // forget the handles first: an open() while the kill is under way starts new processes
     opening = undefined;
-    await Promise.all([kill(pasta), kill(holder)]);
+    const gone = [pasta, holder];
     pasta = holder = undefined;
+    await Promise.all(gone.map(kill));
   };
   return {
     open() {

@@ -5,8 +5,10 @@
  * - `bridge` (the default network) always exists; it and the user networks (create) are kept in
  *   $SBX_ROOT/networks.json and come back after a daemon restart with no members (their
  *   namespaces died with the old daemon: parent-death signals).
- * - A network's namespace (namespace.ts) is made on its first attach and lives until the network
- *   is removed or the daemon closes; each attach takes an address and yields the NetAttachment the
+ * - A network's namespace (namespace.ts) is made on its first attach and closed (holder, pasta,
+ *   bridge and veths gone) IDLE_MS after its last member left, when the network is removed, or
+ *   when the daemon closes; the linger keeps back-to-back `run --rm` on one network from paying
+ *   for a new namespace each time. Each attach takes an address and yields the NetAttachment the
  *   runtime uses plus the /etc/hosts lines of the container: host.docker.internal and
  *   host.containers.internal (the host's loopback, when the outbound path is up) and every other
  *   member by name, hostname and alias. Members' hosts files are rewritten in place (they are
@@ -37,7 +39,13 @@ export interface Member { id: string; name: string; hostname: string; aliases: s
 
 export interface Endpoint { network: string; networkId: string; address: string; prefix: number; gateway: string; mac: string; aliases: string[] }
 
-interface Live { rec: NetworkRecord; subnet: Subnet; ns: NetworkNamespace; pool: AddressPool; members: Map<string, Member & { address: string }> }
+interface Live {
+  rec: NetworkRecord; subnet: Subnet; ns: NetworkNamespace; pool: AddressPool; members: Map<string, Member & { address: string }>;
+  joining: number; idle?: NodeJS.Timeout;
+}
+
+/** How long a network's namespace outlives its last member. */
+export const IDLE_MS = 2000;
 
 export const PREDEFINED = ['bridge', 'host', 'none'];
 
@@ -45,7 +53,7 @@ export class Networks {
   private readonly nets = new Map<string, Live>();
   private readonly file: string;
 
-  constructor(root: string, private readonly log: Logger) { this.file = join(root, 'networks.json'); }
+  constructor(root: string, private readonly log: Logger, private readonly idleMs = IDLE_MS) { this.file = join(root, 'networks.json'); }
 
   async open(): Promise<void> {
     let recs: NetworkRecord[] = [];
@@ -54,7 +62,9 @@ export class Networks {
     if (!recs.some((r) => r.name === 'bridge')) { this.bridge(); await this.save(); }
   }
 
-  async close(): Promise<void> { await Promise.all([...this.nets.values()].map((n) => n.ns.close())); }
+  async close(): Promise<void> {
+    await Promise.all([...this.nets.values()].map((n) => { clearTimeout(n.idle); return n.ns.close(); }));
+  }
 
   /** Every network's record (bridge first, made on first use). */
   list(): NetworkRecord[] { this.bridge(); return [...this.nets.values()].map((n) => n.rec); }
@@ -91,6 +101,7 @@ export class Networks {
     if (PREDEFINED.includes(n.rec.name)) throw new SbxError('failed_precondition', `${n.rec.name} is a pre-defined network and cannot be removed`);
     if (n.members.size) throw new SbxError('failed_precondition', `error while removing network: network ${n.rec.name} id ${n.rec.id} has active endpoints`);
     this.nets.delete(n.rec.id);
+    clearTimeout(n.idle);
     await n.ns.close();
     await this.save();
   }
@@ -110,7 +121,10 @@ export class Networks {
   async attach(ref: string, m: Member): Promise<{ net: NetAttachment; hosts: string[]; endpoint: Endpoint }> {
     const n = this.live(ref);
     if (n.members.has(m.id)) throw new SbxError('failed_precondition', `container ${m.name} is already attached to network ${n.rec.name}`);
-    const info = await n.ns.open();
+    clearTimeout(n.idle);
+    n.joining++;
+    let info;
+    try { info = await n.ns.open(); } finally { n.joining--; }
     const address = n.pool.take();
     n.members.set(m.id, { ...m, address });
     const net: NetAttachment = {
@@ -132,6 +146,17 @@ export class Networks {
     n.members.delete(id);
     n.pool.release(m.address);
     await this.refresh(n);
+    if (!n.members.size) this.closeWhenIdle(n);
+  }
+
+  /** Close the namespace of a network nobody uses once IDLE_MS have passed with no member or join. */
+  private closeWhenIdle(n: Live): void {
+    clearTimeout(n.idle);
+    n.idle = setTimeout(() => {
+      if (n.members.size || n.joining) return;
+      n.ns.close().catch((e: unknown) => this.log.warn('network: close of an idle namespace failed', { network: n.rec.name, error: String(e) }));
+    }, this.idleMs);
+    n.idle.unref();
   }
 
   /** Rewrite one member's peer lines (it joined a network while running). */
@@ -155,7 +180,7 @@ export class Networks {
 
   private add(rec: NetworkRecord): Live {
     const subnet = parseSubnet(rec.subnet, rec.gateway);
-    const live: Live = { rec, subnet, ns: pastaNamespace(subnet, this.log, !rec.internal), pool: new AddressPool(subnet), members: new Map() };
+    const live: Live = { rec, subnet, ns: pastaNamespace(subnet, this.log, !rec.internal), pool: new AddressPool(subnet), members: new Map(), joining: 0 };
     live.ns.onDns(async (q) => answerLocal(q, (name) => this.lookup(live, name)) ?? forward(q));
     this.nets.set(rec.id, live);
     return live;
