@@ -1,0 +1,19 @@
+/**
+ * The Docker Engine API room: docker's routes on sbxd's socket, beside /v1, calling the same
+ * domain services. server.ts asks it after the /v1 router declines a request.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SbxError } from '../../../protocol/index.js';
+import type { Services } from '../../services.js';
+import { registerDockerContainers } from './containers.js';
+import { DockerRouter } from './http.js';
+import { registerDockerSystem } from './system.js';
+
+export type DockerApi = (req: IncomingMessage, res: ServerResponse, onError: (err: unknown, what: string) => SbxError) => Promise<boolean>;
+
+export function createDockerApi(s: Services): DockerApi {
+  const r = new DockerRouter();
+  registerDockerSystem(r, s);
+  registerDockerContainers(r, s);
+  return (req, res, onError) => r.handle(req, res, onError);
+}
