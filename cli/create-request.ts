@@ -35,6 +35,7 @@ export const CREATE_OPTIONS = {
   mount: { type: 'string', multiple: true },
   tmpfs: { type: 'string', multiple: true },
   'volumes-from': { type: 'string', multiple: true },
+  pull: { type: 'string' },
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */

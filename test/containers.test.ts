@@ -86,7 +86,7 @@ run('run -d, ps, logs, exec, stop, start, kill, wait, rm', privileged<Ctx>(async
 }));
 
 run('bad input: unknown image, bad -e/-u/--memory, rm of a running container', privileged<Ctx>(async ({ d }) => {
-  const img = await sbx(d.root, ['run', 'nosuchimage']);
+  const img = await sbx(d.root, ['run', '--pull', 'never', 'nosuchimage']); // never: no pull from docker.io in a test
   assert.is(img.code, 125);
   assert.match(img.stderr, /no such image/);
   assert.is((await sbx(d.root, ['run', '-e', '=x', 'busybox', 'true'])).code, 125);

@@ -111,4 +111,33 @@ s('a volume is in neither diff nor commit; system df counts volumes', privileged
   assert.match(await ok(d.root, ['system', 'df']), /^Local Volumes\s+1\s+0\s+24B\s+24B \(100%\)$/m);
 }));
 
+s('--volumes-from CONTAINER[:ro|rw]: the same volumes, the mode as asked, own mounts win; bad sources refused', privileged(async ({ d }) => {
+  await ok(d.root, ['run', '--name', 'src', '-v', 'data:/data', 'busybox', 'sh', '-c', 'echo shared > /data/f']);
+  assert.is(await ok(d.root, ['run', '--rm', '--volumes-from', 'src', 'busybox', 'cat', '/data/f']), 'shared\n');
+
+  const ro = await sbx(d.root, ['run', '--name', 'reader', '--volumes-from', 'src:ro', 'busybox', 'sh', '-c', 'echo x > /data/g']);
+  assert.is(ro.code, 1, ro.stderr);
+  assert.match(ro.stderr, /Read-only file system/);
+  const [info] = JSON.parse(await ok(d.root, ['inspect', 'reader'])) as [{ Mounts: MountJSON[]; HostConfig: { VolumesFrom: string[] | null } }];
+  assert.equal(info.HostConfig.VolumesFrom, ['src:ro']);
+  assert.is(info.Mounts.length, 1);
+  assert.is(info.Mounts[0]!.Name, 'data');
+  assert.is(info.Mounts[0]!.Destination, '/data');
+  assert.is(info.Mounts[0]!.RW, false);
+
+  // a mount of its own at the same target wins over the inherited one
+  const own = await sbx(d.root, ['run', '--rm', '--volumes-from', 'src', '-v', 'other:/data', 'busybox', 'ls', '/data']);
+  assert.is(own.code, 0, own.stderr);
+  assert.is(own.stdout, '');
+
+  const before = await ok(d.root, ['ps', '-aq']);
+  const missing = await sbx(d.root, ['run', '--volumes-from', 'nosuch', 'busybox', 'true']);
+  assert.is(missing.code, 125);
+  assert.match(missing.stderr, /nosuch/);
+  const mode = await sbx(d.root, ['run', '--volumes-from', 'src:bad', 'busybox', 'true']);
+  assert.is(mode.code, 125);
+  assert.match(mode.stderr, /invalid mode: bad/);
+  assert.is(await ok(d.root, ['ps', '-aq']), before);
+}));
+
 s.run();

@@ -3,6 +3,7 @@ import { UsageError, str, strs, type Command } from '../command.js';
 import { PROCESS_OPTIONS } from '../containers.js';
 import { CREATE_OPTIONS, createRequest } from '../create-request.js';
 import { detachKeys } from '../detach-keys.js';
+import { createPulling, pullPolicy } from '../image-pull.js';
 
 export const command: Command = {
   name: 'run',
@@ -19,13 +20,14 @@ export const command: Command = {
     if (!image) throw new UsageError('"sbx run" requires at least 1 argument.');
     const tty = !!values.tty;
     const interactive = !!values.interactive;
+    const policy = pullPolicy(str(values.pull));
     const keys = detachKeys(str(values['detach-keys']), env);
     const streams = attachStreams(strs(values.attach));
     if (streams && values.detach) throw new SbxError('invalid_argument', 'Conflicting options: -a and -d');
     if (tty && interactive && !values.detach && !stdin.isTTY) throw new UsageError('the input device is not a TTY');
     const req = await createRequest(image, cmd, values, env, stdout);
 
-    const created = client.call(Containers.create, req);
+    const created = createPulling(client, req, policy, stderr);
     if (values.detach) {
       const { id } = await created;
       await client.call(Containers.start, { id });

@@ -5,16 +5,15 @@
  * Contract
  * - create() resolves the image, prepares the container's writable layer and writes its
  *   records; nothing is left behind when it fails. Names are unique (already_exists).
- * - start() runs the main process; its output is retained in the main session (id = container
- *   id) from offset 0 and appended to the container's log. A command that cannot run fails
+ * - start() runs the main process (spec.ts mainSpecs); its output is retained in the main
+ *   session (sessions.ts, id = container id) from offset 0 and appended to the container's log. A command that cannot run fails
  *   start() with command_not_found / cannot_execute and leaves the container exited (127/126).
  * - stop() sends the stop signal, then SIGKILL after the timeout; kill() sends one signal.
  *   The stop signal or SIGKILL to a paused container (state.paused, lifecycle.ts) thaws it so
  *   that it can take the signal (docker's); a paused container refuses exec, and commit's
  *   freeze/thaw leaves it paused. restart/rename/pause/unpause are in lifecycle.ts, under locked().
  * - remove() deletes records, writable layer, cgroups and sessions; a running container needs
- *   force. Restart recovery (open()): a container recorded as running whose process is gone is
- *   marked exited with the code its supervisor recorded; nothing stays mounted.
+ *   force. Restart recovery (open()) is recover.ts; the config record create() writes, create.ts.
  * - For `sbx commit`: rootfs(id) (upperdir/lowerdirs via containers/rootfs.ts), isRunning(id),
  *   freeze(id)/thaw(id).
  * - events: 'started' after a start is recorded, 'exited' (awaited) before any waiter hears of
@@ -23,8 +22,7 @@
  * failed_precondition (state forbids it), command_not_found / cannot_execute (start).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, readdir, realpath, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   SIGNALS, SbxError, normalizeSignal,
@@ -44,18 +42,19 @@ import type { Logger } from '../util/log.js';
 import type { Container } from './container.js';
 import { LifecycleEmitter, type ContainerEvents } from './events.js';
 import { randomName } from './names.js';
-import { LogWriter, ZERO_TIME, logPath, newState, readRecords, writeConfig, writeState, type ContainerConfigRecord, type ContainerStateRecord } from './records.js';
-import { bindPorts, exposedPorts } from './ports.js';
+import { ZERO_TIME, newState, writeConfig, writeState, type ContainerStateRecord } from './records.js';
+import { bindPorts } from './ports.js';
 import type { Networks } from '../networks/networks.js';
 import { connectContainer, disconnectContainer, joinExtras, joinNetwork, leaveAll, validateNetwork } from './network.js';
 import { securityChoice, validateSecurity } from './security.js';
-import { Session } from '../sessions/session.js';
-import { mergeEnv, specsFor } from './spec.js';
+import type { Session } from '../sessions/session.js';
+import { mainSpecs } from './spec.js';
+import { configRecord } from './create.js';
+import { recoverContainer } from './recover.js';
+import { ContainerSessions } from './sessions.js';
 import { validateCreate } from './validate.js';
-import { bindsFor, inheritMounts, makeMounts, planMounts, seedVolumes, tmpfsFor } from './mounts.js';
+import { inheritMounts, makeMounts, planMounts, removeAnonymousVolumes, seedVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
-
-const EXEC_RETENTION_MS = 10 * 60 * 1000;
 
 /** What the manager stands on; the composition root passes its services. */
 export interface ContainerDeps {
@@ -72,7 +71,7 @@ export interface ContainerDeps {
 
 export class ContainerManager {
   private readonly byId = new Map<string, Container>();
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions: ContainerSessions;
   private readonly lock = new KeyedMutex();
   private readonly emitter: LifecycleEmitter;
   /** started/exited, for what keeps per-container state beside the manager (the change recorder). */
@@ -83,37 +82,15 @@ export class ContainerManager {
     this.root = join(s.config.root, 'containers');
     this.emitter = new LifecycleEmitter((event, id, e) => s.log.warn('container event listener', { event, id, error: String(e) }));
     this.events = this.emitter;
+    this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig));
   }
 
-  /** Load records; containers recorded running whose process is gone become exited. */
+  /** Load records; containers recorded running whose process is gone become exited (recover.ts). */
   async open(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     for (const id of await readdir(this.root)) {
-      const dir = join(this.root, id);
-      if (id.startsWith('rm-') || id.startsWith('.')) { await rm(dir, { recursive: true, force: true }); continue; }
-      let rec;
-      try { rec = await readRecords(dir); } catch {
-        this.s.log.warn('container records unreadable; removing', { id });
-        await removeRootfs(this.s, id).catch(() => undefined);
-        await rm(dir, { recursive: true, force: true });
-        continue;
-      }
-      const c: Container = { ...rec, dir, pid1: 0, execs: 0, exited: [] };
-      if (c.state.status === 'running' || c.state.status === 'removing') {
-        if (c.state.pid && this.runtime.alive(c.state.pid) && isOurs(c.state.pid, dir)) {
-          try { process.kill(c.state.pid, 'SIGKILL'); } catch { /* gone */ }
-        }
-        const e = await this.runtime.recordedExit(dir);
-        c.state.status = 'exited';
-        c.state.exitCode = e?.status ?? 255;
-        c.state.error = e?.error?.message ?? (e ? '' : 'sbxd stopped while the container ran');
-        c.state.finishedAt = c.state.finishedAt === ZERO_TIME ? new Date().toISOString() : c.state.finishedAt;
-        c.state.pid = 0;
-        c.state.paused = false;
-        await writeState(dir, c.state);
-      }
-      await this.runtime.cleanup(id).catch(() => undefined);
-      this.byId.set(id, c);
+      const c = await recoverContainer(this.s, this.runtime, this.root, id);
+      if (c) this.byId.set(id, c);
     }
   }
 
@@ -124,7 +101,7 @@ export class ContainerManager {
     const settled = running.map((c) => new Promise<unknown>((r) => c.exited.push(r)));
     for (const c of running) this.signal(c, 'SIGKILL');
     await Promise.race([Promise.all(settled), new Promise((r) => setTimeout(r, 10_000))]);
-    for (const se of this.sessions.values()) se.closeAll(1001, 'sbxd shutting down');
+    this.sessions.closeAll(1001, 'sbxd shutting down');
     for (const c of this.byId.values()) c.log?.close();
   }
 
@@ -171,11 +148,7 @@ export class ContainerManager {
   /** Run `fn` under the manager's lock for `key` (a container id, or 'names' for naming). */
   locked<T>(key: string, fn: () => Promise<T>): Promise<T> { return this.lock.run(key, fn); }
 
-  session(id: string): Session {
-    const se = this.sessions.get(id);
-    if (!se) throw new SbxError('not_found', `session ${id}: no such session`);
-    return se;
-  }
+  session(id: string): Session { return this.sessions.get(id); }
 
   /** internal.mounts: host paths bound in (the builder's RUN --mount; the API cannot ask for them). */
   async create(req: CreateContainerRequest, internal: { mounts?: BindMount[] } = {}): Promise<CreateContainerResponse> {
@@ -198,29 +171,7 @@ export class ContainerManager {
         throw new SbxError('already_exists', `create container: the name "/${req.name}" is already in use by container ${other.config.id}; remove or rename that container to reuse the name`);
       }
       const name = req.name ?? randomName(taken);
-      const env = mergeEnv(cfg.Env ?? [], req.env ?? []);
-      const config: ContainerConfigRecord = {
-        id, name, created: new Date().toISOString(), image: req.image, imageId: image.configDigest,
-        imageDigests: [...new Set([image.configDigest, image.descriptor.digest, image.target.digest])],
-        entrypoint, cmd, env, workdir: req.workdir ?? cfg.WorkingDir ?? '', user: req.user ?? cfg.User ?? '',
-        hostname: req.hostname ?? id.slice(0, 12), tty: !!req.tty, openStdin: !!req.openStdin,
-        network: req.network ?? 'bridge', memory: req.memory ?? 0, pidsLimit: req.pidsLimit ?? 0, init: !!req.init,
-        autoRemove: !!req.autoRemove, stopSignal: normalizeSignal(cfg.StopSignal ?? 'SIGTERM') ?? 'SIGTERM',
-      };
-      if (req.consoleSize) config.consoleSize = req.consoleSize;
-      const ports = [...req.ports ?? [], ...req.publishAll ? exposedPorts(cfg.ExposedPorts) : []];
-      if (ports.length) config.ports = ports;
-      if (req.networkAliases?.length) config.networkAliases = req.networkAliases;
-      if (req.extraHosts?.length) config.extraHosts = req.extraHosts;
-      if (req.dns?.length || req.dnsSearch?.length || req.dnsOptions?.length) config.dns = { servers: req.dns ?? [], search: req.dnsSearch ?? [], options: req.dnsOptions ?? [] };
-      if (sec.privileged) config.privileged = true;
-      if (sec.capAdd.length) config.capAdd = sec.capAdd;
-      if (sec.capDrop.length) config.capDrop = sec.capDrop;
-      if (sec.devices.length) config.devices = sec.devices;
-      if (internal.mounts?.length) config.mounts = internal.mounts;
-      Object.assign(config, security);
-      if (req.binds?.length) config.binds = req.binds;
-      if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
+      const config = configRecord(req, image, { id, name, entrypoint, cmd, sec, security, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
       const dir = join(this.root, id);
       await mkdir(dir, { mode: 0o700 });
       let made: string[] = [];
@@ -242,7 +193,7 @@ export class ContainerManager {
       }
       this.byId.set(id, { config, state: newState(), dir, pid1: 0, execs: 0, exited: [] });
       // the main session exists from create on, so a client can attach before start
-      this.mainSession(this.byId.get(id)!);
+      this.sessions.main(this.byId.get(id)!);
       return { id, name, warnings: [] };
     });
   }
@@ -253,18 +204,8 @@ export class ContainerManager {
       if (c.state.status === 'running') return;
       if (c.state.status === 'removing') throw new SbxError('failed_precondition', `start container ${c.config.name}: it is being removed`);
       const rootfs = await rootfsOf(this.s, c.config.id);
-      const session = c.state.status === 'created' && c.session && c.session.state === 'created' ? c.session : this.mainSession(c, true);
-      const { spec, proc } = await specsFor(c, rootfs, {
-        tty: c.config.tty, stdin: c.config.openStdin, env: c.config.env, workdir: c.config.workdir, user: c.config.user,
-        args: [...c.config.entrypoint, ...c.config.cmd], size: c.config.consoleSize,
-      });
-      if (c.config.init) spec.init = true;
-      // the runtime opens every source without following a last link: resolve them now
-      const own = await Promise.all((spec.mounts ?? []).map(async (m) => ({ ...m, source: await realpath(m.source) })));
-      const binds = [...own, ...await bindsFor(c.config.volumes, this.s.volumes)];
-      if (binds.length) spec.mounts = binds;
-      const tmpfs = tmpfsFor(c.config.volumes);
-      if (tmpfs.length) spec.tmpfs = tmpfs;
+      const session = c.state.status === 'created' && c.session && c.session.state === 'created' ? c.session : this.sessions.main(c, true);
+      const { spec, proc } = await mainSpecs(c, rootfs, this.s.volumes);
       const ports = c.config.ports?.length ? await bindPorts(c.config.ports) : undefined;
       const leave = await joinNetwork(this.s.networks, c, spec, (r) => this.get(r).pid1).catch(async (e) => { await ports?.close(); throw e; });
       const task = await this.runtime.start(spec, proc).catch(async (e) => {
@@ -374,66 +315,13 @@ export class ContainerManager {
       if (!this.byId.has(c.config.id)) return;
       this.byId.delete(c.config.id);
       c.log?.close();
-      const main = c.session;
-      // keep the session while a client is still reading its last output, and a little longer
-      if (main) void main.drained().then(() => setTimeout(() => { if (this.sessions.get(main.id) === main) this.sessions.delete(main.id); }, 60_000).unref());
+      this.sessions.retire(c);
       await this.runtime.cleanup(c.config.id).catch(() => undefined);
       await removeRootfs(this.s, c.config.id);
       await rm(c.dir, { recursive: true, force: true });
-      if (c.config.autoRemove || removeVolumes) await this.removeAnonymousVolumes(c);
+      if (c.config.autoRemove || removeVolumes) await removeAnonymousVolumes(c.config.volumes, this.s.volumes, (n) => this.volumeUsers(n).length > 0, this.s.log);
     });
   }
 
-  async exec(req: ExecRequest): Promise<{ session: string }> {
-    const c = this.get(req.id);
-    if (c.state.status !== 'running' || !c.pid1) throw new SbxError('failed_precondition', `exec in container ${c.config.name}: container is not running`);
-    if (c.state.paused) throw new SbxError('failed_precondition', `exec in container ${c.config.name}: container is paused, unpause the container before exec`);
-    if (!Array.isArray(req.cmd) || req.cmd.length === 0 || req.cmd.some((a) => typeof a !== 'string')) {
-      throw new SbxError('invalid_argument', 'exec: a command is required');
-    }
-    const rootfs = await rootfsOf(this.s, c.config.id);
-    const { spec, proc } = await specsFor(c, rootfs, {
-      tty: !!req.tty, stdin: !!req.openStdin, env: mergeEnv(c.config.env, req.env ?? []),
-      workdir: req.workdir ?? c.config.workdir, user: req.user ?? c.config.user, args: req.cmd, size: req.consoleSize,
-    }, true);
-    const sid = `${c.config.id}.${++c.execs}`;
-    const session: Session = new Session({
-      id: sid, containerId: c.config.id, tty: proc.tty, ...(proc.size ? { size: proc.size } : {}),
-      kill: (sig) => p.kill(sig),
-    });
-    const p = await this.runtime.exec(spec, c.pid1, proc);
-    session.bind(p);
-    this.sessions.set(sid, session);
-    void session.drained().then(() => setTimeout(() => this.sessions.delete(sid), EXEC_RETENTION_MS).unref());
-    return { session: sid };
-  }
-
-  private async removeAnonymousVolumes(c: Container): Promise<void> {
-    for (const m of c.config.volumes ?? []) {
-      if (m.type !== 'volume' || m.inherited || !this.s.volumes.isAnonymous(m.source) || this.volumeUsers(m.source).length) continue;
-      await this.s.volumes.remove(m.source).catch((e) => this.s.log.warn('remove anonymous volume', { name: m.source, error: String(e) }));
-    }
-  }
-
-  private mainSession(c: Container, fresh = false): Session {
-    if (c.session && !fresh) return c.session;
-    c.session?.closeAll(1000, 'container restarted');
-    c.log?.close();
-    c.log = new LogWriter(logPath(c.dir));
-    const log = c.log;
-    const se = new Session({
-      id: c.config.id, containerId: c.config.id, tty: c.config.tty,
-      ...(c.config.consoleSize ? { size: c.config.consoleSize } : {}),
-      kill: (sig) => this.signal(c, sig),
-      onOutput: (stream, data) => log.append(stream, data),
-    });
-    c.session = se;
-    this.sessions.set(c.config.id, se);
-    return se;
-  }
-
-}
-
-function isOurs(pid: number, dir: string): boolean {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir); } catch { return false; }
+  async exec(req: ExecRequest): Promise<{ session: string }> { return this.sessions.exec(this.get(req.id), req); }
 }

@@ -21,6 +21,7 @@ import type { BindMount, TmpfsMount } from '../runtime/runtime.js';
 import type { Rootfs } from '../snapshots/differ.js';
 import { mountAll, unmount } from '../snapshots/mount.js';
 import { O_PATH, components, openDirAt } from '../util/beneath.js';
+import type { Logger } from '../util/log.js';
 import type { VolumeStore } from '../volumes/store.js';
 
 const run = promisify(execFile);
@@ -215,4 +216,12 @@ function tmpfsOptions(opts: string[]): { SizeBytes?: number; Mode?: number } {
     if (o.startsWith('mode=')) out.Mode = parseInt(o.slice(5), 8);
   }
   return out;
+}
+
+/** rm -v / --rm: the container's own anonymous volumes that no other container mounts. */
+export async function removeAnonymousVolumes(records: MountRecord[] | undefined, volumes: VolumeStore, inUse: (name: string) => boolean, log: Logger): Promise<void> {
+  for (const m of records ?? []) {
+    if (m.type !== 'volume' || m.inherited || !volumes.isAnonymous(m.source) || inUse(m.source)) continue;
+    await volumes.remove(m.source).catch((e) => log.warn('remove anonymous volume', { name: m.source, error: String(e) }));
+  }
 }

@@ -2,9 +2,12 @@
  * What the runtime is asked to run for a container: its ContainerSpec (namespaces, limits,
  * security) and one process's ProcessSpec (docker's environment defaults, the resolved user).
  */
+import { realpath } from 'node:fs/promises';
 import type { ContainerSpec, ProcessSpec } from '../runtime/runtime.js';
 import type { Rootfs } from '../snapshots/differ.js';
 import type { Container } from './container.js';
+import type { VolumeStore } from '../volumes/store.js';
+import { bindsFor, tmpfsFor } from './mounts.js';
 import type { ContainerConfigRecord } from './records.js';
 import { seccompOf } from './security.js';
 import { resolveUser } from './user.js';
@@ -19,6 +22,22 @@ export interface ProcessChoice {
   user: string;
   args: string[];
   size: ContainerConfigRecord['consoleSize'];
+}
+
+/** The main process as the config record says, with --init, its binds, volumes and tmpfs mounts. */
+export async function mainSpecs(c: Container, rootfs: Rootfs, volumes: VolumeStore): Promise<{ spec: ContainerSpec; proc: ProcessSpec }> {
+  const { spec, proc } = await specsFor(c, rootfs, {
+    tty: c.config.tty, stdin: c.config.openStdin, env: c.config.env, workdir: c.config.workdir, user: c.config.user,
+    args: [...c.config.entrypoint, ...c.config.cmd], size: c.config.consoleSize,
+  });
+  if (c.config.init) spec.init = true;
+  // the runtime opens every source without following a last link: resolve them now
+  const own = await Promise.all((spec.mounts ?? []).map(async (m) => ({ ...m, source: await realpath(m.source) })));
+  const binds = [...own, ...await bindsFor(c.config.volumes, volumes)];
+  if (binds.length) spec.mounts = binds;
+  const tmpfs = tmpfsFor(c.config.volumes);
+  if (tmpfs.length) spec.tmpfs = tmpfs;
+  return { spec, proc };
 }
 
 /** The main process (forExec false) or an exec'd one: exec gets no HOSTNAME default, as in docker. */
