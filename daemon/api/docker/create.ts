@@ -9,6 +9,8 @@ type Obj = Record<string, unknown>;
 
 /** Config fields about the client's own attach, not the container: accepted, nothing to do. */
 const CLIENT_SIDE = new Set(['AttachStdin', 'AttachStdout', 'AttachStderr', 'StdinOnce', 'ExposedPorts', 'ArgsEscaped']);
+/** Fields some clients copy into the body from elsewhere (dockerode: the name, which also rides in the query). */
+const ECHOED = new Set(['name']);
 const CONFIG = new Set(['Image', 'Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'User', 'Hostname', 'Tty', 'OpenStdin', 'Volumes', 'HostConfig', 'NetworkingConfig']);
 const HOST_CONFIG = new Set(['Binds', 'NetworkMode', 'PortBindings', 'PublishAllPorts', 'AutoRemove', 'Memory', 'PidsLimit', 'Init', 'Privileged',
   'CapAdd', 'CapDrop', 'Devices', 'SecurityOpt', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'VolumesFrom', 'ConsoleSize', 'RestartPolicy', 'LogConfig']);
@@ -17,6 +19,10 @@ const DEFAULTS: Record<string, (v: unknown) => boolean> = {
   'HostConfig.NetworkMode': (v) => v === 'default',
   'HostConfig.RestartPolicy': (v) => isZero(v) || ((v as Obj).Name === 'no' && !(v as Obj).MaximumRetryCount),
   'HostConfig.PidsLimit': (v) => v === -1,
+  // -1: the CLI's and the API's "not set" (the kernel's default swappiness)
+  'HostConfig.MemorySwappiness': (v) => v === -1,
+  // docker's own default size of /dev/shm, which dockerode's users often spell out
+  'HostConfig.ShmSize': (v) => v === 64 * 1024 * 1024,
 };
 
 /** The sbx request for docker's create body (`name` from the query). */
@@ -69,7 +75,7 @@ export function createRequest(body: Obj, name: string | null): CreateContainerRe
 
 function refuseUnsupported(o: Obj, known: Set<string>, where: string): void {
   for (const [k, v] of Object.entries(o)) {
-    if (known.has(k) || (where === 'Config' && CLIENT_SIDE.has(k)) || isZero(v) || DEFAULTS[`${where}.${k}`]?.(v)) continue;
+    if (known.has(k) || (where === 'Config' && (CLIENT_SIDE.has(k) || ECHOED.has(k))) || isZero(v) || DEFAULTS[`${where}.${k}`]?.(v)) continue;
     unsupported(where === 'Config' ? k : `${where}.${k}`);
   }
 }
