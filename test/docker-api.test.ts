@@ -159,6 +159,27 @@ test('dockerode: ping, version, create, start, list, inspect, logs, wait, stop, 
   assert.equal(await dk.listContainers({ all: true }), []);
 }));
 
+test('docker run attaches over the hijacked connection: output, exit code, stdin with -i, --rm', privileged<Ctx>(async ({ sock }) => {
+  const r = await docker(sock, ['run', '--rm', 'busybox', 'sh', '-c', 'echo hi; echo err >&2; exit 4']);
+  assert.is(r.code, 4);
+  assert.is(r.stdout, 'hi\n');
+  assert.is(r.stderr, 'err\n');
+  const i = await docker(sock, ['run', '--rm', '-i', 'busybox', 'wc', '-c'], { input: 'x'.repeat(200_000) });
+  assert.is(i.code, 0, i.stderr);
+  assert.is(i.stdout.trim(), '200000');
+  const nf = await raw(sock, 'POST', '/v1.41/containers/nope/attach?stream=1&stdout=1');
+  assert.is(nf.status, 404, 'no upgrade asked: not an attach');
+  assert.is((await docker(sock, ['ps', '-a', '-q'])).stdout, '', '--rm removed them');
+}));
+
+test('docker logs -f follows until the exit', privileged<Ctx>(async ({ sock }) => {
+  assert.is((await docker(sock, ['run', '-d', '--name', 'fol', 'busybox', 'sh', '-c', 'echo one; sleep 0.5; echo two'])).code, 0);
+  const f = await docker(sock, ['logs', '-f', 'fol']);
+  assert.is(f.code, 0, f.stderr);
+  assert.is(f.stdout, 'one\ntwo\n');
+  assert.is((await docker(sock, ['rm', 'fol'])).code, 0);
+}));
+
 /** dockerode answers logs without follow as a Buffer; as a stream with follow. */
 async function bufferStream(v: unknown): Promise<NodeJS.ReadableStream> {
   const { Readable } = await import('node:stream');

@@ -52,7 +52,7 @@ export function createApiServer(services: Services): ApiServer {
         res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
         return;
       }
-      router.handle(req, res).then((handled) => handled || docker(req, res, (err, what) => router.clientError(err, what))).then((handled) => {
+      router.handle(req, res).then((handled) => handled || docker.handle(req, res, (err, what) => router.clientError(err, what))).then((handled) => {
         if (handled) return;
         const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
@@ -69,6 +69,10 @@ export function createApiServer(services: Services): ApiServer {
         const body = JSON.stringify(e.toBody());
         socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
         return;
+      }
+      if (req.headers.upgrade?.toLowerCase() === 'tcp') { // docker's hijacked streams (api/docker/attach.ts)
+        if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
+        if (docker.upgrade(req, socket, (err, what) => router.clientError(err, what))) return;
       }
       const url = new URL(req.url ?? '/', 'http://sbx');
       for (const { ch, handler } of channels) {

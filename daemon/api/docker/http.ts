@@ -3,7 +3,8 @@
  * error body `{"message": ...}` with docker's status codes, JSON in and out. Handlers here call
  * the same domain services as the /v1 handlers; this file only speaks docker's HTTP.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { SbxError, type ErrorCode } from '../../../protocol/index.js';
 
 /** The newest API version sbxd answers as, and the oldest it accepts (docker's MinAPIVersion). */
@@ -142,4 +143,11 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 export function qbool(q: URLSearchParams, k: string): boolean {
   const v = q.get(k);
   return v !== null && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/** docker's error answer on a raw (not yet upgraded) connection, which it then closes. */
+export function sendRawError(socket: Duplex, e: SbxError): void {
+  const status = DOCKER_STATUS[e.code];
+  const text = JSON.stringify({ message: e.message });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nApi-Version: ${DOCKER_API_VERSION}\r\nConnection: close\r\n\r\n${text}`);
 }
