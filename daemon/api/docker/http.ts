@@ -35,7 +35,7 @@ export interface DockerReq {
 export type DockerAnswer = { status?: number; json?: unknown; text?: string; headers?: Record<string, string> } | 'handled' | undefined;
 export type DockerHandler = (r: DockerReq) => Promise<DockerAnswer>;
 
-interface Entry { methods: string[]; parts: string[]; handler: DockerHandler }
+interface Entry { methods: string[]; parts: string[]; handler: DockerHandler; image?: string }
 
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
 const MAX_BODY = 4 * 1024 * 1024;
@@ -46,6 +46,15 @@ export class DockerRouter {
   /** `path` uses `:name` for a parameter, e.g. /containers/:id/start. */
   on(method: string | string[], path: string, handler: DockerHandler): this {
     this.entries.push({ methods: Array.isArray(method) ? method : [method], parts: path.split('/'), handler });
+    return this;
+  }
+
+  /**
+   * `/images/{name}/SUFFIX` (or `/images/{name}` for an empty suffix), where the name may hold
+   * slashes (`127.0.0.1:5000/me/site:v1`); the handler gets the decoded name.
+   */
+  onImage(method: string, suffix: string, handler: (name: string, query: URLSearchParams, r: DockerReq) => Promise<DockerAnswer>): this {
+    this.entries.push({ methods: [method], parts: [], image: suffix, handler: (r) => handler(r.params.name!, r.query, r) });
     return this;
   }
 
@@ -97,6 +106,13 @@ export class DockerRouter {
   private match(method: string, path: string): { entry: Entry; params: Record<string, string>; raw: boolean } | undefined {
     const parts = path.split('/');
     for (const entry of this.entries) {
+      if (entry.image !== undefined) {
+        const tail = entry.image ? `/${entry.image}` : '';
+        if (!entry.methods.includes(method) || !path.startsWith('/images/') || !path.endsWith(tail)) continue;
+        const name = decodeURIComponent(path.slice('/images/'.length, path.length - tail.length));
+        if (name) return { entry, params: { name }, raw: false };
+        continue;
+      }
       if (!entry.methods.includes(method) || entry.parts.length !== parts.length) continue;
       const params: Record<string, string> = {};
       let ok = true;
