@@ -38,6 +38,21 @@ test('docker images, tag, image inspect, history, rmi', privileged<Ctx>(async ({
   assert.match(nf.stderr, /No such image: nope/);
 }));
 
+test('docker commit -m -c: a new image with the change and the container\'s file', privileged<Ctx>(async ({ sock }) => {
+  assert.is((await docker(sock, ['run', '--name', 'ed', 'busybox', 'sh', '-c', 'echo edited > /note'])).code, 0);
+  const c = await docker(sock, ['commit', '-m', 'edited', '-c', 'CMD ["cat", "/note"]', 'ed', 'me/noted:v1']);
+  assert.is(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const cmd = await docker(sock, ['image', 'inspect', '-f', '{{json .Config.Cmd}}', 'me/noted:v1']);
+  assert.equal(JSON.parse(cmd.stdout), ['cat', '/note']);
+  const run = await docker(sock, ['run', '--rm', 'me/noted:v1']);
+  assert.is(run.stdout, 'edited\n', run.stderr);
+  const h = await docker(sock, ['history', '--format', '{{.Comment}}', 'me/noted:v1']);
+  assert.is(h.stdout.split('\n')[0], 'edited');
+  assert.is((await docker(sock, ['rm', 'ed'])).code, 0);
+  assert.is((await docker(sock, ['rmi', 'me/noted:v1'])).code, 0);
+}));
+
 test('dockerode: listImages, getImage inspect/tag/remove', privileged<Ctx>(async ({ sock }) => {
   const dk = new Docker({ socketPath: sock });
   const list = await dk.listImages();

@@ -3,6 +3,7 @@
  * Each calls the container manager (or the describe/logs helpers /v1 uses) and shapes docker's answer.
  */
 import { matchContainer, parseFilters, SbxError, type ContainerSummary } from '../../../protocol/index.js';
+import { commitContainer } from '../../containers/commit.js';
 import { inspectContainer, listContainers } from '../../containers/describe.js';
 import { containerLogs } from '../../containers/logs.js';
 import type { Services } from '../../services.js';
@@ -67,6 +68,26 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
     if (qbool(query, 'link')) throw new SbxError('invalid_argument', 'remove container: link is not supported by sbx');
     await m.remove(params.id!, qbool(query, 'force'), qbool(query, 'v'));
     return undefined;
+  });
+
+  // docker commit: the container's changes as a new image; -c arrives as repeated `changes`
+  r.on('POST', '/commit', async ({ query, body, signal }) => {
+    const id = query.get('container');
+    if (!id) throw new SbxError('invalid_argument', 'commit: a container is required');
+    if (Object.values(body).some((v) => v !== null && v !== undefined && !(typeof v === 'object' && Object.keys(v as object).length === 0))) {
+      throw new SbxError('invalid_argument', 'commit: a config in the body is not supported by sbx (use changes)');
+    }
+    const repo = query.get('repo') ?? '';
+    const tag = query.get('tag') ?? '';
+    const r = await commitContainer(s, id, {
+      ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
+      ...(query.get('author') ? { author: query.get('author')! } : {}),
+      ...(query.get('comment') ? { message: query.get('comment')! } : {}),
+      ...(query.getAll('changes').filter(Boolean).length ? { changes: query.getAll('changes').filter(Boolean) } : {}),
+      pause: query.get('pause') === null ? true : qbool(query, 'pause'),
+      signal,
+    });
+    return { status: 201, json: { Id: r.id } };
   });
 
   r.on('GET', '/containers/:id/logs', async ({ params, query, res }) => {
