@@ -19,6 +19,18 @@ fi
 systemctl disable --now docker-registry >/dev/null 2>&1 || true
 pkill -f '/usr/bin/docker-registry serve /etc/docker/registry/config.yml' >/dev/null 2>&1 || true
 
+# Debian's docker CLI for the Docker Engine API tests (issue 17): only its client binary, extracted from
+# the docker.io package into a project-owned directory. The package is never installed, dockerd never runs.
+DOCKER_CLI_DIR=/opt/sbx/docker-cli
+if [ ! -x "$DOCKER_CLI_DIR/docker" ]; then
+  tmp=$(mktemp -d); chmod 755 "$tmp"
+  (cd "$tmp" && apt-get download -q docker.io)
+  mkdir -p "$DOCKER_CLI_DIR"
+  dpkg-deb --fsys-tarfile "$tmp"/docker.io_*.deb | tar -x -C "$tmp" ./usr/bin/docker
+  install -m 755 "$tmp/usr/bin/docker" "$DOCKER_CLI_DIR/docker"
+  rm -rf "$tmp"
+fi
+
 npm ci --no-audit --no-fund
 npm run build
 npm link --no-audit --no-fund >/dev/null

@@ -16,6 +16,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { HTTP_STATUS, SbxError, matchPath, type Channel } from '../../protocol/index.js';
 import type { Services } from '../services.js';
 import { Router } from './router.js';
+import { createDockerApi } from './docker/index.js';
 
 export type ChannelHandler = (ws: WebSocket, params: Record<string, string>, query: URLSearchParams, req: IncomingMessage) => void;
 
@@ -30,6 +31,7 @@ export interface ApiServer {
 export function createApiServer(services: Services): ApiServer {
   const { config, log } = services;
   const router = new Router(log);
+  const docker = createDockerApi(services);
   const channels: { ch: Channel<unknown>; handler: ChannelHandler }[] = [];
   const wss = new WebSocketServer({
     noServer: true,
@@ -50,7 +52,7 @@ export function createApiServer(services: Services): ApiServer {
         res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
         return;
       }
-      router.handle(req, res).then((handled) => {
+      router.handle(req, res).then((handled) => handled || docker.handle(req, res, (err, what) => router.clientError(err, what))).then((handled) => {
         if (handled) return;
         const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
@@ -67,6 +69,10 @@ export function createApiServer(services: Services): ApiServer {
         const body = JSON.stringify(e.toBody());
         socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
         return;
+      }
+      if (req.headers.upgrade?.toLowerCase() === 'tcp') { // docker's hijacked streams (api/docker/attach.ts)
+        if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
+        if (docker.upgrade(req, socket, (err, what) => router.clientError(err, what))) return;
       }
       const url = new URL(req.url ?? '/', 'http://sbx');
       for (const { ch, handler } of channels) {

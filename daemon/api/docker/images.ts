@@ -1,0 +1,67 @@
+/**
+ * docker's image routes: json (list), {name}/json (inspect), {name}/history, {name}/tag,
+ * DELETE {name}. Each calls the image services /v1 uses and shapes docker's answer.
+ * Image names may hold slashes (`127.0.0.1:5000/me/site`): the routes take the rest of the path.
+ */
+import { SbxError } from '../../../protocol/index.js';
+import { history, inspect, summarize } from '../../images/describe.js';
+import { removeImage } from '../../images/remove.js';
+import { listStoredImages, resolveImage } from '../../images/resolve.js';
+import { moveTag, normalizeTag, parseRepoDigests, REPO_DIGESTS_ANNOTATION } from '../../images/store.js';
+import type { Services } from '../../services.js';
+import { qbool, type DockerRouter } from './http.js';
+
+const secs = (iso: string): number => Math.floor((Date.parse(iso) || 0) / 1000);
+
+export function registerDockerImages(r: DockerRouter, s: Services): void {
+  r.on('GET', '/images/json', async ({ query }) => {
+    let all = await listStoredImages(s);
+    // `docker images NAME` sends {"reference":{"NAME":true}}: the images NAME resolves to
+    const filters = JSON.parse(query.get('filters') || '{}') as Record<string, string[] | Record<string, boolean>>;
+    for (const [k, v] of Object.entries(filters)) {
+      if (k !== 'reference') throw new SbxError('invalid_argument', `images: filter ${JSON.stringify(k)} is not supported by sbx`);
+      const refs = Array.isArray(v) ? v : Object.keys(v);
+      const digests = new Set<string>();
+      for (const ref of refs) { const img = await resolveImage(s, ref).catch(() => undefined); if (img) digests.add(img.target.digest); }
+      all = all.filter((i) => digests.has(i.target.digest));
+    }
+    const rows = all.map((i) => summarize(i, i.names, i.repoDigests)).sort((a, b) => b.created.localeCompare(a.created));
+    return {
+      json: rows.map((i) => ({
+        Id: i.id, ParentId: '', RepoTags: i.repoTags.length ? i.repoTags : ['<none>:<none>'], RepoDigests: i.repoDigests,
+        Created: secs(i.created), Size: i.size, VirtualSize: i.size, SharedSize: -1, Labels: {}, Containers: -1,
+      })),
+    };
+  });
+
+  // image names may hold slashes: these match on the suffix of the path (http.ts tries them as prefixes)
+  r.onImage('GET', 'json', async (name) => {
+    const img = await resolveImage(s, name);
+    const tags = (await s.images.list()).filter((t) => t.target.digest === img.target.digest);
+    const last = tags.map((t) => t.taggedAt).sort().pop() ?? '';
+    const untagged = (await s.images.listUntagged()).filter((u) => u.digest === img.target.digest);
+    const repoDigests = new Set([...tags.flatMap((t) => t.repoDigests), ...untagged.flatMap((u) => parseRepoDigests(u.annotations?.[REPO_DIGESTS_ANNOTATION]))]);
+    return { json: inspect(img, tags.map((t) => t.name), last, [...repoDigests].sort()) };
+  });
+
+  r.onImage('GET', 'history', async (name) => ({
+    json: history(await resolveImage(s, name)).map((h) => ({
+      Id: h.id, Created: secs(h.created), CreatedBy: h.createdBy, Tags: null, Size: h.size, Comment: h.comment,
+    })),
+  }));
+
+  r.onImage('POST', 'tag', async (name, query) => {
+    const repo = query.get('repo');
+    if (!repo) throw new SbxError('invalid_argument', 'tag: repository name must be given');
+    const img = await resolveImage(s, name);
+    const target = normalizeTag(query.get('tag') ? `${repo}:${query.get('tag')}` : repo);
+    await s.images.update((tags, untagged) => { moveTag(tags, untagged, target, img.target); });
+    return { status: 201 };
+  });
+
+  r.onImage('DELETE', '', async (name, query) => {
+    if (qbool(query, 'noprune')) throw new SbxError('invalid_argument', 'remove image: noprune is not supported by sbx');
+    const res = await removeImage(s, name, qbool(query, 'force'));
+    return { json: [...res.untagged.map((u) => ({ Untagged: u })), ...res.deleted.map((d) => ({ Deleted: d }))] };
+  });
+}
