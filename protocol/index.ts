@@ -21,3 +21,4 @@ export * from './mounts.js';
 export * from './volumes.js';
 export * from './filters.js';
 export * from './prune.js';
+export * from './ui.js';

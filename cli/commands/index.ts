@@ -38,6 +38,7 @@ export const COMMANDS: Record<string, Loader> = {
   start: () => import('./start.js'),
   stop: () => import('./stop.js'),
   top: () => import('./top.js'),
+  ui: () => import('./ui.js'),
   unpause: () => import('./unpause.js'),
   wait: () => import('./wait.js'),
   login: () => import('./login.js'),

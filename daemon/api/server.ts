@@ -10,7 +10,7 @@
  * header, which DNS rebinding controls), and http(s)://localhost:PORT on a loopback address.
  */
 import { chmod, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HTTP_STATUS, SbxError, matchPath, type Channel } from '../../protocol/index.js';
@@ -25,6 +25,10 @@ export interface ApiServer {
   channel<P>(ch: Channel<P>, handler: ChannelHandler): void;
   listen(): Promise<void>;
   close(): Promise<void>;
+  /** Answer a request another listener has authorized (the UI's, daemon/ui/server.ts). */
+  request(req: IncomingMessage, res: ServerResponse): void;
+  /** Upgrade a WebSocket another listener has authorized, Origin included, to its channel. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 export function createApiServer(services: Services): ApiServer {
@@ -43,6 +47,29 @@ export function createApiServer(services: Services): ApiServer {
     return req.headers.authorization === `Bearer ${config.token}`;
   };
 
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    router.handle(req, res).then((handled) => {
+      if (handled) return;
+      const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
+    }, (err) => {
+      log.error('request failed', { url: req.url, error: String(err) });
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  };
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://sbx');
+    for (const { ch, handler } of channels) {
+      const params = matchPath(ch.path, url.pathname);
+      if (!params) continue;
+      wss.handleUpgrade(req, socket, head, (ws) => handler(ws, params, url.searchParams, req));
+      return;
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+  };
+
   const make = (): Server => {
     const server = createServer((req, res) => {
       if (!authorized(req)) {
@@ -50,15 +77,7 @@ export function createApiServer(services: Services): ApiServer {
         res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
         return;
       }
-      router.handle(req, res).then((handled) => {
-        if (handled) return;
-        const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
-      }, (err) => {
-        log.error('request failed', { url: req.url, error: String(err) });
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      });
+      serve(req, res);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const origin = req.headers.origin;
@@ -68,15 +87,8 @@ export function createApiServer(services: Services): ApiServer {
         socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
         return;
       }
-      const url = new URL(req.url ?? '/', 'http://sbx');
-      for (const { ch, handler } of channels) {
-        const params = matchPath(ch.path, url.pathname);
-        if (!params) continue;
-        if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
-        wss.handleUpgrade(req, socket, head, (ws) => handler(ws, params, url.searchParams, req));
-        return;
-      }
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
+      upgrade(req, socket, head);
     });
     server.keepAliveTimeout = 5000;
     return server;
@@ -85,6 +97,8 @@ export function createApiServer(services: Services): ApiServer {
   return {
     router,
     channel(ch, handler) { channels.push({ ch: ch as Channel<unknown>, handler }); },
+    request: serve,
+    upgrade,
     async listen() {
       await rm(config.socket, { force: true });
       const unix = make();
