@@ -64,13 +64,15 @@ function renderContainers(list: ContainerSummary[]): void {
 }
 
 /** The container the terminal, the change list and the commit form are about. */
-function select(id: string, name: string): void {
+function select(id: string, name: string, watch = true): void {
   current = id;
   $('#selected').textContent = name;
   changes?.dispose();
+  changes = undefined;
   $('#changes').replaceChildren();
   $('#change-detail').textContent = '';
-  changes = watchChanges($('#changes'), $('#change-detail'), id);
+  // the feed of a container that is not running ends at once: `run` watches once it started
+  if (watch) changes = watchChanges($('#changes'), $('#change-detail'), id);
   ($('#commit-button') as HTMLButtonElement).disabled = false;
 }
 
@@ -90,9 +92,13 @@ async function run(ev: SubmitEvent): Promise<void> {
     image: v('image'), tty: true, openStdin: true,
     ...(v('name') ? { name: v('name') } : {}), ...(cmd ? { cmd } : {}), ...(env.length ? { env } : {}), ...(ports.length ? { ports } : {}),
   });
-  select(id, name);
+  select(id, name, false);
   // as `sbx run -it`: attach first (the session keeps output from offset 0), then start
-  attach(id, async () => { await call(Containers.start, { id }); await refresh(); });
+  attach(id, async () => {
+    await call(Containers.start, { id });
+    if (current === id) changes = watchChanges($('#changes'), $('#change-detail'), id);
+    await refresh();
+  });
 }
 
 async function execShell(c: ContainerSummary): Promise<void> {

@@ -15,9 +15,11 @@ export interface TerminalView {
   term: Terminal;
 }
 
-/** Sockets of the open terminals, so a test (and only a test) can cut them: window.sbxSockets. */
+/** For tests: the open terminal's sockets (to cut them) and the newest terminal (to read its buffer). */
 const live = new Set<WebSocket>();
-(globalThis as { sbxSockets?: Set<WebSocket> }).sbxSockets = live;
+const testHooks = globalThis as { sbxSockets?: Set<WebSocket>; sbxTerm?: Terminal; sbxDials?: number };
+testHooks.sbxSockets = live;
+testHooks.sbxDials = 0;
 
 /** `start`: called once the first attachment is up (run: start the container then, as `sbx run -it`). */
 export function openTerminal(el: HTMLElement, status: HTMLElement, session: string, onEnd: (r: StreamResult) => void, start?: () => Promise<void>): TerminalView {
@@ -25,6 +27,7 @@ export function openTerminal(el: HTMLElement, status: HTMLElement, session: stri
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(el);
+  testHooks.sbxTerm = term;
   fit.fit();
   const encoder = new TextEncoder();
   const say = (text: string): void => { status.textContent = text; status.hidden = text === ''; };
@@ -61,6 +64,7 @@ export function openTerminal(el: HTMLElement, status: HTMLElement, session: stri
 function dial(session: string, stream: StreamClient, say: (t: string) => void): StreamSocket {
   let ws: WebSocket | undefined;
   let closing: number | undefined;
+  testHooks.sbxDials = (testHooks.sbxDials ?? 0) + 1;
   const socket: StreamSocket = {
     send: (d) => { if (ws?.readyState === WebSocket.OPEN) ws.send(d); },
     close: (code) => { closing = code ?? 1000; try { ws?.close(closing); } catch { /* closed */ } },
