@@ -5,7 +5,10 @@
  * WebSocket hijacking) and a single-use ticket for its path; elsewhere than loopback, TLS or
  * --insecure.
  */
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
@@ -14,6 +17,10 @@ import { silentLogger } from '../daemon/util/log.js';
 import { encodeControl } from '../protocol/index.js';
 import { sbx } from './_helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
+import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
+
+const SBXD = join(dirname(fileURLToPath(import.meta.url)), '..', 'daemon', 'main.js');
 
 interface Res { status: number; headers: Record<string, string | string[] | undefined>; body: string }
 
@@ -165,6 +172,27 @@ listen('sbx ui refuses a public address without TLS and says how', async () => {
     assert.match(r.stderr, /--insecure/);
   } finally {
     await d.close();
+  }
+});
+
+listen('sbxd --ui ADDR serves the page and prints its login link on stdout, not in its log', async () => {
+  const root = await tmpdir('sbx-ui-');
+  const child = spawn(process.execPath, [SBXD, '--root', root, '--ui', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d; });
+  child.stderr.on('data', (d: Buffer) => { err += d; });
+  try {
+    const m = await eventually('the link on stdout', () => /sbx ui: open (http:\/\/127\.0\.0\.1:\d+\/)#token=([\w-]{43})\n/.exec(out) ?? undefined, 30000);
+    const page = await http(m[1]!, 'GET');
+    assert.is(page.status, 200);
+    const login = await http(`${m[1]}ui/login`, 'POST', { origin: m[1]!.slice(0, -1) }, { token: m[2] });
+    assert.is(login.status, 204);
+    assert.not.ok(err.includes(m[2]!), 'the token is not in the log');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('close', r));
+    await rmrf(root);
   }
 });
 
