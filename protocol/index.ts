@@ -22,3 +22,4 @@ export * from './volumes.js';
 export * from './filters.js';
 export * from './prune.js';
 export * from './ui.js';
+export * from './layers.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Images } from '../protocol/index.js';
+import { Images, Layers } from '../protocol/index.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
@@ -120,6 +120,13 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   await page.waitForSelector('#images >> text=web1img:v1', { timeout: 15000 });
   const inspect = await ctx.d.client.call(Images.inspect, { ref: 'web1img:v1' });
   assert.equal(inspect.Config?.Cmd, ['cat', '/x']);
+  // the layer explorer: the new layer (top, open) adds /x
+  await page.click('#images tr:has-text("web1img:v1") button:has-text("layers")');
+  await page.waitForSelector('#layers details[open] li:has-text("A /x")', { timeout: 15000 });
+  const layers = await ctx.d.client.call(Layers.list, { ref: 'web1img:v1' });
+  assert.is(layers.length, 2);
+  assert.ok(layers[1]!.changes.some((c) => c.op === 'add' && c.path === '/x' && c.size === 6), 'the top layer adds /x, 6 bytes');
+  assert.ok(layers[0]!.changes.some((c) => c.op === 'add' && c.path === '/bin/busybox'), 'the base layer adds busybox');
   await shoot(page, 'page-committed-1280x800.png');
   assert.equal(ctx.errors, [], 'no script errors on the page');
 }));

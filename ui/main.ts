@@ -4,7 +4,7 @@
  * descriptors, stream client and flag parsers; nothing here decides what the CLI does not.
  */
 import { formatPorts, parsePort } from '../cli/containers.js';
-import { Commit, Containers, Images, type ContainerSummary, type ImageSummary } from '../protocol/index.js';
+import { CHANGE_LETTER, Commit, Containers, Images, Layers, type ContainerSummary, type ImageSummary } from '../protocol/index.js';
 import { call, login, whenLoggedOut } from './api.js';
 import { watchChanges, type ChangesView } from './changes.js';
 import { $, el } from './dom.js';
@@ -41,9 +41,12 @@ function renderImages(images: ImageSummary[]): void {
   if (opts.includes(was)) sel.value = was;
   $('#images').replaceChildren(...images.map((i) => {
     const name = i.repoTags[0] ?? '<none>';
-    const b = el('button', { class: 'link', 'data-image': i.id }, 'history');
-    b.addEventListener('click', () => { showHistory(i.repoTags[0] ?? i.id).catch(report); });
-    return el('tr', {}, el('td', {}, name), el('td', { class: 'mono' }, short(i.id)), el('td', {}, size(i.size)), el('td', {}, ago(i.created)), el('td', {}, b));
+    const ref = i.repoTags[0] ?? i.id;
+    const b = el('button', { class: 'link' }, 'history');
+    b.addEventListener('click', () => { showHistory(ref).catch(report); });
+    const l = el('button', { class: 'link' }, 'layers');
+    l.addEventListener('click', () => { showLayers(ref).catch(report); });
+    return el('tr', {}, el('td', {}, name), el('td', { class: 'mono' }, short(i.id)), el('td', {}, size(i.size)), el('td', {}, ago(i.created)), el('td', {}, b, ' ', l));
   }));
 }
 
@@ -129,6 +132,21 @@ async function showHistory(ref: string): Promise<void> {
   $('#history-of').textContent = ref;
   $('#history').replaceChildren(...rows.map((r) => el('tr', {}, el('td', { class: 'mono' }, r.id === '<missing>' ? r.id : short(r.id)),
     el('td', {}, ago(r.created)), el('td', { class: 'mono' }, r.createdBy), el('td', {}, size(r.size)), el('td', {}, r.comment))));
+}
+
+/** The layer explorer: per layer (top first) its size, what made it, and its A/C/D files. */
+async function showLayers(ref: string): Promise<void> {
+  const layers = await call(Layers.list, { ref });
+  $('#layers-of').textContent = ref;
+  $('#layers').replaceChildren(...layers.reverse().map((l, i) => {
+    const files = el('ul', { class: 'layer-files' }, ...l.changes.map((c) => el('li', { class: `op-${c.op} mono` },
+      `${CHANGE_LETTER[c.op]} ${c.path}${c.size !== undefined ? `  ${size(c.size)}` : ''}`)));
+    if (l.truncated) files.append(el('li', {}, '…'));
+    const summary = el('summary', {}, `${short(l.digest)}  ${size(l.size)}  ${l.changes.length}${l.truncated ? '+' : ''} files  ${l.createdBy ?? ''}`);
+    const d = el('details', {}, summary, files);
+    if (i === 0) d.open = true;
+    return d;
+  }));
 }
 
 async function boot(): Promise<void> {
