@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { openLocalContentStore } from './content/local.js';
 import { recoverImages } from './images/gc.js';
@@ -34,10 +35,14 @@ import { tightenStore } from './util/modes.js';
 import { claimRoot } from './util/pidfile.js';
 import { createLogger, type Logger } from './util/log.js';
 import { patchTarStream } from './archive/tar-stream-patches.js';
+import { registerUi } from './api/ui.js';
+import { UiServer } from './ui/server.js';
 
 export interface Daemon {
   services: Services;
   api: ApiServer;
+  /** The browser page's listener (started by `sbx ui` or `sbxd --ui`). */
+  ui: UiServer;
   close(): Promise<void>;
 }
 
@@ -88,6 +93,8 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   services.closers.push(() => containers.close());
   const api = createApiServer(services);
   registerAll(api, services);
+  const ui = new UiServer({ backend: api, log: log.with({ component: 'ui' }), staticDir: fileURLToPath(new URL('../ui/', import.meta.url)) });
+  registerUi(api, ui);
   await api.listen();
   if (config.registry) {
     const reg = await startRegistry({
@@ -106,8 +113,10 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   return {
     services,
     api,
+    ui,
     close() {
       closing ??= (async () => {
+        await ui.close();
         await api.close();
         for (const c of [...services.closers].reverse()) await c().catch((e) => log.warn('close', { error: String(e) }));
         release();

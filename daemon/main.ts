@@ -29,6 +29,22 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return 1;
   }
   const daemon = await startDaemon(config);
+  if (values.ui !== undefined) {
+    try {
+      const { url, token } = await daemon.ui.start({
+        addr: values.ui,
+        ...(values['tls-cert'] ? { tlsCert: values['tls-cert'] } : {}),
+        ...(values['tls-key'] ? { tlsKey: values['tls-key'] } : {}),
+        ...(values.insecure ? { insecure: true } : {}),
+      });
+      // stdout, not the log: the token must not land in a log file
+      process.stdout.write(`sbx ui: open ${url}#token=${token}\n`);
+    } catch (e) {
+      process.stderr.write(`Error: ${(e as Error).message}\n`);
+      await daemon.close();
+      return 1;
+    }
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => { resolve(); };
     process.once('SIGINT', stop);

@@ -7,4 +7,8 @@ export const DAEMON_OPTIONS = {
   'insecure-registry': { type: 'string', multiple: true },
   snapshotter: { type: 'string' },
   'log-level': { type: 'string' },
+  ui: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  insecure: { type: 'boolean' },
 } as const;

@@ -23,3 +23,5 @@ export * from './volumes.js';
 export * from './filters.js';
 export * from './prune.js';
 export * from './restart.js';
+export * from './ui.js';
+export * from './layers.js';

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything sbx and its tests need on Debian 12, as root: Debian packages (busybox-static
 # for the base image, util-linux for namespaces, and the real peers used by interop tests and
-# benchmarks), the npm packages from the lockfile, and the build. Safe to run again.
+# benchmarks; chromium for the web page's browser tests), the npm packages from the lockfile, and the build. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" != 0 ]; then echo "setup.sh: run as root (sbx needs namespaces and mounts)" >&2; exit 1; fi
 
-PKGS=(busybox-static util-linux gcc libc6-dev libseccomp-dev iproute2 passt tini skopeo umoci podman runc buildah docker-registry apache2-utils uidmap wrk hyperfine)
+PKGS=(busybox-static util-linux gcc libc6-dev libseccomp-dev iproute2 passt tini skopeo umoci podman runc buildah docker-registry apache2-utils uidmap wrk hyperfine chromium)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

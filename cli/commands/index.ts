@@ -40,6 +40,7 @@ export const COMMANDS: Record<string, Loader> = {
   stats: () => import('./stats.js'),
   stop: () => import('./stop.js'),
   top: () => import('./top.js'),
+  ui: () => import('./ui.js'),
   unpause: () => import('./unpause.js'),
   update: () => import('./update.js'),
   wait: () => import('./wait.js'),

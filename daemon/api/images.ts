@@ -1,6 +1,7 @@
-import { Images } from '../../protocol/index.js';
+import { Images, Layers } from '../../protocol/index.js';
 import { history, inspect, summarize } from '../images/describe.js';
 import { importImage } from '../images/import.js';
+import { layerFiles } from '../images/layers.js';
 import { loadArchive } from '../images/load.js';
 import { removeImage } from '../images/remove.js';
 import { listStoredImages, resolveImage } from '../images/resolve.js';
@@ -29,6 +30,8 @@ export function registerImages(api: ApiServer, s: Services): void {
   });
 
   api.router.on(Images.history, async (req) => history(await resolveImage(s, req.ref)));
+
+  api.router.on(Layers.list, async (req) => layerFiles(s.content, await resolveImage(s, req.ref)));
 
   api.router.on(Images.tag, async (req) => {
     const target = normalizeTag(req.target);

@@ -10,7 +10,7 @@
  * header, which DNS rebinding controls), and http(s)://localhost:PORT on a loopback address.
  */
 import { chmod, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HTTP_STATUS, SbxError, matchPath, type Channel } from '../../protocol/index.js';
@@ -26,6 +26,10 @@ export interface ApiServer {
   channel<P>(ch: Channel<P>, handler: ChannelHandler): void;
   listen(): Promise<void>;
   close(): Promise<void>;
+  /** Answer a request another listener has authorized (the UI's, daemon/ui/server.ts). */
+  request(req: IncomingMessage, res: ServerResponse): void;
+  /** Upgrade a WebSocket another listener has authorized, Origin included, to its channel. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 export function createApiServer(services: Services): ApiServer {
@@ -45,6 +49,30 @@ export function createApiServer(services: Services): ApiServer {
     return req.headers.authorization === `Bearer ${config.token}`;
   };
 
+  /** withDocker: the Docker Engine API answers what /v1 does not (the main listener, not the UI's). */
+  const serve = (req: IncomingMessage, res: ServerResponse, withDocker = false): void => {
+    router.handle(req, res).then((handled) => handled || (withDocker && docker.handle(req, res, (err, what) => router.clientError(err, what)))).then((handled) => {
+      if (handled) return;
+      const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
+    }, (err) => {
+      log.error('request failed', { url: req.url, error: String(err) });
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  };
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://sbx');
+    for (const { ch, handler } of channels) {
+      const params = matchPath(ch.path, url.pathname);
+      if (!params) continue;
+      wss.handleUpgrade(req, socket, head, (ws) => handler(ws, params, url.searchParams, req));
+      return;
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+  };
+
   const make = (): Server => {
     const server = createServer((req, res) => {
       if (!authorized(req)) {
@@ -52,15 +80,7 @@ export function createApiServer(services: Services): ApiServer {
         res.writeHead(HTTP_STATUS[e.code], { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
         return;
       }
-      router.handle(req, res).then((handled) => handled || docker.handle(req, res, (err, what) => router.clientError(err, what))).then((handled) => {
-        if (handled) return;
-        const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
-      }, (err) => {
-        log.error('request failed', { url: req.url, error: String(err) });
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      });
+      serve(req, res, true);
     });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const origin = req.headers.origin;
@@ -70,19 +90,10 @@ export function createApiServer(services: Services): ApiServer {
         socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
         return;
       }
-      if (req.headers.upgrade?.toLowerCase() === 'tcp') { // docker's hijacked streams (api/docker/attach.ts)
-        if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
-        if (docker.upgrade(req, socket, (err, what) => router.clientError(err, what))) return;
-      }
-      const url = new URL(req.url ?? '/', 'http://sbx');
-      for (const { ch, handler } of channels) {
-        const params = matchPath(ch.path, url.pathname);
-        if (!params) continue;
-        if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
-        wss.handleUpgrade(req, socket, head, (ws) => handler(ws, params, url.searchParams, req));
-        return;
-      }
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
+      // docker's hijacked streams (api/docker/attach.ts): the main listener only, never the UI's
+      if (req.headers.upgrade?.toLowerCase() === 'tcp' && docker.upgrade(req, socket, (err, what) => router.clientError(err, what))) return;
+      upgrade(req, socket, head);
     });
     server.keepAliveTimeout = 5000;
     return server;
@@ -91,6 +102,8 @@ export function createApiServer(services: Services): ApiServer {
   return {
     router,
     channel(ch, handler) { channels.push({ ch: ch as Channel<unknown>, handler }); },
+    request: serve,
+    upgrade,
     async listen() {
       await rm(config.socket, { force: true });
       const unix = make();

@@ -5,6 +5,7 @@
 import { matchContainer, parseFilters, SbxError, type ContainerSummary } from '../../../protocol/index.js';
 import { commitContainer } from '../../containers/commit.js';
 import { inspectContainer, listContainers } from '../../containers/describe.js';
+import { waitContainer } from '../../containers/lifecycle.js';
 import { containerLogs } from '../../containers/logs.js';
 import type { Services } from '../../services.js';
 import { createRequest } from './create.js';
@@ -58,7 +59,7 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
     // docker answers the headers at once and the body at the exit (`docker run` waits before it starts)
     res.writeHead(200, { 'content-type': 'application/json' });
     res.flushHeaders();
-    const w = await m.wait(id);
+    const w = await waitContainer(m, id);
     if (condition === 'removed') await removed(s, id);
     res.end(JSON.stringify({ StatusCode: w.StatusCode, Error: w.Error ?? null }));
     return 'handled';

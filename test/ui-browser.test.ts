@@ -1,0 +1,134 @@
+/**
+ * The page in a real browser: Debian's chromium, headless, driven by playwright-core (no browser
+ * download). Log in with the printed token, start busybox from the run form, type into the
+ * xterm.js terminal and read the answer from the screen, see the change list, cut the WebSocket
+ * in the middle of 1 MB of output and find every line once, commit and see the history.
+ * Screenshots at 1280×800 and 800×600 are kept in test-artifacts/ui/ (or $SBX_TEST_ARTIFACTS).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Images, Layers } from '../protocol/index.js';
+import { startBusyboxDaemon } from './_helpers/containers.js';
+import type { TestDaemon } from './_helpers/daemon.js';
+import { privileged } from './_helpers/root.js';
+import { eventually } from './_helpers/wait.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ARTIFACTS = process.env.SBX_TEST_ARTIFACTS ? join(process.env.SBX_TEST_ARTIFACTS, 'ui') : join(repo, 'test-artifacts', 'ui');
+
+interface Ctx { d: TestDaemon; browser: Browser; page: Page; link: string; errors: string[] }
+const ui = suite<Ctx>('ui: the page in chromium', {} as Ctx);
+
+ui.before(async (ctx) => {
+  if (process.getuid?.() !== 0) return;
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (Debian's chromium)`);
+  ctx.d = await startBusyboxDaemon();
+  const { url, token } = await ctx.d.daemon.ui.start({ addr: '127.0.0.1:0' });
+  ctx.link = `${url}#token=${token}`;
+  ctx.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  ctx.page = await ctx.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  ctx.errors = [];
+  ctx.page.on('pageerror', (e) => ctx.errors.push(e.message));
+});
+ui.after(async (ctx) => {
+  await ctx.browser?.close();
+  await ctx.d?.close();
+});
+
+/** The terminal's screen, one string per row, trailing blanks trimmed. */
+async function screen(page: Page): Promise<string[]> {
+  return page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\s+$/, '')));
+}
+
+/** Every line the terminal holds (scrollback too), through xterm's buffer: window.sbxTerm. */
+async function allLines(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const t = (globalThis as unknown as { sbxTerm: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }).sbxTerm;
+    const b = t.buffer.active;
+    const out: string[] = [];
+    for (let i = 0; i < b.length; i++) out.push(b.getLine(i)?.translateToString(true) ?? '');
+    return out;
+  });
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = join(ARTIFACTS, name);
+  await page.screenshot({ path: file });
+  process.stdout.write(`  artifact: ${file}\n`);
+}
+
+ui('log in, run busybox, type into the terminal, see /x in the changes, survive a cut, commit', privileged<Ctx>(async (ctx) => {
+  const { page } = ctx;
+  await page.goto(ctx.link);
+  assert.not.match(page.url(), /token/, 'the token leaves the address bar');
+  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 15000 });
+
+  // run: busybox sh, attached like `sbx run -it`
+  await page.fill('#run-form input[name=name]', 'web1');
+  await page.fill('#run-form input[name=cmd]', 'sh');
+  await page.click('#run-form button[type=submit]');
+  await eventually('the shell prompt on screen', async () => (await screen(page)).some((r) => r.startsWith('/ #')), 15000);
+  await page.click('#terminal');
+  await page.keyboard.type('echo hello > /x; cat /x');
+  await page.keyboard.press('Enter');
+  await eventually('"hello" on a line of its own', async () => (await screen(page)).includes('hello'), 15000);
+  await eventually('/x in the change list', async () => (await page.textContent('#changes'))?.includes('A /x'), 15000);
+  await shoot(page, 'page-1280x800.png');
+  await page.setViewportSize({ width: 800, height: 600 });
+  await eventually('the terminal fits 800×600', async () => (await screen(page)).length > 5);
+  await shoot(page, 'page-800x600.png');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // a cut in the middle of 1 MB of output: every line arrives once (47-byte lines, narrower than the terminal)
+  const LINES = 22_000; // 22,000 × 49 bytes (CR LF) = 1,078,000 bytes
+  assert.ok(await page.evaluate(() => (globalThis as unknown as { sbxTerm: { cols: number } }).sbxTerm.cols) > 47, 'lines fit');
+  await page.keyboard.type(`awk 'BEGIN{for(i=1;i<=${LINES};i++)printf "%06d %040d\\n",i,0}'; echo out-done`);
+  await page.keyboard.press('Enter');
+  await eventually('output under way', async () => (await allLines(page)).some((l) => /^000[1-9]\d\d 0{40}$/.test(l)), 15000, 5);
+  const cut = await page.evaluate(() => {
+    const g = globalThis as unknown as { sbxSockets: Set<WebSocket>; sbxDials: number; sbxTerm: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } };
+    const b = g.sbxTerm.buffer.active;
+    let done = false;
+    for (let i = 0; i < b.length; i++) if (b.getLine(i)?.translateToString(true) === 'out-done') done = true;
+    const n = g.sbxSockets.size;
+    for (const w of g.sbxSockets) w.close(4000, 'test cut');
+    return { sockets: n, done, dials: g.sbxDials };
+  });
+  assert.ok(cut.sockets >= 1, 'a socket was cut');
+  assert.not.ok(cut.done, 'the cut came in the middle of the output');
+  await eventually('a new connection', async () => page.evaluate((d) => (globalThis as unknown as { sbxDials: number }).sbxDials > d, cut.dials));
+  await eventually('the output ends', async () => (await allLines(page)).includes('out-done'), 60000, 100);
+  const lines = (await allLines(page)).filter((l) => /^\d{6} 0{40}$/.test(l)).map((l) => Number(l.slice(0, 6)));
+  assert.is(lines.length, LINES, 'every line is on screen, none twice');
+  const wrong = lines.findIndex((n, i) => n !== i + 1);
+  assert.is(wrong, -1, `in order, each once (first difference at line ${wrong + 1}: ${lines[wrong]})`);
+  assert.is(await page.textContent('#term-status'), '', 'the reconnect note is gone');
+
+  // commit with a message: the new image and its history
+  await page.fill('#commit-form input[name=reference]', 'web1img:v1');
+  await page.fill('#commit-form input[name=message]', 'hello file');
+  await page.fill('#commit-form input[name=cmd]', '["cat", "/x"]');
+  await page.click('#commit-form button[type=submit]');
+  await page.waitForSelector('#commit-result >> text=committed', { timeout: 30000 });
+  await page.waitForSelector('#history >> text=hello file', { timeout: 15000 });
+  await page.waitForSelector('#images >> text=web1img:v1', { timeout: 15000 });
+  const inspect = await ctx.d.client.call(Images.inspect, { ref: 'web1img:v1' });
+  assert.equal(inspect.Config?.Cmd, ['cat', '/x']);
+  // the layer explorer: the new layer (top, open) adds /x
+  await page.click('#images tr:has-text("web1img:v1") button:has-text("layers")');
+  await page.waitForSelector('#layers details[open] li:has-text("A /x")', { timeout: 15000 });
+  const layers = await ctx.d.client.call(Layers.list, { ref: 'web1img:v1' });
+  assert.is(layers.length, 2);
+  assert.ok(layers[1]!.changes.some((c) => c.op === 'add' && c.path === '/x' && c.size === 6), 'the top layer adds /x, 6 bytes');
+  assert.ok(layers[0]!.changes.some((c) => c.op === 'add' && c.path === '/bin/busybox'), 'the base layer adds busybox');
+  await shoot(page, 'page-committed-1280x800.png');
+  assert.equal(ctx.errors, [], 'no script errors on the page');
+}));
+
+ui.run();

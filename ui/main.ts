@@ -1,0 +1,162 @@
+/**
+ * The page: images and containers, a run form, terminals, the live change list, commit and an
+ * image's history. Everything goes through the public API (api.ts) with the CLI's own route
+ * descriptors, stream client and flag parsers; nothing here decides what the CLI does not.
+ */
+import { formatPorts, parsePort } from '../cli/containers.js';
+import { CHANGE_LETTER, Commit, Containers, Images, Layers, type ContainerSummary, type ImageSummary } from '../protocol/index.js';
+import { call, login, whenLoggedOut } from './api.js';
+import { watchChanges, type ChangesView } from './changes.js';
+import { $, el } from './dom.js';
+import { openTerminal, type TerminalView } from './terminal.js';
+
+const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
+const size = (n: number): string => n < 1e3 ? `${n}B` : n < 1e6 ? `${(n / 1e3).toFixed(1)}kB` : `${(n / 1e6).toFixed(1)}MB`;
+const ago = (iso: string): string => {
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  return s < 60 ? `${Math.floor(s)}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : s < 86400 ? `${Math.floor(s / 3600)}h ago` : `${Math.floor(s / 86400)}d ago`;
+};
+
+let term: TerminalView | undefined;
+let changes: ChangesView | undefined;
+let current: string | undefined;
+
+function report(e: unknown): void {
+  const m = $('#message');
+  m.textContent = e instanceof Error ? e.message : String(e);
+  m.hidden = false;
+}
+
+async function refresh(): Promise<void> {
+  const [images, containers] = await Promise.all([call(Images.list, {}), call(Containers.list, { all: true })]);
+  renderImages(images);
+  renderContainers(containers);
+}
+
+function renderImages(images: ImageSummary[]): void {
+  const opts = images.flatMap((i) => i.repoTags.length ? i.repoTags : [short(i.id)]);
+  const sel = $('#run-image') as HTMLSelectElement;
+  const was = sel.value;
+  sel.replaceChildren(...opts.map((o) => el('option', { value: o }, o)));
+  if (opts.includes(was)) sel.value = was;
+  $('#images').replaceChildren(...images.map((i) => {
+    const name = i.repoTags[0] ?? '<none>';
+    const ref = i.repoTags[0] ?? i.id;
+    const b = el('button', { class: 'link' }, 'history');
+    b.addEventListener('click', () => { showHistory(ref).catch(report); });
+    const l = el('button', { class: 'link' }, 'layers');
+    l.addEventListener('click', () => { showLayers(ref).catch(report); });
+    return el('tr', {}, el('td', {}, name), el('td', { class: 'mono' }, short(i.id)), el('td', {}, size(i.size)), el('td', {}, ago(i.created)), el('td', {}, b, ' ', l));
+  }));
+}
+
+function renderContainers(list: ContainerSummary[]): void {
+  $('#containers').replaceChildren(...list.map((c) => {
+    const actions = el('td', {});
+    if (c.state === 'running') {
+      const sh = el('button', { class: 'link' }, 'shell');
+      sh.addEventListener('click', () => { execShell(c).catch(report); });
+      actions.append(sh);
+    }
+    const sel = el('button', { class: 'link' }, 'changes');
+    sel.addEventListener('click', () => select(c.id, c.name));
+    actions.append(sel);
+    return el('tr', { 'data-name': c.name }, el('td', {}, c.name), el('td', {}, c.image), el('td', {}, c.status),
+      el('td', {}, formatPorts(c.ports)), el('td', {}, ago(c.created)), actions);
+  }));
+}
+
+/** The container the terminal, the change list and the commit form are about. */
+function select(id: string, name: string, watch = true): void {
+  current = id;
+  $('#selected').textContent = name;
+  changes?.dispose();
+  changes = undefined;
+  $('#changes').replaceChildren();
+  $('#change-detail').textContent = '';
+  // the feed of a container that is not running ends at once: `run` watches once it started
+  if (watch) changes = watchChanges($('#changes'), $('#change-detail'), id);
+  ($('#commit-button') as HTMLButtonElement).disabled = false;
+}
+
+function attach(session: string, start?: () => Promise<void>): void {
+  term?.dispose();
+  term = openTerminal($('#terminal'), $('#term-status'), session, () => { refresh().catch(report); }, start);
+}
+
+async function run(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  const f = ev.target as HTMLFormElement;
+  const v = (n: string): string => (f.elements.namedItem(n) as HTMLInputElement).value.trim();
+  const cmd = v('cmd') ? v('cmd').split(/\s+/) : undefined;
+  const env = v('env').split('\n').map((s) => s.trim()).filter(Boolean);
+  const ports = v('ports').split(/[\s,]+/).filter(Boolean).flatMap(parsePort);
+  const { id, name } = await call(Containers.create, {
+    image: v('image'), tty: true, openStdin: true,
+    ...(v('name') ? { name: v('name') } : {}), ...(cmd ? { cmd } : {}), ...(env.length ? { env } : {}), ...(ports.length ? { ports } : {}),
+  });
+  select(id, name, false);
+  // as `sbx run -it`: attach first (the session keeps output from offset 0), then start
+  attach(id, async () => {
+    await call(Containers.start, { id });
+    if (current === id) changes = watchChanges($('#changes'), $('#change-detail'), id);
+    await refresh();
+  });
+}
+
+async function execShell(c: ContainerSummary): Promise<void> {
+  select(c.id, c.name);
+  const { session } = await call(Containers.exec, { id: c.id, cmd: ['sh'], tty: true, openStdin: true });
+  attach(session);
+}
+
+async function commit(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  if (!current) return;
+  const f = ev.target as HTMLFormElement;
+  const v = (n: string): string => (f.elements.namedItem(n) as HTMLInputElement).value.trim();
+  const res = await call(Commit.commit, {
+    id: current,
+    ...(v('reference') ? { reference: v('reference') } : {}),
+    ...(v('message') ? { message: v('message') } : {}),
+    ...(v('author') ? { author: v('author') } : {}),
+    ...(v('cmd') ? { changes: [`CMD ${v('cmd')}`] } : {}),
+  });
+  $('#commit-result').textContent = `committed ${short(res.Id)}${res.Name ? ` as ${res.Name}` : ''}`;
+  await refresh();
+  await showHistory(res.Name ?? res.Id);
+}
+
+async function showHistory(ref: string): Promise<void> {
+  const rows = await call(Images.history, { ref });
+  $('#history-of').textContent = ref;
+  $('#history').replaceChildren(...rows.map((r) => el('tr', {}, el('td', { class: 'mono' }, r.id === '<missing>' ? r.id : short(r.id)),
+    el('td', {}, ago(r.created)), el('td', { class: 'mono' }, r.createdBy), el('td', {}, size(r.size)), el('td', {}, r.comment))));
+}
+
+/** The layer explorer: per layer (top first) its size, what made it, and its A/C/D files. */
+async function showLayers(ref: string): Promise<void> {
+  const layers = await call(Layers.list, { ref });
+  $('#layers-of').textContent = ref;
+  $('#layers').replaceChildren(...layers.reverse().map((l, i) => {
+    const files = el('ul', { class: 'layer-files' }, ...l.changes.map((c) => el('li', { class: `op-${c.op} mono` },
+      `${CHANGE_LETTER[c.op]} ${c.path}${c.size !== undefined ? `  ${size(c.size)}` : ''}`)));
+    if (l.truncated) files.append(el('li', {}, '…'));
+    const summary = el('summary', {}, `${short(l.digest)}  ${size(l.size)}  ${l.changes.length}${l.truncated ? '+' : ''} files  ${l.createdBy ?? ''}`);
+    const d = el('details', {}, summary, files);
+    if (i === 0) d.open = true;
+    return d;
+  }));
+}
+
+async function boot(): Promise<void> {
+  whenLoggedOut(() => { $('#login-needed').hidden = false; });
+  await login();
+  $('#run-form').addEventListener('submit', (e) => { run(e as SubmitEvent).catch(report); });
+  $('#commit-form').addEventListener('submit', (e) => { commit(e as SubmitEvent).catch(report); });
+  $('#refresh').addEventListener('click', () => { refresh().catch(report); });
+  await refresh();
+  setInterval(() => { refresh().catch(() => undefined); }, 5000);
+}
+
+boot().catch(report);
