@@ -1,55 +1,71 @@
 /**
- * The part of Go's text/template that `--format` users reach for: `{{.Field.Sub}}`,
- * `{{json .Field}}`, `{{json .}}`, `{{.}}`, and `\t` / `\n` escapes. Values print as Go prints
- * them (`[a b]` for lists, `map[k:v]` for maps, `<no value>` for missing fields). Anything else
- * (`{{range}}`, `{{if}}`, functions) is refused, not printed literally.
+ * `--format` as docker's CLI reads it: `json` (one object per line), `table` (the command's own
+ * table), `table TEMPLATE` (a header row, then one row per item, aligned as docker's tabwriter
+ * does), or a Go text/template run once per item (cli/gotemplate/: fields, pipelines, if/range/
+ * with, variables, Go's builtins and docker's json/join/split/lower/upper/title/truncate/pad).
+ * A template that does not parse is refused before anything is printed.
  */
-import { SbxError } from '../protocol/index.js';
+import { execute } from './gotemplate/exec.js';
+import { FUNC_NAMES } from './gotemplate/funcs.js';
+import { parseTemplate, type Node } from './gotemplate/parse.js';
 
-const FIELD = /^\{\{\s*(json\s+)?(\.[A-Za-z0-9_.]*)\s*\}\}$/;
+const cache = new Map<string, Node[]>();
 
-/**
- * Refuse what this subset does not do (`{{range}}`, `{{if}}`, functions…) before anything is
- * printed, rather than print the action literally. @throws invalid_argument
- */
-export function checkTemplate(tpl: string): void {
-  for (const [action] of tpl.matchAll(/\{\{.*?\}\}/gs)) {
-    if (FIELD.test(action)) continue;
-    const word = /^\{\{-?\s*([^\s}]*)/.exec(action)?.[1] ?? '';
-    const shown = /^[a-z]+$/.test(word) ? `{{${word}}}` : action;
-    throw new SbxError('invalid_argument', `--format: ${shown} is not supported; use {{.Field}} or {{json .}}`);
-  }
+function compile(tpl: string): Node[] {
+  let nodes = cache.get(tpl);
+  if (!nodes) { nodes = parseTemplate(unescape(tpl), FUNC_NAMES); cache.set(tpl, nodes); }
+  return nodes;
 }
+
+/** docker expands the two-character escapes `\t` and `\n` a shell leaves in a --format value. */
+function unescape(tpl: string): string {
+  return tpl.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+}
+
+/** Parse only: throws invalid_argument ("template parsing error: …") for a bad template. */
+export function checkTemplate(tpl: string): void { compile(tpl); }
 
 export function renderTemplate(tpl: string, value: unknown): string {
-  checkTemplate(tpl);
-  const text = tpl.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return text.replace(/\{\{\s*(json\s+)?(\.[A-Za-z0-9_.]*)\s*\}\}/g, (_m, json: string | undefined, path: string) => {
-    const v = lookup(value, path);
-    if (json) return JSON.stringify(v ?? null);
-    return goString(v);
-  });
-}
-
-function lookup(value: unknown, path: string): unknown {
-  if (path === '.') return value;
-  let cur: unknown = value;
-  for (const key of path.slice(1).split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-
-function goString(v: unknown): string {
-  if (v === undefined) return '<no value>';
-  if (v === null) return '<nil>';
-  if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`;
-  if (typeof v === 'object') return `map[${Object.keys(v as object).sort().map((k) => `${k}:${goString((v as Record<string, unknown>)[k])}`).join(' ')}]`;
-  return String(v);
+  return execute(compile(tpl), value);
 }
 
 /** Is `--format` asking for JSON (docker accepts "json" for one object per line)? */
 export function isJsonFormat(f: string | undefined): boolean {
   return f === 'json' || f === '{{json .}}';
+}
+
+export interface ListFormat {
+  /** Field name → its column title in a `table TEMPLATE` header ("ID" → "CONTAINER ID"). */
+  headers: Record<string, string>;
+  /** The command's own table, for no --format or `table`. */
+  table: () => string;
+}
+
+/** Refuse a bad --format before any call to the daemon. */
+export function checkListFormat(format: string | undefined): void {
+  if (format === undefined || format === '' || format === 'table' || isJsonFormat(format)) return;
+  checkTemplate(format.startsWith('table ') ? format.slice(6) : format);
+}
+
+/** Render `rows` under `format` (undefined: the command's own table). */
+export function formatList(format: string | undefined, rows: readonly unknown[], how: ListFormat): string {
+  if (format === undefined || format === '' || format === 'table') return how.table();
+  if (isJsonFormat(format)) return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+  if (format.startsWith('table ')) {
+    const tpl = format.slice(6);
+    let header: string;
+    try { header = renderTemplate(tpl, new Proxy({}, { has: () => true, get: (_t, k) => (typeof k === 'string' ? how.headers[k] ?? k.toUpperCase() : undefined), getOwnPropertyDescriptor: () => ({ configurable: true, enumerable: true }) })); } catch { header = ''; }
+    return tabwriter([header, ...rows.map((r) => renderTemplate(tpl, r))].join('\n')) + '\n';
+  }
+  return rows.map((r) => `${renderTemplate(format, r)}\n`).join('');
+}
+
+/** docker's tabwriter (minwidth 10, padding 3): cells end at '\t'; text after a line's last tab is not aligned. */
+export function tabwriter(text: string): string {
+  const lines = text.split('\n').map((l) => l.split('\t'));
+  const widths: number[] = [];
+  for (const cells of lines) {
+    for (let i = 0; i < cells.length - 1; i++) widths[i] = Math.max(widths[i] ?? 10, [...cells[i]!].length + 3);
+  }
+  return lines.map((cells) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]! - ([...c].length - c.length)) : c)).join('').trimEnd()).join('\n');
 }

@@ -1,16 +1,28 @@
 import type { Command } from '../command.js';
 import { System } from '../../protocol/index.js';
+import { checkTemplate, renderTemplate } from '../template.js';
 import { CLI_VERSION } from '../version.js';
 
 export const command: Command = {
   name: 'version',
   summary: 'Show the sbx and sbxd versions',
-  usage: 'sbx version [--format json]',
-  options: { format: { type: 'string' } },
+  usage: 'sbx version [--format json|TEMPLATE]',
+  options: { format: { type: 'string', short: 'f' } },
   async run({ values }, { client, stdout }) {
+    const format = values.format === undefined ? undefined : String(values.format);
+    if (format !== undefined && format !== 'json') checkTemplate(format);
     const daemon = await client.call(System.version);
-    if (values.format === 'json') {
+    if (format === 'json') {
       stdout.write(JSON.stringify({ client: { version: CLI_VERSION, node: process.version }, server: daemon }, null, 2) + '\n');
+      return;
+    }
+    if (format !== undefined) {
+      // docker's field names: `sbx version --format '{{.Server.Version}}'` as with docker.
+      const info = {
+        Client: { Version: CLI_VERSION, Node: process.version, Os: process.platform, Arch: process.arch },
+        Server: { Version: daemon.version, ApiVersion: daemon.api, Node: daemon.node, Root: daemon.root, Pid: daemon.pid, ...(daemon.snapshotter ? { Snapshotter: daemon.snapshotter } : {}) },
+      };
+      stdout.write(renderTemplate(format, info) + '\n');
       return;
     }
     stdout.write(`Client:\n Version:\t${CLI_VERSION}\n Node:\t\t${process.version}\n`);
