@@ -84,7 +84,8 @@ COPY --from=caller /etc/passwd /caller-passwd
 `);
   assert.is(b.code, 0, b.stderr);
   assert.match(b.stderr, /hello over loopback/);
-  assert.is((await sbx(c.d.root, ['run', '--rm', 'both', 'cat', '/got'])).stdout, 'hello over loopback\n');
+  const got = await sbx(c.d.root, ['run', '--rm', 'both', 'cat', '/got']);
+  assert.is(got.stdout, 'hello over loopback\n', `run: code ${got.code} ${got.stderr}\nbuild: ${b.stderr}`);
 }));
 
 s.run();
