@@ -53,9 +53,10 @@ s('counts containers by state and images; the host facts; --format; system info'
   assert.is(await ok(d.root, ['system', 'info', '--format', '{{.NCPU}}']), `${availableParallelism()}\n`);
   await ok(d.root, ['unpause', 'held']);
   await ok(d.root, ['rm', '-f', 'held']);
-  const bad = await sbx(d.root, ['info', '--format', '{{range .}}x{{end}}']);
+  const bad = await sbx(d.root, ['info', '--format', '{{range .}}x']);
   assert.is(bad.code, 125);
   assert.is(bad.stdout, '');
+  assert.match(bad.stderr, 'template parsing error: template: :1: unexpected EOF');
 }));
 
 s.run();
