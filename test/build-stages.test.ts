@@ -71,9 +71,11 @@ s('--target builds the named stage and what it needs, nothing after it; an unkno
 s('independent stages run at the same time', privileged(async (c) => {
   // each stage's RUN completes only while the other one runs: one listens, the other connects
   // (RUN shares the host's network by default). Built one after the other, the listener times out.
+  // The listener reads the socket through -e: a plain `nc -l` half-closes at once (its stdin is at EOF),
+  // and a caller whose echo had not yet written then saw that EOF and left without sending (seen under load).
   const port = await freePort();
   const b = await build(c, ['-t', 'both', c.ctx], `FROM busybox AS listener
-RUN busybox timeout 30 busybox nc -l -p ${port} > /got && cat /got
+RUN busybox timeout 30 busybox nc -l -p ${port} -e busybox sh -c 'cat > /got' && cat /got
 
 FROM busybox AS caller
 RUN i=0; until echo hello over loopback | busybox nc 127.0.0.1 ${port}; do i=$((i+1)); [ $i -lt 1500 ] || exit 9; busybox usleep 20000; done
