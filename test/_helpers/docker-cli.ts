@@ -9,19 +9,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { CliResult } from './cli.js';
+import { ptyCli, type PtyCli } from './containers.js';
 
 export const DOCKER_BIN = process.env.SBX_DOCKER_CLI ?? '/opt/sbx/docker-cli/docker';
 
 const configDir = mkdtempSync(join(tmpdir(), 'sbx-docker-config-'));
 
+function dockerEnv(socket: string, env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  assert.ok(existsSync(DOCKER_BIN), `${DOCKER_BIN}: missing (run setup.sh, which extracts Debian's docker CLI)`);
+  return { PATH: process.env.PATH, HOME: configDir, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: configDir, ...env };
+}
+
 /** `docker ARGS` against `socket`; fails the test when the CLI is not installed. */
 export function docker(socket: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  assert.ok(existsSync(DOCKER_BIN), `${DOCKER_BIN}: missing (run setup.sh, which extracts Debian's docker CLI)`);
+  const env = dockerEnv(socket, opts.env);
   return new Promise((resolve, reject) => {
-    const child = spawn(DOCKER_BIN, args, {
-      env: { PATH: process.env.PATH, HOME: configDir, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: configDir, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(DOCKER_BIN, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; });
@@ -32,4 +35,9 @@ export function docker(socket: string, args: string[], opts: { input?: string | 
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input);
   });
+}
+
+/** `docker ARGS` against `socket` with a pseudo-terminal as its stdin/stdout (`docker run -it`, `docker exec -it`). */
+export function dockerPty(socket: string, args: string[], size = { cols: 80, rows: 24 }): PtyCli {
+  return ptyCli(DOCKER_BIN, args, size, { ...dockerEnv(socket), TERM: 'xterm' });
 }
