@@ -274,4 +274,32 @@ test('attach over WebSocket, status codes, stats JSON, archive HEAD header', pri
   await t.remove();
 }));
 
+test('detach keys: ctrl-p ctrl-q leaves a TTY container running (the CLI\'s and the daemon\'s), attach again, its exit code', privileged<Ctx>(async ({ sock }) => {
+  const t = dockerPty(sock, ['run', '-it', '--name', 'det', 'busybox', 'sh']);
+  await t.expect(/# /, 0, LONG);
+  t.pty.write('\x10\x11');
+  assert.is(await t.exit, 0, 'the CLI detached');
+  assert.is((await docker(sock, ['inspect', '-f', '{{.State.Status}}', 'det'])).stdout, 'running\n', 'the shell runs on: its stdin stays open');
+
+  // the daemon's own scan, for clients that send the keys (a WebSocket here), with custom keys
+  const ws = new WebSocket(`ws+unix://${sock}:/containers/det/attach/ws?stream=1&stdin=1&stdout=1&detachKeys=ctrl-a,x`);
+  let seen = '';
+  ws.on('message', (d: Buffer) => { seen += d; });
+  const closed = new Promise((res) => ws.on('close', res));
+  await new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); });
+  ws.send('echo via-ws\r');
+  await eventually('the echo over the WebSocket', () => /via-ws\r\n/.test(seen), LONG);
+  ws.send('\x01x');
+  await closed;
+  assert.is((await docker(sock, ['inspect', '-f', '{{.State.Status}}', 'det'])).stdout, 'running\n', 'detached, not ended');
+  const bad = await raw(sock, 'POST', '/v1.41/containers/det/exec', { Cmd: ['sh'], Tty: true, AttachStdin: true, DetachKeys: 'ctrl-1' });
+  assert.is(bad.status, 400);
+  assert.match(JSON.parse(bad.text).message, /Invalid detach keys/);
+
+  const a = dockerPty(sock, ['attach', 'det']);
+  a.pty.write('exit 6\r');
+  assert.is(await a.exit, 6, 'docker attach ends with the container\'s exit code');
+  assert.is((await docker(sock, ['rm', 'det'])).code, 0);
+}));
+
 test.run();

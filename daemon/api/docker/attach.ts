@@ -16,6 +16,7 @@ import { SbxError } from '../../../protocol/index.js';
 import type { Session } from '../../sessions/session.js';
 import type { Services } from '../../services.js';
 import { bridge, type BridgeInput } from './bridge.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach.js';
 import type { DockerExecs } from './exec.js';
 import { qbool, sendRawError, type DockerRouter } from './http.js';
 import { responseOut, socketOut, upgradeBody, wsOut } from './streams.js';
@@ -36,7 +37,7 @@ export function dockerUpgrade(s: Services, execs: DockerExecs, wss: WebSocketSer
   if (kind === 'tcp' && req.method === 'POST' && (m = ATTACH.exec(url.pathname))) {
     try {
       const a = attachTo(s, decodeURIComponent(m[2]!), url.searchParams);
-      hijack(socket, a.se.tty, (out) => bridge(a.se, out, { ...a.want, raw: a.se.tty, from: a.se.offsets(), client: 'docker-attach' }));
+      hijack(socket, a.se.tty, (out) => bridge(a.se, out, { ...a.want, raw: a.se.tty, from: a.se.offsets(), client: 'docker-attach', ...keysOf(a) }));
     } catch (e) { fail(e, 'attach'); }
     return true;
   }
@@ -47,17 +48,17 @@ export function dockerUpgrade(s: Services, execs: DockerExecs, wss: WebSocketSer
       const e = await execs.start(id);
       if (body.Detach === true) { socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'); return; }
       const tty = !!e.req.tty;
-      hijack(socket, tty, (out) => bridge(e.session, out, { ...e.attach, raw: tty, client: 'docker-exec' }));
+      hijack(socket, tty, (out) => bridge(e.session, out, { ...e.attach, raw: tty, client: 'docker-exec', ...(tty ? { detachKeys: e.detachKeys } : {}) }));
     })().catch((e: unknown) => fail(e, 'exec start'));
     return true;
   }
   if (kind === 'websocket' && req.method === 'GET' && (m = ATTACH_WS.exec(url.pathname))) {
-    let a: ReturnType<typeof attachTo>;
+    let a: AttachTarget;
     try { a = attachTo(s, decodeURIComponent(m[2]!), url.searchParams); } catch (e) { fail(e, 'attach'); return true; }
     // docker sends text messages before API 1.42 and binary ones from it on
     const binary = !m[1] || Number(m[1].split('.')[1]) >= 42;
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const input = bridge(a.se, wsOut(ws, binary), { ...a.want, raw: true, from: a.se.offsets(), client: 'docker-attach-ws' });
+      const input = bridge(a.se, wsOut(ws, binary), { ...a.want, raw: true, from: a.se.offsets(), client: 'docker-attach-ws', ...keysOf(a) });
       ws.on('message', (d: Buffer) => input.data(Buffer.from(d)));
       ws.on('close', () => input.gone());
       ws.on('error', () => undefined);
@@ -79,11 +80,17 @@ export function registerDockerAttach(r: DockerRouter, s: Services): void {
   });
 }
 
-function attachTo(s: Services, ref: string, q: URLSearchParams): { se: Session; want: { stdin: boolean; stdout: boolean; stderr: boolean } } {
+interface AttachTarget { se: Session; want: { stdin: boolean; stdout: boolean; stderr: boolean }; detachKeys?: Buffer }
+
+function attachTo(s: Services, ref: string, q: URLSearchParams): AttachTarget {
   const c = s.containers.get(ref);
   if (qbool(q, 'logs')) throw new SbxError('invalid_argument', 'attach: logs=1 is not supported by sbx (use GET /containers/{id}/logs)');
-  return { se: s.containers.session(c.config.id), want: { stdin: qbool(q, 'stdin'), stdout: qbool(q, 'stdout'), stderr: qbool(q, 'stderr') } };
+  const want = { stdin: qbool(q, 'stdin'), stdout: qbool(q, 'stdout'), stderr: qbool(q, 'stderr') };
+  const keys = parseDetachKeys(q.get('detachKeys') || DEFAULT_DETACH_KEYS);
+  return { se: s.containers.session(c.config.id), want, ...(c.config.tty && want.stdin ? { detachKeys: keys } : {}) };
 }
+
+function keysOf(a: AttachTarget): { detachKeys?: Buffer } { return a.detachKeys ? { detachKeys: a.detachKeys } : {}; }
 
 /** 101 UPGRADED, then the bridge on the socket: its bytes are stdin, its half-close stdin's end. */
 function hijack(socket: Duplex, tty: boolean, start: (out: ReturnType<typeof socketOut>) => BridgeInput): void {

@@ -8,6 +8,7 @@
  */
 import { decodeData, type Offsets, type ServerControl } from '../../../protocol/index.js';
 import type { Session, Sink } from '../../sessions/session.js';
+import { detachScanner } from './detach.js';
 
 const WINDOW = 1 << 20;
 
@@ -27,6 +28,8 @@ export interface BridgeOptions {
   /** Offsets to send from; default 0 (all of an exec's output). */
   from?: Offsets;
   client: string;
+  /** A TTY's detach sequence (detach.ts): stdin is scanned for it; when typed, the stream ends and stdin stays open. */
+  detachKeys?: Buffer;
 }
 
 /** The input side: call with stdin bytes, at their end, and when the transport is gone. */
@@ -61,9 +64,22 @@ export function bridge(se: Session, out: StreamOut, o: BridgeOptions): BridgeInp
   };
   id = se.hello({ t: 'hello', v: 1, client: o.client, from: { ...sent }, mode: o.stdin ? 'rw' : 'ro', window: WINDOW }, sink);
   const attachId = id;
+  const scan = o.detachKeys?.length ? detachScanner(o.detachKeys) : undefined;
   return {
-    data: (d) => { if (o.stdin) se.input(attachId, d, sink); },
-    eof: () => { if (o.stdin) se.control(attachId, { t: 'eof', stream: 'stdin' }, sink); },
+    data: (d) => {
+      if (!o.stdin || ended) return;
+      const { pass, detach } = scan ? scan(d) : { pass: d, detach: false };
+      if (pass.length) se.input(attachId, pass, sink);
+      if (detach) { finish(); se.disconnect(attachId, sink, true); }
+    },
+    // docker: the client's end of stdin closes a pipe's stdin (`docker run -i`, `exec -i`); a TTY's stays
+    // open (the client detached, its keys handled on its side) and the attachment ends
+    eof: () => {
+      if (!o.stdin || ended) return;
+      if (!se.tty) { se.control(attachId, { t: 'eof', stream: 'stdin' }, sink); return; }
+      finish();
+      se.disconnect(attachId, sink, true);
+    },
     gone: () => se.disconnect(attachId, sink, true),
   };
 }

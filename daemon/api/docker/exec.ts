@@ -12,18 +12,21 @@ import type { Session } from '../../sessions/session.js';
 import type { Services } from '../../services.js';
 import { bridge } from './bridge.js';
 import { isZero } from './create.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach.js';
 import type { DockerRouter } from './http.js';
 import { resizeQuery, responseOut } from './streams.js';
 
 const EXEC_RETENTION_MS = 10 * 60 * 1000;
 /** Exec create fields: what sbx runs, and the client-side ones it only echoes. */
-const EXEC_FIELDS = new Set(['Cmd', 'Env', 'WorkingDir', 'User', 'Tty', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Detach', 'ConsoleSize']);
+const EXEC_FIELDS = new Set(['Cmd', 'Env', 'WorkingDir', 'User', 'Tty', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Detach', 'ConsoleSize', 'DetachKeys']);
 
 interface ExecInstance {
   id: string;
   container: string;
   req: ExecRequest;
   attach: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** The TTY's detach sequence (detach.ts). */
+  detachKeys: Buffer;
   session?: Session;
 }
 
@@ -47,8 +50,13 @@ export class DockerExecs {
     if (typeof body.User === 'string' && body.User) req.user = body.User;
     const cs = body.ConsoleSize as number[] | null | undefined;
     if (Array.isArray(cs) && cs[0] && cs[1]) req.consoleSize = { rows: cs[0], cols: cs[1] };
+    const detachKeys = parseDetachKeys(typeof body.DetachKeys === 'string' && body.DetachKeys ? body.DetachKeys : DEFAULT_DETACH_KEYS);
+    // instances of containers removed meanwhile go (a started one goes EXEC_RETENTION_MS after its exit)
+    const live = new Set(this.s.containers.ids());
+    for (const [k, e] of this.byId) if (!live.has(e.container)) this.byId.delete(k);
     const id = randomBytes(32).toString('hex');
-    this.byId.set(id, { id, container: c.config.id, req, attach: { stdin: body.AttachStdin === true, stdout: body.AttachStdout !== false, stderr: body.AttachStderr !== false } });
+    const attach = { stdin: body.AttachStdin === true, stdout: body.AttachStdout !== false, stderr: body.AttachStderr !== false };
+    this.byId.set(id, { id, container: c.config.id, req, attach, detachKeys });
     return id;
   }
 
