@@ -50,6 +50,23 @@ function raw(sock: string, method: string, path: string, body?: unknown): Promis
   });
 }
 
+/** The first `n` lines of a streamed GET /containers/{id}/stats, then the request is dropped. */
+function statsLines(sock: string, id: string, n: number): Promise<any[]> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, path: `/v1.41/containers/${id}/stats` }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => {
+        text += d;
+        const lines = text.split('\n').filter(Boolean);
+        if (text.endsWith('\n') && lines.length >= n) { req.destroy(); resolve(lines.slice(0, n).map((l) => JSON.parse(l))); }
+      });
+      res.on('error', () => undefined);
+    });
+    req.on('error', (e) => { if (!req.destroyed) reject(e); });
+    req.end();
+  });
+}
+
 test('seed scenario with the docker CLI: run -it, edit, commit -m -c, run -d -p, fetch, exec, cp, top, stats, diff, export', privileged<Ctx>(async ({ sock }) => {
   const ok = async (args: string[], input?: string): Promise<string> => {
     const r = await docker(sock, args, { timeoutMs: LONG, ...(input !== undefined ? { input } : {}) });
@@ -264,6 +281,10 @@ test('attach over WebSocket, status codes, stats JSON, archive HEAD header', pri
   assert.ok(one.cpu_stats.system_cpu_usage > 0 && one.cpu_stats.online_cpus > 0);
   const two = JSON.parse((await raw(sock, 'GET', `/v1.41/containers/${s.id}/stats?stream=false`)).text);
   assert.ok(two.cpu_stats.system_cpu_usage > two.precpu_stats.system_cpu_usage && two.precpu_stats.system_cpu_usage > 0, 'precpu is the sample before');
+
+  const lines = await statsLines(sock, s.id, 2);
+  assert.is(lines[0]!.precpu_stats.system_cpu_usage, 0, 'the first line of a stream has no sample before it');
+  assert.is(lines[1]!.precpu_stats.system_cpu_usage, lines[0]!.cpu_stats.system_cpu_usage, 'each next line carries the one before');
 
   const head = await raw(sock, 'HEAD', `/v1.41/containers/${s.id}/archive?path=/bin/sh`);
   assert.is(head.status, 200);
