@@ -6,6 +6,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,19 +14,23 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Docker from 'dockerode';
 import WebSocket from 'ws';
-import { startBusyboxDaemon } from './_helpers/containers.js';
-import type { TestDaemon } from './_helpers/daemon.js';
+import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { docker, dockerPty } from './_helpers/docker-cli.js';
+import { busyboxLayer, putImage } from './_helpers/fixtures.js';
 import { freePort } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
 import { eventually } from './_helpers/wait.js';
 
-interface Ctx { d: TestDaemon; sock: string }
+interface Ctx { d: TestDaemon; sock: string; port: number }
 const test = suite<Ctx>('docker api: container verbs', {} as Ctx);
+const TOKEN = 'docker-api-test-token';
 test.before(async (ctx) => {
   if (process.getuid?.() !== 0) return;
-  ctx.d = await startBusyboxDaemon();
-  ctx.sock = ctx.d.daemon.services.config.socket;
+  ctx.port = await freePort();
+  ctx.d = await startTestDaemon({ tcp: `127.0.0.1:${ctx.port}`, token: TOKEN });
+  const sv = ctx.d.daemon.services;
+  await putImage(sv.content, sv.images, 'docker.io/library/busybox:latest', [await busyboxLayer()]);
+  ctx.sock = sv.config.socket;
 });
 test.after(async (ctx) => {
   if (!ctx.d) return;
@@ -293,6 +298,26 @@ test('attach over WebSocket, status codes, stats JSON, archive HEAD header', pri
   assert.is((await raw(sock, 'HEAD', `/v1.41/containers/${s.id}/archive?path=/nope`)).status, 404);
   await s.remove({ force: true });
   await t.remove();
+}));
+
+/** The status line a raw upgrade request gets on the TCP listener. */
+function upgradeStatus(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = connect(port, '127.0.0.1', () => c.write(head));
+    let text = '';
+    c.on('data', (d: Buffer) => { text += d; if (text.includes('\r\n')) { resolve(text.split('\r\n')[0]!); c.destroy(); } });
+    c.on('error', reject);
+  });
+}
+
+test('TCP listener: docker\'s upgrades (attach/ws, hijacked exec start) need the bearer token too', privileged<Ctx>(async ({ port }) => {
+  const ws = 'GET /containers/x/attach/ws?stream=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+  const exec = 'POST /v1.41/exec/x/start HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: 2\r\n';
+  assert.is(await upgradeStatus(port, `${ws}\r\n`), 'HTTP/1.1 401 Unauthorized');
+  assert.is(await upgradeStatus(port, `${exec}\r\n{}`), 'HTTP/1.1 401 Unauthorized');
+  const auth = `Authorization: Bearer ${TOKEN}\r\n\r\n`;
+  assert.is(await upgradeStatus(port, `${ws}${auth}`), 'HTTP/1.1 404 Not Found', 'with the token: docker\'s answer (no such container)');
+  assert.is(await upgradeStatus(port, `${exec}${auth}{}`), 'HTTP/1.1 404 Not Found', 'with the token: docker\'s answer (no such exec instance)');
 }));
 
 test('detach keys: ctrl-p ctrl-q leaves a TTY container running (the CLI\'s and the daemon\'s), attach again, its exit code', privileged<Ctx>(async ({ sock }) => {
