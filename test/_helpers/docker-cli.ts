@@ -4,6 +4,7 @@
  * dir, so nothing from the host's ~/.docker leaks in.
  */
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,4 +41,17 @@ export function docker(socket: string, args: string[], opts: { input?: string | 
 /** `docker ARGS` against `socket` with a pseudo-terminal as its stdin/stdout (`docker run -it`, `docker exec -it`). */
 export function dockerPty(socket: string, args: string[], size = { cols: 80, rows: 24 }): PtyCli {
   return ptyCli(DOCKER_BIN, args, size, { ...dockerEnv(socket), TERM: 'xterm' });
+}
+
+/** One raw request on a docker socket: status, headers, body text. */
+export function raw(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
 }
