@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import type { PodmanWorld } from './fixtures.js';
 
 export interface PodmanApi {
+  /** The service's unix socket: libpod paths and docker's compat paths both answer there. */
+  socket: string;
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
@@ -50,7 +52,7 @@ export async function startPodmanApi(p: PodmanWorld): Promise<PodmanApi> {
     if (child.exitCode !== null || Date.now() > deadline) { await close(); throw new Error(`podman system service did not start: ${log}`); }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { call, close };
+  return { socket, call, close };
 }
 
 /** Require a 2xx answer; returns the parsed body (or undefined when empty). */

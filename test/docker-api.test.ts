@@ -3,13 +3,12 @@
  * (DOCKER_HOST=unix://SOCK) and dockerode. System routes, docker's error bodies, and the
  * container lifecycle create/start/ps/inspect/logs/stop/kill/wait/rm.
  */
-import { request } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Docker from 'dockerode';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
-import { docker } from './_helpers/docker-cli.js';
+import { docker, raw } from './_helpers/docker-cli.js';
 import { privileged } from './_helpers/root.js';
 import { eventually } from './_helpers/wait.js';
 
@@ -21,19 +20,6 @@ test.before(async (ctx) => {
   ctx.sock = ctx.d.daemon.services.config.socket;
 });
 test.after(async (ctx) => { await ctx.d?.close(); });
-
-/** One raw request on the socket: status, headers, body text. */
-function raw(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
 
 test('docker version, info; _ping answers OK with API-Version', privileged<Ctx>(async ({ sock }) => {
   const v = await docker(sock, ['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}} {{.Client.APIVersion}}']);

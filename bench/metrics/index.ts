@@ -6,6 +6,7 @@ import { apiMetrics } from './api.js';
 import { buildMetrics } from './build.js';
 import { commitMetrics } from './commit.js';
 import { containerMetrics } from './container.js';
+import { dockerMetrics } from './docker.js';
 import { memoryMetrics } from './memory.js';
 import { networkMetrics } from './networks.js';
 import { portMetrics } from './ports.js';
@@ -15,6 +16,7 @@ export const ALL_METRICS: Metric<Fixtures>[] = [
   ...cliMetrics,
   ...containerMetrics,
   ...apiMetrics,
+  ...dockerMetrics,
   ...commitMetrics,
   ...registryMetrics,
   ...buildMetrics,

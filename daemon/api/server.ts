@@ -91,8 +91,8 @@ export function createApiServer(services: Services): ApiServer {
         return;
       }
       if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
-      // docker's hijacked streams (api/docker/attach.ts): the main listener only, never the UI's
-      if (req.headers.upgrade?.toLowerCase() === 'tcp' && docker.upgrade(req, socket, (err, what) => router.clientError(err, what))) return;
+      // docker's hijacked streams and attach/ws (api/docker/attach.ts): the main listener only, never the UI's
+      if (docker.upgrade(req, socket, head, (err, what) => router.clientError(err, what))) return;
       upgrade(req, socket, head);
     });
     server.keepAliveTimeout = 5000;

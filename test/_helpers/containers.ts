@@ -26,10 +26,13 @@ const require = createRequire(import.meta.url);
 
 /** Run the real `sbx` CLI with a pseudo-terminal as its stdin/stdout (what a user's shell gives it). */
 export function sbxPty(root: string, args: string[], size = { cols: 80, rows: 24 }, env: NodeJS.ProcessEnv = {}): PtyCli {
+  return ptyCli(process.execPath, ['--', SBX_BIN, ...args], size, { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', ...env });
+}
+
+/** Run `file` with a pseudo-terminal as its stdin/stdout, in exactly `env`. */
+export function ptyCli(file: string, args: string[], size: { cols: number; rows: number }, env: NodeJS.ProcessEnv): PtyCli {
   const pty = require('@lydell/node-pty') as typeof import('@lydell/node-pty');
-  const p = pty.spawn(process.execPath, ['--', SBX_BIN, ...args], {
-    name: 'xterm', ...size, env: { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', ...env } as Record<string, string>,
-  });
+  const p = pty.spawn(file, args, { name: 'xterm', ...size, env: env as Record<string, string> });
   let out = '';
   p.onData((d) => { out += d; });
   const exit = new Promise<number>((r) => p.onExit((e) => r(e.exitCode)));

@@ -75,7 +75,8 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
   r.on('POST', '/commit', async ({ query, body, signal }) => {
     const id = query.get('container');
     if (!id) throw new SbxError('invalid_argument', 'commit: a container is required');
-    if (Object.values(body).some((v) => v !== null && v !== undefined && !(typeof v === 'object' && Object.keys(v as object).length === 0))) {
+    // dockerode also sends its query options as the body: those keys are echoes, not a config
+    if (Object.entries(body).some(([k, v]) => !query.has(k) && v !== null && v !== undefined && !(typeof v === 'object' && Object.keys(v as object).length === 0))) {
       throw new SbxError('invalid_argument', 'commit: a config in the body is not supported by sbx (use changes)');
     }
     const repo = query.get('repo') ?? '';
@@ -112,7 +113,7 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
 }
 
 /** docker's filters query: {"key":["v1","v2"]} (or the old {"key":{"v1":true}}) as KEY=VALUE args. */
-function filterArgs(text: string | null): string[] {
+export function filterArgs(text: string | null): string[] {
   if (!text) return [];
   let f: unknown;
   try { f = JSON.parse(text); } catch { throw new SbxError('invalid_argument', `invalid filters: ${text.slice(0, 100)}`); }

@@ -85,7 +85,7 @@ function unsupported(field: string): never {
 }
 
 /** null, false, 0, "", and arrays/objects of nothing but those. */
-function isZero(v: unknown): boolean {
+export function isZero(v: unknown): boolean {
   if (v === null || v === undefined || v === false || v === 0 || v === '') return true;
   if (Array.isArray(v)) return v.every(isZero);
   if (typeof v === 'object') return Object.values(v as Obj).every(isZero);

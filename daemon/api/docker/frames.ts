@@ -4,6 +4,7 @@
  * zero bytes, 4-byte big-endian length, payload); with one (`raw`) the bare bytes.
  */
 import { Transform } from 'node:stream';
+import { frame8 } from './bridge.js';
 
 export function dockerFrames(opts: { stdout: boolean; stderr: boolean; raw: boolean }): Transform {
   let pending: Buffer = Buffer.alloc(0);
@@ -18,10 +19,7 @@ export function dockerFrames(opts: { stdout: boolean; stderr: boolean; raw: bool
         pending = pending.subarray(5 + len);
         if ((ch === 1 && !opts.stdout) || (ch === 2 && !opts.stderr) || len === 0) continue;
         if (opts.raw) { this.push(Buffer.from(payload)); continue; }
-        const head = Buffer.alloc(8);
-        head[0] = ch;
-        head.writeUInt32BE(len, 4);
-        this.push(Buffer.concat([head, payload]));
+        this.push(frame8(ch, payload));
       }
       done();
     },

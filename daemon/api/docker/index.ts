@@ -4,22 +4,37 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { dockerUpgrade } from './attach.js';
+import { WebSocketServer } from 'ws';
+import { dockerUpgrade, registerDockerAttach } from './attach.js';
 import type { SbxError } from '../../../protocol/index.js';
 import type { Services } from '../../services.js';
+import { registerDockerArchive } from './archive.js';
 import { registerDockerContainers } from './containers.js';
+import { DockerExecs, registerDockerExec } from './exec.js';
+import { registerDockerLifecycle } from './lifecycle.js';
+import { registerDockerStats } from './stats.js';
 import { registerDockerImages } from './images.js';
 import { DockerRouter } from './http.js';
 import { registerDockerSystem } from './system.js';
 
 export type DockerApi = (req: IncomingMessage, res: ServerResponse, onError: (err: unknown, what: string) => SbxError) => Promise<boolean>;
-/** An HTTP upgrade docker's way (`Upgrade: tcp`, the hijacked attach); false when it is not one of docker's. */
-export type DockerUpgrade = (req: IncomingMessage, socket: Duplex, onError: (err: unknown, what: string) => SbxError) => boolean;
+/** An HTTP upgrade of docker's (`Upgrade: tcp` attach and exec start, attach/ws); false when it is not one of docker's. */
+export type DockerUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, onError: (err: unknown, what: string) => SbxError) => boolean;
 
 export function createDockerApi(s: Services): { handle: DockerApi; upgrade: DockerUpgrade } {
   const r = new DockerRouter();
   registerDockerSystem(r, s);
   registerDockerContainers(r, s);
   registerDockerImages(r, s);
-  return { handle: (req, res, onError) => r.handle(req, res, onError), upgrade: (req, socket, onError) => dockerUpgrade(s, req, socket, onError) };
+  const execs = new DockerExecs(s);
+  registerDockerLifecycle(r, s);
+  registerDockerStats(r, s);
+  registerDockerArchive(r, s);
+  registerDockerExec(r, execs);
+  registerDockerAttach(r, s);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  return {
+    handle: (req, res, onError) => r.handle(req, res, onError),
+    upgrade: (req, socket, head, onError) => dockerUpgrade(s, execs, wss, req, socket, head, onError),
+  };
 }
