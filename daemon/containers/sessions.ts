@@ -8,7 +8,8 @@ import { SbxError, type ExecRequest } from '../../protocol/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Session } from '../sessions/session.js';
 import type { Container } from './container.js';
-import { LogWriter, logPath } from './records.js';
+import { LogWriter } from './logfile.js';
+import { logPath } from './records.js';
 import { rootfsOf, type RootfsDeps } from './rootfs.js';
 import { mergeEnv, specsFor } from './spec.js';
 
