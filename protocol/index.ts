@@ -26,3 +26,4 @@ export * from './restart.js';
 export * from './ui.js';
 export * from './layers.js';
 export * from './time.js';
+export * from './events.js';

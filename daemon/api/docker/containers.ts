@@ -111,7 +111,7 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
 }
 
 /** docker's filters query: {"key":["v1","v2"]} (or the old {"key":{"v1":true}}) as KEY=VALUE args. */
-function filterArgs(text: string | null): string[] {
+export function filterArgs(text: string | null): string[] {
   if (!text) return [];
   let f: unknown;
   try { f = JSON.parse(text); } catch { throw new SbxError('invalid_argument', `invalid filters: ${text.slice(0, 100)}`); }

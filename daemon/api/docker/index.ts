@@ -8,6 +8,7 @@ import { dockerUpgrade } from './attach.js';
 import type { SbxError } from '../../../protocol/index.js';
 import type { Services } from '../../services.js';
 import { registerDockerContainers } from './containers.js';
+import { registerDockerEvents } from './events.js';
 import { registerDockerImages } from './images.js';
 import { DockerRouter } from './http.js';
 import { registerDockerSystem } from './system.js';
@@ -21,5 +22,6 @@ export function createDockerApi(s: Services): { handle: DockerApi; upgrade: Dock
   registerDockerSystem(r, s);
   registerDockerContainers(r, s);
   registerDockerImages(r, s);
+  registerDockerEvents(r, s);
   return { handle: (req, res, onError) => r.handle(req, res, onError), upgrade: (req, socket, onError) => dockerUpgrade(s, req, socket, onError) };
 }
