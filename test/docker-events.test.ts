@@ -33,8 +33,8 @@ test('docker events --since shows a docker run --rm lifecycle in order; filters 
     return r.stdout.includes(' container destroy ') ? { ev: r, until: at } : undefined;
   }, 30_000);
   const lines = ev.stdout.split('\n').filter(Boolean);
-  const actions = lines.map((l) => / container (\S+) [0-9a-f]{64} /.exec(l)?.[1]).filter((a) => a && ['create', 'start', 'die', 'destroy'].includes(a));
-  assert.equal(actions, ['create', 'start', 'die', 'destroy'], ev.stdout);
+  const actions = lines.map((l) => / container (\S+) [0-9a-f]{64} /.exec(l)?.[1]).filter((a) => a && ['create', 'attach', 'start', 'die', 'destroy'].includes(a));
+  assert.equal(actions, ['create', 'attach', 'start', 'die', 'destroy'], ev.stdout);
   assert.match(lines.find((l) => l.includes(' container die '))!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die [0-9a-f]{64} \(exitCode=2, image=busybox, name=dk\)$/);
   const f = await docker(sock, ['events', '--since', since, '--until', until, '--filter', 'event=die', '--format', '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}']);
   assert.is(f.code, 0, f.stderr);

@@ -1,5 +1,5 @@
 /**
- * `sbx events`: docker's daemon event stream through the CLI. A `run --rm` shows create, start,
+ * `sbx events`: docker's daemon event stream through the CLI. A `run --rm` shows create, attach, start,
  * die and destroy in order in docker's default line format; --since replays what happened
  * before the command ran, --until ends it; --filter (container, event, type, label, image,
  * volume, network) keeps what docker's keeps; --format json and Go templates; image, volume and
@@ -33,7 +33,7 @@ const past = async (ctx: Ctx, ...flags: string[]): Promise<string[]> =>
   (await ok(ctx.d, ['events', '--since', ctx.start, '--until', new Date().toISOString(), ...flags])).split('\n').filter(Boolean);
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (\w+) (\S+(?:: .*?)?) (\S+)(?: \((.*)\))?$/;
 
-s('a run --rm, live: create, start, die (exit code), destroy in order, docker\'s line format', privileged<Ctx>(async (ctx) => {
+s('a run --rm, live: create, attach, start, die (exit code), destroy in order, docker\'s line format', privileged<Ctx>(async (ctx) => {
   const { d } = ctx;
   // --since now: the command sees everything from here whenever its subscription lands
   const follower = spawn(process.execPath, [SBX_BIN, 'events', '--since', new Date().toISOString(), '--filter', 'container=live1'],
@@ -48,7 +48,7 @@ s('a run --rm, live: create, start, die (exit code), destroy in order, docker\'s
   await closed;
   const lines = out.split('\n').filter(Boolean);
   const parsed = lines.map((l) => { const m = LINE.exec(l); assert.ok(m, `docker's line format: ${l}`); return m!; });
-  assert.equal(parsed.map((m) => m[2]).filter((a) => ['create', 'start', 'die', 'destroy'].includes(a!)), ['create', 'start', 'die', 'destroy'], lines.join('\n'));
+  assert.equal(parsed.map((m) => m[2]).filter((a) => ['create', 'attach', 'start', 'die', 'destroy'].includes(a!)), ['create', 'attach', 'start', 'die', 'destroy'], lines.join('\n'));
   assert.ok(parsed.every((m) => m[1] === 'container' && /^[0-9a-f]{64}$/.test(m[3]!)), 'container events with the full id');
   assert.is(new Set(parsed.map((m) => m[3])).size, 1, 'one container');
   const create = lines.find((l) => l.includes(' container create '))!;

@@ -60,7 +60,7 @@ import { checkRunOptions } from './run-options.js';
 import { inheritMounts, planMounts, removeAnonymousVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { EventSink } from '../events/bus.js';
-import { containerAttributes, volumeMount } from './announce.js';
+import { announceContainer, announceMounts } from './announce.js';
 
 /** What the manager stands on; the composition root passes its services. */
 export interface ContainerDeps {
@@ -91,7 +91,7 @@ export class ContainerManager {
     this.root = join(s.config.root, 'containers');
     this.emitter = new LifecycleEmitter((event, id, e) => s.log.warn('container event listener', { event, id, error: String(e) }));
     this.events = this.emitter;
-    this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig));
+    this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig), (c, action, extra) => this.announce(c, action, extra));
     this.restarts = new RestartPolicies((id) => this.start(id, true), s.log);
   }
 
@@ -164,10 +164,8 @@ export class ContainerManager {
 
   session(id: string): Session { return this.sessions.get(id); }
 
-  /** A container event (docker's: its labels, image and name as attributes, then `extra`). */
-  announce(c: Container, action: string, extra: Record<string, string> = {}): void {
-    this.s.events?.emit('container', action, c.config.id, containerAttributes(c, extra));
-  }
+  /** A container event on the daemon's event bus (announce.ts). */
+  announce(c: Container, action: string, extra: Record<string, string> = {}): void { announceContainer(this.s.events, c, action, extra); }
 
   /** internal.mounts: host paths bound in (the builder's RUN --mount; the API cannot ask for them). */
   async create(req: CreateContainerRequest, internal: { mounts?: BindMount[] } = {}): Promise<CreateContainerResponse> {
@@ -222,7 +220,7 @@ export class ContainerManager {
       if (!task.failed) await joinExtras(this.s.networks, c, task.pid1).catch((e) => this.s.log.warn('connect network', { id: c.config.id, error: String(e) }));
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
-      for (const v of c.config.volumes ?? []) if (v.type === 'volume') this.s.events?.emit('volume', 'mount', v.source, volumeMount(c, v));
+      announceMounts(this.s.events, c);
       this.announce(c, 'start');
       void this.emitter.emit('started', c.config.id);
       const exited = session.waitExit().then((e) => this.onExit(c, e));
@@ -325,11 +323,5 @@ export class ContainerManager {
     });
   }
 
-  /** docker's exec_create and exec_start (the command in the action, the exec's id as execID). */
-  async exec(req: ExecRequest): Promise<{ session: string }> {
-    const c = this.get(req.id);
-    const r = await this.sessions.exec(c, req);
-    for (const a of ['exec_create', 'exec_start']) this.announce(c, `${a}: ${req.cmd.join(' ')}`, { execID: r.session });
-    return r;
-  }
+  async exec(req: ExecRequest): Promise<{ session: string }> { return this.sessions.exec(this.get(req.id), req); }
 }
