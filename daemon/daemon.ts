@@ -37,6 +37,7 @@ import { createLogger, type Logger } from './util/log.js';
 import { patchTarStream } from './archive/tar-stream-patches.js';
 import { registerUi } from './api/ui.js';
 import { UiServer } from './ui/server.js';
+import { EventBus } from './events/bus.js';
 
 export interface Daemon {
   services: Services;
@@ -73,10 +74,13 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   // The manager first; the change recorder follows its started/exited events.
   const networks = new Networks(config.root, log.with({ component: 'networks' }));
   await networks.open();
+  const events = new EventBus();
   const volumes = new VolumeStore(config.root);
   await volumes.open();
-  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker, networks, volumes }, createLinuxRuntime());
+  const containers = new ContainerManager({ config, log, content, images, snapshotter, unpacker, networks, volumes, events }, createLinuxRuntime());
   volumes.usersOf = (name) => containers.volumeUsers(name);
+  volumes.events = events;
+  networks.events = events;
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
   const buildCache = new BuildCache(join(config.root, 'build'), (e) => findEntry({ content, images }, e));
   const services: Services = {
@@ -84,7 +88,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
-    buildCache, cacheMounts: new CacheMounts(config.root), cacheSources: [],
+    buildCache, cacheMounts: new CacheMounts(config.root), cacheSources: [], events,
   };
   services.cacheSources.push(stepCacheSource({ ...services, cache: buildCache }), cacheMountSource(services.cacheMounts));
   // closed last first: the containers (their exits reach the recorder), the journals, the snapshots

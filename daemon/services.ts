@@ -13,6 +13,7 @@ import type { VolumeStore } from './volumes/store.js';
 import type { BuildCache } from './build/cache.js';
 import type { CacheMounts } from './build/cache-mounts.js';
 import type { CacheSource } from './build/prune.js';
+import type { EventBus } from './events/bus.js';
 
 /** ImageDeps' fields (config, log, content, images, unpacker, gcLock, imageUsers, gcRoots) are documented there. */
 export interface Services extends ImageDeps {
@@ -39,6 +40,8 @@ export interface Services extends ImageDeps {
    * first; a room with more (RUN --mount=type=cache directories) appends its source here.
    */
   cacheSources: CacheSource[];
+  /** The daemon's event stream (`sbx events`, docker's /events): rooms emit through it as an EventSink. */
+  events: EventBus;
   /** Things to close on shutdown, last registered first. */
   closers: (() => Promise<void>)[];
 }

@@ -301,10 +301,13 @@ export const Containers = {
   /** volumes: also its anonymous volumes (docker's rm -v). */
   remove: route<{ id: string; force?: boolean; volumes?: boolean }, void>('DELETE', '/v1/containers/:id', 'json', { id: str, force: opt(bool), volumes: opt(bool) }),
   /** Body: log records (protocol/stream.ts encodeLogRecord), stdout and stderr in order. */
-  logs: route<{ id: string; follow?: boolean; tail?: number }, void>('GET', '/v1/containers/:id/logs', 'download',
-    { id: str, follow: opt(bool), tail: opt(int) }),
+  /** since/until: "SECONDS[.NANOS]" (protocol/time.ts parseTimeArg); timestamps/details: docker's prefixes (containers/logs.ts). */
+  logs: route<LogsRequest, void>('GET', '/v1/containers/:id/logs', 'download',
+    { id: str, follow: opt(bool), tail: opt(int), since: opt(str), until: opt(str), timestamps: opt(bool), details: opt(bool) }),
   exec: route<ExecRequest, { session: string }>('POST', '/v1/containers/:id/exec', 'json', execFields),
 } as const;
+
+export interface LogsRequest { id: string; follow?: boolean; tail?: number; since?: string; until?: string; timestamps?: boolean; details?: boolean }
 
 export const Sessions = {
   inspect: route<{ session: string }, SessionInfo>('GET', '/v1/sessions/:session', 'json', { session: str }),

@@ -25,3 +25,5 @@ export * from './prune.js';
 export * from './restart.js';
 export * from './ui.js';
 export * from './layers.js';
+export * from './time.js';
+export * from './events.js';

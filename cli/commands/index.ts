@@ -56,7 +56,7 @@ export const COMMANDS: Record<string, Loader> = {
   tag: () => import('./tag.js'),
   version: () => import('./version.js'),
   volume: () => import('./volume.js'),
-  watch: () => import('./events.js'),
+  watch: () => import('./watch.js'),
 };
 
 /** docker's two-word forms mapped to sbx's verbs (with any flags the form implies). */

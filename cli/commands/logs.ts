@@ -1,11 +1,24 @@
-import { Containers } from '../../protocol/index.js';
+import { Containers, parseTimeArg } from '../../protocol/index.js';
 import { UsageError, str, type Command } from '../command.js';
+
+/** --since/--until (RFC3339, unix time, or a duration like 10m) → docker's API form; a bad one is a flag error. */
+export function timeFlag(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  try { return parseTimeArg(value); } catch (e) { throw new UsageError(`invalid argument "${value}" for "--${name}" flag: ${(e as Error).message}`); }
+}
 
 export const command: Command = {
   name: 'logs',
   summary: 'Fetch the logs of a container',
   usage: 'sbx logs [OPTIONS] CONTAINER',
-  options: { follow: { type: 'boolean', short: 'f' }, tail: { type: 'string', short: 'n' } },
+  options: {
+    follow: { type: 'boolean', short: 'f' },
+    tail: { type: 'string', short: 'n' },
+    timestamps: { type: 'boolean', short: 't' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    details: { type: 'boolean' },
+  },
   async run({ values, positionals }, { client, stdout, stderr }) {
     const [id] = positionals;
     if (!id || positionals.length > 1) throw new UsageError('"sbx logs" requires exactly 1 argument.');
@@ -15,7 +28,12 @@ export const command: Command = {
       if (!/^\d+$/.test(t)) throw new UsageError(`invalid argument "${t}" for "-n, --tail" flag`);
       tail = Number(t);
     }
-    const res = await client.download(Containers.logs, { id, follow: !!values.follow, ...(tail !== undefined ? { tail } : {}) });
+    const since = timeFlag('since', str(values.since));
+    const until = timeFlag('until', str(values.until));
+    const res = await client.download(Containers.logs, {
+      id, follow: !!values.follow, ...(tail !== undefined ? { tail } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
+      ...(values.timestamps ? { timestamps: true } : {}), ...(values.details ? { details: true } : {}),
+    });
     let buf: Buffer = Buffer.alloc(0);
     for await (const chunk of res as AsyncIterable<Buffer>) {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;

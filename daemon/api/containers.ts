@@ -11,6 +11,7 @@ import { containerTop } from '../containers/top.js';
 import { containerStats } from '../containers/stats.js';
 import { updateContainer } from '../containers/update.js';
 import type { Services } from '../services.js';
+import { timeParam } from '../util/clock.js';
 import type { ApiServer } from './server.js';
 
 export function registerContainers(api: ApiServer, s: Services): void {
@@ -25,7 +26,10 @@ export function registerContainers(api: ApiServer, s: Services): void {
     .on(Containers.wait, async (req) => waitContainer(m, req.id))
     .on(Containers.remove, async (req) => m.remove(req.id, req.force ?? false, req.volumes ?? false))
     .on(Containers.logs, async (req, ctx) => {
-      ctx.download(containerLogs(m, req.id, { follow: req.follow ?? false, tail: req.tail ?? -1 }), 'application/vnd.sbx.log');
+      ctx.download(containerLogs(m, req.id, {
+        follow: req.follow ?? false, tail: req.tail ?? -1, timestamps: req.timestamps ?? false, details: req.details ?? false,
+        since: timeParam('since', req.since), until: timeParam('until', req.until),
+      }), 'application/vnd.sbx.log');
     })
     .on(Containers.exec, async (req) => m.exec(req))
     .on(ContainerLifecycle.restart, async (req) => restartContainer(m, req.id, req.timeout))

@@ -1,4 +1,5 @@
 import { Images, Layers } from '../../protocol/index.js';
+import { familiar } from '../images/load-formats.js';
 import { history, inspect, summarize } from '../images/describe.js';
 import { importImage } from '../images/import.js';
 import { layerFiles } from '../images/layers.js';
@@ -37,6 +38,7 @@ export function registerImages(api: ApiServer, s: Services): void {
     const target = normalizeTag(req.target);
     const r = await resolveImage(s, req.source);
     await s.images.update((tags, untagged) => { moveTag(tags, untagged, target, r.target); });
+    s.events.emit('image', 'tag', r.configDigest, { name: familiar(target) });
     const tags = (await s.images.list()).filter((t) => t.target.digest === r.target.digest);
     return summarize(r, tags.map((t) => t.name), [...new Set(tags.flatMap((t) => t.repoDigests))].sort());
   });

@@ -13,6 +13,7 @@ import { registerFiles } from './files.js';
 import { registerNetworks } from './networks.js';
 import { registerVolumes } from './volumes.js';
 import { registerPrune } from './prune.js';
+import { registerEvents } from './events.js';
 
 export function registerAll(api: ApiServer, services: Services): void {
   registerSystem(api, services);
@@ -27,4 +28,5 @@ export function registerAll(api: ApiServer, services: Services): void {
   registerNetworks(api, services);
   registerVolumes(api, services);
   registerPrune(api, services);
+  registerEvents(api, services);
 }

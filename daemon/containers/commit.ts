@@ -15,11 +15,15 @@ import { SbxError } from '../../protocol/index.js';
 import { containerAccess, type ManagedContainers } from '../changes/containers.js';
 import { commitImage, validateCommitOptions, type CommitDeps, type CommitOptions, type CommitResult } from '../images/commit.js';
 import { resolveImage } from '../images/resolve.js';
+import { familiar } from '../images/load-formats.js';
+import type { EventSink } from '../events/bus.js';
 
 export interface ContainerCommitDeps extends CommitDeps {
   containers: ManagedContainers;
   /** The change recorder: a running container's journal, to settle before its layer is read. */
   changes: { live(id: string): Promise<{ flush(): Promise<void> } | undefined> };
+  /** Where the container's commit (and the new tag) is announced; absent: nowhere. */
+  events?: EventSink;
 }
 
 export async function commitContainer(deps: ContainerCommitDeps, ref: string, opts: CommitOptions = {}): Promise<CommitResult> {
@@ -31,7 +35,7 @@ export async function commitContainer(deps: ContainerCommitDeps, ref: string, op
   });
   const rootfs = await access.rootfs(c.id);
   await (await deps.changes.live(c.id))?.flush();
-  return commitImage(deps, {
+  const r = await commitImage(deps, {
     id: c.id, rootfs, image, config: { ...image.config.config, ...c.config },
     ...(c.running ? {
       freeze: async () => {
@@ -40,4 +44,7 @@ export async function commitContainer(deps: ContainerCommitDeps, ref: string, op
       },
     } : {}),
   }, opts);
+  deps.events?.emit('container', 'commit', c.id, { comment: opts.message ?? '', imageID: r.id, imageRef: r.name ? familiar(r.name) : '', image: c.image, name: c.name });
+  if (r.name) deps.events?.emit('image', 'tag', r.id, { name: familiar(r.name) });
+  return r;
 }

@@ -1,5 +1,6 @@
 /** A container as the manager holds it in memory: its records, its main session, its log. */
-import type { LogWriter, ContainerConfigRecord, ContainerStateRecord } from './records.js';
+import type { ContainerConfigRecord, ContainerStateRecord } from './records.js';
+import type { LogWriter } from './logfile.js';
 import type { PortMapping } from '../../protocol/index.js';
 import type { Session } from '../sessions/session.js';
 import type { Endpoint } from '../networks/networks.js';

@@ -25,6 +25,7 @@ export async function restartContainer(m: ContainerManager, ref: string, timeout
     await recorded;
   }
   await m.start(c.config.id);
+  m.announce(c, 'restart');
 }
 
 export async function pauseContainer(m: ContainerManager, ref: string): Promise<void> {
@@ -36,6 +37,7 @@ export async function pauseContainer(m: ContainerManager, ref: string): Promise<
     c.state.paused = true;
     await writeState(c.dir, c.state);
   });
+  m.announce(c, 'pause');
 }
 
 export async function unpauseContainer(m: ContainerManager, ref: string): Promise<void> {
@@ -46,6 +48,7 @@ export async function unpauseContainer(m: ContainerManager, ref: string): Promis
     c.state.paused = false;
     await writeState(c.dir, c.state);
   });
+  m.announce(c, 'unpause');
 }
 
 /** The old name is free once this resolves; the new one must be (docker's Conflict message). */
@@ -60,6 +63,8 @@ export async function renameContainer(m: ContainerManager, ref: string, name: st
       throw new SbxError('already_exists', `Conflict. The container name "/${to}" is already in use by container "${other.config.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
     await writeConfig(c.dir, { ...c.config, name: to });
+    const oldName = c.config.name;
     c.config.name = to;
+    m.announce(c, 'rename', { oldName: `/${oldName}` });
   });
 }

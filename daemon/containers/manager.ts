@@ -59,6 +59,8 @@ import { validateCreate } from './validate.js';
 import { checkRunOptions } from './run-options.js';
 import { inheritMounts, planMounts, removeAnonymousVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
+import type { EventSink } from '../events/bus.js';
+import { announceContainer, announceMounts } from './announce.js';
 
 /** What the manager stands on; the composition root passes its services. */
 export interface ContainerDeps {
@@ -71,6 +73,8 @@ export interface ContainerDeps {
   networks: Networks;
   /** Named and anonymous volumes (-v name:/ctr, the image's VOLUMEs); containers/mounts.ts. */
   volumes: VolumeStore;
+  /** Where lifecycle events are announced (the daemon's event bus; announce()); absent: nowhere. */
+  events?: EventSink;
 }
 
 export class ContainerManager {
@@ -87,7 +91,7 @@ export class ContainerManager {
     this.root = join(s.config.root, 'containers');
     this.emitter = new LifecycleEmitter((event, id, e) => s.log.warn('container event listener', { event, id, error: String(e) }));
     this.events = this.emitter;
-    this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig));
+    this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig), (c, action, extra) => this.announce(c, action, extra));
     this.restarts = new RestartPolicies((id) => this.start(id, true), s.log);
   }
 
@@ -160,6 +164,9 @@ export class ContainerManager {
 
   session(id: string): Session { return this.sessions.get(id); }
 
+  /** A container event on the daemon's event bus (announce.ts). */
+  announce(c: Container, action: string, extra: Record<string, string> = {}): void { announceContainer(this.s.events, c, action, extra); }
+
   /** internal.mounts: host paths bound in (the builder's RUN --mount; the API cannot ask for them). */
   async create(req: CreateContainerRequest, internal: { mounts?: BindMount[] } = {}): Promise<CreateContainerResponse> {
     validateCreate(req);
@@ -187,6 +194,7 @@ export class ContainerManager {
       this.byId.set(id, { config, state: newState(), dir, pid1: 0, execs: 0, exited: [] });
       // the main session exists from create on, so a client can attach before start
       this.sessions.main(this.byId.get(id)!);
+      this.announce(this.byId.get(id)!, 'create');
       return { id, name, warnings: [] };
     });
   }
@@ -212,6 +220,8 @@ export class ContainerManager {
       if (!task.failed) await joinExtras(this.s.networks, c, task.pid1).catch((e) => this.s.log.warn('connect network', { id: c.config.id, error: String(e) }));
       c.state = { ...c.state, status: 'running', pid: task.pid1, startedAt: new Date().toISOString(), finishedAt: ZERO_TIME, exitCode: 0, error: '', oomKilled: false };
       await writeState(c.dir, c.state);
+      announceMounts(this.s.events, c);
+      this.announce(c, 'start');
       void this.emitter.emit('started', c.config.id);
       const exited = session.waitExit().then((e) => this.onExit(c, e));
       if (task.failed) {
@@ -234,6 +244,7 @@ export class ContainerManager {
     await leaveAll(c).catch((err) => this.s.log.warn('leave network', { id: c.config.id, error: String(err) }));
     await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
     if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
+    this.announce(c, 'die', { exitCode: String(e.status) });
     // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
     await this.emitter.emit('exited', c.config.id);
     // decided before anyone waiting hears of the exit
@@ -251,11 +262,12 @@ export class ContainerManager {
     await this.stoppedByUser(c);
     if (c.state.status !== 'running' || !c.session) return;
     const done = c.session.waitExit();
-    this.signal(c, c.config.stopSignal);
+    this.signal(c, c.config.stopSignal, true);
     const secs = timeout ?? c.config.stopTimeout ?? 10;
     const t = secs < 0 ? await done.then(() => true) : await Promise.race([done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), secs * 1000))]);
-    if (!t) { this.signal(c, 'SIGKILL'); await done; }
+    if (!t) { this.signal(c, 'SIGKILL', true); await done; }
     await new Promise((r) => setImmediate(r));
+    this.announce(c, 'stop');
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
@@ -264,7 +276,7 @@ export class ContainerManager {
     if (!sig) throw new SbxError('invalid_argument', `kill container ${c.config.name}: invalid signal ${JSON.stringify(signal)}`);
     if (c.state.status !== 'running') throw new SbxError('failed_precondition', `kill container ${c.config.name}: container is not running`);
     await this.stoppedByUser(c);
-    this.signal(c, sig);
+    this.signal(c, sig, true);
   }
 
   /** No restart by policy after this (docker's HasBeenManuallyStopped); a start by the policy under way finishes first. */
@@ -274,8 +286,10 @@ export class ContainerManager {
     await this.lock.run(c.config.id, async () => { if (c.state.status !== 'running') await writeState(c.dir, c.state); });
   }
 
-  private signal(c: Container, sig: string): void {
+  /** byUser: announced as docker's kill event (signal number). */
+  private signal(c: Container, sig: string, byUser = false): void {
     if (!c.pid1) return;
+    if (byUser) this.announce(c, 'kill', { signal: String(SIGNALS[sig] ?? sig) });
     try { process.kill(c.pid1, SIGNALS[sig] ?? sig); } catch { /* already gone */ }
     if (c.state.paused && (sig === 'SIGKILL' || sig === c.config.stopSignal)) {
       // the signal is pending until the processes run again (docker thaws after kill/stop)
@@ -292,7 +306,7 @@ export class ContainerManager {
       if (!force) throw new SbxError('failed_precondition', `remove container ${c.config.name}: container is running: stop the container before removing or force remove`);
       const done = c.session!.waitExit();
       c.state.status = 'removing';
-      this.signal(c, 'SIGKILL');
+      this.signal(c, 'SIGKILL', true);
       await done;
       await new Promise((r) => setImmediate(r));
     }
@@ -305,6 +319,7 @@ export class ContainerManager {
       await removeRootfs(this.s, c.config.id);
       await rm(c.dir, { recursive: true, force: true });
       if (c.config.autoRemove || removeVolumes) await removeAnonymousVolumes(c.config.volumes, this.s.volumes, (n) => this.volumeUsers(n).length > 0, this.s.log);
+      this.announce(c, 'destroy');
     });
   }
 

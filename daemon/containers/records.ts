@@ -1,13 +1,11 @@
 /**
  * A container's records under $SBX_ROOT/containers/<id>/: config.json (what it runs, fixed at
- * create), state.json (where it is in its life), `log` (every output byte, as log records), and
+ * create), state.json (where it is in its life), `log` (every output byte, as log records: logfile.ts), and
  * the runtime's own files (hosts, resolv.conf, hostname, status, exit, pid, the rootfs mount
  * point). JSON files are replaced atomically.
  */
-import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
+import { type ContainerState, type DeviceMapping, type NetworkMode, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
 import type { BindMount, Ulimit } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 import type { MountRecord } from './mounts.js';
@@ -105,72 +103,3 @@ export async function readRecords(dir: string): Promise<{ config: ContainerConfi
 
 export async function writeConfig(dir: string, c: ContainerConfigRecord): Promise<void> { await writeJSON(configPath(dir), c); }
 export async function writeState(dir: string, s: ContainerStateRecord): Promise<void> { await writeJSON(statePath(dir), s); }
-
-/** Appends output records to the log synchronously, so its size orders it against live followers. */
-export class LogWriter {
-  private fd: number;
-  private listeners = new Set<(rec: Uint8Array) => void>();
-
-  constructor(readonly path: string) { this.fd = openSync(path, 'a', 0o600); }
-
-  append(stream: OutputStream, data: Buffer): void {
-    if (this.listeners.size) {
-      const rec = encodeLogRecord(stream === 'stdout' ? 1 : 2, data);
-      writeSync(this.fd, rec);
-      for (const l of this.listeners) l(rec);
-      return;
-    }
-    // the record's header and its payload in one write, without copying the payload
-    const head = Buffer.allocUnsafe(5);
-    head[0] = stream === 'stdout' ? 1 : 2;
-    head.writeUInt32BE(data.length, 1);
-    const n = writevSync(this.fd, [head, data]);
-    if (n < head.length + data.length) writeSync(this.fd, Buffer.concat([head, data]).subarray(n));
-  }
-
-  size(): number { return fstatSync(this.fd).size; }
-
-  subscribe(fn: (rec: Uint8Array) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  close(): void { try { closeSync(this.fd); } catch { /* closed */ } }
-}
-
-/** Read log records [0, size) and keep only the last `tail` lines (all when tail < 0). */
-export async function readLog(path: string, size: number, tail: number): Promise<Buffer> {
-  let buf: Buffer;
-  try {
-    const fh = await open(path, 'r');
-    try {
-      buf = Buffer.alloc(size);
-      const { bytesRead } = await fh.read(buf, 0, size, 0);
-      buf = buf.subarray(0, bytesRead);
-    } finally { await fh.close(); }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
-    throw e;
-  }
-  if (tail < 0) return buf;
-  // split records into lines, keep the last `tail` lines with their channels
-  const lines: { ch: 1 | 2; data: Buffer }[] = [];
-  let partial: { ch: 1 | 2; parts: Buffer[] } | undefined;
-  for (let off = 0; off + 5 <= buf.length;) {
-    const ch = buf[off] as 1 | 2;
-    const len = buf.readUInt32BE(off + 1);
-    const data = buf.subarray(off + 5, off + 5 + len);
-    off += 5 + len;
-    let start = 0;
-    for (let i = 0; i < data.length; i++) {
-      if (data[i] !== 10) continue;
-      const piece = data.subarray(start, i + 1);
-      lines.push({ ch, data: partial ? Buffer.concat([...partial.parts, piece]) : piece });
-      partial = undefined;
-      start = i + 1;
-    }
-    if (start < data.length) (partial ??= { ch, parts: [] }).parts.push(data.subarray(start));
-  }
-  if (partial) lines.push({ ch: partial.ch, data: Buffer.concat(partial.parts) });
-  return Buffer.concat(lines.slice(Math.max(0, lines.length - tail)).map((l) => Buffer.from(encodeLogRecord(l.ch, l.data))));
-}

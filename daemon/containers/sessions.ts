@@ -8,7 +8,8 @@ import { SbxError, type ExecRequest } from '../../protocol/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { Session } from '../sessions/session.js';
 import type { Container } from './container.js';
-import { LogWriter, logPath } from './records.js';
+import { LogWriter } from './logfile.js';
+import { logPath } from './records.js';
 import { rootfsOf, type RootfsDeps } from './rootfs.js';
 import { mergeEnv, specsFor } from './spec.js';
 
@@ -17,8 +18,9 @@ const EXEC_RETENTION_MS = 10 * 60 * 1000;
 export class ContainerSessions {
   private readonly byId = new Map<string, Session>();
 
-  /** signal: how the main session's kill reaches the container (the manager's, which thaws). */
-  constructor(private readonly s: RootfsDeps, private readonly runtime: Runtime, private readonly signal: (c: Container, sig: string) => void) {}
+  /** signal: how the main session's kill reaches the container (the manager's, which thaws); announce: its container events. */
+  constructor(private readonly s: RootfsDeps, private readonly runtime: Runtime, private readonly signal: (c: Container, sig: string) => void,
+    private readonly announce: (c: Container, action: string, extra: Record<string, string>) => void = () => {}) {}
 
   get(id: string): Session {
     const se = this.byId.get(id);
@@ -38,6 +40,7 @@ export class ContainerSessions {
       ...(c.config.consoleSize ? { size: c.config.consoleSize } : {}),
       kill: (sig) => this.signal(c, sig),
       onOutput: (stream, data) => log.append(stream, data),
+      onAttach: () => this.announce(c, 'attach', {}),
     });
     c.session = se;
     this.byId.set(c.config.id, se);
@@ -72,6 +75,8 @@ export class ContainerSessions {
     session.bind(p);
     this.byId.set(sid, session);
     void session.drained().then(() => setTimeout(() => this.byId.delete(sid), EXEC_RETENTION_MS).unref());
+    // docker's exec events: the command in the action, the exec's id as execID
+    for (const a of ['exec_create', 'exec_start']) this.announce(c, `${a}: ${req.cmd.join(' ')}`, { execID: sid });
     return { session: sid };
   }
 }

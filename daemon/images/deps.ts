@@ -10,6 +10,7 @@ import type { SharedLock } from '../util/lock.js';
 import type { Logger } from '../util/log.js';
 import type { ImageStore } from './store.js';
 import type { Unpacker } from './unpack.js';
+import type { EventSink } from '../events/bus.js';
 
 export interface ImageUser { id: string; running: boolean }
 
@@ -34,4 +35,6 @@ export interface ImageDeps {
    * references them (e.g. the embedded registry's repositories). Called under gcLock exclusive.
    */
   gcRoots: (() => Promise<Iterable<Digest>>)[];
+  /** Where pull, push, tag, untag, delete, import and load are announced (the daemon's event bus); absent: nowhere. */
+  events?: EventSink;
 }

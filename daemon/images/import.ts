@@ -75,6 +75,7 @@ export async function importImage(s: ImageDeps, req: ImportRequest, body: Readab
       else keepUntagged(tags, untagged, manifest);
     });
     const img = await loadImage(s.content, manifest, manifest.digest, platform);
+    s.events?.emit('image', 'import', img.configDigest, { name: img.configDigest });
     const all = (await s.images.list()).filter((t) => t.target.digest === manifest.digest).map((t) => t.name);
     return summarize(img, all);
   });

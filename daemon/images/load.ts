@@ -79,6 +79,7 @@ export async function loadArchive(s: ImageDeps, body: Readable, signal?: AbortSi
       return result;
     });
     if (replaced) await collectGarbage(s);
+    for (const n of [...loaded.loaded, ...loaded.ids]) s.events?.emit('image', 'load', n, { name: n });
     return loaded;
   } catch (e) {
     if (written.size) await collectGarbage(s, { only: written }).catch((ge) => s.log.warn('load cleanup', { error: String(ge) }));

@@ -9,7 +9,7 @@
  * - Held under gcLock shared so garbage collection cannot take blobs between write and tag.
  */
 import {
-  familiarString, formatReference, type Digest, type Platform, type ProgressEvent, type Reference,
+  familiarName, familiarString, formatReference, type Digest, type Platform, type ProgressEvent, type Reference,
 } from '../../protocol/index.js';
 import { localDestination } from './local-transfer.js';
 import type { RemoteDeps } from './remote.js';
@@ -57,5 +57,6 @@ export async function pullImage(deps: RemoteDeps, ref: Reference, opts: PullOpti
     });
     return r;
   });
+  deps.events?.emit('image', 'pull', familiarString(ref), { name: familiarName(ref) });
   return { reference: formatReference(ref), digest: result.manifest.digest, id: result.config.digest, changed: before !== result.manifest.digest };
 }

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { Transform, pipeline } from 'node:stream';
 import {
-  SbxError, familiarString, formatReference, parseReference, type Digest, type ProgressEvent, type Reference,
+  SbxError, familiarName, familiarString, formatReference, parseReference, type Digest, type ProgressEvent, type Reference,
 } from '../../protocol/index.js';
 import { localSource } from './local-transfer.js';
 import type { RemoteDeps } from './remote.js';
@@ -66,5 +66,6 @@ export async function pushImage(deps: RemoteDeps, ref: Reference, opts: PushOpti
   });
   const r = await deps.gcLock.withShared(() => copyImage(src, dst, { ...(signal ? { signal } : {}), onProgress: emit, direction: 'push', sent }));
   await deps.images.update((tags, untagged) => addRepoDigest(tags, untagged, image.target.digest, `${ref.registry}/${ref.repository}`, r.manifest.digest));
+  deps.events?.emit('image', 'push', familiarString(ref), { name: familiarName(ref) });
   return { reference: name, digest: r.manifest.digest, size: r.manifest.size };
 }

@@ -35,7 +35,7 @@ export async function removeImage(s: ImageDeps, input: string, force = false): P
 
   if (byTag && names.length > 1) {
     await untag(s, [r.name!], r.target.digest);
-    return { untagged: [familiar(r.name!)], deleted: [] };
+    return announceRemoval(s, r.configDigest, { untagged: [familiar(r.name!)], deleted: [] });
   }
   // docker's order of checks: a running user, then other repositories, then a stopped user.
   if (!byTag && running) {
@@ -62,6 +62,7 @@ export async function removeImage(s: ImageDeps, input: string, force = false): P
     if (keepImage) for (const t of targets) untagged.push({ mediaType: t.target.mediaType, digest: t.target.digest, size: t.target.size });
   }));
   const result: RemoveResult = { untagged: names.map(familiar).sort(), deleted: keepImage ? [] : [r.configDigest] };
+  announceRemoval(s, r.configDigest, result);
   if (!keepImage) {
     await collectGarbage(s);
     await pruneLayers(s);
@@ -78,4 +79,11 @@ async function untag(s: ImageDeps, names: string[], expect: Digest): Promise<voi
       tags.delete(n);
     }
   });
+}
+
+/** docker's untag (one per name) and delete events, both with the image ID as actor and name. */
+function announceRemoval(s: ImageDeps, id: Digest, r: RemoveResult): RemoveResult {
+  for (const _ of r.untagged) s.events?.emit('image', 'untag', id, { name: id });
+  for (const d of r.deleted) s.events?.emit('image', 'delete', d, { name: d });
+  return r;
 }

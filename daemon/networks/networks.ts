@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
 import type { NetAttachment } from '../runtime/runtime.js';
 import type { Logger } from '../util/log.js';
+import type { EventSink } from '../events/bus.js';
 import { MTU, pastaNamespace, type NetworkNamespace } from './namespace.js';
 import { answerLocal, forward } from './dns.js';
 import { AddressPool, freeSubnet, macOf, overlaps, parseSubnet, type Subnet } from './subnets.js';
@@ -52,6 +53,8 @@ export const PREDEFINED = ['bridge', 'host', 'none'];
 export class Networks {
   private readonly nets = new Map<string, Live>();
   private readonly file: string;
+  /** Where create/destroy/connect/disconnect are announced (the daemon's event bus; set by the composition root). */
+  events?: EventSink;
 
   constructor(root: string, private readonly log: Logger, private readonly idleMs = IDLE_MS) { this.file = join(root, 'networks.json'); }
 
@@ -93,6 +96,7 @@ export class Networks {
     };
     this.add(rec);
     await this.save();
+    this.events?.emit('network', 'create', rec.id, { name, type: 'bridge' });
     return rec;
   }
 
@@ -104,6 +108,7 @@ export class Networks {
     clearTimeout(n.idle);
     await n.ns.close();
     await this.save();
+    this.events?.emit('network', 'destroy', n.rec.id, { name: n.rec.name, type: 'bridge' });
   }
 
   /** Remove every user network without members; their names. */
@@ -134,6 +139,7 @@ export class Networks {
     const gw = info.hostGateway && !n.rec.internal ? [`${info.hostGateway}\thost.docker.internal host.containers.internal`] : [];
     const hosts = [...gw, ...this.peerLines(n, m.id)];
     await this.refresh(n, m.id);
+    this.events?.emit('network', 'connect', n.rec.id, { container: m.id, name: n.rec.name, type: 'bridge' });
     const mac = macOf(address);
     return { net, hosts, endpoint: { network: n.rec.name, networkId: n.rec.id, address, prefix: n.subnet.prefix, gateway: n.subnet.gateway, mac, aliases: m.aliases } };
   }
@@ -145,6 +151,7 @@ export class Networks {
     if (!n || !m) return;
     n.members.delete(id);
     n.pool.release(m.address);
+    this.events?.emit('network', 'disconnect', n.rec.id, { container: id, name: n.rec.name, type: 'bridge' });
     await this.refresh(n);
     if (!n.members.size) this.closeWhenIdle(n);
   }

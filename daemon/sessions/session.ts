@@ -53,6 +53,8 @@ export interface SessionOptions {
   kill: (signal: string) => void;
   /** Every output byte, in order (the container log); consecutive reads may come as one. */
   onOutput?: (stream: OutputStream, data: Buffer) => void;
+  /** A new attachment (not a resumed one) was made: docker's attach event. */
+  onAttach?: () => void;
 }
 
 export class Session {
@@ -173,6 +175,7 @@ export class Session {
       a.base[s] = from[s];
     }
     a.sink = sink;
+    if (!h.attach) this.opts.onAttach?.();
     a.exitSent = false;
     a.replayTo = this.offsets();
     const msg: ServerControl = {

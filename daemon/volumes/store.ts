@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { SbxError, VOLUME_NAME_RE, type Volume } from '../../protocol/index.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 import { dirSize } from './size.js';
+import type { EventSink } from '../events/bus.js';
 
 interface VolumeRecord { name: string; created: string; labels: Record<string, string>; anonymous: boolean }
 
@@ -27,6 +28,8 @@ export class VolumeStore {
   private readonly byName = new Map<string, VolumeRecord>();
   /** Names of the containers that mount a volume; set by the composition root. */
   usersOf: (name: string) => string[] = () => [];
+  /** Where create/destroy are announced (the daemon's event bus; set by the composition root). */
+  events?: EventSink;
 
   constructor(sbxRoot: string) { this.root = join(sbxRoot, 'volumes'); }
 
@@ -58,6 +61,7 @@ export class VolumeStore {
     await writeJSON(join(tmp, 'volume.json'), rec);
     await rename(tmp, join(this.root, n));
     this.byName.set(n, rec);
+    this.events?.emit('volume', 'create', n, { driver: 'local' });
     return { name: n, created: true };
   }
 
@@ -89,6 +93,7 @@ export class VolumeStore {
     const aside = join(this.root, `.rm-${randomBytes(6).toString('hex')}`);
     await rename(join(this.root, name), aside);
     await rm(aside, { recursive: true, force: true });
+    this.events?.emit('volume', 'destroy', name, { driver: 'local' });
   }
 
   /** Unused anonymous volumes (every unused one with `all`): their names and the bytes freed. */

@@ -7,6 +7,7 @@ import { commitContainer } from '../../containers/commit.js';
 import { inspectContainer, listContainers } from '../../containers/describe.js';
 import { waitContainer } from '../../containers/lifecycle.js';
 import { containerLogs } from '../../containers/logs.js';
+import { dockerLogTimes } from './times.js';
 import type { Services } from '../../services.js';
 import { createRequest } from './create.js';
 import { qbool, type DockerRouter } from './http.js';
@@ -94,15 +95,13 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
 
   r.on('GET', '/containers/:id/logs', async ({ params, query, res }) => {
     const c = m.get(params.id!);
-    if (qbool(query, 'timestamps')) throw new SbxError('invalid_argument', 'logs: timestamps is not supported by sbx yet');
-    if (Number(query.get('since') ?? 0) > 0 || Number(query.get('until') ?? 0) > 0) throw new SbxError('invalid_argument', 'logs: since and until are not supported by sbx yet');
     const stdout = qbool(query, 'stdout');
     const stderr = qbool(query, 'stderr');
     if (!stdout && !stderr) throw new SbxError('invalid_argument', 'logs: you must choose at least one stream');
     const t = query.get('tail');
     const tail = t === null || t === 'all' || t === '' ? -1 : Number(t);
     if (!Number.isInteger(tail)) throw new SbxError('invalid_argument', `logs: invalid tail ${JSON.stringify(t)}`);
-    const stream = containerLogs(m, c.config.id, { follow: qbool(query, 'follow'), tail });
+    const stream = containerLogs(m, c.config.id, { follow: qbool(query, 'follow'), tail, ...dockerLogTimes(query) });
     const tty = c.config.tty;
     res.writeHead(200, { 'content-type': tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
     res.flushHeaders();

@@ -4,6 +4,7 @@
  * Image names may hold slashes (`127.0.0.1:5000/me/site`): the routes take the rest of the path.
  */
 import { SbxError } from '../../../protocol/index.js';
+import { familiar } from '../../images/load-formats.js';
 import { history, inspect, summarize } from '../../images/describe.js';
 import { removeImage } from '../../images/remove.js';
 import { listStoredImages, resolveImage } from '../../images/resolve.js';
@@ -56,6 +57,7 @@ export function registerDockerImages(r: DockerRouter, s: Services): void {
     const img = await resolveImage(s, name);
     const target = normalizeTag(query.get('tag') ? `${repo}:${query.get('tag')}` : repo);
     await s.images.update((tags, untagged) => { moveTag(tags, untagged, target, img.target); });
+    s.events.emit('image', 'tag', img.configDigest, { name: familiar(target) });
     return { status: 201 };
   });
 

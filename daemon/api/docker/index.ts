@@ -10,6 +10,7 @@ import type { SbxError } from '../../../protocol/index.js';
 import type { Services } from '../../services.js';
 import { registerDockerArchive } from './archive.js';
 import { registerDockerContainers } from './containers.js';
+import { registerDockerEvents } from './events.js';
 import { DockerExecs, registerDockerExec } from './exec.js';
 import { registerDockerLifecycle } from './lifecycle.js';
 import { registerDockerStats } from './stats.js';
@@ -32,6 +33,7 @@ export function createDockerApi(s: Services): { handle: DockerApi; upgrade: Dock
   registerDockerArchive(r, s);
   registerDockerExec(r, execs);
   registerDockerAttach(r, s);
+  registerDockerEvents(r, s);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   return {
     handle: (req, res, onError) => r.handle(req, res, onError),
