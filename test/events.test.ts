@@ -127,11 +127,12 @@ s('image, volume and network events; lifecycle verbs', privileged<Ctx>(async (ct
   assert.is(execs, 'exec_start: true\n', 'event=exec_start matches the action before its command, as docker\'s');
 }));
 
-s('sbx events CONTAINER (and -f CONTAINER) is still the change journal', privileged<Ctx>(async (ctx) => {
+s('sbx changes / watch / events CONTAINER (and -f CONTAINER) show the change journal', privileged<Ctx>(async (ctx) => {
   const { d } = ctx;
   await ok(d, ['run', '--name', 'jrnl', 'busybox', 'sh', '-c', 'echo x > /made']);
   assert.match(await ok(d, ['events', 'jrnl']), /\tA\t\/made\n/);
   assert.match(await ok(d, ['watch', 'jrnl']), /\tA\t\/made\n/);
+  assert.match(await ok(d, ['changes', 'jrnl']), /\tA\t\/made\n/);
   const follow = spawn(process.execPath, [SBX_BIN, 'events', '-f', 'jrnl'], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
   let out = '';
   follow.stdout.on('data', (b: Buffer) => { out += b; });

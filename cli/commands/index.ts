@@ -9,6 +9,7 @@ type Loader = () => Promise<{ command: Command }>;
 export const COMMANDS: Record<string, Loader> = {
   build: () => import('./build.js'),
   builder: () => import('./builder.js'),
+  changes: () => import('./changes.js'),
   commit: () => import('./commit.js'),
   'container-prune': () => import('./container-prune.js'),
   cp: () => import('./cp.js'),

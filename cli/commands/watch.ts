@@ -11,7 +11,7 @@ function line(r: ChangeRecord, json: boolean): string {
  */
 export const command: Command = {
   name: 'watch',
-  summary: "Show a container's change journal: every file it added (A), changed (C) or deleted (D), in order (also: sbx events CONTAINER)",
+  summary: "Show a container's change journal: every file it added (A), changed (C) or deleted (D), in order (also: sbx changes, sbx events CONTAINER)",
   usage: 'sbx watch [OPTIONS] CONTAINER',
   options: {
     since: { type: 'string' },
