@@ -12,8 +12,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Images, Layers } from '../protocol/index.js';
+import { sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
+import { requireTools, startDockerRegistry } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
 import { eventually } from './_helpers/wait.js';
 
@@ -129,6 +131,45 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   assert.ok(layers[0]!.changes.some((c) => c.op === 'add' && c.path === '/bin/busybox'), 'the base layer adds busybox');
   await shoot(page, 'page-committed-1280x800.png');
   assert.equal(ctx.errors, [], 'no script errors on the page');
+}));
+
+ui('push an image to a registry `sbx login` told the daemon about, with progress, from the page', privileged<Ctx>(async (ctx) => {
+  if (!await requireTools('docker-registry', 'htpasswd')) return;
+  const reg = await startDockerRegistry({ auth: true });
+  try {
+    const { page } = ctx;
+    const target = `${reg.host}/web/busybox:v1`;
+    const pushFromPage = async (): Promise<string> => {
+      await page.selectOption('#push-image', 'busybox:latest');
+      await page.fill('#push-form input[name=target]', target);
+      await page.click('#push-button');
+      await eventually('the push ends', async () => /^(v1: digest|push failed)/.test(await page.textContent('#push-result') ?? ''), 60000);
+      return (await page.textContent('#push-result')) ?? '';
+    };
+    // not logged in yet: the registry refuses, and the page says so
+    assert.match(await pushFromPage(), /^push failed: .*(unauthori[sz]ed|authentication)/i);
+    const login = await sbx(ctx.d.root, ['login', reg.host, '-u', reg.user!, '--password-stdin'], { input: `${reg.password}\n` });
+    assert.is(login.code, 0, login.stderr);
+    const done = await pushFromPage();
+    assert.match(done, /^v1: digest: sha256:[0-9a-f]{64} size: \d+$/);
+    const rows = await page.$$eval('#push-progress li', (li) => li.map((l) => l.textContent ?? ''));
+    assert.ok(rows.includes(`The push refers to repository [${reg.host}/web/busybox]`), rows.join('\n'));
+    assert.ok(rows.some((r) => /^[0-9a-f]{12}: Pushed$/.test(r)), `a layer row ends Pushed: ${rows.join('\n')}`);
+    // the registry holds what the page said it pushed
+    const digest = /sha256:[0-9a-f]{64}/.exec(done)![0];
+    const res = await fetch(`http://${reg.host}/v2/web/busybox/manifests/v1`, {
+      method: 'HEAD',
+      headers: { authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString('base64')}`, accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    assert.is(res.status, 200);
+    assert.is(res.headers.get('docker-content-digest'), digest);
+    await page.waitForSelector('#images >> text=web/busybox:v1', { timeout: 15000 });
+    await page.locator('#push-result').scrollIntoViewIfNeeded();
+    await shoot(page, 'page-pushed-1280x800.png');
+    assert.equal(ctx.errors, [], 'no script errors on the page');
+  } finally {
+    await reg.close();
+  }
 }));
 
 ui.run();
