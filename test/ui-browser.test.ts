@@ -5,13 +5,11 @@
  * in the middle of 1 MB of output and find every line once, commit and see the history.
  * Screenshots at 1280×800 and 800×600 are kept in test-artifacts/ui/ (or $SBX_TEST_ARTIFACTS).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Images, Layers } from '../protocol/index.js';
+import { allLines, launchChromium, screen, shoot } from './_helpers/browser.js';
 import { sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
@@ -19,20 +17,15 @@ import { requireTools, startDockerRegistry } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
 import { eventually } from './_helpers/wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ARTIFACTS = process.env.SBX_TEST_ARTIFACTS ? join(process.env.SBX_TEST_ARTIFACTS, 'ui') : join(repo, 'test-artifacts', 'ui');
-
 interface Ctx { d: TestDaemon; browser: Browser; page: Page; link: string; errors: string[] }
 const ui = suite<Ctx>('ui: the page in chromium', {} as Ctx);
 
 ui.before(async (ctx) => {
   if (process.getuid?.() !== 0) return;
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (Debian's chromium)`);
   ctx.d = await startBusyboxDaemon();
   const { url, token } = await ctx.d.daemon.ui.start({ addr: '127.0.0.1:0' });
   ctx.link = `${url}#token=${token}`;
-  ctx.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  ctx.browser = await launchChromium();
   ctx.page = await ctx.browser.newPage({ viewport: { width: 1280, height: 800 } });
   ctx.errors = [];
   ctx.page.on('pageerror', (e) => ctx.errors.push(e.message));
@@ -41,29 +34,6 @@ ui.after(async (ctx) => {
   await ctx.browser?.close();
   await ctx.d?.close();
 });
-
-/** The terminal's screen, one string per row, trailing blanks trimmed. */
-async function screen(page: Page): Promise<string[]> {
-  return page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\s+$/, '')));
-}
-
-/** Every line the terminal holds (scrollback too), through xterm's buffer: window.sbxTerm. */
-async function allLines(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const t = (globalThis as unknown as { sbxTerm: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }).sbxTerm;
-    const b = t.buffer.active;
-    const out: string[] = [];
-    for (let i = 0; i < b.length; i++) out.push(b.getLine(i)?.translateToString(true) ?? '');
-    return out;
-  });
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const file = join(ARTIFACTS, name);
-  await page.screenshot({ path: file });
-  process.stdout.write(`  artifact: ${file}\n`);
-}
 
 ui('log in, run busybox, type into the terminal, see /x in the changes, survive a cut, commit', privileged<Ctx>(async (ctx) => {
   const { page } = ctx;

@@ -4,12 +4,12 @@
  * and its WebSockets over https/wss, the session cookie Secure; a bad or missing PEM is refused
  * with a clear error before anything listens; plain HTTP gets no page from the TLS port.
  */
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { launchChromium, screen } from './_helpers/browser.js';
 import { sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
@@ -17,8 +17,6 @@ import { must } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
 import { eventually } from './_helpers/wait.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 interface Ctx { d: TestDaemon; dir: string; cert: string; key: string; browser?: Browser }
 const tls = suite<Ctx>('ui: the page over TLS', {} as Ctx);
@@ -59,14 +57,13 @@ tls('a missing or wrong PEM is refused before listening, and says which file', p
 }));
 
 tls('https and wss in chromium: log in, Secure cookie, run busybox, type, read the answer', privileged<Ctx>(async (ctx) => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (Debian's chromium)`);
   const r = await sbx(ctx.d.root, ['ui', '--addr', '127.0.0.1:0', '--tls-cert', ctx.cert, '--tls-key', ctx.key]);
   assert.is(r.code, 0, r.stderr);
   const m = /^(https:\/\/127\.0\.0\.1:\d+\/)#token=[\w-]{43}\n$/.exec(r.stdout);
   assert.ok(m, `sbx ui prints an https URL, got ${JSON.stringify(r.stdout)}`);
   assert.not.match(await plainGet(m![1]!.replace('https:', 'http:')), /^HTTP 200/, 'plain HTTP gets no page');
 
-  ctx.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--ignore-certificate-errors'] });
+  ctx.browser = await launchChromium(['--ignore-certificate-errors']);
   const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -81,12 +78,11 @@ tls('https and wss in chromium: log in, Secure cookie, run busybox, type, read t
   await page.fill('#run-form input[name=name]', 'tls1');
   await page.fill('#run-form input[name=cmd]', 'sh');
   await page.click('#run-form button[type=submit]');
-  const screen = (): Promise<string[]> => page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((x) => (x.textContent ?? '').replace(/\s+$/, '')));
-  await eventually('the prompt over wss', async () => (await screen()).some((l) => l.startsWith('/ #')), 15000);
+  await eventually('the prompt over wss', async () => (await screen(page)).some((l) => l.startsWith('/ #')), 15000);
   await page.click('#terminal');
   await page.keyboard.type('echo tls-$((40+2))');
   await page.keyboard.press('Enter');
-  await eventually('the answer on screen', async () => (await screen()).includes('tls-42'), 15000);
+  await eventually('the answer on screen', async () => (await screen(page)).includes('tls-42'), 15000);
   assert.match(page.url(), /^https:\/\/127\.0\.0\.1:\d+\/$/, 'no token left in the address bar');
   assert.equal(errors, [], 'no script errors on the page');
 }));
