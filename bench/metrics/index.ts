@@ -10,6 +10,7 @@ import { memoryMetrics } from './memory.js';
 import { networkMetrics } from './networks.js';
 import { portMetrics } from './ports.js';
 import { registryMetrics } from './registry.js';
+import { uiMetrics } from './ui.js';
 
 export const ALL_METRICS: Metric<Fixtures>[] = [
   ...cliMetrics,
@@ -21,4 +22,5 @@ export const ALL_METRICS: Metric<Fixtures>[] = [
   ...portMetrics,
   ...networkMetrics,
   ...memoryMetrics,
+  ...uiMetrics,
 ];
