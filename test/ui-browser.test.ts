@@ -26,7 +26,8 @@ ui.before(async (ctx) => {
   const { url, token } = await ctx.d.daemon.ui.start({ addr: '127.0.0.1:0' });
   ctx.link = `${url}#token=${token}`;
   ctx.browser = await launchChromium();
-  ctx.page = await ctx.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // one context, as one browser's tabs: they share the session cookie
+  ctx.page = await (await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   ctx.errors = [];
   ctx.page.on('pageerror', (e) => ctx.errors.push(e.message));
 });
@@ -101,6 +102,30 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   assert.ok(layers[0]!.changes.some((c) => c.op === 'add' && c.path === '/bin/busybox'), 'the base layer adds busybox');
   await shoot(page, 'page-committed-1280x800.png');
   assert.equal(ctx.errors, [], 'no script errors on the page');
+}));
+
+ui('a second tab attaches to the same shell: keys from either show in both', privileged<Ctx>(async (ctx) => {
+  // web1 (sh, run from the page by the first test) is still running
+  const tab2 = await ctx.page.context().newPage();
+  tab2.on('pageerror', (e) => ctx.errors.push(e.message));
+  try {
+    await tab2.goto(new URL(ctx.link).origin + '/');
+    await tab2.click('#containers tr[data-name=web1] button:has-text("attach")');
+    await tab2.click('#terminal');
+    await tab2.keyboard.press('Enter');
+    await eventually('a prompt in tab 2', async () => (await screen(tab2)).some((r) => r.startsWith('/ #')), 15000);
+    await tab2.keyboard.type('echo from-$((1+1))-tabs');
+    await tab2.keyboard.press('Enter');
+    for (const [name, p] of [['tab 2', tab2], ['tab 1', ctx.page]] as const) {
+      await eventually(`the answer in ${name}`, async () => (await allLines(p)).includes('from-2-tabs'), 15000);
+    }
+    await ctx.page.click('#terminal');
+    await ctx.page.keyboard.type('echo back-$((2+1))');
+    await ctx.page.keyboard.press('Enter');
+    await eventually('tab 1\'s command answered in tab 2', async () => (await allLines(tab2)).includes('back-3'), 15000);
+  } finally {
+    await tab2.close();
+  }
 }));
 
 ui('push an image to a registry `sbx login` told the daemon about, with progress, from the page', privileged<Ctx>(async (ctx) => {

@@ -52,7 +52,10 @@ function renderContainers(list: ContainerSummary[]): void {
     if (c.state === 'running') {
       const sh = el('button', { class: 'link' }, 'shell');
       sh.addEventListener('click', () => { execShell(c).catch(report); });
-      actions.append(sh);
+      // as `sbx attach`: the container's own session; any number of tabs may watch it at once
+      const at = el('button', { class: 'link' }, 'attach');
+      at.addEventListener('click', () => { select(c.id, c.name); attach(c.id); });
+      actions.append(sh, ' ', at);
     }
     const sel = el('button', { class: 'link' }, 'changes');
     sel.addEventListener('click', () => select(c.id, c.name));
