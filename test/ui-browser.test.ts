@@ -40,18 +40,18 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   const { page } = ctx;
   await page.goto(ctx.link);
   assert.not.match(page.url(), /token/, 'the token leaves the address bar');
-  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 15000 });
+  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 60000 });
 
   // run: busybox sh, attached like `sbx run -it`
   await page.fill('#run-form input[name=name]', 'web1');
   await page.fill('#run-form input[name=cmd]', 'sh');
   await page.click('#run-form button[type=submit]');
-  await eventually('the shell prompt on screen', async () => (await screen(page)).some((r) => r.startsWith('/ #')), 15000);
+  await eventually('the shell prompt on screen', async () => (await screen(page)).some((r) => r.startsWith('/ #')), 60000);
   await page.click('#terminal');
   await page.keyboard.type('echo hello > /x; cat /x');
   await page.keyboard.press('Enter');
-  await eventually('"hello" on a line of its own', async () => (await screen(page)).includes('hello'), 15000);
-  await eventually('/x in the change list', async () => (await page.textContent('#changes'))?.includes('A /x'), 15000);
+  await eventually('"hello" on a line of its own', async () => (await screen(page)).includes('hello'), 60000);
+  await eventually('/x in the change list', async () => (await page.textContent('#changes'))?.includes('A /x'), 60000);
   await shoot(page, 'page-1280x800.png');
   await page.setViewportSize({ width: 800, height: 600 });
   await eventually('the terminal fits 800×600', async () => (await screen(page)).length > 5);
@@ -63,7 +63,7 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   assert.ok(await page.evaluate(() => (globalThis as unknown as { sbxTerm: { cols: number } }).sbxTerm.cols) > 47, 'lines fit');
   await page.keyboard.type(`awk 'BEGIN{for(i=1;i<=${LINES};i++)printf "%06d %040d\\n",i,0}'; echo out-done`);
   await page.keyboard.press('Enter');
-  await eventually('output under way', async () => (await allLines(page)).some((l) => /^000[1-9]\d\d 0{40}$/.test(l)), 15000, 5);
+  await eventually('output under way', async () => (await allLines(page)).some((l) => /^000[1-9]\d\d 0{40}$/.test(l)), 60000, 5);
   const cut = await page.evaluate(() => {
     const g = globalThis as unknown as { sbxSockets: Set<WebSocket>; sbxDials: number; sbxTerm: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } };
     const b = g.sbxTerm.buffer.active;
@@ -89,13 +89,13 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   await page.fill('#commit-form input[name=cmd]', '["cat", "/x"]');
   await page.click('#commit-form button[type=submit]');
   await page.waitForSelector('#commit-result >> text=committed', { timeout: 30000 });
-  await page.waitForSelector('#history >> text=hello file', { timeout: 15000 });
-  await page.waitForSelector('#images >> text=web1img:v1', { timeout: 15000 });
+  await page.waitForSelector('#history >> text=hello file', { timeout: 60000 });
+  await page.waitForSelector('#images >> text=web1img:v1', { timeout: 60000 });
   const inspect = await ctx.d.client.call(Images.inspect, { ref: 'web1img:v1' });
   assert.equal(inspect.Config?.Cmd, ['cat', '/x']);
   // the layer explorer: the new layer (top, open) adds /x
   await page.click('#images tr:has-text("web1img:v1") button:has-text("layers")');
-  await page.waitForSelector('#layers details[open] li:has-text("A /x")', { timeout: 15000 });
+  await page.waitForSelector('#layers details[open] li:has-text("A /x")', { timeout: 60000 });
   const layers = await ctx.d.client.call(Layers.list, { ref: 'web1img:v1' });
   assert.is(layers.length, 2);
   assert.ok(layers[1]!.changes.some((c) => c.op === 'add' && c.path === '/x' && c.size === 6), 'the top layer adds /x, 6 bytes');
@@ -113,16 +113,16 @@ ui('a second tab attaches to the same shell: keys from either show in both', pri
     await tab2.click('#containers tr[data-name=web1] button:has-text("attach")');
     await tab2.click('#terminal');
     await tab2.keyboard.press('Enter');
-    await eventually('a prompt in tab 2', async () => (await screen(tab2)).some((r) => r.startsWith('/ #')), 15000);
+    await eventually('a prompt in tab 2', async () => (await screen(tab2)).some((r) => r.startsWith('/ #')), 60000);
     await tab2.keyboard.type('echo from-$((1+1))-tabs');
     await tab2.keyboard.press('Enter');
     for (const [name, p] of [['tab 2', tab2], ['tab 1', ctx.page]] as const) {
-      await eventually(`the answer in ${name}`, async () => (await allLines(p)).includes('from-2-tabs'), 15000);
+      await eventually(`the answer in ${name}`, async () => (await allLines(p)).includes('from-2-tabs'), 60000);
     }
     await ctx.page.click('#terminal');
     await ctx.page.keyboard.type('echo back-$((2+1))');
     await ctx.page.keyboard.press('Enter');
-    await eventually('tab 1\'s command answered in tab 2', async () => (await allLines(tab2)).includes('back-3'), 15000);
+    await eventually('tab 1\'s command answered in tab 2', async () => (await allLines(tab2)).includes('back-3'), 60000);
   } finally {
     await tab2.close();
   }
@@ -158,7 +158,7 @@ ui('push an image to a registry `sbx login` told the daemon about, with progress
     });
     assert.is(res.status, 200);
     assert.is(res.headers.get('docker-content-digest'), digest);
-    await page.waitForSelector('#images >> text=web/busybox:v1', { timeout: 15000 });
+    await page.waitForSelector('#images >> text=web/busybox:v1', { timeout: 60000 });
     await page.locator('#push-result').scrollIntoViewIfNeeded();
     await shoot(page, 'page-pushed-1280x800.png');
     assert.equal(ctx.errors, [], 'no script errors on the page');

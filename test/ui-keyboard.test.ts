@@ -62,7 +62,7 @@ async function tabTo(page: Page, match: RegExp, max = 60): Promise<void> {
 kb('run, type, leave the terminal, open a change and a layer, commit: keys only, focus always visible', privileged<Ctx>(async (ctx) => {
   const { page } = ctx;
   await page.goto(ctx.link);
-  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 15000 });
+  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 60000 });
   await tabTo(page, /^button\[refresh\]/, 1);
   await tabTo(page, /^input\[name\]/);
   await page.keyboard.type('keys1');
@@ -70,7 +70,7 @@ kb('run, type, leave the terminal, open a change and a layer, commit: keys only,
   assert.match((await focused(page)).what, /^input\[cmd\]/);
   await page.keyboard.type('sh');
   await page.keyboard.press('Enter');
-  await eventually('the prompt', async () => (await screen(page)).some((r) => r.startsWith('/ #')), 15000);
+  await eventually('the prompt', async () => (await screen(page)).some((r) => r.startsWith('/ #')), 60000);
   assert.ok((await focused(page)).inTerminal, 'the new terminal has the focus');
   const ring = await page.$eval('#terminal', (t) => getComputedStyle(t).outlineStyle);
   assert.is(ring, 'solid', 'the focused terminal shows a ring');
@@ -79,10 +79,10 @@ kb('run, type, leave the terminal, open a change and a layer, commit: keys only,
   await page.keyboard.press('Enter');
   await page.keyboard.type('ech');
   await page.keyboard.press('Tab');
-  await eventually('the shell completed "ech" to "echo"', async () => (await screen(page)).some((r) => /^\/ # echo$/.test(r)), 10000);
+  await eventually('the shell completed "ech" to "echo"', async () => (await screen(page)).some((r) => /^\/ # echo$/.test(r)), 60000);
   assert.ok((await focused(page)).inTerminal, 'Tab stayed in the terminal');
   await page.keyboard.press('Control+U');
-  await eventually('/kk in the change list', async () => (await page.textContent('#changes'))?.includes('A /kk'), 15000);
+  await eventually('/kk in the change list', async () => (await page.textContent('#changes'))?.includes('A /kk'), 60000);
   await shoot(page, 'keyboard-1280x800.png');
 
   // F6 leaves the terminal forward, Shift+F6 backward
@@ -100,7 +100,7 @@ kb('run, type, leave the terminal, open a change and a layer, commit: keys only,
   await page.keyboard.press('F6');
   await tabTo(page, /^button.*:A \/kk/, 10);
   await page.keyboard.press('Enter');
-  await eventually('the diff of /kk', async () => (await page.textContent('#change-detail'))?.includes('+key'), 15000);
+  await eventually('the diff of /kk', async () => (await page.textContent('#change-detail'))?.includes('+key'), 60000);
 
   // commit by keys: the form's first field, type, Enter
   await tabTo(page, /^input\[reference\]/, 10);
@@ -113,7 +113,7 @@ kb('run, type, leave the terminal, open a change and a layer, commit: keys only,
   await page.focus('#refresh');
   await tabTo(page, /^button:layers/, 10);
   await page.keyboard.press('Enter');
-  await page.waitForSelector('#layers details[open]', { timeout: 15000 });
+  await page.waitForSelector('#layers details[open]', { timeout: 60000 });
   await tabTo(page, /^summary:/, 80);
   const open = await page.$$eval('#layers details', (d) => d.map((x) => (x as HTMLDetailsElement).open));
   await page.keyboard.press('Enter');

@@ -69,7 +69,7 @@ tls('https and wss in chromium: log in, Secure cookie, run busybox, type, read t
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(r.stdout.trim());
-  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 15000 });
+  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 60000 });
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name === 'sbx_session');
   assert.ok(session, 'logged in');
@@ -78,11 +78,11 @@ tls('https and wss in chromium: log in, Secure cookie, run busybox, type, read t
   await page.fill('#run-form input[name=name]', 'tls1');
   await page.fill('#run-form input[name=cmd]', 'sh');
   await page.click('#run-form button[type=submit]');
-  await eventually('the prompt over wss', async () => (await screen(page)).some((l) => l.startsWith('/ #')), 15000);
+  await eventually('the prompt over wss', async () => (await screen(page)).some((l) => l.startsWith('/ #')), 60000);
   await page.click('#terminal');
   await page.keyboard.type('echo tls-$((40+2))');
   await page.keyboard.press('Enter');
-  await eventually('the answer on screen', async () => (await screen(page)).includes('tls-42'), 15000);
+  await eventually('the answer on screen', async () => (await screen(page)).includes('tls-42'), 60000);
   assert.match(page.url(), /^https:\/\/127\.0\.0\.1:\d+\/$/, 'no token left in the address bar');
   assert.equal(errors, [], 'no script errors on the page');
 }));
