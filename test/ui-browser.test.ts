@@ -5,33 +5,29 @@
  * in the middle of 1 MB of output and find every line once, commit and see the history.
  * Screenshots at 1280×800 and 800×600 are kept in test-artifacts/ui/ (or $SBX_TEST_ARTIFACTS).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Images, Layers } from '../protocol/index.js';
+import { allLines, launchChromium, screen, shoot } from './_helpers/browser.js';
+import { sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
+import { requireTools, startDockerRegistry } from './_helpers/peers.js';
 import { privileged } from './_helpers/root.js';
 import { eventually } from './_helpers/wait.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ARTIFACTS = process.env.SBX_TEST_ARTIFACTS ? join(process.env.SBX_TEST_ARTIFACTS, 'ui') : join(repo, 'test-artifacts', 'ui');
 
 interface Ctx { d: TestDaemon; browser: Browser; page: Page; link: string; errors: string[] }
 const ui = suite<Ctx>('ui: the page in chromium', {} as Ctx);
 
 ui.before(async (ctx) => {
   if (process.getuid?.() !== 0) return;
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (Debian's chromium)`);
   ctx.d = await startBusyboxDaemon();
   const { url, token } = await ctx.d.daemon.ui.start({ addr: '127.0.0.1:0' });
   ctx.link = `${url}#token=${token}`;
-  ctx.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-  ctx.page = await ctx.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  ctx.browser = await launchChromium();
+  // one context, as one browser's tabs: they share the session cookie
+  ctx.page = await (await ctx.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   ctx.errors = [];
   ctx.page.on('pageerror', (e) => ctx.errors.push(e.message));
 });
@@ -40,45 +36,22 @@ ui.after(async (ctx) => {
   await ctx.d?.close();
 });
 
-/** The terminal's screen, one string per row, trailing blanks trimmed. */
-async function screen(page: Page): Promise<string[]> {
-  return page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\s+$/, '')));
-}
-
-/** Every line the terminal holds (scrollback too), through xterm's buffer: window.sbxTerm. */
-async function allLines(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const t = (globalThis as unknown as { sbxTerm: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }).sbxTerm;
-    const b = t.buffer.active;
-    const out: string[] = [];
-    for (let i = 0; i < b.length; i++) out.push(b.getLine(i)?.translateToString(true) ?? '');
-    return out;
-  });
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const file = join(ARTIFACTS, name);
-  await page.screenshot({ path: file });
-  process.stdout.write(`  artifact: ${file}\n`);
-}
-
 ui('log in, run busybox, type into the terminal, see /x in the changes, survive a cut, commit', privileged<Ctx>(async (ctx) => {
   const { page } = ctx;
   await page.goto(ctx.link);
   assert.not.match(page.url(), /token/, 'the token leaves the address bar');
-  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 15000 });
+  await page.waitForSelector('#images tr >> text=busybox:latest', { timeout: 60000 });
 
   // run: busybox sh, attached like `sbx run -it`
   await page.fill('#run-form input[name=name]', 'web1');
   await page.fill('#run-form input[name=cmd]', 'sh');
   await page.click('#run-form button[type=submit]');
-  await eventually('the shell prompt on screen', async () => (await screen(page)).some((r) => r.startsWith('/ #')), 15000);
+  await eventually('the shell prompt on screen', async () => (await screen(page)).some((r) => r.startsWith('/ #')), 60000);
   await page.click('#terminal');
   await page.keyboard.type('echo hello > /x; cat /x');
   await page.keyboard.press('Enter');
-  await eventually('"hello" on a line of its own', async () => (await screen(page)).includes('hello'), 15000);
-  await eventually('/x in the change list', async () => (await page.textContent('#changes'))?.includes('A /x'), 15000);
+  await eventually('"hello" on a line of its own', async () => (await screen(page)).includes('hello'), 60000);
+  await eventually('/x in the change list', async () => (await page.textContent('#changes'))?.includes('A /x'), 60000);
   await shoot(page, 'page-1280x800.png');
   await page.setViewportSize({ width: 800, height: 600 });
   await eventually('the terminal fits 800×600', async () => (await screen(page)).length > 5);
@@ -90,7 +63,7 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   assert.ok(await page.evaluate(() => (globalThis as unknown as { sbxTerm: { cols: number } }).sbxTerm.cols) > 47, 'lines fit');
   await page.keyboard.type(`awk 'BEGIN{for(i=1;i<=${LINES};i++)printf "%06d %040d\\n",i,0}'; echo out-done`);
   await page.keyboard.press('Enter');
-  await eventually('output under way', async () => (await allLines(page)).some((l) => /^000[1-9]\d\d 0{40}$/.test(l)), 15000, 5);
+  await eventually('output under way', async () => (await allLines(page)).some((l) => /^000[1-9]\d\d 0{40}$/.test(l)), 60000, 5);
   const cut = await page.evaluate(() => {
     const g = globalThis as unknown as { sbxSockets: Set<WebSocket>; sbxDials: number; sbxTerm: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } };
     const b = g.sbxTerm.buffer.active;
@@ -116,19 +89,82 @@ ui('log in, run busybox, type into the terminal, see /x in the changes, survive 
   await page.fill('#commit-form input[name=cmd]', '["cat", "/x"]');
   await page.click('#commit-form button[type=submit]');
   await page.waitForSelector('#commit-result >> text=committed', { timeout: 30000 });
-  await page.waitForSelector('#history >> text=hello file', { timeout: 15000 });
-  await page.waitForSelector('#images >> text=web1img:v1', { timeout: 15000 });
+  await page.waitForSelector('#history >> text=hello file', { timeout: 60000 });
+  await page.waitForSelector('#images >> text=web1img:v1', { timeout: 60000 });
   const inspect = await ctx.d.client.call(Images.inspect, { ref: 'web1img:v1' });
   assert.equal(inspect.Config?.Cmd, ['cat', '/x']);
   // the layer explorer: the new layer (top, open) adds /x
   await page.click('#images tr:has-text("web1img:v1") button:has-text("layers")');
-  await page.waitForSelector('#layers details[open] li:has-text("A /x")', { timeout: 15000 });
+  await page.waitForSelector('#layers details[open] li:has-text("A /x")', { timeout: 60000 });
   const layers = await ctx.d.client.call(Layers.list, { ref: 'web1img:v1' });
   assert.is(layers.length, 2);
   assert.ok(layers[1]!.changes.some((c) => c.op === 'add' && c.path === '/x' && c.size === 6), 'the top layer adds /x, 6 bytes');
   assert.ok(layers[0]!.changes.some((c) => c.op === 'add' && c.path === '/bin/busybox'), 'the base layer adds busybox');
   await shoot(page, 'page-committed-1280x800.png');
   assert.equal(ctx.errors, [], 'no script errors on the page');
+}));
+
+ui('a second tab attaches to the same shell: keys from either show in both', privileged<Ctx>(async (ctx) => {
+  // web1 (sh, run from the page by the first test) is still running
+  const tab2 = await ctx.page.context().newPage();
+  tab2.on('pageerror', (e) => ctx.errors.push(e.message));
+  try {
+    await tab2.goto(new URL(ctx.link).origin + '/');
+    await tab2.click('#containers tr[data-name=web1] button:has-text("attach")');
+    await tab2.click('#terminal');
+    await tab2.keyboard.press('Enter');
+    await eventually('a prompt in tab 2', async () => (await screen(tab2)).some((r) => r.startsWith('/ #')), 60000);
+    await tab2.keyboard.type('echo from-$((1+1))-tabs');
+    await tab2.keyboard.press('Enter');
+    for (const [name, p] of [['tab 2', tab2], ['tab 1', ctx.page]] as const) {
+      await eventually(`the answer in ${name}`, async () => (await allLines(p)).includes('from-2-tabs'), 60000);
+    }
+    await ctx.page.click('#terminal');
+    await ctx.page.keyboard.type('echo back-$((2+1))');
+    await ctx.page.keyboard.press('Enter');
+    await eventually('tab 1\'s command answered in tab 2', async () => (await allLines(tab2)).includes('back-3'), 60000);
+  } finally {
+    await tab2.close();
+  }
+}));
+
+ui('push an image to a registry `sbx login` told the daemon about, with progress, from the page', privileged<Ctx>(async (ctx) => {
+  if (!await requireTools('docker-registry', 'htpasswd')) return;
+  const reg = await startDockerRegistry({ auth: true });
+  try {
+    const { page } = ctx;
+    const target = `${reg.host}/web/busybox:v1`;
+    const pushFromPage = async (): Promise<string> => {
+      await page.selectOption('#push-image', 'busybox:latest');
+      await page.fill('#push-form input[name=target]', target);
+      await page.click('#push-button');
+      await eventually('the push ends', async () => /^(v1: digest|push failed)/.test(await page.textContent('#push-result') ?? ''), 60000);
+      return (await page.textContent('#push-result')) ?? '';
+    };
+    // not logged in yet: the registry refuses, and the page says so
+    assert.match(await pushFromPage(), /^push failed: .*(unauthori[sz]ed|authentication)/i);
+    const login = await sbx(ctx.d.root, ['login', reg.host, '-u', reg.user!, '--password-stdin'], { input: `${reg.password}\n` });
+    assert.is(login.code, 0, login.stderr);
+    const done = await pushFromPage();
+    assert.match(done, /^v1: digest: sha256:[0-9a-f]{64} size: \d+$/);
+    const rows = await page.$$eval('#push-progress li', (li) => li.map((l) => l.textContent ?? ''));
+    assert.ok(rows.includes(`The push refers to repository [${reg.host}/web/busybox]`), rows.join('\n'));
+    assert.ok(rows.some((r) => /^[0-9a-f]{12}: Pushed$/.test(r)), `a layer row ends Pushed: ${rows.join('\n')}`);
+    // the registry holds what the page said it pushed
+    const digest = /sha256:[0-9a-f]{64}/.exec(done)![0];
+    const res = await fetch(`http://${reg.host}/v2/web/busybox/manifests/v1`, {
+      method: 'HEAD',
+      headers: { authorization: `Basic ${Buffer.from(`${reg.user}:${reg.password}`).toString('base64')}`, accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    assert.is(res.status, 200);
+    assert.is(res.headers.get('docker-content-digest'), digest);
+    await page.waitForSelector('#images >> text=web/busybox:v1', { timeout: 60000 });
+    await page.locator('#push-result').scrollIntoViewIfNeeded();
+    await shoot(page, 'page-pushed-1280x800.png');
+    assert.equal(ctx.errors, [], 'no script errors on the page');
+  } finally {
+    await reg.close();
+  }
 }));
 
 ui.run();

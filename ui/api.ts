@@ -4,11 +4,11 @@
  */
 import {
   SbxError, UI_AUTH_PROTOCOL_PREFIX, Ui, fillPath,
-  type Channel, type ErrorBody, type Route, type RouteReq, type RouteRes,
+  type Channel, type ErrorBody, type ProgressEvent, type ProgressLine, type Route, type RouteReq, type RouteRes,
 } from '../protocol/index.js';
 
-/** Call a JSON route as the CLI's client does: path params filled, GET in the query, POST in the body. */
-export async function call<R extends Route<any, any>>(route: R, req?: RouteReq<R>): Promise<RouteRes<R>> {
+/** Send a route's request as the CLI's client does: path params filled, GET in the query, POST in the body. */
+async function send<R extends Route<any, any>>(route: R, req?: RouteReq<R>): Promise<Response> {
   const { path, rest } = fillPath(route.path, req as Record<string, unknown> | undefined);
   let url = path;
   const init: RequestInit = { method: route.method, credentials: 'same-origin', headers: {} };
@@ -21,15 +21,44 @@ export async function call<R extends Route<any, any>>(route: R, req?: RouteReq<R
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
   const res = await fetch(url, init);
-  if (res.status === 204) return undefined as RouteRes<R>;
+  if (res.ok) return res;
   const text = await res.text();
-  if (!res.ok) {
-    let body: ErrorBody | undefined;
-    try { body = JSON.parse(text) as ErrorBody; } catch { /* not JSON */ }
-    if (res.status === 401) loggedOut();
-    throw new SbxError(body?.code ?? 'internal', body?.message ?? `${route.method} ${path}: HTTP ${res.status}`);
+  let body: ErrorBody | undefined;
+  try { body = JSON.parse(text) as ErrorBody; } catch { /* not JSON */ }
+  if (res.status === 401) loggedOut();
+  throw new SbxError(body?.code ?? 'internal', body?.message ?? `${route.method} ${path}: HTTP ${res.status}`);
+}
+
+/** Call a JSON route. */
+export async function call<R extends Route<any, any>>(route: R, req?: RouteReq<R>): Promise<RouteRes<R>> {
+  const res = await send(route, req);
+  if (res.status === 204) return undefined as RouteRes<R>;
+  return JSON.parse(await res.text()) as RouteRes<R>;
+}
+
+/** Call a 'progress' route (NDJSON): each event as it comes, then the result, as the CLI's client.progress. */
+export async function progress<R extends Route<any, any>>(route: R, req: RouteReq<R>, onEvent: (e: ProgressEvent) => void): Promise<RouteRes<R>> {
+  const res = await send(route, req);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  let result: { value: RouteRes<R> } | undefined;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      const msg = JSON.parse(line) as ProgressLine<RouteRes<R>>;
+      if (msg.type === 'result') result = { value: msg.value };
+      else if (msg.type === 'error') throw SbxError.fromBody(msg.error);
+      else onEvent(msg);
+    }
   }
-  return JSON.parse(text) as RouteRes<R>;
+  if (!result) throw new SbxError('unavailable', 'sbxd closed the connection before the operation finished (see the daemon log)');
+  return result.value;
 }
 
 /** Spend the login token from the URL's fragment, then drop it from the address bar and history. */

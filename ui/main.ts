@@ -4,18 +4,13 @@
  * descriptors, stream client and flag parsers; nothing here decides what the CLI does not.
  */
 import { formatPorts, parsePort } from '../cli/containers.js';
+import { humanSize, shortId, timeAgo } from '../cli/output.js';
 import { CHANGE_LETTER, Commit, Containers, Images, Layers, type ContainerSummary, type ImageSummary } from '../protocol/index.js';
 import { call, login, whenLoggedOut } from './api.js';
 import { watchChanges, type ChangesView } from './changes.js';
 import { $, el } from './dom.js';
+import { push } from './push.js';
 import { openTerminal, type TerminalView } from './terminal.js';
-
-const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
-const size = (n: number): string => n < 1e3 ? `${n}B` : n < 1e6 ? `${(n / 1e3).toFixed(1)}kB` : `${(n / 1e6).toFixed(1)}MB`;
-const ago = (iso: string): string => {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  return s < 60 ? `${Math.floor(s)}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ago` : s < 86400 ? `${Math.floor(s / 3600)}h ago` : `${Math.floor(s / 86400)}d ago`;
-};
 
 let term: TerminalView | undefined;
 let changes: ChangesView | undefined;
@@ -34,19 +29,20 @@ async function refresh(): Promise<void> {
 }
 
 function renderImages(images: ImageSummary[]): void {
-  const opts = images.flatMap((i) => i.repoTags.length ? i.repoTags : [short(i.id)]);
-  const sel = $('#run-image') as HTMLSelectElement;
-  const was = sel.value;
-  sel.replaceChildren(...opts.map((o) => el('option', { value: o }, o)));
-  if (opts.includes(was)) sel.value = was;
+  const opts = images.flatMap((i) => i.repoTags.length ? i.repoTags : [shortId(i.id)]);
+  for (const sel of [$('#run-image'), $('#push-image')] as HTMLSelectElement[]) {
+    const was = sel.value;
+    sel.replaceChildren(...opts.map((o) => el('option', { value: o }, o)));
+    if (opts.includes(was)) sel.value = was;
+  }
   $('#images').replaceChildren(...images.map((i) => {
-    const name = i.repoTags[0] ?? '<none>';
+    const names = i.repoTags.length ? i.repoTags.flatMap((t, n) => n ? [el('br'), t] : [t]) : ['<none>'];
     const ref = i.repoTags[0] ?? i.id;
     const b = el('button', { class: 'link' }, 'history');
     b.addEventListener('click', () => { showHistory(ref).catch(report); });
     const l = el('button', { class: 'link' }, 'layers');
     l.addEventListener('click', () => { showLayers(ref).catch(report); });
-    return el('tr', {}, el('td', {}, name), el('td', { class: 'mono' }, short(i.id)), el('td', {}, size(i.size)), el('td', {}, ago(i.created)), el('td', {}, b, ' ', l));
+    return el('tr', {}, el('td', {}, ...names), el('td', { class: 'mono' }, shortId(i.id)), el('td', {}, humanSize(i.size)), el('td', {}, timeAgo(i.created)), el('td', {}, b, ' ', l));
   }));
 }
 
@@ -56,13 +52,16 @@ function renderContainers(list: ContainerSummary[]): void {
     if (c.state === 'running') {
       const sh = el('button', { class: 'link' }, 'shell');
       sh.addEventListener('click', () => { execShell(c).catch(report); });
-      actions.append(sh);
+      // as `sbx attach`: the container's own session; any number of tabs may watch it at once
+      const at = el('button', { class: 'link' }, 'attach');
+      at.addEventListener('click', () => { select(c.id, c.name); attach(c.id); });
+      actions.append(sh, ' ', at);
     }
     const sel = el('button', { class: 'link' }, 'changes');
     sel.addEventListener('click', () => select(c.id, c.name));
     actions.append(sel);
     return el('tr', { 'data-name': c.name }, el('td', {}, c.name), el('td', {}, c.image), el('td', {}, c.status),
-      el('td', {}, formatPorts(c.ports)), el('td', {}, ago(c.created)), actions);
+      el('td', {}, formatPorts(c.ports)), el('td', {}, timeAgo(c.created)), actions);
   }));
 }
 
@@ -122,7 +121,7 @@ async function commit(ev: SubmitEvent): Promise<void> {
     ...(v('author') ? { author: v('author') } : {}),
     ...(v('cmd') ? { changes: [`CMD ${v('cmd')}`] } : {}),
   });
-  $('#commit-result').textContent = `committed ${short(res.Id)}${res.Name ? ` as ${res.Name}` : ''}`;
+  $('#commit-result').textContent = `committed ${shortId(res.Id)}${res.Name ? ` as ${res.Name}` : ''}`;
   await refresh();
   await showHistory(res.Name ?? res.Id);
 }
@@ -130,8 +129,8 @@ async function commit(ev: SubmitEvent): Promise<void> {
 async function showHistory(ref: string): Promise<void> {
   const rows = await call(Images.history, { ref });
   $('#history-of').textContent = ref;
-  $('#history').replaceChildren(...rows.map((r) => el('tr', {}, el('td', { class: 'mono' }, r.id === '<missing>' ? r.id : short(r.id)),
-    el('td', {}, ago(r.created)), el('td', { class: 'mono' }, r.createdBy), el('td', {}, size(r.size)), el('td', {}, r.comment))));
+  $('#history').replaceChildren(...rows.map((r) => el('tr', {}, el('td', { class: 'mono' }, r.id === '<missing>' ? r.id : shortId(r.id)),
+    el('td', {}, timeAgo(r.created)), el('td', { class: 'mono' }, r.createdBy), el('td', {}, humanSize(r.size)), el('td', {}, r.comment))));
 }
 
 /** The layer explorer: per layer (top first) its size, what made it, and its A/C/D files. */
@@ -140,9 +139,9 @@ async function showLayers(ref: string): Promise<void> {
   $('#layers-of').textContent = ref;
   $('#layers').replaceChildren(...layers.reverse().map((l, i) => {
     const files = el('ul', { class: 'layer-files' }, ...l.changes.map((c) => el('li', { class: `op-${c.op} mono` },
-      `${CHANGE_LETTER[c.op]} ${c.path}${c.size !== undefined ? `  ${size(c.size)}` : ''}`)));
+      `${CHANGE_LETTER[c.op]} ${c.path}${c.size !== undefined ? `  ${humanSize(c.size)}` : ''}`)));
     if (l.truncated) files.append(el('li', {}, '…'));
-    const summary = el('summary', {}, `${short(l.digest)}  ${size(l.size)}  ${l.changes.length}${l.truncated ? '+' : ''} files  ${l.createdBy ?? ''}`);
+    const summary = el('summary', {}, `${shortId(l.digest)}  ${humanSize(l.size)}  ${l.changes.length}${l.truncated ? '+' : ''} files  ${l.createdBy ?? ''}`);
     const d = el('details', {}, summary, files);
     if (i === 0) d.open = true;
     return d;
@@ -154,6 +153,7 @@ async function boot(): Promise<void> {
   await login();
   $('#run-form').addEventListener('submit', (e) => { run(e as SubmitEvent).catch(report); });
   $('#commit-form').addEventListener('submit', (e) => { commit(e as SubmitEvent).catch(report); });
+  $('#push-form').addEventListener('submit', (e) => { push(e as SubmitEvent).catch(report); });
   $('#refresh').addEventListener('click', () => { refresh().catch(report); });
   await refresh();
   setInterval(() => { refresh().catch(() => undefined); }, 5000);

@@ -43,6 +43,12 @@ export function openTerminal(el: HTMLElement, status: HTMLElement, session: stri
     },
   }, { client: 'sbx-web', window: 256 * 1024, reconnectFor: 5 * 60_000 });
 
+  // Tab belongs to the shell: F6 (Shift+F6) moves the focus out to the next (previous) control, as browsers cycle panes
+  term.attachCustomKeyEventHandler((e) => {
+    if (e.key !== 'F6' || e.ctrlKey || e.altKey || e.metaKey) return true;
+    if (e.type === 'keydown') { e.preventDefault(); focusBeside(el, e.shiftKey ? -1 : 1); }
+    return false;
+  });
   term.onData((s) => stream.stdin(encoder.encode(s)));
   term.onBinary((s) => stream.stdin(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff)));
   term.onResize(({ cols, rows }) => stream.resize({ cols, rows }));
@@ -58,6 +64,15 @@ export function openTerminal(el: HTMLElement, status: HTMLElement, session: stri
       term.dispose();
     },
   };
+}
+
+/** Focus the first control after (dir 1) or before (dir -1) `box` in the page's tab order. */
+function focusBeside(box: HTMLElement, dir: 1 | -1): void {
+  const all = [...document.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])')]
+    .filter((e) => !box.contains(e) && e.offsetParent !== null);
+  const after = (e: HTMLElement): boolean => (box.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0;
+  const next = dir === 1 ? all.find(after) ?? all[0] : [...all].reverse().find((e) => !after(e)) ?? all.at(-1);
+  next?.focus();
 }
 
 /** One connection: a ticket, then the WebSocket; its events go to the stream client. */

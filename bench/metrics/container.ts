@@ -11,7 +11,8 @@ import { bulkOutput, keystrokeRoundTrip, PtySession, timeToPrompt } from '../pty
 
 const BULK_BYTES = 16 * 1024 * 1024;
 
-function sbxShell(d: Sbxd, img: string): PtySession {
+/** `sbx run -it --rm IMG sh` under a PTY (the page's rows compare with it too). */
+export function sbxShell(d: Sbxd, img: string): PtySession {
   return new PtySession('sbx run -it', process.execPath, [SBX_BIN, 'run', '-it', '--rm', img, 'sh'], d.env);
 }
 

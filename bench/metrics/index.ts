@@ -11,6 +11,7 @@ import { memoryMetrics } from './memory.js';
 import { networkMetrics } from './networks.js';
 import { portMetrics } from './ports.js';
 import { registryMetrics } from './registry.js';
+import { uiMetrics } from './ui.js';
 
 export const ALL_METRICS: Metric<Fixtures>[] = [
   ...cliMetrics,
@@ -23,4 +24,5 @@ export const ALL_METRICS: Metric<Fixtures>[] = [
   ...portMetrics,
   ...networkMetrics,
   ...memoryMetrics,
+  ...uiMetrics,
 ];

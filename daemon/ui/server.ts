@@ -15,6 +15,7 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createSecureContext } from 'node:tls';
 import {
   HTTP_STATUS, SbxError, UI_AUTH_PROTOCOL_PREFIX, UI_DEFAULT_ADDR, UI_SESSION_COOKIE, Ui,
   type UiStartRequest, type UiStartResponse,
@@ -70,9 +71,7 @@ export class UiServer {
       throw new SbxError('invalid_argument', `the UI on ${addr} would be reachable from other machines: give --tls-cert and --tls-key, or --insecure to serve it over plain HTTP`);
     }
     const handle = (q: IncomingMessage, s: ServerResponse): void => { this.onRequest(q, s, tls).catch((e: unknown) => this.fail(s, e)); };
-    const server = tls
-      ? createHttps({ cert: await readFile(req.tlsCert!), key: await readFile(req.tlsKey!) }, handle)
-      : createHttp(handle);
+    const server = tls ? createHttps(await tlsFiles(req.tlsCert!, req.tlsKey!), handle) : createHttp(handle);
     server.on('upgrade', (q: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(q, socket, head, tls));
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, resolve); });
     server.on('error', (e) => this.deps.log.warn('ui listener', { error: String(e) }));
@@ -174,6 +173,18 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
   } catch { /* below */ }
   throw new SbxError('invalid_argument', 'request body: expected a JSON object');
+}
+
+/** The PEM pair, checked now: a bad file is the user's error, said before anything listens. */
+async function tlsFiles(certFile: string, keyFile: string): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = (flag: string, f: string): Promise<Buffer> => readFile(f).catch((e: NodeJS.ErrnoException) => {
+    throw new SbxError('invalid_argument', `${flag} ${f}: cannot read it (${e.code ?? e.message})`);
+  });
+  const pair = { cert: await read('--tls-cert', certFile), key: await read('--tls-key', keyFile) };
+  try { createSecureContext(pair); } catch (e) {
+    throw new SbxError('invalid_argument', `--tls-cert ${certFile} --tls-key ${keyFile}: not a PEM certificate and its key (${(e as Error).message})`);
+  }
+  return pair;
 }
 
 function splitAddr(addr: string): { host: string; port: number } {
