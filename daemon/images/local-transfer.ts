@@ -11,6 +11,7 @@
  * gzip form (compressed in parallel across layers, cached per diffID), so the manifest a registry
  * receives differs from the local one only in those layer descriptors.
  */
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   INDEX_MEDIA_TYPES, SbxError, familiarString, parseReference, type Descriptor, type Digest, type Manifest,
@@ -116,6 +117,12 @@ export interface LocalSourceOptions {
    */
   sink?: CompressedSink;
   sent?: Set<string>;
+  /**
+   * Read blobs without hashing them again (pushes): the destination verifies, as a registry
+   * refuses an upload whose bytes do not hash to the digest it is named by (DIGEST_INVALID).
+   * Saves a sha256 pass over every layer on the pushing side.
+   */
+  unverified?: boolean;
 }
 
 /** The local image `name` as a source. */
@@ -134,6 +141,7 @@ export function localSource(s: LocalStores, name: string, opts: LocalSourceOptio
       const doc = docs.get(d.digest);
       if (doc) return Readable.from([doc]);
       if (!(await s.content.has(d.digest))) throw new SbxError('not_found', `local image ${shown}: blob ${d.digest} is missing from the content store`);
+      if (opts.unverified) return createReadStream(await s.content.path(d.digest), { highWaterMark: 1 << 20 });
       return s.content.read(d.digest);
     },
   };
