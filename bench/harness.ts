@@ -10,6 +10,7 @@
  * A side that throws stops being sampled and is reported as failed; the other side goes on.
  */
 import { performance } from 'node:perf_hooks';
+import { load1, nodeStartMs, type Conditions } from './machine.js';
 
 export type Unit = 'ms' | 'µs' | 'MB/s' | 'req/s' | 'MiB';
 
@@ -58,6 +59,8 @@ export interface Result {
   sbx: SideResult;
   peer: SideResult;
   seconds: number;
+  /** Machine load and Node's start time around this metric (machine.ts). */
+  conditions?: Conditions;
 }
 
 export interface RunOptions {
@@ -68,6 +71,7 @@ export interface RunOptions {
 
 export async function measure<C>(metric: Metric<C>, ctx: C, opts: RunOptions): Promise<Result> {
   const started = performance.now();
+  const before = { loadStart: load1(), nodeMs: await nodeStartMs() };
   const result: Result = {
     metric: { id: metric.id, name: metric.name, peer: metric.peer, unit: metric.unit },
     sbx: { samples: [] }, peer: { samples: [] }, seconds: 0,
@@ -101,6 +105,7 @@ export async function measure<C>(metric: Metric<C>, ctx: C, opts: RunOptions): P
     if (prepared?.close) await prepared.close().catch((e) => opts.log(`  cleanup of ${metric.id} failed: ${oneLine(e)}`));
   }
   result.seconds = (performance.now() - started) / 1000;
+  result.conditions = { ...before, loadEnd: load1() };
   return result;
 }
 

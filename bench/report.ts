@@ -5,10 +5,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile, copyFile } from 'node:fs/promises';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOWER_IS_BETTER, median, type Result, type SideResult, type Unit } from './harness.js';
+import { load, nodeStartMs } from './machine.js';
+
+export { load };
 
 const pexec = promisify(execFile);
 
@@ -20,6 +23,11 @@ export interface Facts {
   versions: Record<string, string>;
   loadBefore: string;
   loadAfter?: string;
+  /** `node -e 0`, median of 3, at the start and the end of the run (ms). */
+  nodeBefore: number;
+  nodeAfter?: number;
+  /** Set when the whole run was pinned to some cores (`taskset -c 0 npm run bench`): their list. */
+  pinned?: string;
   runs: string;
   commit: string;
 }
@@ -37,10 +45,6 @@ async function version(cmd: string, args: string[], pick: RegExp = /.+/): Promis
   }
   const m = out.match(pick);
   return m ? (m[1] ?? m[0]).trim() : out.split('\n')[0]!.trim();
-}
-
-export function load(): string {
-  return loadavg().map((x) => x.toFixed(2)).join(', ');
 }
 
 export async function machineFacts(runs: string, repo: string): Promise<Facts> {
@@ -61,9 +65,18 @@ export async function machineFacts(runs: string, repo: string): Promise<Facts> {
       wrk: await version('wrk', ['--version'], /wrk (\S+ \S+)/),
     },
     loadBefore: load(),
+    nodeBefore: await nodeStartMs(),
+    ...(await pinnedTo()),
     runs,
     commit: await version('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']),
   };
+}
+
+/** The CPUs this process may run on, when fewer than the machine has (a pinned run). */
+async function pinnedTo(): Promise<{ pinned?: string }> {
+  const m = /^Cpus_allowed_list:\s*(\S+)$/m.exec(await readFile('/proc/self/status', 'utf8').catch(() => ''));
+  const n = (m?.[1] ?? '').split(',').reduce((t, r) => { const [a, b] = r.split('-').map(Number); return t + (b === undefined ? 1 : b - a! + 1); }, 0);
+  return m && n < cpus().length ? { pinned: m[1]! } : {};
 }
 
 function fmt(v: number, unit: Unit): string {
@@ -109,13 +122,15 @@ function esc(s: string): string {
 
 export function table(results: Result[]): string {
   const rows = [
-    '| metric | peer | sbx median | peer median | sbx/peer | sbx min–max | peer min–max | runs |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    '| metric | peer | sbx median | peer median | sbx/peer | sbx min–max | peer min–max | runs | load start→end | `node -e 0` |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const u = r.metric.unit;
     const runs = `${r.sbx.samples.length}+${r.peer.samples.length}`;
-    rows.push(`| ${esc(r.metric.name)} | ${esc(r.metric.peer)} | ${esc(cell(r.sbx, u))} | ${esc(cell(r.peer, u))} | ${ratio(r)} | ${range(r.sbx, u)} | ${range(r.peer, u)} | ${runs} |`);
+    const c = r.conditions;
+    const cond = c ? `${c.loadStart.toFixed(2)}→${c.loadEnd.toFixed(2)} | ${c.nodeMs.toFixed(0)} ms` : '– | –';
+    rows.push(`| ${esc(r.metric.name)} | ${esc(r.metric.peer)} | ${esc(cell(r.sbx, u))} | ${esc(cell(r.peer, u))} | ${ratio(r)} | ${range(r.sbx, u)} | ${range(r.peer, u)} | ${runs} | ${cond} |`);
   }
   return rows.join('\n');
 }
@@ -127,6 +142,7 @@ export function factsBlock(f: Facts): string {
     `- machine: ${f.cpus}, ${f.memory}, ${f.kernel}`,
     `- versions: ${v}`,
     `- load average (1, 5, 15 min): ${f.loadBefore} at start, ${f.loadAfter ?? '?'} at end`,
+    `- \`node -e 0\` (median of 3): ${f.nodeBefore.toFixed(0)} ms at start, ${f.nodeAfter === undefined ? '?' : f.nodeAfter.toFixed(0)} ms at end${f.pinned ? ` · whole run pinned to CPU ${f.pinned} (taskset)` : ''}`,
     `- repetitions: ${f.runs}`,
   ].join('\n');
 }

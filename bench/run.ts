@@ -17,6 +17,7 @@ import { Fixtures } from './fixtures.js';
 import { failures, machineFacts, load, table, updateReadme, writeResults, ratio } from './report.js';
 import { median } from './harness.js';
 import { ALL_METRICS } from './metrics/index.js';
+import { nodeStartMs } from './machine.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   facts.loadAfter = load();
+  facts.nodeAfter = await nodeStartMs();
   process.stdout.write(`\n${table(results)}\n${failures(results)}\nload average ${facts.loadBefore} → ${facts.loadAfter}; ${seconds.toFixed(0)} s\n`);
   const file = await writeResults(resultsDir, results, facts, seconds, !process.env.BENCH_ONLY);
   log(`written: ${relative(process.cwd(), file)}${process.env.BENCH_ONLY ? '' : ' and LATEST.md'}`);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { openLocalContentStore } from './content/local.js';
 import { recoverImages } from './images/gc.js';
+import { createLayerChecks, removeImagesWithLayer } from './images/layer-checks.js';
 import { RepositoryIndex } from './registry/repos.js';
 import { openImageStore } from './images/store.js';
 import { createUnpacker } from './images/unpack.js';
@@ -62,7 +63,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 
 async function open(config: Config, log: Logger, release: () => void): Promise<Daemon> {
   const layout = join(config.root, 'oci');
-  const content = await openLocalContentStore(layout, join(config.root, 'ingest'));
+  const stored = await openLocalContentStore(layout, join(config.root, 'ingest'));
+  // Every reader of a layer whose diffID is still being checked waits for the check (layer-checks.ts).
+  const layerChecks = createLayerChecks({
+    dir: join(config.root, 'checks'), content: stored, log: log.with({ component: 'layer-checks' }),
+    onFailed: (layer) => removeImagesWithLayer(services, layer),
+  });
+  const content = layerChecks.gate(stored);
   const images = await openImageStore(layout);
   await recoverImages(config.root, log);
   const snapshotter = await openSnapshotter(config.snapshotter, join(config.root, 'snapshots'), log);
@@ -84,7 +91,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
   const buildCache = new BuildCache(join(config.root, 'build'), (e) => findEntry({ content, images }, e));
   const services: Services = {
-    config, log, content, images, snapshotter, differ, unpacker, registry, changes, containers, networks, volumes, gcLock: new SharedLock(), closers: [],
+    config, log, content, images, layerChecks, snapshotter, differ, unpacker, registry, changes, containers, networks, volumes, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
@@ -94,7 +101,8 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   // closed last first: the containers (their exits reach the recorder), the journals, the snapshots
   services.closers.push(() => networks.close(), () => snapshotter.close(), () => changes.close());
   await containers.open();
-  services.closers.push(() => containers.close());
+  services.closers.push(() => containers.close(), () => layerChecks.close());
+  await layerChecks.recover();
   const api = createApiServer(services);
   registerAll(api, services);
   const ui = new UiServer({ backend: api, log: log.with({ component: 'ui' }), staticDir: fileURLToPath(new URL('../ui/', import.meta.url)) });

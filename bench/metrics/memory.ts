@@ -39,7 +39,7 @@ async function parents(): Promise<Map<number, number>> {
 }
 
 /** sbxd and its descendants that share its PID namespace (not the containers' processes). */
-async function sbxdTreePss(pid: number): Promise<{ mib: number; procs: number }> {
+async function sbxdTreePss(pid: number): Promise<{ mib: number; procs: number; byName: string }> {
   const ns = await readlink(`/proc/${pid}/ns/pid`);
   const pp = await parents();
   const tree = new Set([pid]);
@@ -49,20 +49,31 @@ async function sbxdTreePss(pid: number): Promise<{ mib: number; procs: number }>
   }
   let kb = 0;
   let procs = 0;
+  const by = new Map<string, { n: number; kb: number }>();
   for (const p of tree) {
     const pns = await readlink(`/proc/${p}/ns/pid`).catch(() => '');
     if (pns !== ns) continue;
-    kb += await pssKb(p);
+    const k = await pssKb(p);
+    kb += k;
     procs++;
+    const argv = (await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const name = p === pid ? 'sbxd' : `${argv[0]?.split('/').pop() ?? '?'}${argv[1] && !argv[1].startsWith('-') ? ` ${argv[1]}` : ''}`;
+    const e = by.get(name) ?? { n: 0, kb: 0 };
+    by.set(name, { n: e.n + 1, kb: e.kb + k });
   }
-  return { mib: kb / 1024, procs };
+  const byName = [...by].sort((a, b) => b[1].kb - a[1].kb).map(([n, e]) => `${n} ×${e.n} ${(e.kb / 1024).toFixed(1)} MiB`).join(', ');
+  return { mib: kb / 1024, procs, byName };
 }
 
-export const memoryMetrics: Metric<Fixtures>[] = [
-  {
-    id: 'memory.idle',
-    name: `memory (PSS) of the manager with ${IDLE} idle containers: sbxd + its helpers`,
-    peer: `podman: ${IDLE} × conmon`,
+/**
+ * `network`: the sbx containers' network mode (default: sbx's default bridge, whose outbound path
+ * is one pasta process for the daemon). podman's containers here have none (peers.md: netns none).
+ */
+function idleMetric(id: string, network?: 'none'): Metric<Fixtures> {
+  return {
+    id,
+    name: `memory (PSS) of the manager with ${IDLE} idle containers: sbxd + its helpers${network ? ` (\`--network ${network}\`, as podman's here)` : ' (default network)'}`,
+    peer: `podman: ${IDLE} × conmon (no network)`,
     unit: 'MiB',
     runs: 1,
     warmup: 0,
@@ -79,13 +90,13 @@ export const memoryMetrics: Metric<Fixtures>[] = [
             try {
               const img = image(d);
               for (let i = 0; i < IDLE; i++) {
-                const { id } = await d.client.call(Containers.create, { image: img, cmd: ['sleep', '3600'] });
+                const { id } = await d.client.call(Containers.create, { image: img, cmd: ['sleep', '3600'], ...(network ? { network } : {}) });
                 ids.push(id);
                 await d.client.call(Containers.start, { id });
               }
               await new Promise((r) => setTimeout(r, 2000));
               const m = await sbxdTreePss(d.pid);
-              fx.log(`    sbx: ${m.procs} processes outside the containers`);
+              fx.log(`    sbx: ${m.procs} processes outside the containers: ${m.byName}`);
               return m.mib;
             } finally {
               for (const id of ids) await d.client.call(Containers.remove, { id, force: true }).catch(() => undefined);
@@ -117,5 +128,7 @@ export const memoryMetrics: Metric<Fixtures>[] = [
         }),
       };
     },
-  },
-];
+  };
+}
+
+export const memoryMetrics: Metric<Fixtures>[] = [idleMetric('memory.idle'), idleMetric('memory.idle.nonet', 'none')];

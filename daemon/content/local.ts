@@ -28,24 +28,38 @@ function checkDigest(digest: string): asserts digest is Digest {
   if (!isDigest(digest)) throw new SbxError('invalid_argument', `malformed digest "${digest}": expected sha256:<64 hex>`);
 }
 
-type Chunks = Readable | AsyncIterable<Uint8Array> | Uint8Array;
+/** Bytes to store: one buffer, or a stream of buffers or of batches of buffers (written with one writev). */
+type Chunks = Readable | AsyncIterable<Uint8Array | readonly Uint8Array[]> | Uint8Array;
 
 async function appendAll(fh: FileHandle, data: Chunks, onChunk: (b: Uint8Array) => void, signal?: AbortSignal, onWritten?: (n: number) => void): Promise<number> {
   let n = 0;
-  const write = async (b: Uint8Array): Promise<void> => {
+  const write = async (b: Uint8Array | readonly Uint8Array[]): Promise<void> => {
     signal?.throwIfAborted();
-    onChunk(b);
-    let off = 0;
-    while (off < b.length) {
-      const { bytesWritten } = await fh.write(b, off, b.length - off);
-      off += bytesWritten;
+    let parts = Array.isArray(b) ? (b as readonly Uint8Array[]) : [b as Uint8Array];
+    for (const p of parts) onChunk(p);
+    const total = parts.reduce((t, p) => t + p.length, 0);
+    for (let left = total; left > 0;) {
+      const { bytesWritten } = await fh.writev(parts as Uint8Array[]);
+      left -= bytesWritten;
+      if (left > 0) parts = rest(parts, bytesWritten);
     }
-    n += b.length;
+    n += total;
     onWritten?.(n);
   };
   if (data instanceof Uint8Array) await write(data);
-  else for await (const chunk of data as AsyncIterable<Uint8Array>) await write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  else for await (const chunk of data as AsyncIterable<Uint8Array | Uint8Array[] | string>) await write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return n;
+}
+
+/** What a short writev left of `parts`. */
+function rest(parts: readonly Uint8Array[], written: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of parts) {
+    if (written >= p.length) { written -= p.length; continue; }
+    out.push(written ? p.subarray(written) : p);
+    written = 0;
+  }
+  return out;
 }
 
 class LocalContentStore implements ContentStore {

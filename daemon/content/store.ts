@@ -30,8 +30,11 @@ export interface ContentStore {
   read(digest: Digest): Promise<Readable>;
   /** Whole blob, verified. For manifests and configs. @throws not_found, digest_mismatch */
   readBytes(digest: Digest): Promise<Buffer>;
-  /** Hash while writing; commit by rename. @throws digest_mismatch */
-  write(data: Readable | AsyncIterable<Uint8Array> | Uint8Array, expect?: Expect, signal?: AbortSignal): Promise<BlobInfo>;
+  /**
+   * Hash while writing; commit by rename. A stream may yield batches (arrays) of buffers: each is
+   * written with one writev, without copying them together. @throws digest_mismatch
+   */
+  write(data: Readable | AsyncIterable<Uint8Array | readonly Uint8Array[]> | Uint8Array, expect?: Expect, signal?: AbortSignal): Promise<BlobInfo>;
   /** A chunked write keyed by `ref` (registry uploads), alive for the daemon's lifetime. */
   ingest(ref: string): Promise<Ingest>;
   /** Idempotent. */
@@ -49,7 +52,7 @@ export interface Ingest {
   /** Bytes appended so far. */
   readonly offset: number;
   /** Append bytes; returns the new offset. */
-  append(chunk: Readable | AsyncIterable<Uint8Array> | Uint8Array): Promise<number>;
+  append(chunk: Readable | AsyncIterable<Uint8Array | readonly Uint8Array[]> | Uint8Array): Promise<number>;
   /** Verify and publish. Always closes the ingest, even on error. @throws digest_mismatch */
   commit(expect: Expect): Promise<BlobInfo>;
   abort(): Promise<void>;

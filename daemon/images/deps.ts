@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { ContentStore } from '../content/store.js';
 import type { SharedLock } from '../util/lock.js';
 import type { Logger } from '../util/log.js';
+import type { LayerChecks } from './layer-checks.js';
 import type { ImageStore } from './store.js';
 import type { Unpacker } from './unpack.js';
 import type { EventSink } from '../events/bus.js';
@@ -21,6 +22,11 @@ export interface ImageDeps {
   images: ImageStore;
   /** Image layers → committed snapshots named by chainID. */
   unpacker: Unpacker;
+  /**
+   * diffID checks of large pulled layers, finished after the pull (trust-but-verify); `content`
+   * is already gated by it (a read of a layer under check waits for the result).
+   */
+  layerChecks: LayerChecks;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
   /**
