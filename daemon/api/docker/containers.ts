@@ -9,6 +9,7 @@ import { waitContainer } from '../../containers/lifecycle.js';
 import { containerLogs } from '../../containers/logs.js';
 import type { Services } from '../../services.js';
 import { createRequest } from './create.js';
+import { filterArgs } from './filters.js';
 import { qbool, type DockerRouter } from './http.js';
 import { dockerFrames } from './frames.js';
 
@@ -112,17 +113,8 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
   });
 }
 
-/** docker's filters query: {"key":["v1","v2"]} (or the old {"key":{"v1":true}}) as KEY=VALUE args. */
-export function filterArgs(text: string | null): string[] {
-  if (!text) return [];
-  let f: unknown;
-  try { f = JSON.parse(text); } catch { throw new SbxError('invalid_argument', `invalid filters: ${text.slice(0, 100)}`); }
-  if (!f || typeof f !== 'object' || Array.isArray(f)) throw new SbxError('invalid_argument', `invalid filters: ${text.slice(0, 100)}`);
-  return Object.entries(f as Record<string, unknown>).flatMap(([k, v]) => (Array.isArray(v) ? v : Object.keys(v as object)).map((x) => `${k}=${String(x)}`));
-}
-
 /** One row of docker's GET /containers/json. */
-function summary(c: ContainerSummary): Record<string, unknown> {
+export function summary(c: ContainerSummary): Record<string, unknown> {
   return {
     Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: c.imageId, Command: c.command,
     Created: Math.floor(Date.parse(c.created) / 1000), State: c.state, Status: c.status,
