@@ -75,7 +75,9 @@ export function registerDockerBuild(r: DockerRouter, s: Services): void {
           emit: (e) => { if (!quiet) classic(out, e); },
         });
         out.write({ aux: { ID: res.Id } });
-        if (!quiet) {
+        // -q: the ID alone, which the CLI prints
+        if (quiet) out.write({ stream: `${res.Id}\n` });
+        else {
           out.write({ stream: `Successfully built ${short(res.Id)}\n` });
           for (const t of res.Tags) out.write({ stream: `Successfully tagged ${familiarString(parseReference(t))}\n` });
         }
