@@ -2,7 +2,7 @@
  * docker's container routes: json (list), create, start, stop, kill, wait, delete, inspect, logs.
  * Each calls the container manager (or the describe/logs helpers /v1 uses) and shapes docker's answer.
  */
-import { matchContainer, parseFilters, SbxError, type ContainerSummary } from '../../../protocol/index.js';
+import { parseFilters, SbxError, type ContainerSummary } from '../../../protocol/index.js';
 import { commitContainer } from '../../containers/commit.js';
 import { inspectContainer, listContainers } from '../../containers/describe.js';
 import { waitContainer } from '../../containers/lifecycle.js';
@@ -18,13 +18,13 @@ const LIST_FILTERS = ['status', 'name', 'id', 'ancestor', 'exited', 'label'];
 export function registerDockerContainers(r: DockerRouter, s: Services): void {
   const m = s.containers;
   r.on('GET', '/containers/json', async ({ query }) => {
-    const filters = parseFilters(filterArgs(query.get('filters')), LIST_FILTERS);
-    // a status filter looks beyond running containers, as docker's
-    let rows = listContainers(m, qbool(query, 'all') || filters.has('status') || filters.has('exited'));
-    rows = rows.filter((row) => matchContainer(filters, row));
+    const args = filterArgs(query.get('filters'));
+    const filters = parseFilters(args, LIST_FILTERS);
+    // a status filter looks beyond running containers, as docker's; labels are matched on the records
+    let rows = listContainers(m, qbool(query, 'all') || filters.has('status') || filters.has('exited'), args);
     const limit = Number(query.get('limit') ?? -1);
     if (limit > 0) rows = rows.slice(0, limit);
-    return { json: rows.map(summary) };
+    return { json: rows.map((row) => summary(row, (m.get(row.id).config as { labels?: Record<string, string> }).labels)) };
   });
 
   r.on('POST', '/containers/create', async ({ body, query }) => {
@@ -114,12 +114,12 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
 }
 
 /** One row of docker's GET /containers/json. */
-export function summary(c: ContainerSummary): Record<string, unknown> {
+export function summary(c: ContainerSummary, labels: Record<string, string> = {}): Record<string, unknown> {
   return {
     Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: c.imageId, Command: c.command,
     Created: Math.floor(Date.parse(c.created) / 1000), State: c.state, Status: c.status,
     Ports: (c.ports ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol ?? 'tcp' })),
-    Labels: {}, SizeRw: 0, SizeRootFs: 0, HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: {} }, Mounts: [],
+    Labels: labels, SizeRw: 0, SizeRootFs: 0, HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: {} }, Mounts: [],
   };
 }
 
