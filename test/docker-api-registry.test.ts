@@ -70,6 +70,11 @@ test('docker login, push with X-Registry-Auth, rmi, pull back; errors as docker 
 test('docker save | docker load keeps the image ID and tag; image prune; search is refused', privileged<Ctx>(async ({ d, sock }) => {
   const id = (await docker(sock, ['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).stdout.trim();
   assert.is((await docker(sock, ['tag', 'busybox', 'me/saved:v1'])).code, 0);
+  // docker images NAME: only the rows of that name, though both tags name one image
+  const byName = await docker(sock, ['images', '--format', '{{.Repository}}:{{.Tag}}', 'busybox']);
+  assert.is(byName.stdout, 'busybox:latest\n', byName.stderr);
+  const byGlob = await docker(sock, ['images', '--format', '{{.Repository}}:{{.Tag}}', 'me/*']);
+  assert.is(byGlob.stdout, 'me/saved:v1\n', byGlob.stderr);
   const save = await docker(sock, ['save', '-o', `${d.root}/saved.tar`, 'me/saved:v1']);
   assert.is(save.code, 0, save.stderr);
   assert.is((await docker(sock, ['rmi', 'me/saved:v1'])).code, 0);
@@ -85,6 +90,9 @@ test('docker save | docker load keeps the image ID and tag; image prune; search 
   // an untagged image no container uses is dangling: image prune removes it, a tagged one stays
   const c = await docker(sock, ['run', '--name', 'pr', 'busybox', 'touch', '/x']);
   assert.is(c.code, 0, c.stderr);
+  const inUse = await docker(sock, ['rmi', id]);
+  assert.is(inUse.code, 1, 'an image a container uses is not removed');
+  assert.match(inUse.stderr, /conflict: unable to delete/, inUse.stderr);
   const dangling = (await docker(sock, ['commit', 'pr'])).stdout.trim();
   assert.match(dangling, /^sha256:[0-9a-f]{64}$/);
   assert.is((await docker(sock, ['rm', 'pr'])).code, 0);
