@@ -3,7 +3,7 @@
  * command and an exposed port starts, its mapped port answers from the host, and stop removes
  * it. Ryuk (testcontainers' reaper) needs the testcontainers/ryuk image from Docker Hub, which a
  * test may not reach: it is disabled (TESTCONTAINERS_RYUK_DISABLED=true) and the test stops the
- * container itself.
+ * container itself. The default wait strategy (listening ports) probes inside through exec.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -30,9 +30,8 @@ test('GenericContainer(busybox) with a command and an exposed port: started, rea
   const c = await new GenericContainer('busybox')
     .withCommand(['sh', '-c', 'mkdir -p /www && echo hello-testcontainers > /www/index.html && exec httpd -f -p 8080 -h /www'])
     .withExposedPorts(8080)
-    // the default (listening ports) also probes inside the container through exec, which the docker
-    // room's exec routes (another room) answer; the page itself is the readiness a user cares for
-    .withWaitStrategy(Wait.forHttp('/', 8080))
+    // testcontainers' own default: the host port and, inside the container through exec, the listener
+    .withWaitStrategy(Wait.forListeningPorts())
     .withStartupTimeout(120_000)
     .start();
   try {
