@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" != 0 ]; then echo "setup.sh: run as root (sbx needs namespaces and mounts)" >&2; exit 1; fi
 
-PKGS=(busybox-static util-linux gcc libc6-dev libseccomp-dev iproute2 passt tini skopeo umoci podman runc buildah docker-registry apache2-utils uidmap wrk hyperfine chromium)
+PKGS=(busybox-static util-linux gcc libc6-dev libseccomp-dev iproute2 passt tini skopeo umoci podman runc buildah docker-registry apache2-utils uidmap wrk hyperfine chromium docker-compose)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -88,6 +88,11 @@ function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
     networks[x.network] = { NetworkID: x.networkId, IPAddress: x.address, IPPrefixLen: x.prefix, Gateway: x.gateway, MacAddress: x.mac, Aliases: x.aliases.length ? x.aliases : null };
   }
   if (mode === 'none' || mode === 'host') networks[mode] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null };
+  // networks it will join when started (docker lists them for a created or stopped container, without an address)
+  const aliases = c.config.networkAliases?.length ? c.config.networkAliases : null;
+  for (const n of [mode, ...c.config.networks ?? []]) {
+    if (n !== 'none' && n !== 'host' && n !== 'default' && !n.startsWith('container:') && !networks[n]) networks[n] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: aliases };
+  }
   return {
     IPAddress: e && e.network === 'bridge' ? e.address : '', IPPrefixLen: e && e.network === 'bridge' ? e.prefix : 0,
     Gateway: e && e.network === 'bridge' ? e.gateway : '', MacAddress: e && e.network === 'bridge' ? e.mac : '', Ports: ports, Networks: networks,

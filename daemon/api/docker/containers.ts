@@ -2,7 +2,7 @@
  * docker's container routes: json (list), create, start, stop, kill, wait, delete, inspect, logs.
  * Each calls the container manager (or the describe/logs helpers /v1 uses) and shapes docker's answer.
  */
-import { matchContainer, parseFilters, SbxError, type ContainerSummary } from '../../../protocol/index.js';
+import { parseFilters, SbxError, type ContainerSummary } from '../../../protocol/index.js';
 import { commitContainer } from '../../containers/commit.js';
 import { inspectContainer, listContainers } from '../../containers/describe.js';
 import { waitContainer } from '../../containers/lifecycle.js';
@@ -10,6 +10,7 @@ import { containerLogs } from '../../containers/logs.js';
 import { dockerLogTimes } from './times.js';
 import type { Services } from '../../services.js';
 import { createRequest } from './create.js';
+import { filterArgs } from './filters.js';
 import { qbool, type DockerRouter } from './http.js';
 import { dockerFrames } from './frames.js';
 
@@ -18,13 +19,13 @@ const LIST_FILTERS = ['status', 'name', 'id', 'ancestor', 'exited', 'label'];
 export function registerDockerContainers(r: DockerRouter, s: Services): void {
   const m = s.containers;
   r.on('GET', '/containers/json', async ({ query }) => {
-    const filters = parseFilters(filterArgs(query.get('filters')), LIST_FILTERS);
-    // a status filter looks beyond running containers, as docker's
-    let rows = listContainers(m, qbool(query, 'all') || filters.has('status') || filters.has('exited'));
-    rows = rows.filter((row) => matchContainer(filters, row));
+    const args = filterArgs(query.get('filters'));
+    const filters = parseFilters(args, LIST_FILTERS);
+    // a status filter looks beyond running containers, as docker's; labels are matched on the records
+    let rows = listContainers(m, qbool(query, 'all') || filters.has('status') || filters.has('exited'), args);
     const limit = Number(query.get('limit') ?? -1);
     if (limit > 0) rows = rows.slice(0, limit);
-    return { json: rows.map(summary) };
+    return { json: rows.map((row) => summary(row, (m.get(row.id).config as { labels?: Record<string, string> }).labels)) };
   });
 
   r.on('POST', '/containers/create', async ({ body, query }) => {
@@ -111,22 +112,13 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
   });
 }
 
-/** docker's filters query: {"key":["v1","v2"]} (or the old {"key":{"v1":true}}) as KEY=VALUE args. */
-export function filterArgs(text: string | null): string[] {
-  if (!text) return [];
-  let f: unknown;
-  try { f = JSON.parse(text); } catch { throw new SbxError('invalid_argument', `invalid filters: ${text.slice(0, 100)}`); }
-  if (!f || typeof f !== 'object' || Array.isArray(f)) throw new SbxError('invalid_argument', `invalid filters: ${text.slice(0, 100)}`);
-  return Object.entries(f as Record<string, unknown>).flatMap(([k, v]) => (Array.isArray(v) ? v : Object.keys(v as object)).map((x) => `${k}=${String(x)}`));
-}
-
 /** One row of docker's GET /containers/json. */
-function summary(c: ContainerSummary): Record<string, unknown> {
+export function summary(c: ContainerSummary, labels: Record<string, string> = {}): Record<string, unknown> {
   return {
     Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: c.imageId, Command: c.command,
     Created: Math.floor(Date.parse(c.created) / 1000), State: c.state, Status: c.status,
     Ports: (c.ports ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol ?? 'tcp' })),
-    Labels: {}, SizeRw: 0, SizeRootFs: 0, HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: {} }, Mounts: [],
+    Labels: labels, SizeRw: 0, SizeRootFs: 0, HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: {} }, Mounts: [],
   };
 }
 

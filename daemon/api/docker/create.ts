@@ -11,7 +11,7 @@ type Obj = Record<string, unknown>;
 const CLIENT_SIDE = new Set(['AttachStdin', 'AttachStdout', 'AttachStderr', 'StdinOnce', 'ExposedPorts', 'ArgsEscaped']);
 /** Fields some clients copy into the body from elsewhere (dockerode: the name, which also rides in the query). */
 const ECHOED = new Set(['name']);
-const CONFIG = new Set(['Image', 'Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'User', 'Hostname', 'Tty', 'OpenStdin', 'Volumes', 'HostConfig', 'NetworkingConfig']);
+const CONFIG = new Set(['Image', 'Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'User', 'Hostname', 'Tty', 'OpenStdin', 'Volumes', 'Labels', 'HostConfig', 'NetworkingConfig']);
 const HOST_CONFIG = new Set(['Binds', 'NetworkMode', 'PortBindings', 'PublishAllPorts', 'AutoRemove', 'Memory', 'PidsLimit', 'Init', 'Privileged',
   'CapAdd', 'CapDrop', 'Devices', 'SecurityOpt', 'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'Tmpfs', 'VolumesFrom', 'ConsoleSize', 'RestartPolicy', 'LogConfig']);
 /** Values docker clients send by default that mean the same as sbx's behaviour. */
@@ -45,6 +45,8 @@ export function createRequest(body: Obj, name: string | null): CreateContainerRe
   copy('hostname', body.Hostname);
   if (body.Tty) req.tty = true;
   if (body.OpenStdin) req.openStdin = true;
+  const labels = Object.entries((body.Labels as Record<string, string> | null) ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (labels.length) req.labels = labels;
   const binds = [...((host.Binds as string[] | null) ?? []), ...Object.keys((body.Volumes as Obj | null) ?? {})];
   if (binds.length) req.binds = binds;
   if (typeof host.NetworkMode === 'string' && host.NetworkMode !== 'default' && host.NetworkMode !== '') req.network = host.NetworkMode;

@@ -26,6 +26,8 @@ export interface DockerReq {
   req: IncomingMessage;
   res: ServerResponse;
   signal: AbortSignal;
+  /** The router's error mapping (logs an internal error), for a handler whose stream has begun. */
+  fail: (err: unknown) => SbxError;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface DockerReq {
 export type DockerAnswer = { status?: number; json?: unknown; text?: string; headers?: Record<string, string> } | 'handled' | undefined;
 export type DockerHandler = (r: DockerReq) => Promise<DockerAnswer>;
 
-interface Entry { methods: string[]; parts: string[]; handler: DockerHandler; image?: string }
+interface Entry { methods: string[]; parts: string[]; handler: DockerHandler; image?: string; raw?: boolean }
 
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
 const MAX_BODY = 4 * 1024 * 1024;
@@ -43,9 +45,12 @@ const MAX_BODY = 4 * 1024 * 1024;
 export class DockerRouter {
   private readonly entries: Entry[] = [];
 
-  /** `path` uses `:name` for a parameter, e.g. /containers/:id/start. */
-  on(method: string | string[], path: string, handler: DockerHandler): this {
-    this.entries.push({ methods: Array.isArray(method) ? method : [method], parts: path.split('/'), handler });
+  /**
+   * `path` uses `:name` for a parameter, e.g. /containers/:id/start. `raw`: the handler reads the
+   * request body itself (a tar: build context, docker load), it is not parsed as JSON.
+   */
+  on(method: string | string[], path: string, handler: DockerHandler, opts: { raw?: boolean } = {}): this {
+    this.entries.push({ methods: Array.isArray(method) ? method : [method], parts: path.split('/'), handler, ...(opts.raw ? { raw: true } : {}) });
     return this;
   }
 
@@ -83,7 +88,7 @@ export class DockerRouter {
     res.on('close', () => { if (!res.writableFinished) ac.abort(); });
     try {
       const body = req.method === 'POST' && !found.raw ? await readJson(req) : {};
-      const answer = await found.entry.handler({ params: found.params, query: url.searchParams, body, req, res, signal: ac.signal });
+      const answer = await found.entry.handler({ params: found.params, query: url.searchParams, body, req, res, signal: ac.signal, fail: (e) => onError(e, `${req.method} ${url.pathname}`) });
       if (answer === 'handled') return true;
       const headers = { 'api-version': DOCKER_API_VERSION, ...answer?.headers };
       if (answer?.json !== undefined) {
@@ -110,7 +115,7 @@ export class DockerRouter {
         const tail = entry.image ? `/${entry.image}` : '';
         if (!entry.methods.includes(method) || !path.startsWith('/images/') || !path.endsWith(tail)) continue;
         const name = decodeURIComponent(path.slice('/images/'.length, path.length - tail.length));
-        if (name) return { entry, params: { name }, raw: false };
+        if (name) return { entry, params: { name }, raw: entry.raw === true };
         continue;
       }
       if (!entry.methods.includes(method) || entry.parts.length !== parts.length) continue;
@@ -121,7 +126,7 @@ export class DockerRouter {
         if (want.startsWith(':')) { if (parts[i]) params[want.slice(1)] = decodeURIComponent(parts[i]!); else ok = false; }
         else ok = want === parts[i];
       }
-      if (ok) return { entry, params, raw: false };
+      if (ok) return { entry, params, raw: entry.raw === true };
     }
     return undefined;
   }

@@ -16,17 +16,19 @@ const secs = (iso: string): number => Math.floor((Date.parse(iso) || 0) / 1000);
 
 export function registerDockerImages(r: DockerRouter, s: Services): void {
   r.on('GET', '/images/json', async ({ query }) => {
-    let all = await listStoredImages(s);
-    // `docker images NAME` sends {"reference":{"NAME":true}}: the images NAME resolves to
+    // `docker images NAME` sends {"reference":{"NAME":true}}: images with a tag or digest NAME matches
+    // (docker's path.Match on the familiar name, with or without the tag), showing only those
     const filters = JSON.parse(query.get('filters') || '{}') as Record<string, string[] | Record<string, boolean>>;
+    const patterns: RegExp[] = [];
     for (const [k, v] of Object.entries(filters)) {
       if (k !== 'reference') throw new SbxError('invalid_argument', `images: filter ${JSON.stringify(k)} is not supported by sbx`);
-      const refs = Array.isArray(v) ? v : Object.keys(v);
-      const digests = new Set<string>();
-      for (const ref of refs) { const img = await resolveImage(s, ref).catch(() => undefined); if (img) digests.add(img.target.digest); }
-      all = all.filter((i) => digests.has(i.target.digest));
+      patterns.push(...(Array.isArray(v) ? v : Object.keys(v)).map(glob));
     }
-    const rows = all.map((i) => summarize(i, i.names, i.repoDigests)).sort((a, b) => b.created.localeCompare(a.created));
+    const matches = (tag: string): boolean => patterns.some((p) => p.test(tag) || p.test(tag.replace(/:[^:/]*$/, '')));
+    const rows = (await listStoredImages(s)).map((i) => summarize(i, i.names, i.repoDigests))
+      .map((i) => (patterns.length ? { ...i, repoTags: i.repoTags.filter(matches), repoDigests: i.repoDigests.filter((d) => matches(d.replace(/@.*$/, ''))) } : i))
+      .filter((i) => !patterns.length || i.repoTags.length || i.repoDigests.length)
+      .sort((a, b) => b.created.localeCompare(a.created));
     return {
       json: rows.map((i) => ({
         Id: i.id, ParentId: '', RepoTags: i.repoTags.length ? i.repoTags : ['<none>:<none>'], RepoDigests: i.repoDigests,
@@ -66,4 +68,10 @@ export function registerDockerImages(r: DockerRouter, s: Services): void {
     const res = await removeImage(s, name, qbool(query, 'force'));
     return { json: [...res.untagged.map((u) => ({ Untagged: u })), ...res.deleted.map((d) => ({ Deleted: d }))] };
   });
+}
+
+/** docker's path.Match pattern (`*`, `?`, `[...]`) as an anchored regular expression. */
+function glob(pattern: string): RegExp {
+  const re = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${re}$`);
 }

@@ -17,6 +17,12 @@ import { registerDockerStats } from './stats.js';
 import { registerDockerImages } from './images.js';
 import { DockerRouter } from './http.js';
 import { registerDockerSystem } from './system.js';
+import { registerDockerBuild } from './build.js';
+import { registerDockerDf } from './df.js';
+import { registerDockerImageArchives } from './image-archives.js';
+import { registerDockerNetworks } from './networks.js';
+import { registerDockerRegistry } from './registry.js';
+import { registerDockerVolumes } from './volumes.js';
 
 export type DockerApi = (req: IncomingMessage, res: ServerResponse, onError: (err: unknown, what: string) => SbxError) => Promise<boolean>;
 /** An HTTP upgrade of docker's (`Upgrade: tcp` attach and exec start, attach/ws); false when it is not one of docker's. */
@@ -27,6 +33,12 @@ export function createDockerApi(s: Services): { handle: DockerApi; upgrade: Dock
   registerDockerSystem(r, s);
   registerDockerContainers(r, s);
   registerDockerImages(r, s);
+  registerDockerRegistry(r, s);
+  registerDockerImageArchives(r, s);
+  registerDockerBuild(r, s);
+  registerDockerNetworks(r, s);
+  registerDockerVolumes(r, s);
+  registerDockerDf(r, s);
   const execs = new DockerExecs(s);
   registerDockerLifecycle(r, s);
   registerDockerStats(r, s);

@@ -10,7 +10,7 @@ import { containerTop } from '../../containers/top.js';
 import { updateContainer } from '../../containers/update.js';
 import type { Services } from '../../services.js';
 import { diffOf } from '../changes.js';
-import { filterArgs } from './containers.js';
+import { filterArgs } from './filters.js';
 import { isZero } from './create.js';
 import type { DockerRouter } from './http.js';
 import { resizeQuery } from './streams.js';
