@@ -2,7 +2,7 @@
 import { eventFilter } from '../../events/filter.js';
 import { eventStream } from '../../events/stream.js';
 import type { Services } from '../../services.js';
-import { filterArgs } from './containers.js';
+import { filterArgs } from './filters.js';
 import type { DockerRouter } from './http.js';
 import { dockerTimes } from './times.js';
 
