@@ -12,6 +12,7 @@ import { mountRequests, type MountRequest } from './mounts.js';
 import { restartPolicyType, type RestartPolicy, type RestartPolicyRequest } from './restart.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 import { runOptionFields, type RunConfigInspect, type RunHostConfigInspect, type RunOptions } from './run-options.js';
+import { resourceOptionFields, type ResourceOptions, type ResourcesInspect } from './resources.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing';
@@ -45,8 +46,9 @@ const consoleSize = object<Size>({ cols: intIn(0, 65535), rows: intIn(0, 65535) 
 const strings = arrayOf(str);
 const deviceMapping = object<DeviceMapping>({ pathOnHost: str, pathInContainer: str, cgroupPermissions: str }, 'a device mapping {pathOnHost, pathInContainer, cgroupPermissions}', 'device mappings');
 
-/** RunOptions (run-options.ts): labels, stop signal/timeout and the other docker run flags, as one group. */
-export interface CreateContainerRequest extends RunOptions {
+/** RunOptions (run-options.ts): labels, stop signal/timeout and the other docker run flags, as one group;
+ * ResourceOptions (resources.ts): the CPU and memory controls beyond memory and pidsLimit. */
+export interface CreateContainerRequest extends RunOptions, ResourceOptions {
   /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
   image: string;
   name?: string;
@@ -147,6 +149,7 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   volumesFrom: opt(strings),
   restartPolicy: opt(restartPolicyType),
   ...runOptionFields,
+  ...resourceOptionFields,
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -202,7 +205,7 @@ export interface ContainerInspect {
     OpenStdin: boolean;
   } & RunConfigInspect;
   HostConfig: {
-    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; NanoCpus: number; Init: boolean; AutoRemove: boolean;
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean;
     RestartPolicy: RestartPolicy;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] as requested (HostPort "": a free port). */
     PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
@@ -223,7 +226,7 @@ export interface ContainerInspect {
     Tmpfs?: Record<string, string>;
     /** --volumes-from as given; null when none (docker's). */
     VolumesFrom: string[] | null;
-  } & RunHostConfigInspect;
+  } & RunHostConfigInspect & ResourcesInspect;
   NetworkSettings: {
     IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] (null: exposed, not published). */

@@ -25,3 +25,4 @@ export * from './prune.js';
 export * from './restart.js';
 export * from './ui.js';
 export * from './layers.js';
+export * from './resources.js';

@@ -4,6 +4,7 @@ import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
 import { runHostInspect, runInspect } from './run-options.js';
+import { resourcesInspect } from './resources.js';
 import type { ContainerStateRecord } from './records.js';
 
 /** The keys `ps --filter` takes (docker's, those sbx has). */
@@ -56,7 +57,7 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
       ...runInspect(cfg),
     },
-    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, NanoCpus: cfg.nanoCpus ?? 0,
+    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, ...resourcesInspect(cfg),
       RestartPolicy: cfg.restartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),

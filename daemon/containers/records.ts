@@ -41,6 +41,12 @@ export interface ContainerConfigRecord {
   pidsLimit: number;
   /** CPU quota in billionths of a CPU (--cpus × 1e9; `sbx update --cpus`); absent or 0: none. */
   nanoCpus?: number;
+  /** --cpu-shares, --cpuset-cpus/-mems, --memory-swap (docker's resolved total: 2 × memory by default), --memory-reservation (resources.ts); absent: none. */
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  memorySwap?: number;
+  memoryReservation?: number;
   /** --restart (protocol/restart.ts); absent: "no". */
   restartPolicy?: RestartPolicy;
   init: boolean;
