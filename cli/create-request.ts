@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { SbxError, parseBind, parseMountFlag, parseRestartPolicy, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
 import { PROCESS_ENV_OPTIONS, entrypointArg, parseDevice, parseEnv, parsePort } from './containers.js';
+import { HEALTH_OPTIONS, healthFlags } from './health-options.js';
 import { RESOURCE_OPTIONS, resourceFlags } from './resource-options.js';
 import { RUN_OPTIONS, applyRunOptions } from './run-options.js';
 
@@ -39,6 +40,7 @@ export const CREATE_OPTIONS = {
   pull: { type: 'string' },
   restart: { type: 'string' },
   ...RUN_OPTIONS,
+  ...HEALTH_OPTIONS,
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -77,6 +79,8 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
     if (v.length) req[key] = v;
   }
   Object.assign(req, resourceFlags(values));
+  const health = healthFlags(values);
+  if (health) req.healthcheck = health;
   if (values.init) req.init = true;
   const ports = strs(values.publish).flatMap(parsePort);
   if (ports.length) req.ports = ports;

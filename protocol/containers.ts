@@ -13,6 +13,8 @@ import { restartPolicyType, type RestartPolicy, type RestartPolicyRequest } from
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 import { runOptionFields, type RunConfigInspect, type RunHostConfigInspect, type RunOptions } from './run-options.js';
 import { resourceOptionFields, type ResourceOptions, type ResourcesInspect } from './resources.js';
+import { healthOptionFields, type HealthOptions, type HealthState, type HealthStatus } from './health.js';
+import type { HealthConfig } from './oci.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing';
@@ -47,8 +49,9 @@ const strings = arrayOf(str);
 const deviceMapping = object<DeviceMapping>({ pathOnHost: str, pathInContainer: str, cgroupPermissions: str }, 'a device mapping {pathOnHost, pathInContainer, cgroupPermissions}', 'device mappings');
 
 /** RunOptions (run-options.ts): labels, stop signal/timeout and the other docker run flags, as one group;
- * ResourceOptions (resources.ts): the CPU and memory controls beyond memory and pidsLimit. */
-export interface CreateContainerRequest extends RunOptions, ResourceOptions {
+ * ResourceOptions (resources.ts): the CPU and memory controls beyond memory and pidsLimit;
+ * HealthOptions (health.ts): the health check. */
+export interface CreateContainerRequest extends RunOptions, ResourceOptions, HealthOptions {
   /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
   image: string;
   name?: string;
@@ -150,6 +153,7 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   restartPolicy: opt(restartPolicyType),
   ...runOptionFields,
   ...resourceOptionFields,
+  ...healthOptionFields,
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -168,6 +172,8 @@ export interface ContainerSummary {
   status: string;
   exitCode?: number;
   ports?: PortMapping[];
+  /** While it runs with a health check (health.ts). */
+  health?: HealthStatus;
 }
 
 /** docker container inspect, field for field where docker has the field. */
@@ -190,6 +196,8 @@ export interface ContainerInspect {
     FinishedAt: string;
     /** Waiting to be started again by its restart policy. */
     Restarting: boolean;
+    /** Only for a container with a health check (docker's). */
+    Health?: HealthState;
   };
   /** Restarts made by the restart policy since the user last started it. */
   RestartCount: number;
@@ -203,6 +211,8 @@ export interface ContainerInspect {
     WorkingDir: string;
     Tty: boolean;
     OpenStdin: boolean;
+    /** The health check in force (the request's over the image's); absent when none. */
+    Healthcheck?: HealthConfig;
   } & RunConfigInspect;
   HostConfig: {
     NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean;

@@ -26,3 +26,4 @@ export * from './restart.js';
 export * from './ui.js';
 export * from './layers.js';
 export * from './resources.js';
+export * from './health.js';

@@ -16,6 +16,7 @@ import type { BindMount } from '../runtime/runtime.js';
 import type { SecurityChoice, SecurityOptions } from './security.js';
 import { mergeEnv } from './spec.js';
 import { runRecord, type RunChoice } from './run-options.js';
+import { mergeHealthcheck } from './health.js';
 import type { ResourceOptions } from '../../protocol/index.js';
 
 export interface CreateChoices {
@@ -59,6 +60,8 @@ export function configRecord(req: CreateContainerRequest, image: ResolvedImage, 
   if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
   if (req.restartPolicy) config.restartPolicy = validateRestartPolicy(req.restartPolicy);
   Object.assign(config, runRecord(k.run, cfg), k.resources);
+  const health = mergeHealthcheck(req.healthcheck, cfg.Healthcheck);
+  if (health) config.healthcheck = health;
   return config;
 }
 

@@ -1,5 +1,5 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
-import { humanDuration, matchContainer, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { healthSuffix, humanDuration, matchContainer, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
@@ -8,7 +8,7 @@ import { resourcesInspect } from './resources.js';
 import type { ContainerStateRecord } from './records.js';
 
 /** The keys `ps --filter` takes (docker's, those sbx has). */
-const PS_FILTERS = ['status', 'name', 'label', 'ancestor', 'id', 'exited'] as const;
+const PS_FILTERS = ['status', 'name', 'label', 'ancestor', 'id', 'exited', 'health'] as const;
 
 /**
  * Running containers (all: every one) passing docker's `ps` filters, newest first. A status
@@ -22,7 +22,7 @@ export function listContainers(m: ContainerManager, all = false, filterArgs: str
     .sort((a, b) => b.config.created.localeCompare(a.config.created))
     .map((c) => ({ c, row: summary(c) }))
     // Labels where the container record has them (the run flag that sets them comes with --label).
-    .filter(({ c, row }) => matchContainer(filters, { ...row, labels: (c.config as { labels?: Record<string, string> }).labels }))
+    .filter(({ c, row }) => matchContainer(filters, { ...row, labels: c.config.labels }))
     .map(({ row }) => row);
 }
 
@@ -30,8 +30,9 @@ function summary(c: Container): ContainerSummary {
   const row: ContainerSummary = {
     id: c.config.id, name: c.config.name, image: c.config.image, imageId: c.config.imageId,
     command: [...c.config.entrypoint, ...c.config.cmd].join(' '), created: c.config.created,
-    state: shownState(c.state), status: statusText(c.state),
+    state: shownState(c.state), status: statusText(c.state) + (c.state.status === 'running' ? healthSuffix(c.health?.Status) : ''),
   };
+  if (c.state.status === 'running' && c.health) row.health = c.health.Status;
   if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
   const ports = c.published ?? c.config.ports;
   if (ports?.length) row.ports = ports;
@@ -50,11 +51,13 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
       Status: shownState(c.state), Running: c.state.status === 'running', Paused: !!c.state.paused, OOMKilled: c.state.oomKilled,
       Pid: c.state.pid, ExitCode: c.state.exitCode, Error: c.state.error, StartedAt: c.state.startedAt, FinishedAt: c.state.finishedAt,
       Restarting: !!c.state.restarting,
+      ...(c.health ? { Health: { ...c.health, Log: [...c.health.Log] } } : {}),
     },
     RestartCount: c.state.restartCount ?? 0,
     Config: {
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
+      ...(cfg.healthcheck ? { Healthcheck: cfg.healthcheck } : {}),
       ...runInspect(cfg),
     },
     HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, ...resourcesInspect(cfg),

@@ -58,6 +58,7 @@ import { RestartPolicies } from './restart.js';
 import { validateCreate } from './validate.js';
 import { checkRunOptions } from './run-options.js';
 import { checkResources } from './resources.js';
+import { checkHealth } from './health.js';
 import { inheritMounts, planMounts, removeAnonymousVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 
@@ -90,6 +91,7 @@ export class ContainerManager {
     this.events = this.emitter;
     this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig));
     this.restarts = new RestartPolicies((id) => this.start(id, true), s.log);
+    checkHealth(this.events, { runtime, rootfs: (id) => rootfsOf(s, id), log: s.log }, (id) => this.byId.get(id));
   }
 
   /** Load records; containers recorded running whose process is gone become exited (recover.ts). */

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, writeSync, writevSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeLogRecord, type ContainerState, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
+import { encodeLogRecord, type ContainerState, type HealthConfig, type DeviceMapping, type NetworkMode, type OutputStream, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
 import type { BindMount, Ulimit } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 import type { MountRecord } from './mounts.js';
@@ -75,6 +75,8 @@ export interface ContainerConfigRecord {
   shmSize?: number;
   groupAdd?: string[];
   ulimits?: Ulimit[];
+  /** The health check in force: the request's over the image's (health.ts); absent: none. */
+  healthcheck?: HealthConfig;
 }
 
 export interface ContainerStateRecord {
