@@ -1,5 +1,6 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
 import { healthSuffix, humanDuration, matchContainer, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { resolveImage, type ImageStores } from '../images/resolve.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
@@ -24,6 +25,30 @@ export function listContainers(m: ContainerManager, all = false, filterArgs: str
     // Labels where the container record has them (the run flag that sets them comes with --label).
     .filter(({ c, row }) => matchContainer(filters, { ...row, labels: c.config.labels }))
     .map(({ row }) => row);
+}
+
+/**
+ * `ps` as docker's: listContainers, with ancestor=IMAGE resolved to the image's ID, so that a
+ * container matches when its image is that image or one built on it (its layers start with the
+ * ancestor's); the value as typed still matches too. An ancestor that names no image matches nothing.
+ */
+export async function psContainers(m: ContainerManager, images: ImageStores, all = false, filterArgs: string[] = []): Promise<ContainerSummary[]> {
+  const ancestors = filterArgs.filter((f) => f.startsWith('ancestor=')).map((f) => f.slice('ancestor='.length));
+  const rows = listContainers(m, all, filterArgs.filter((f) => !f.startsWith('ancestor=')));
+  if (!ancestors.length) return rows;
+  const seen = new Map<string, Promise<{ id: string; layers: string[] } | undefined>>();
+  const image = (ref: string): Promise<{ id: string; layers: string[] } | undefined> => {
+    if (!seen.has(ref)) seen.set(ref, resolveImage(images, ref).then((i) => ({ id: i.configDigest, layers: i.config.rootfs.diff_ids }), () => undefined));
+    return seen.get(ref)!;
+  };
+  const wanted = (await Promise.all(ancestors.map(image))).filter((w) => w !== undefined);
+  const out: ContainerSummary[] = [];
+  for (const row of rows) {
+    if (ancestors.some((v) => matchContainer(new Map([['ancestor', [v]]]), row))) { out.push(row); continue; }
+    const mine = wanted.length ? await image(row.imageId) : undefined;
+    if (mine && wanted.some((w) => w.id === mine.id || (w.layers.length > 0 && w.layers.every((d, i) => mine.layers[i] === d)))) out.push(row);
+  }
+  return out;
 }
 
 function summary(c: Container): ContainerSummary {
