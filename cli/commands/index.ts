@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, Loader> = {
   build: () => import('./build.js'),
   builder: () => import('./builder.js'),
   commit: () => import('./commit.js'),
+  completion: () => import('./completion.js'),
   'container-prune': () => import('./container-prune.js'),
   cp: () => import('./cp.js'),
   create: () => import('./create.js'),
