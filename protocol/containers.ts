@@ -196,11 +196,17 @@ export interface ContainerInspect {
     FinishedAt: string;
     /** Waiting to be started again by its restart policy. */
     Restarting: boolean;
+    Dead: boolean;
     /** Only for a container with a health check (docker's). */
     Health?: HealthState;
   };
   /** Restarts made by the restart policy since the user last started it. */
   RestartCount: number;
+  /** The container's /etc files and log on the daemon's host; Driver = GraphDriver.Name ("" without a root file system). */
+  ResolvConfPath: string; HostnamePath: string; HostsPath: string; LogPath: string;
+  Driver: string; Platform: string; MountLabel: string; ProcessLabel: string; AppArmorProfile: string;
+  /** Running exec sessions' ids (null when none, docker's). */
+  ExecIDs: string[] | null;
   Config: {
     Image: string;
     Hostname: string;
@@ -211,11 +217,15 @@ export interface ContainerInspect {
     WorkingDir: string;
     Tty: boolean;
     OpenStdin: boolean;
+    Domainname: string; AttachStdin: boolean; AttachStdout: boolean; AttachStderr: boolean; StdinOnce: boolean;
+    /** The image's VOLUMEs (null when none); OnBuild: the image's ONBUILD triggers (null when none). */
+    Volumes: Record<string, object> | null; OnBuild: string[] | null;
     /** The health check in force (the request's over the image's); absent when none. */
     Healthcheck?: HealthConfig;
   } & RunConfigInspect;
   HostConfig: {
-    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; Init: boolean; AutoRemove: boolean;
+    /** null when unset, as docker's (pointers). */
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number | null; Init: boolean | null; AutoRemove: boolean;
     RestartPolicy: RestartPolicy;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] as requested (HostPort "": a free port). */
     PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
@@ -236,8 +246,13 @@ export interface ContainerInspect {
     Tmpfs?: Record<string, string>;
     /** --volumes-from as given; null when none (docker's). */
     VolumesFrom: string[] | null;
-  } & RunHostConfigInspect & ResourcesInspect;
+    /** -P as given. */
+    PublishAllPorts: boolean;
+    /** [rows, cols] of the terminal asked for at create ([0, 0]: none). */
+    ConsoleSize: [number, number];
+  } & RunHostConfigInspect & ResourcesInspect & FixedHostConfig;
   NetworkSettings: {
+    Bridge: string; SandboxID: string; SandboxKey: string; EndpointID: string;
     IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] (null: exposed, not published). */
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
@@ -249,7 +264,27 @@ export interface ContainerInspect {
 }
 
 /** One network of a running container (docker's NetworkSettings.Networks values). */
-export interface EndpointSettings { NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; Aliases: string[] | null }
+export interface EndpointSettings {
+  NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; Aliases: string[] | null;
+  EndpointID: string; IPAMConfig: null; Links: null; DNSNames: string[] | null;
+}
+
+/**
+ * HostConfig fields of docker's that sbx does not vary, with the values that say what sbx does:
+ * its own log format ("local"), host cgroup namespace, a private IPC namespace, the runtime "sbx";
+ * the rest docker's zero values (null for Go's nil pointers: OomKillDisable, MemorySwappiness).
+ */
+export interface FixedHostConfig {
+  ContainerIDFile: string; LogConfig: { Type: string; Config: Record<string, string> }; VolumeDriver: string; CgroupnsMode: string;
+  IpcMode: string; Cgroup: string; Links: null; OomScoreAdj: number; PidMode: string; UTSMode: string; UsernsMode: string; Runtime: string;
+  Isolation: string; CgroupParent: string; BlkioWeight: number; CpuPeriod: number; CpuQuota: number; MemorySwappiness: null; OomKillDisable: null;
+}
+
+export const FIXED_HOST_CONFIG: FixedHostConfig = {
+  ContainerIDFile: '', LogConfig: { Type: 'local', Config: {} }, VolumeDriver: '', CgroupnsMode: 'host', IpcMode: 'private', Cgroup: '', Links: null,
+  OomScoreAdj: 0, PidMode: '', UTSMode: '', UsernsMode: '', Runtime: 'sbx', Isolation: '', CgroupParent: '', BlkioWeight: 0, CpuPeriod: 0, CpuQuota: 0,
+  MemorySwappiness: null, OomKillDisable: null,
+};
 
 /** One entry of docker inspect's Mounts. */
 export interface MountPoint {

@@ -47,6 +47,7 @@ export function configRecord(req: CreateContainerRequest, image: ResolvedImage, 
   if (req.consoleSize) config.consoleSize = req.consoleSize;
   const ports = [...req.ports ?? [], ...req.publishAll ? exposedPorts(cfg.ExposedPorts) : []];
   if (ports.length) config.ports = ports;
+  if (req.publishAll) config.publishAll = true;
   if (req.networkAliases?.length) config.networkAliases = req.networkAliases;
   if (req.extraHosts?.length) config.extraHosts = req.extraHosts;
   if (req.dns?.length || req.dnsSearch?.length || req.dnsOptions?.length) config.dns = { servers: req.dns ?? [], search: req.dnsSearch ?? [], options: req.dnsOptions ?? [] };

@@ -1,12 +1,13 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
-import { healthSuffix, humanDuration, matchContainer, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { FIXED_HOST_CONFIG, healthSuffix, humanDuration, matchContainer, type EndpointSettings, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
 import { resolveImage, type ImageStores } from '../images/resolve.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
 import { runHostInspect, runInspect } from './run-options.js';
 import { resourcesInspect } from './resources.js';
-import type { ContainerStateRecord } from './records.js';
+import { logPath, type ContainerStateRecord } from './records.js';
+import { join } from 'node:path';
 
 /** The keys `ps --filter` takes (docker's, those sbx has). */
 const PS_FILTERS = ['status', 'name', 'label', 'ancestor', 'id', 'exited', 'health'] as const;
@@ -75,18 +76,22 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     State: {
       Status: shownState(c.state), Running: c.state.status === 'running', Paused: !!c.state.paused, OOMKilled: c.state.oomKilled,
       Pid: c.state.pid, ExitCode: c.state.exitCode, Error: c.state.error, StartedAt: c.state.startedAt, FinishedAt: c.state.finishedAt,
-      Restarting: !!c.state.restarting,
+      Restarting: !!c.state.restarting, Dead: false,
       ...(c.health ? { Health: { ...c.health, Log: [...c.health.Log] } } : {}),
     },
     RestartCount: c.state.restartCount ?? 0,
+    ResolvConfPath: join(c.dir, 'resolv.conf'), HostnamePath: join(c.dir, 'hostname'), HostsPath: join(c.dir, 'hosts'), LogPath: logPath(c.dir),
+    Driver: '', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
     Config: {
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
+      Domainname: '', AttachStdin: cfg.openStdin, AttachStdout: false, AttachStderr: false, StdinOnce: false, Volumes: null, OnBuild: null,
       ...(cfg.healthcheck ? { Healthcheck: cfg.healthcheck } : {}),
       ...runInspect(cfg),
     },
-    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, ...resourcesInspect(cfg),
-      RestartPolicy: cfg.restartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
+    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit || null, ...resourcesInspect(cfg), ...FIXED_HOST_CONFIG,
+      PublishAllPorts: !!cfg.publishAll, ConsoleSize: [cfg.consoleSize?.rows ?? 0, cfg.consoleSize?.cols ?? 0],
+      RestartPolicy: cfg.restartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, Init: cfg.init || null, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null,
@@ -103,9 +108,12 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     const data: Record<string, string> = { UpperDir: r.upperdir, LowerDir: r.lowerdirs.join(':') };
     if (r.workdir) data.WorkDir = r.workdir;
     out.GraphDriver = { Name: r.driver, Data: data };
+    out.Driver = r.driver;
   } catch { /* no rootfs */ }
   return out;
 }
+
+const NO_ENDPOINT: EndpointSettings = { NetworkID: '', EndpointID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null, IPAMConfig: null, Links: null, DNSNames: null };
 
 /** docker's NetworkSettings: the endpoint while running on a network, the published ports. */
 function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
@@ -114,10 +122,11 @@ function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
   const networks: ContainerInspect['NetworkSettings']['Networks'] = {};
   const mode = c.config.network;
   for (const { endpoint: x } of c.nets?.values() ?? []) {
-    networks[x.network] = { NetworkID: x.networkId, IPAddress: x.address, IPPrefixLen: x.prefix, Gateway: x.gateway, MacAddress: x.mac, Aliases: x.aliases.length ? x.aliases : null };
+    networks[x.network] = { ...NO_ENDPOINT, NetworkID: x.networkId, IPAddress: x.address, IPPrefixLen: x.prefix, Gateway: x.gateway, MacAddress: x.mac, Aliases: x.aliases.length ? x.aliases : null };
   }
-  if (mode === 'none' || mode === 'host') networks[mode] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null };
+  if (mode === 'none' || mode === 'host') networks[mode] = NO_ENDPOINT;
   return {
+    Bridge: '', SandboxID: '', SandboxKey: '', EndpointID: '',
     IPAddress: e && e.network === 'bridge' ? e.address : '', IPPrefixLen: e && e.network === 'bridge' ? e.prefix : 0,
     Gateway: e && e.network === 'bridge' ? e.gateway : '', MacAddress: e && e.network === 'bridge' ? e.mac : '', Ports: ports, Networks: networks,
   };

@@ -54,6 +54,8 @@ export interface ContainerConfigRecord {
   stopSignal: string;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /** -P was given (its ports are in `ports`). */
+  publishAll?: boolean;
   /** --privileged, --cap-add, --cap-drop (normalized names), --device; absent in older records. */
   privileged?: boolean;
   capAdd?: string[];
