@@ -15,6 +15,7 @@ import { runOptionFields, type RunConfigInspect, type RunHostConfigInspect, type
 import { resourceOptionFields, type ResourceOptions, type ResourcesInspect } from './resources.js';
 import { healthOptionFields, type HealthOptions, type HealthState, type HealthStatus } from './health.js';
 import type { HealthConfig } from './oci.js';
+import type { FixedHostConfig } from './host-config.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing';
@@ -269,22 +270,6 @@ export interface EndpointSettings {
   EndpointID: string; IPAMConfig: null; Links: null; DNSNames: string[] | null;
 }
 
-/**
- * HostConfig fields of docker's that sbx does not vary, with the values that say what sbx does:
- * its own log format ("local"), host cgroup namespace, a private IPC namespace, the runtime "sbx";
- * the rest docker's zero values (null for Go's nil pointers: OomKillDisable, MemorySwappiness).
- */
-export interface FixedHostConfig {
-  ContainerIDFile: string; LogConfig: { Type: string; Config: Record<string, string> }; VolumeDriver: string; CgroupnsMode: string;
-  IpcMode: string; Cgroup: string; Links: null; OomScoreAdj: number; PidMode: string; UTSMode: string; UsernsMode: string; Runtime: string;
-  Isolation: string; CgroupParent: string; BlkioWeight: number; CpuPeriod: number; CpuQuota: number; MemorySwappiness: null; OomKillDisable: null;
-}
-
-export const FIXED_HOST_CONFIG: FixedHostConfig = {
-  ContainerIDFile: '', LogConfig: { Type: 'local', Config: {} }, VolumeDriver: '', CgroupnsMode: 'host', IpcMode: 'private', Cgroup: '', Links: null,
-  OomScoreAdj: 0, PidMode: '', UTSMode: '', UsernsMode: '', Runtime: 'sbx', Isolation: '', CgroupParent: '', BlkioWeight: 0, CpuPeriod: 0, CpuQuota: 0,
-  MemorySwappiness: null, OomKillDisable: null,
-};
 
 /** One entry of docker inspect's Mounts. */
 export interface MountPoint {

@@ -27,3 +27,4 @@ export * from './ui.js';
 export * from './layers.js';
 export * from './resources.js';
 export * from './health.js';
+export * from './host-config.js';
