@@ -31,6 +31,36 @@ export function firstPositional(argv: string[], options: Options): number {
   return argv.length;
 }
 
+/**
+ * pflag takes the token after a value flag as its value whatever it looks like (`--pids-limit -1`,
+ * `-m -1`); util.parseArgs calls a dash-led one ambiguous. Such pairs become `--name=VALUE`.
+ */
+function attachValues(argv: string[], options: Options): string[] {
+  const byShort = new Map<string, string>();
+  for (const [name, o] of Object.entries(options)) if (o.short) byShort.set(o.short, name);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i]!;
+    const next = argv[i + 1];
+    if (t === '--') { out.push(...argv.slice(i)); break; }
+    const long = /^--([^=]+)$/.exec(t)?.[1];
+    const short = !long && /^-[^-]+$/.test(t) ? byShort.get(t[t.length - 1]!) : undefined;
+    const name = long ?? short;
+    const valueFlag = name !== undefined && options[name]?.type === 'string' && (long !== undefined || onlyBooleansBefore(t, byShort, options));
+    if (!valueFlag || next === undefined || !next.startsWith('-') || next === '-') { out.push(t); continue; }
+    if (short && t.length > 2) out.push(t.slice(0, -1));
+    out.push(`--${name}=${next}`);
+    i++;
+  }
+  return out;
+}
+
+/** In a cluster like -it or -dm, every letter before the last is a boolean flag (else the rest was a value). */
+function onlyBooleansBefore(t: string, byShort: Map<string, string>, options: Options): boolean {
+  for (const ch of t.slice(1, -1)) if (options[byShort.get(ch) ?? '']?.type !== 'boolean') return false;
+  return true;
+}
+
 export function parseCommandArgs(argv: string[], options: Options, stopAtPositional: boolean, usage: string): Parsed {
   let head = argv;
   let tail: string[] = [];
@@ -40,6 +70,7 @@ export function parseCommandArgs(argv: string[], options: Options, stopAtPositio
     tail = argv.slice(i);
     if (tail[0] === '--') tail = tail.slice(1);
   }
+  head = attachValues(head, options);
   // docker's `--flag=false` / `--flag=true` for boolean flags (util.parseArgs rejects a value).
   const forced: Record<string, boolean> = {};
   head = head.filter((t) => {

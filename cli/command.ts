@@ -31,6 +31,8 @@ export interface Command {
   stopAtPositional?: boolean;
   /** Does not talk to the daemon (no autostart). */
   local?: boolean;
+  /** Its own sub-verbs taken as the first positional (`volume ls`), for completion. */
+  subcommands?: string[];
   run(args: Parsed, ctx: CliContext): Promise<number | void>;
 }
 

@@ -5,7 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { SbxError, parseBind, parseMountFlag, parseRestartPolicy, parseTmpfs, type CreateContainerRequest } from '../protocol/index.js';
 import { UsageError, str, strs, type Parsed } from './command.js';
-import { PROCESS_ENV_OPTIONS, entrypointArg, parseBytes, parseDevice, parseEnv, parsePort } from './containers.js';
+import { PROCESS_ENV_OPTIONS, entrypointArg, parseDevice, parseEnv, parsePort } from './containers.js';
+import { HEALTH_OPTIONS, healthFlags } from './health-options.js';
+import { RESOURCE_OPTIONS, resourceFlags } from './resource-options.js';
 import { RUN_OPTIONS, applyRunOptions } from './run-options.js';
 
 export const CREATE_OPTIONS = {
@@ -22,8 +24,7 @@ export const CREATE_OPTIONS = {
   dns: { type: 'string', multiple: true },
   'dns-search': { type: 'string', multiple: true },
   'dns-option': { type: 'string', multiple: true },
-  memory: { type: 'string', short: 'm' },
-  'pids-limit': { type: 'string' },
+  ...RESOURCE_OPTIONS,
   init: { type: 'boolean' },
   publish: { type: 'string', short: 'p', multiple: true },
   'publish-all': { type: 'boolean', short: 'P' },
@@ -39,6 +40,7 @@ export const CREATE_OPTIONS = {
   pull: { type: 'string' },
   restart: { type: 'string' },
   ...RUN_OPTIONS,
+  ...HEALTH_OPTIONS,
 } as const;
 
 /** IMAGE [COMMAND] [ARG...] and the flags → the create request (consoleSize from a terminal stdout). */
@@ -76,13 +78,9 @@ export async function createRequest(image: string, cmd: string[], values: Parsed
     const v = strs(values[flag]);
     if (v.length) req[key] = v;
   }
-  const mem = str(values.memory);
-  if (mem !== undefined) req.memory = parseBytes(mem, '-m, --memory');
-  const pids = str(values['pids-limit']);
-  if (pids !== undefined) {
-    if (!/^\d+$/.test(pids) || Number(pids) < 1) throw new UsageError(`invalid argument "${pids}" for "--pids-limit" flag`);
-    req.pidsLimit = Number(pids);
-  }
+  Object.assign(req, resourceFlags(values));
+  const health = healthFlags(values);
+  if (health) req.healthcheck = health;
   if (values.init) req.init = true;
   const ports = strs(values.publish).flatMap(parsePort);
   if (ports.length) req.ports = ports;

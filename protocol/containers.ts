@@ -12,6 +12,10 @@ import { mountRequests, type MountRequest } from './mounts.js';
 import { restartPolicyType, type RestartPolicy, type RestartPolicyRequest } from './restart.js';
 import { arrayOf, bool, int, intIn, object, oneOf, opt, str, type Fields } from './validate.js';
 import { runOptionFields, type RunConfigInspect, type RunHostConfigInspect, type RunOptions } from './run-options.js';
+import { resourceOptionFields, type ResourceOptions, type ResourcesInspect } from './resources.js';
+import { healthOptionFields, type HealthOptions, type HealthState, type HealthStatus } from './health.js';
+import type { HealthConfig } from './oci.js';
+import type { FixedHostConfig } from './host-config.js';
 
 /** 'paused' is shown (ps, inspect) for a running container whose processes are frozen; records keep 'running'. */
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'removing';
@@ -45,8 +49,10 @@ const consoleSize = object<Size>({ cols: intIn(0, 65535), rows: intIn(0, 65535) 
 const strings = arrayOf(str);
 const deviceMapping = object<DeviceMapping>({ pathOnHost: str, pathInContainer: str, cgroupPermissions: str }, 'a device mapping {pathOnHost, pathInContainer, cgroupPermissions}', 'device mappings');
 
-/** RunOptions (run-options.ts): labels, stop signal/timeout and the other docker run flags, as one group. */
-export interface CreateContainerRequest extends RunOptions {
+/** RunOptions (run-options.ts): labels, stop signal/timeout and the other docker run flags, as one group;
+ * ResourceOptions (resources.ts): the CPU and memory controls beyond memory and pidsLimit;
+ * HealthOptions (health.ts): the health check. */
+export interface CreateContainerRequest extends RunOptions, ResourceOptions, HealthOptions {
   /** Anything docker accepts as an image: name[:tag], name@digest, an ID or ID prefix. */
   image: string;
   name?: string;
@@ -147,6 +153,8 @@ export const createContainerFields: Fields<CreateContainerRequest> = {
   volumesFrom: opt(strings),
   restartPolicy: opt(restartPolicyType),
   ...runOptionFields,
+  ...resourceOptionFields,
+  ...healthOptionFields,
 };
 
 export interface CreateContainerResponse { id: string; name: string; warnings: string[] }
@@ -165,6 +173,8 @@ export interface ContainerSummary {
   status: string;
   exitCode?: number;
   ports?: PortMapping[];
+  /** While it runs with a health check (health.ts). */
+  health?: HealthStatus;
 }
 
 /** docker container inspect, field for field where docker has the field. */
@@ -187,9 +197,17 @@ export interface ContainerInspect {
     FinishedAt: string;
     /** Waiting to be started again by its restart policy. */
     Restarting: boolean;
+    Dead: boolean;
+    /** Only for a container with a health check (docker's). */
+    Health?: HealthState;
   };
   /** Restarts made by the restart policy since the user last started it. */
   RestartCount: number;
+  /** The container's /etc files and log on the daemon's host; Driver = GraphDriver.Name ("" without a root file system). */
+  ResolvConfPath: string; HostnamePath: string; HostsPath: string; LogPath: string;
+  Driver: string; Platform: string; MountLabel: string; ProcessLabel: string; AppArmorProfile: string;
+  /** Running exec sessions' ids (null when none, docker's). */
+  ExecIDs: string[] | null;
   Config: {
     Image: string;
     Hostname: string;
@@ -200,9 +218,15 @@ export interface ContainerInspect {
     WorkingDir: string;
     Tty: boolean;
     OpenStdin: boolean;
+    Domainname: string; AttachStdin: boolean; AttachStdout: boolean; AttachStderr: boolean; StdinOnce: boolean;
+    /** The image's VOLUMEs (null when none); OnBuild: the image's ONBUILD triggers (null when none). */
+    Volumes: Record<string, object> | null; OnBuild: string[] | null;
+    /** The health check in force (the request's over the image's); absent when none. */
+    Healthcheck?: HealthConfig;
   } & RunConfigInspect;
   HostConfig: {
-    NetworkMode: NetworkMode; Memory: number; PidsLimit: number; NanoCpus: number; Init: boolean; AutoRemove: boolean;
+    /** null when unset, as docker's (pointers). */
+    NetworkMode: NetworkMode; Memory: number; PidsLimit: number | null; Init: boolean | null; AutoRemove: boolean;
     RestartPolicy: RestartPolicy;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] as requested (HostPort "": a free port). */
     PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
@@ -223,8 +247,13 @@ export interface ContainerInspect {
     Tmpfs?: Record<string, string>;
     /** --volumes-from as given; null when none (docker's). */
     VolumesFrom: string[] | null;
-  } & RunHostConfigInspect;
+    /** -P as given. */
+    PublishAllPorts: boolean;
+    /** [rows, cols] of the terminal asked for at create ([0, 0]: none). */
+    ConsoleSize: [number, number];
+  } & RunHostConfigInspect & ResourcesInspect & FixedHostConfig;
   NetworkSettings: {
+    Bridge: string; SandboxID: string; SandboxKey: string; EndpointID: string;
     IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string;
     /** docker's shape: "80/tcp" → [{HostIp, HostPort}] (null: exposed, not published). */
     Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
@@ -236,7 +265,11 @@ export interface ContainerInspect {
 }
 
 /** One network of a running container (docker's NetworkSettings.Networks values). */
-export interface EndpointSettings { NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; Aliases: string[] | null }
+export interface EndpointSettings {
+  NetworkID: string; IPAddress: string; IPPrefixLen: number; Gateway: string; MacAddress: string; Aliases: string[] | null;
+  EndpointID: string; IPAMConfig: null; Links: null; DNSNames: string[] | null;
+}
+
 
 /** One entry of docker inspect's Mounts. */
 export interface MountPoint {

@@ -8,9 +8,11 @@
  * - id=PREFIX, ancestor=IMAGE (the image as typed, its ID or ID prefix), exited=CODE
  * - label=KEY or label=KEY=VALUE, label!=... (prune only in docker; accepted for both)
  * - until=TIMESTAMP|DURATION (created before; prune only)
+ * - health=starting|healthy|unhealthy|none (none: no health check, or not running)
  * Errors: invalid_argument "invalid filter 'x'" for a malformed or unknown filter (docker's text).
  */
 import { SbxError } from './errors.js';
+import { parseGoDuration } from './units.js';
 
 export type Filters = Map<string, string[]>;
 
@@ -24,8 +26,10 @@ export interface FilterableContainer {
   state: string;
   exitCode?: number;
   labels?: Record<string, string>;
+  health?: string;
 }
 
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 /** Parse `KEY=VALUE` strings; `allowed` names the keys this verb accepts. @throws invalid_argument */
@@ -39,6 +43,7 @@ export function parseFilters(args: string[], allowed: readonly string[]): Filter
     if (key === 'status' && !STATUSES.includes(value)) throw new SbxError('invalid_argument', `invalid filter 'status=${value}'`);
     if (key === 'exited' && !/^-?\d+$/.test(value)) throw new SbxError('invalid_argument', `invalid filter 'exited=${value}'`);
     if (key === 'until') untilTime(value);
+    if (key === 'health' && !HEALTH.includes(value)) throw new SbxError('invalid_argument', `Unrecognised filter value for health: ${value}`);
     out.set(key, [...(out.get(key) ?? []), value]);
   }
   return out;
@@ -47,18 +52,11 @@ export function parseFilters(args: string[], allowed: readonly string[]): Filter
 /** docker's until= value: a Unix timestamp (seconds, fractions allowed), an RFC 3339 date, or a Go duration before now. */
 export function untilTime(v: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.test(v) ? goDuration(v) : undefined;
-  if (d !== undefined) return now - d;
+  const d = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.test(v) ? parseGoDuration(v) : undefined;
+  if (d !== undefined) return now - d / 1e6;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new SbxError('invalid_argument', `invalid filter 'until=${v}': not a timestamp or duration`);
   return t;
-}
-
-function goDuration(v: string): number {
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let ms = 0;
-  for (const [, n, u] of v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * unit[u!]!;
-  return ms;
 }
 
 function pattern(v: string): RegExp {
@@ -81,6 +79,7 @@ export function matchContainer(f: Filters, c: FilterableContainer, now = Date.no
     && any('id', (v) => c.id.startsWith(v))
     && any('ancestor', (v) => v === c.image || c.image.startsWith(`${v}:`) || (/^(sha256:)?[a-f0-9]{4,}$/.test(v) && short(c.imageId).startsWith(short(v))))
     && any('exited', (v) => c.state === 'exited' && c.exitCode === Number(v))
+    && any('health', (v) => (c.health ?? 'none') === v)
     && (!f.has('label') || f.get('label')!.every((v) => labelMatches(labels, v)))
     && (!f.has('label!') || f.get('label!')!.every((v) => !labelMatches(labels, v)))
     && any('until', (v) => Date.parse(c.created) < untilTime(v, now));

@@ -25,8 +25,11 @@ export interface ImageInspect {
   Parent: string;
   Comment: string;
   Created: string;
+  /** Always "" (sbx is not docker). */
+  DockerVersion: string;
   Author: string;
-  Config: ContainerConfig;
+  /** The image's config with docker's zero values for the fields it lacks (docker's container.Config). */
+  Config: Record<string, unknown>;
   Architecture: string;
   Variant?: string;
   Os: string;

@@ -27,3 +27,6 @@ export * from './ui.js';
 export * from './layers.js';
 export * from './time.js';
 export * from './events.js';
+export * from './resources.js';
+export * from './health.js';
+export * from './host-config.js';

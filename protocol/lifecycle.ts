@@ -11,7 +11,7 @@
  *   sent and the container thawed so it can take it (docker's). exec into it is refused.
  * - top runs the host's `ps` with `psArgs` (default "-ef") and keeps the rows whose PID column is
  *   a process of the container: docker's ContainerTopOKBody.
- * - update changes memory, pids limit, CPU quota and restart policy of a running or stopped
+ * - update changes memory, pids limit, the CPU and memory controls of ResourceOptions and restart policy of a running or stopped
  *   container: the records at once (kept for the next start), the cgroups of a running one too.
  *   0 lifts a limit. docker's rules: memory at least 6 MB, CPUs from 0.01 to the host's count,
  *   no restart policy for an --rm container (failed_precondition).
@@ -22,19 +22,19 @@
  */
 import { route } from './api.js';
 import { restartPolicyType, type RestartPolicyRequest } from './restart.js';
+import { resourceOptionFields, type ResourceOptions } from './resources.js';
 import { int, intIn, opt, str, uint } from './validate.js';
 
 /** docker's ContainerTopOKBody: the ps header split into titles, one row of strings per process. */
 export interface TopResult { Titles: string[]; Processes: string[][] }
 
-export interface UpdateRequest {
+/** ResourceOptions (resources.ts): --cpus, --cpu-shares, --cpuset-*, --memory-swap, --memory-reservation. */
+export interface UpdateRequest extends ResourceOptions {
   id: string;
   /** Bytes; 0: no limit. */
   memory?: number;
   /** 0: no limit. */
   pidsLimit?: number;
-  /** Billionths of a CPU (--cpus × 1e9); 0: no quota. */
-  nanoCpus?: number;
   restartPolicy?: RestartPolicyRequest;
 }
 
@@ -66,7 +66,7 @@ export const ContainerLifecycle = {
   unpause: route<{ id: string }, void>('POST', '/v1/containers/:id/unpause', 'json', { id: str }),
   top: route<{ id: string; psArgs?: string }, TopResult>('GET', '/v1/containers/:id/top', 'json', { id: str, psArgs: opt(str) }),
   update: route<UpdateRequest, { Warnings: string[] }>('POST', '/v1/containers/:id/update', 'json', {
-    id: str, memory: opt(uint), pidsLimit: opt(int), nanoCpus: opt(uint), restartPolicy: opt(restartPolicyType),
+    id: str, memory: opt(uint), pidsLimit: opt(int), ...resourceOptionFields, restartPolicy: opt(restartPolicyType),
   }),
   stats: route<{ id: string }, StatsSample>('GET', '/v1/containers/:id/stats', 'json', { id: str }),
 } as const;

@@ -9,17 +9,7 @@
  * without fraction and zone (no zone: the local zone, as docker); a unix timestamp `SECONDS[.NANOS]`
  * passes as it is. Errors are plain Error with docker's wording (the caller makes it a flag error).
  */
-
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** Go's time.ParseDuration in nanoseconds; undefined when `s` is not a duration. */
-export function parseGoDuration(s: string): number | undefined {
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(s);
-  if (!m) return s === '0' ? 0 : undefined;
-  let total = 0;
-  for (const [, num, unit] of s.slice(m[1]!.length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(num) * UNIT_NS[unit!]!;
-  return m[1] === '-' ? -total : total;
-}
+import { parseGoDuration } from './units.js';
 
 /** "SECONDS[.NANOS]" (docker's API form) → nanoseconds; undefined when malformed. */
 export function parseUnixTime(s: string): bigint | undefined {

@@ -50,13 +50,28 @@ s('name (a pattern), id (a prefix), ancestor (name or image ID), exited, label',
   assert.equal(await names(d.root, '-a', '--filter', 'name=-1'), ['new-1', 'ok-1', 'web-1']);
   assert.equal(await names(d.root, '-a', '--filter', 'name=^/b'), ['bad-3']);
   assert.equal(await names(d.root, '-a', '--filter', `id=${ids['new-1']!.slice(0, 10)}`), ['new-1']);
-  assert.equal(await names(d.root, '-a', '--filter', 'ancestor=other:1'), ['new-1']);
+  // a tag resolves to its image ID, as docker's: other:1 is busybox's image, so every container matches
+  assert.equal(await names(d.root, '-a', '--filter', 'ancestor=other:1'), ['bad-3', 'new-1', 'ok-1', 'web-1']);
   assert.equal(await names(d.root, '-a', '--filter', `ancestor=${image.slice(7, 19)}`), ['bad-3', 'new-1', 'ok-1', 'web-1']);
   assert.equal(await names(d.root, '-a', '--filter', 'exited=3'), ['bad-3']);
   assert.equal(await names(d.root, '-a', '--filter', 'exited=0', '--filter', 'exited=3'), ['bad-3', 'ok-1']);
   assert.equal(await names(d.root, '-a', '--filter', 'label=tier'), [], 'no container has labels');
   // -q prints the same selection.
   assert.is(await ok(d.root, ['ps', '-q', '--filter', 'status=created']), `${ids['new-1']!.slice(0, 12)}\n`);
+}));
+
+s('ancestor= matches containers of images built on the ancestor, not the other way round; an unknown image matches nothing', privileged(async ({ d }) => {
+  await ok(d.root, ['run', '--name', 'edit', 'busybox', 'sh', '-c', 'echo hi > /made']);
+  await ok(d.root, ['commit', 'edit', 'child:1']);
+  await ok(d.root, ['create', '--name', 'kid', 'child:1', 'true']);
+  try {
+    assert.equal(await names(d.root, '-a', '--filter', 'ancestor=busybox'), ['bad-3', 'edit', 'kid', 'new-1', 'ok-1', 'web-1']);
+    assert.equal(await names(d.root, '-a', '--filter', 'ancestor=child:1'), ['kid']);
+    assert.equal(await names(d.root, '-a', '--filter', 'ancestor=nosuch:9'), []);
+    assert.equal(await names(d.root, '-a', '--filter', 'ancestor=child:1', '--filter', 'ancestor=nosuch:9'), ['kid']);
+  } finally {
+    await ok(d.root, ['rm', 'kid', 'edit']);
+  }
 }));
 
 s('different keys AND', privileged(async ({ d, image }) => {

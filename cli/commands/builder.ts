@@ -6,6 +6,7 @@ import { confirm } from '../prompt.js';
 
 export const command: Command = {
   name: 'builder',
+  subcommands: ['prune'],
   summary: 'Manage builds (prune: remove build cache)',
   usage: 'sbx builder prune [-a|--all] [-f|--force]',
   options: {

@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, Loader> = {
   builder: () => import('./builder.js'),
   changes: () => import('./changes.js'),
   commit: () => import('./commit.js'),
+  completion: () => import('./completion.js'),
   'container-prune': () => import('./container-prune.js'),
   cp: () => import('./cp.js'),
   create: () => import('./create.js'),

@@ -12,6 +12,7 @@ const USAGE = 'sbx network create|ls|inspect|rm|prune|connect|disconnect [OPTION
 
 export const command: Command = {
   name: 'network',
+  subcommands: ['create', 'ls', 'inspect', 'rm', 'prune', 'connect', 'disconnect'],
   summary: 'Manage networks (create, ls, inspect, rm, prune, connect, disconnect)',
   usage: USAGE,
   options: {

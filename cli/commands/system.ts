@@ -10,6 +10,7 @@ function reclaimable(r: UsageRow, percent: boolean): string {
 
 export const command: Command = {
   name: 'system',
+  subcommands: ['df'],
   summary: 'Manage sbx (df: show disk usage)',
   usage: 'sbx system df',
   options: {},

@@ -8,6 +8,7 @@ const USAGE = 'sbx volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] 
 
 export const command: Command = {
   name: 'volume',
+  subcommands: ['create', 'ls', 'inspect', 'rm', 'prune'],
   summary: 'Manage volumes (create, ls, inspect, rm, prune)',
   usage: USAGE,
   options: {

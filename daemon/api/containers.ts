@@ -4,7 +4,7 @@
  * protocol/containers.ts and protocol/lifecycle.ts (the router does it).
  */
 import { ContainerLifecycle, Containers, Sessions } from '../../protocol/index.js';
-import { inspectContainer, listContainers } from '../containers/describe.js';
+import { inspectContainer, psContainers } from '../containers/describe.js';
 import { pauseContainer, renameContainer, restartContainer, unpauseContainer, waitContainer } from '../containers/lifecycle.js';
 import { containerLogs } from '../containers/logs.js';
 import { containerTop } from '../containers/top.js';
@@ -18,7 +18,7 @@ export function registerContainers(api: ApiServer, s: Services): void {
   const m = s.containers;
   api.router
     .on(Containers.create, async (req) => m.create(req))
-    .on(Containers.list, async (req) => listContainers(m, !!req.all, req.filters ?? []))
+    .on(Containers.list, async (req) => psContainers(m, s, !!req.all, req.filters ?? []))
     .on(Containers.inspect, async (req) => inspectContainer(m, req.id))
     .on(Containers.start, async (req) => m.start(req.id))
     .on(Containers.stop, async (req) => m.stop(req.id, req.timeout))

@@ -1,7 +1,7 @@
 /** A container as the manager holds it in memory: its records, its main session, its log. */
 import type { ContainerConfigRecord, ContainerStateRecord } from './records.js';
 import type { LogWriter } from './logfile.js';
-import type { PortMapping } from '../../protocol/index.js';
+import type { HealthState, PortMapping } from '../../protocol/index.js';
 import type { Session } from '../sessions/session.js';
 import type { Endpoint } from '../networks/networks.js';
 
@@ -24,4 +24,6 @@ export interface Container {
   published?: PortMapping[];
   /** While it runs: the networks it is on (name → its endpoint, interface, and how to leave at exit). */
   nets?: Map<string, { endpoint: Endpoint; ifname: string; leave: () => Promise<void> }>;
+  /** From its start on, when it has a health check (health.ts). */
+  health?: HealthState;
 }

@@ -16,6 +16,8 @@ import type { BindMount } from '../runtime/runtime.js';
 import type { SecurityChoice, SecurityOptions } from './security.js';
 import { mergeEnv } from './spec.js';
 import { runRecord, type RunChoice } from './run-options.js';
+import { mergeHealthcheck } from './health.js';
+import type { ResourceOptions } from '../../protocol/index.js';
 
 export interface CreateChoices {
   id: string;
@@ -24,8 +26,9 @@ export interface CreateChoices {
   cmd: string[];
   sec: SecurityOptions;
   security: SecurityChoice;
-  /** The checked run options (run-options.ts). */
+  /** The checked run options (run-options.ts) and CPU/memory controls (resources.ts). */
   run: RunChoice;
+  resources: ResourceOptions;
   /** Host paths bound in (the builder's RUN --mount). */
   mounts?: BindMount[];
 }
@@ -38,12 +41,13 @@ export function configRecord(req: CreateContainerRequest, image: ResolvedImage, 
     imageDigests: [...new Set([image.configDigest, image.descriptor.digest, image.target.digest])],
     entrypoint: k.entrypoint, cmd: k.cmd, env: mergeEnv(cfg.Env ?? [], req.env ?? []), workdir: req.workdir ?? cfg.WorkingDir ?? '', user: req.user ?? cfg.User ?? '',
     hostname: req.hostname ?? id.slice(0, 12), tty: !!req.tty, openStdin: !!req.openStdin,
-    network: req.network ?? 'bridge', memory: req.memory ?? 0, pidsLimit: req.pidsLimit ?? 0, init: !!req.init,
+    network: req.network ?? 'bridge', memory: req.memory ?? 0, pidsLimit: Math.max(0, req.pidsLimit ?? 0), init: !!req.init,
     autoRemove: !!req.autoRemove, stopSignal: normalizeSignal(cfg.StopSignal ?? 'SIGTERM') ?? 'SIGTERM',
   };
   if (req.consoleSize) config.consoleSize = req.consoleSize;
   const ports = [...req.ports ?? [], ...req.publishAll ? exposedPorts(cfg.ExposedPorts) : []];
   if (ports.length) config.ports = ports;
+  if (req.publishAll) config.publishAll = true;
   if (req.networkAliases?.length) config.networkAliases = req.networkAliases;
   if (req.extraHosts?.length) config.extraHosts = req.extraHosts;
   if (req.dns?.length || req.dnsSearch?.length || req.dnsOptions?.length) config.dns = { servers: req.dns ?? [], search: req.dnsSearch ?? [], options: req.dnsOptions ?? [] };
@@ -56,7 +60,9 @@ export function configRecord(req: CreateContainerRequest, image: ResolvedImage, 
   if (req.binds?.length) config.binds = req.binds;
   if (req.volumesFrom?.length) config.volumesFrom = req.volumesFrom;
   if (req.restartPolicy) config.restartPolicy = validateRestartPolicy(req.restartPolicy);
-  Object.assign(config, runRecord(k.run, cfg));
+  Object.assign(config, runRecord(k.run, cfg), k.resources);
+  const health = mergeHealthcheck(req.healthcheck, cfg.Healthcheck);
+  if (health) config.healthcheck = health;
   return config;
 }
 

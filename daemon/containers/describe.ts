@@ -1,13 +1,16 @@
 /** The containers as `sbx ps` rows and docker's inspect JSON, shaped from the manager's records. */
-import { humanDuration, matchContainer, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { FIXED_HOST_CONFIG, healthSuffix, humanDuration, matchContainer, type EndpointSettings, parseFilters, type PortMapping, type ContainerInspect, type ContainerState, type ContainerSummary } from '../../protocol/index.js';
+import { resolveImage, type ImageStores } from '../images/resolve.js';
 import type { Container } from './container.js';
 import type { ContainerManager } from './manager.js';
 import { describeMounts } from './mounts.js';
 import { runHostInspect, runInspect } from './run-options.js';
-import type { ContainerStateRecord } from './records.js';
+import { resourcesInspect } from './resources.js';
+import { logPath, type ContainerStateRecord } from './records.js';
+import { join } from 'node:path';
 
 /** The keys `ps --filter` takes (docker's, those sbx has). */
-const PS_FILTERS = ['status', 'name', 'label', 'ancestor', 'id', 'exited'] as const;
+const PS_FILTERS = ['status', 'name', 'label', 'ancestor', 'id', 'exited', 'health'] as const;
 
 /**
  * Running containers (all: every one) passing docker's `ps` filters, newest first. A status
@@ -21,16 +24,41 @@ export function listContainers(m: ContainerManager, all = false, filterArgs: str
     .sort((a, b) => b.config.created.localeCompare(a.config.created))
     .map((c) => ({ c, row: summary(c) }))
     // Labels where the container record has them (the run flag that sets them comes with --label).
-    .filter(({ c, row }) => matchContainer(filters, { ...row, labels: (c.config as { labels?: Record<string, string> }).labels }))
+    .filter(({ c, row }) => matchContainer(filters, { ...row, labels: c.config.labels }))
     .map(({ row }) => row);
+}
+
+/**
+ * `ps` as docker's: listContainers, with ancestor=IMAGE resolved to the image's ID, so that a
+ * container matches when its image is that image or one built on it (its layers start with the
+ * ancestor's); the value as typed still matches too. An ancestor that names no image matches nothing.
+ */
+export async function psContainers(m: ContainerManager, images: ImageStores, all = false, filterArgs: string[] = []): Promise<ContainerSummary[]> {
+  const ancestors = filterArgs.filter((f) => f.startsWith('ancestor=')).map((f) => f.slice('ancestor='.length));
+  const rows = listContainers(m, all, filterArgs.filter((f) => !f.startsWith('ancestor=')));
+  if (!ancestors.length) return rows;
+  const seen = new Map<string, Promise<{ id: string; layers: string[] } | undefined>>();
+  const image = (ref: string): Promise<{ id: string; layers: string[] } | undefined> => {
+    if (!seen.has(ref)) seen.set(ref, resolveImage(images, ref).then((i) => ({ id: i.configDigest, layers: i.config.rootfs.diff_ids }), () => undefined));
+    return seen.get(ref)!;
+  };
+  const wanted = (await Promise.all(ancestors.map(image))).filter((w) => w !== undefined);
+  const out: ContainerSummary[] = [];
+  for (const row of rows) {
+    if (ancestors.some((v) => matchContainer(new Map([['ancestor', [v]]]), row))) { out.push(row); continue; }
+    const mine = wanted.length ? await image(row.imageId) : undefined;
+    if (mine && wanted.some((w) => w.id === mine.id || (w.layers.length > 0 && w.layers.every((d, i) => mine.layers[i] === d)))) out.push(row);
+  }
+  return out;
 }
 
 function summary(c: Container): ContainerSummary {
   const row: ContainerSummary = {
     id: c.config.id, name: c.config.name, image: c.config.image, imageId: c.config.imageId,
     command: [...c.config.entrypoint, ...c.config.cmd].join(' '), created: c.config.created,
-    state: shownState(c.state), status: statusText(c.state),
+    state: shownState(c.state), status: statusText(c.state) + (c.state.status === 'running' ? healthSuffix(c.health?.Status) : ''),
   };
+  if (c.state.status === 'running' && c.health) row.health = c.health.Status;
   if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
   const ports = c.published ?? c.config.ports;
   if (ports?.length) row.ports = ports;
@@ -48,16 +76,22 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     State: {
       Status: shownState(c.state), Running: c.state.status === 'running', Paused: !!c.state.paused, OOMKilled: c.state.oomKilled,
       Pid: c.state.pid, ExitCode: c.state.exitCode, Error: c.state.error, StartedAt: c.state.startedAt, FinishedAt: c.state.finishedAt,
-      Restarting: !!c.state.restarting,
+      Restarting: !!c.state.restarting, Dead: false,
+      ...(c.health ? { Health: { ...c.health, Log: [...c.health.Log] } } : {}),
     },
     RestartCount: c.state.restartCount ?? 0,
+    ResolvConfPath: join(c.dir, 'resolv.conf'), HostnamePath: join(c.dir, 'hostname'), HostsPath: join(c.dir, 'hosts'), LogPath: logPath(c.dir),
+    Driver: '', Platform: 'linux', MountLabel: '', ProcessLabel: '', AppArmorProfile: '', ExecIDs: null,
     Config: {
       Image: cfg.image, Hostname: cfg.hostname, User: cfg.user, Env: cfg.env, Cmd: cfg.cmd,
       Entrypoint: cfg.entrypoint.length ? cfg.entrypoint : null, WorkingDir: cfg.workdir, Tty: cfg.tty, OpenStdin: cfg.openStdin,
+      Domainname: '', AttachStdin: cfg.openStdin, AttachStdout: false, AttachStderr: false, StdinOnce: false, Volumes: null, OnBuild: null,
+      ...(cfg.healthcheck ? { Healthcheck: cfg.healthcheck } : {}),
       ...runInspect(cfg),
     },
-    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit, NanoCpus: cfg.nanoCpus ?? 0,
-      RestartPolicy: cfg.restartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, Init: cfg.init, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
+    HostConfig: { NetworkMode: cfg.network, Memory: cfg.memory, PidsLimit: cfg.pidsLimit || null, ...resourcesInspect(cfg), ...FIXED_HOST_CONFIG,
+      PublishAllPorts: !!cfg.publishAll, ConsoleSize: [cfg.consoleSize?.rows ?? 0, cfg.consoleSize?.cols ?? 0],
+      RestartPolicy: cfg.restartPolicy ?? { Name: 'no', MaximumRetryCount: 0 }, Init: cfg.init || null, AutoRemove: cfg.autoRemove, PortBindings: portMap(cfg.ports ?? [], true),
       Privileged: !!cfg.privileged, CapAdd: cfg.capAdd ?? null, CapDrop: cfg.capDrop ?? null,
       Devices: (cfg.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer, CgroupPermissions: d.cgroupPermissions })),
       SecurityOpt: cfg.securityOpt ?? null,
@@ -74,9 +108,12 @@ export async function inspectContainer(m: ContainerManager, ref: string): Promis
     const data: Record<string, string> = { UpperDir: r.upperdir, LowerDir: r.lowerdirs.join(':') };
     if (r.workdir) data.WorkDir = r.workdir;
     out.GraphDriver = { Name: r.driver, Data: data };
+    out.Driver = r.driver;
   } catch { /* no rootfs */ }
   return out;
 }
+
+const NO_ENDPOINT: EndpointSettings = { NetworkID: '', EndpointID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null, IPAMConfig: null, Links: null, DNSNames: null };
 
 /** docker's NetworkSettings: the endpoint while running on a network, the published ports. */
 function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
@@ -85,15 +122,16 @@ function networkSettings(c: Container): ContainerInspect['NetworkSettings'] {
   const networks: ContainerInspect['NetworkSettings']['Networks'] = {};
   const mode = c.config.network;
   for (const { endpoint: x } of c.nets?.values() ?? []) {
-    networks[x.network] = { NetworkID: x.networkId, IPAddress: x.address, IPPrefixLen: x.prefix, Gateway: x.gateway, MacAddress: x.mac, Aliases: x.aliases.length ? x.aliases : null };
+    networks[x.network] = { ...NO_ENDPOINT, NetworkID: x.networkId, IPAddress: x.address, IPPrefixLen: x.prefix, Gateway: x.gateway, MacAddress: x.mac, Aliases: x.aliases.length ? x.aliases : null };
   }
-  if (mode === 'none' || mode === 'host') networks[mode] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: null };
+  if (mode === 'none' || mode === 'host') networks[mode] = NO_ENDPOINT;
   // networks it will join when started (docker lists them for a created or stopped container, without an address)
   const aliases = c.config.networkAliases?.length ? c.config.networkAliases : null;
   for (const n of [mode, ...c.config.networks ?? []]) {
-    if (n !== 'none' && n !== 'host' && n !== 'default' && !n.startsWith('container:') && !networks[n]) networks[n] = { NetworkID: '', IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Aliases: aliases };
+    if (n !== 'none' && n !== 'host' && n !== 'default' && !n.startsWith('container:') && !networks[n]) networks[n] = { ...NO_ENDPOINT, Aliases: aliases };
   }
   return {
+    Bridge: '', SandboxID: '', SandboxKey: '', EndpointID: '',
     IPAddress: e && e.network === 'bridge' ? e.address : '', IPPrefixLen: e && e.network === 'bridge' ? e.prefix : 0,
     Gateway: e && e.network === 'bridge' ? e.gateway : '', MacAddress: e && e.network === 'bridge' ? e.mac : '', Ports: ports, Networks: networks,
   };

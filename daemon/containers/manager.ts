@@ -57,6 +57,8 @@ import { ContainerSessions } from './sessions.js';
 import { RestartPolicies } from './restart.js';
 import { validateCreate } from './validate.js';
 import { checkRunOptions } from './run-options.js';
+import { checkResources } from './resources.js';
+import { checkHealth } from './health.js';
 import { inheritMounts, planMounts, removeAnonymousVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { EventSink } from '../events/bus.js';
@@ -93,6 +95,7 @@ export class ContainerManager {
     this.events = this.emitter;
     this.sessions = new ContainerSessions(s, runtime, (c, sig) => this.signal(c, sig), (c, action, extra) => this.announce(c, action, extra));
     this.restarts = new RestartPolicies((id) => this.start(id, true), s.log);
+    checkHealth(this.events, { runtime, rootfs: (id) => rootfsOf(s, id), log: s.log }, (id) => this.byId.get(id));
   }
 
   /** Load records; containers recorded running whose process is gone become exited (recover.ts). */
@@ -174,6 +177,7 @@ export class ContainerManager {
     validateNetwork(this.s.networks, req, (ref) => this.get(ref));
     const security = securityChoice(req);
     const run = checkRunOptions(req);
+    const resources = checkResources(req);
     const image = await resolveImage(this.s, req.image);
     const cfg = image.config.config ?? {};
     const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
@@ -189,7 +193,7 @@ export class ContainerManager {
         throw new SbxError('already_exists', `create container: the name "/${req.name}" is already in use by container ${other.config.id}; remove or rename that container to reuse the name`);
       }
       const name = req.name ?? randomName(taken);
-      const config = configRecord(req, image, { id, name, entrypoint, cmd, sec, security, run, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
+      const config = configRecord(req, image, { id, name, entrypoint, cmd, sec, security, run, resources, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
       const dir = await writeContainer(this.s, this.root, config, image, plan);
       this.byId.set(id, { config, state: newState(), dir, pid1: 0, execs: 0, exited: [] });
       // the main session exists from create on, so a client can attach before start

@@ -5,7 +5,7 @@
  * point). JSON files are replaced atomically.
  */
 import { join } from 'node:path';
-import { type ContainerState, type DeviceMapping, type NetworkMode, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
+import { type ContainerState, type HealthConfig, type DeviceMapping, type NetworkMode, type PortMapping, type RestartPolicy, type Size } from '../../protocol/index.js';
 import type { BindMount, Ulimit } from '../runtime/runtime.js';
 import { readJSON, writeJSON } from '../util/fs.js';
 import type { MountRecord } from './mounts.js';
@@ -39,6 +39,12 @@ export interface ContainerConfigRecord {
   pidsLimit: number;
   /** CPU quota in billionths of a CPU (--cpus × 1e9; `sbx update --cpus`); absent or 0: none. */
   nanoCpus?: number;
+  /** --cpu-shares, --cpuset-cpus/-mems, --memory-swap (docker's resolved total: 2 × memory by default), --memory-reservation (resources.ts); absent: none. */
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  memorySwap?: number;
+  memoryReservation?: number;
   /** --restart (protocol/restart.ts); absent: "no". */
   restartPolicy?: RestartPolicy;
   init: boolean;
@@ -46,6 +52,8 @@ export interface ContainerConfigRecord {
   stopSignal: string;
   consoleSize?: Size;
   ports?: PortMapping[];
+  /** -P was given (its ports are in `ports`). */
+  publishAll?: boolean;
   /** --privileged, --cap-add, --cap-drop (normalized names), --device; absent in older records. */
   privileged?: boolean;
   capAdd?: string[];
@@ -67,6 +75,8 @@ export interface ContainerConfigRecord {
   shmSize?: number;
   groupAdd?: string[];
   ulimits?: Ulimit[];
+  /** The health check in force: the request's over the image's (health.ts); absent: none. */
+  healthcheck?: HealthConfig;
 }
 
 export interface ContainerStateRecord {

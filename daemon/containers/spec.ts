@@ -9,6 +9,7 @@ import type { Container } from './container.js';
 import type { VolumeStore } from '../volumes/store.js';
 import { bindsFor, tmpfsFor } from './mounts.js';
 import type { ContainerConfigRecord } from './records.js';
+import { resourceSpec } from './resources.js';
 import { seccompOf } from './security.js';
 import { resolveGroups, resolveUser } from './user.js';
 
@@ -53,8 +54,7 @@ export async function specsFor(c: Container, rootfs: Rootfs, p: ProcessChoice, f
   if (!has('HOME')) full.push(`HOME=${u.home}`);
   const spec: ContainerSpec = {
     id: c.config.id, stateDir: c.dir, rootfs: rootfs.mounts, hostname: c.config.hostname, network: c.config.network === 'host' ? 'host' : 'none', init: false,
-    ...(c.config.memory ? { memory: c.config.memory } : {}), ...(c.config.pidsLimit ? { pidsLimit: c.config.pidsLimit } : {}),
-    ...(c.config.nanoCpus ? { nanoCpus: c.config.nanoCpus } : {}),
+    ...resourceSpec(c.config),
     ...(c.config.privileged ? { privileged: true } : {}), ...(c.config.capAdd ? { capAdd: c.config.capAdd } : {}),
     ...(c.config.capDrop ? { capDrop: c.config.capDrop } : {}), ...(c.config.devices ? { devices: c.config.devices } : {}),
     ...(c.config.mounts?.length ? { mounts: c.config.mounts } : {}),

@@ -12,7 +12,8 @@ export function validateCreate(req: CreateContainerRequest): void {
   }
   if (req.workdir !== undefined && !req.workdir.startsWith('/')) throw new SbxError('invalid_argument', `create container: the working directory "${req.workdir}" is invalid, it needs to be an absolute path`);
   if (req.memory !== undefined && (!Number.isSafeInteger(req.memory) || req.memory < 6 * 1024 * 1024)) throw new SbxError('invalid_argument', 'create container: minimum memory limit allowed is 6MB');
-  if (req.pidsLimit !== undefined && (!Number.isSafeInteger(req.pidsLimit) || req.pidsLimit < 1)) throw new SbxError('invalid_argument', 'create container: the pids limit must be a positive integer');
+  // docker: 0 and -1 (any negative) mean no limit
+  if (req.pidsLimit !== undefined && !Number.isSafeInteger(req.pidsLimit)) throw new SbxError('invalid_argument', 'create container: the pids limit must be an integer (0 or -1: no limit)');
   if (req.user !== undefined && !/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(req.user)) throw new SbxError('invalid_argument', `create container: invalid user ${JSON.stringify(req.user)} (want UID[:GID] or NAME[:GROUP])`);
   for (const a of [...(req.cmd ?? []), ...(req.entrypoint ?? [])]) if (typeof a !== 'string') throw new SbxError('invalid_argument', 'create container: command arguments must be strings');
   for (const p of req.ports ?? []) {

@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import type { ContainerConfig, HealthConfig } from '../../protocol/index.js';
 import type { SbxError } from '../../protocol/index.js';
+import { parseGoDuration } from '../../protocol/index.js';
 
 export type Bad = (why: string) => SbxError;
 
@@ -79,22 +80,10 @@ export function setCommand(c: ContainerConfig, which: 'CMD' | 'ENTRYPOINT', argv
   if (!cmdSet) c.Cmd = null;
 }
 
-const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds. */
+/** A Go duration ("30s", "1m30s", "500ms") in nanoseconds; negative ones are malformed here. */
 export function parseDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let i = 0;
-  while (i < s.length) {
-    re.lastIndex = i;
-    const m = re.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * UNIT_NS[m[2]!]!;
-    i = re.lastIndex;
-  }
-  return s.length ? Math.round(total) : undefined;
+  const ns = parseGoDuration(s);
+  return ns === undefined || ns < 0 ? undefined : ns;
 }
 
 /** A JSON array of strings, or undefined when the text is not JSON (then it is the shell form). */

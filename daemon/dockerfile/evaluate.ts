@@ -10,7 +10,7 @@
  * the stage's ARGs with values, overridden by its ENV (reference.md "Using ARG variables").
  */
 import { posix } from 'node:path';
-import { SbxError, type ContainerConfig } from '../../protocol/index.js';
+import { SbxError, formatGoDuration, type ContainerConfig } from '../../protocol/index.js';
 import { addExposed, addLabels, addVolumes, healthcheck, setCommand, setEnv, setStopSignal, setWorkdir, withShell, type Bad } from './dispatch.js';
 import { envVars, expand, expandWords } from './expand.js';
 import { fail } from './lexer.js';
@@ -210,17 +210,8 @@ function goQuoteList(argv: readonly string[]): string {
   return `[${argv.map((a) => JSON.stringify(a)).join(' ')}]`;
 }
 
-/** Go's time.Duration String(): 0s, 500ms, 1.5s, 1m30s, 1h0m0s. */
-export function goDuration(ns: number | undefined): string {
-  if (!ns) return '0s';
-  if (ns < 1e9) {
-    for (const [unit, size] of [['ms', 1e6], ['µs', 1e3], ['ns', 1]] as const) if (ns >= size) return `${+(ns / size).toFixed(6)}${unit}`;
-  }
-  const h = Math.floor(ns / 3600e9);
-  const m = Math.floor((ns % 3600e9) / 60e9);
-  const s = +((ns % 60e9) / 1e9).toFixed(9);
-  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
-}
+/** Go's time.Duration String() (protocol/units.ts). */
+export const goDuration = formatGoDuration;
 
 function rethrow(instr: Instruction, e: unknown): unknown {
   if (e instanceof SbxError && !e.message.startsWith(`${instr.src.file}:`)) return fail(instr.src, e.message);

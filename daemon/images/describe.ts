@@ -46,8 +46,14 @@ export function inspect(img: LoadedImage, names: string[], lastTagTime = '', rep
     Parent: '',
     Comment: last?.comment ?? '',
     Created: img.config.created ?? '',
+    DockerVersion: '',
     Author: img.config.author ?? '',
-    Config: img.config.config ?? {},
+    // docker shows its container.Config struct: every field, zero when the image has none
+    Config: {
+      Hostname: '', Domainname: '', User: '', AttachStdin: false, AttachStdout: false, AttachStderr: false, Tty: false, OpenStdin: false,
+      StdinOnce: false, Env: null, Cmd: null, Image: '', Volumes: null, WorkingDir: '', Entrypoint: null, OnBuild: null, Labels: null,
+      ...img.config.config,
+    },
     Architecture: img.config.architecture,
     ...(img.config.variant ? { Variant: img.config.variant } : {}),
     Os: img.config.os,

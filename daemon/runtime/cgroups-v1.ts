@@ -1,24 +1,25 @@
 /**
  * Per-container groups on a v1 or hybrid host (this machine kind: v1 controllers under
- * /sys/fs/cgroup/<controller>): memory (limit + OOM count), pids (limit), freezer (commit --pause)
- * and devices (allow list) under sbx/<id>; cpu (the CFS quota) only once a quota is asked for.
+ * /sys/fs/cgroup/<controller>): memory (limit, memsw, soft limit, OOM count), pids (limit), freezer
+ * (commit --pause) and devices (allow list) under sbx/<id>; cpu (CFS quota, shares) and cpuset only
+ * once one of their limits is asked for.
  * Controllers that are missing are skipped; a limit asked for on a host without its controller
  * is an `unavailable` error.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SbxError } from '../../protocol/index.js';
 import { totalmem } from 'node:os';
 import type { CgroupLimits, CgroupStats, Cgroups, ResourceUpdate } from './cgroups.js';
 
 const BASE = '/sys/fs/cgroup';
 const PARENT = 'sbx';
-export type Controller = 'memory' | 'pids' | 'freezer' | 'devices' | 'cpu';
-/** Made for every container; 'cpu' only with a quota (every group a process joins costs a start). */
+export type Controller = 'memory' | 'pids' | 'freezer' | 'devices' | 'cpu' | 'cpuset';
+/** Made for every container; 'cpu' and 'cpuset' only with their limits (every group a process joins costs a start). */
 const CONTROLLERS: Controller[] = ['memory', 'pids', 'freezer', 'devices'];
-const ALL: Controller[] = [...CONTROLLERS, 'cpu'];
+const ALL: Controller[] = [...CONTROLLERS, 'cpu', 'cpuset'];
 const CFS_PERIOD_US = 100_000;
 
 function dir(ctrl: Controller, id: string): string { return join(BASE, ctrl, PARENT, id); }
@@ -52,7 +53,7 @@ async function createCgroups(id: string, limits: CgroupLimits): Promise<string[]
   const dirs: string[] = [];
   for (const ctrl of CONTROLLERS) {
     if (!present(ctrl)) {
-      if (ctrl === 'memory' && limits.memory) throw new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
+      if (ctrl === 'memory' && (limits.memory || limits.memoryReservation)) throw new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
       if (ctrl === 'pids' && limits.pidsLimit) throw new SbxError('unavailable', `pids limit for container ${id}: no pids cgroup controller on this host`);
       continue;
     }
@@ -60,15 +61,19 @@ async function createCgroups(id: string, limits: CgroupLimits): Promise<string[]
     await mkdir(d, { recursive: true });
     dirs.push(d);
   }
-  if (limits.nanoCpus) dirs.push(await cpuGroup(id));
+  if (limits.nanoCpus || limits.cpuShares) dirs.push(await lazyGroup('cpu', id));
+  if (limits.cpusetCpus || limits.cpusetMems) dirs.push(await lazyGroup('cpuset', id));
   try {
     if (limits.nanoCpus) await setQuota(id, limits.nanoCpus);
+    if (limits.cpuShares) await writeFile(join(dir('cpu', id), 'cpu.shares'), String(limits.cpuShares));
+    if (limits.cpusetCpus || limits.cpusetMems) await setCpuset(id, limits);
     if (limits.memory && present('memory')) {
       const d = dir('memory', id);
       await writeFile(join(d, 'memory.limit_in_bytes'), String(limits.memory));
-      // no swapping around the limit, as docker with --memory-swap = --memory
-      if (existsSync(join(d, 'memory.memsw.limit_in_bytes'))) await writeFile(join(d, 'memory.memsw.limit_in_bytes'), String(limits.memory));
+      // memory + swap; without --memory-swap no swapping around the limit
+      if (existsSync(join(d, 'memory.memsw.limit_in_bytes'))) await writeFile(join(d, 'memory.memsw.limit_in_bytes'), String(limits.memorySwap ?? limits.memory));
     }
+    if (limits.memoryReservation && present('memory')) await writeFile(join(dir('memory', id), 'memory.soft_limit_in_bytes'), String(limits.memoryReservation));
     if (limits.pidsLimit && present('pids')) await writeFile(join(dir('pids', id), 'pids.max'), String(limits.pidsLimit));
     if (limits.devices && present('devices')) {
       // before any process joins: deny all (clears the inherited "a *:* rwm"), then allow the list
@@ -89,11 +94,33 @@ function cgroupDirs(id: string): string[] {
   return ALL.filter(present).map((c) => dir(c, id)).filter((d) => existsSync(d));
 }
 
-async function cpuGroup(id: string): Promise<string> {
-  if (!present('cpu')) throw new SbxError('unavailable', `cpu quota for container ${id}: no cpu cgroup controller on this host`);
-  const d = dir('cpu', id);
+/** The controller's name: /sys/fs/cgroup/<ctrl>/sbx/<id> shows as /sys/fs/cgroup/<ctrl> inside. */
+function viewName(d: string): string {
+  return d.slice(BASE.length + 1).split('/')[0]!;
+}
+
+/** A group made only when its limits are asked for (cpu, cpuset); cpuset's starts with the parent's CPUs and nodes. */
+async function lazyGroup(ctrl: 'cpu' | 'cpuset', id: string): Promise<string> {
+  if (!present(ctrl)) throw new SbxError('unavailable', `${ctrl === 'cpu' ? 'cpu quota or shares' : 'cpuset'} for container ${id}: no ${ctrl} cgroup controller on this host`);
+  const d = dir(ctrl, id);
   await mkdir(d, { recursive: true });
+  // a v1 cpuset group starts empty and takes no process until both files are set
+  if (ctrl === 'cpuset') for (const f of ['cpuset.cpus', 'cpuset.mems']) await inherit(dirname(d), f).then(() => inherit(d, f));
   return d;
+}
+
+async function inherit(d: string, file: string): Promise<void> {
+  if ((await readFile(join(d, file), 'utf8')).trim()) return;
+  await writeFile(join(d, file), (await readFile(join(dirname(d), file), 'utf8')).trim());
+}
+
+/** "" or absent: the parent's set. */
+async function setCpuset(id: string, l: Pick<CgroupLimits, 'cpusetCpus' | 'cpusetMems'>): Promise<void> {
+  const d = dir('cpuset', id);
+  for (const [file, v] of [['cpuset.cpus', l.cpusetCpus], ['cpuset.mems', l.cpusetMems]] as const) {
+    if (v === undefined) continue;
+    await writeFile(join(d, file), v || (await readFile(join(dirname(d), file), 'utf8')).trim());
+  }
 }
 
 /** nanoCpus 0: no quota. */
@@ -103,31 +130,45 @@ async function setQuota(id: string, nanoCpus: number): Promise<void> {
   await writeFile(join(d, 'cpu.cfs_quota_us'), nanoCpus ? String(Math.max(1000, Math.round(nanoCpus * CFS_PERIOD_US / 1e9))) : '-1');
 }
 
+/** A lazy group made by an update: the running processes are moved in. */
+async function lazyJoin(ctrl: 'cpu' | 'cpuset', id: string, pids: number[]): Promise<void> {
+  if (existsSync(dir(ctrl, id))) return;
+  const d = await lazyGroup(ctrl, id);
+  // twice: a process forked by one not yet moved lands in the parent group
+  for (let i = 0; i < 2; i++) for (const pid of pids) await writeFile(join(d, 'cgroup.procs'), String(pid)).catch(() => undefined);
+}
+
 async function update(id: string, limits: ResourceUpdate, pids: number[]): Promise<void> {
   if (!existsSync(dir('freezer', id)) && !existsSync(dir('memory', id))) throw new SbxError('failed_precondition', `update container ${id}: it has no cgroups (not running?)`);
+  const noMemory = (): SbxError => new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
   try {
-    if (limits.memory !== undefined) {
-      if (!present('memory')) throw new SbxError('unavailable', `memory limit for container ${id}: no memory cgroup controller on this host`);
+    if (limits.memory !== undefined || limits.memorySwap !== undefined) {
+      if (!present('memory')) throw noMemory();
       const d = dir('memory', id);
-      const v = limits.memory ? String(limits.memory) : '-1';
       const sw = join(d, 'memory.memsw.limit_in_bytes');
-      // memsw may never be below the limit: raise it first, lower it last
-      const cur = Number((await readFile(join(d, 'memory.limit_in_bytes'), 'utf8')).trim());
-      const raising = !limits.memory || limits.memory > cur;
-      if (raising && existsSync(sw)) await writeFile(sw, v);
-      await writeFile(join(d, 'memory.limit_in_bytes'), v);
-      if (!raising && existsSync(sw)) await writeFile(sw, v);
+      // memsw may never be below the limit: lift it, set the limit, then set it
+      if (existsSync(sw)) await writeFile(sw, '-1');
+      if (limits.memory !== undefined) await writeFile(join(d, 'memory.limit_in_bytes'), limits.memory ? String(limits.memory) : '-1');
+      const limit = limits.memory ?? Number((await readFile(join(d, 'memory.limit_in_bytes'), 'utf8')).trim());
+      const swap = limits.memorySwap ?? limit;
+      if (existsSync(sw) && limits.memory !== 0 && swap > 0) await writeFile(sw, String(swap));
+    }
+    if (limits.memoryReservation !== undefined) {
+      if (!present('memory')) throw noMemory();
+      await writeFile(join(dir('memory', id), 'memory.soft_limit_in_bytes'), limits.memoryReservation ? String(limits.memoryReservation) : '-1');
     }
     if (limits.pidsLimit !== undefined) {
       if (!present('pids')) throw new SbxError('unavailable', `pids limit for container ${id}: no pids cgroup controller on this host`);
       await writeFile(join(dir('pids', id), 'pids.max'), limits.pidsLimit ? String(limits.pidsLimit) : 'max');
     }
-    if (limits.nanoCpus !== undefined && (limits.nanoCpus || existsSync(dir('cpu', id)))) {
-      const fresh = !existsSync(dir('cpu', id));
-      const d = await cpuGroup(id);
-      await setQuota(id, limits.nanoCpus);
-      // twice: a process forked by one not yet moved lands in the parent group
-      if (fresh) for (let i = 0; i < 2; i++) for (const pid of pids) await writeFile(join(d, 'cgroup.procs'), String(pid)).catch(() => undefined);
+    if ((limits.nanoCpus || limits.cpuShares) || ((limits.nanoCpus !== undefined || limits.cpuShares !== undefined) && existsSync(dir('cpu', id)))) {
+      await lazyJoin('cpu', id, pids);
+      if (limits.nanoCpus !== undefined) await setQuota(id, limits.nanoCpus);
+      if (limits.cpuShares !== undefined) await writeFile(join(dir('cpu', id), 'cpu.shares'), String(limits.cpuShares || 1024));
+    }
+    if (limits.cpusetCpus || limits.cpusetMems || ((limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) && existsSync(dir('cpuset', id)))) {
+      await lazyJoin('cpuset', id, pids);
+      await setCpuset(id, limits);
     }
   } catch (e) {
     if (e instanceof SbxError) throw e;
@@ -200,5 +241,5 @@ async function removeCgroups(id: string): Promise<void> {
 }
 
 export const v1Cgroups: Cgroups = {
-  create: createCgroups, dirs: cgroupDirs, freeze, thaw, isFrozen, oomKilled, remove: removeCgroups, update, stats,
+  create: createCgroups, dirs: cgroupDirs, viewName, freeze, thaw, isFrozen, oomKilled, remove: removeCgroups, update, stats,
 };

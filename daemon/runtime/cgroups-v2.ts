@@ -1,8 +1,10 @@
 /**
  * Per-container groups on the unified hierarchy (cgroup v2: Debian 12's default), one directory
  * `sbx/<id>` under the cgroup2 mount (/sys/fs/cgroup on a unified host). memory.max with
- * memory.swap.max 0 (as docker with --memory-swap = --memory), pids.max, and the built-in
- * freezer (cgroup.freeze), which needs no controller; cpu.max for a CPU quota. A limit whose controller the host does
+ * memory.swap.max (swap beyond the limit: 0 unless --memory-swap says more), memory.low (the
+ * reservation), pids.max, and the built-in freezer (cgroup.freeze), which needs no controller;
+ * cpu.max for a CPU quota, cpu.weight from docker's shares (runc's conversion), cpuset.cpus and
+ * cpuset.mems. A limit whose controller the host does
  * not delegate is an `unavailable` error, as on v1. Devices: v2 has no devices files (runc
  * attaches a BPF device program instead); sbx does not, so `limits.devices` is not enforced
  * here: the container's nodev /dev with only the allowed nodes bound in (init.c) is what holds.
@@ -23,6 +25,7 @@ export function unifiedCgroups(root: string): Cgroups {
   return {
     create: (id, limits) => create(root, id, limits),
     dirs: (id) => dirs(root, id),
+    viewName: () => '',
     freeze: (id) => freeze(root, id),
     thaw: (id) => thaw(root, id),
     isFrozen: (id) => isFrozen(root, id),
@@ -40,11 +43,11 @@ async function controllers(dir: string): Promise<string[]> {
   return (await readFile(join(dir, 'cgroup.controllers'), 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
 }
 
-/** Delegate memory and pids down to sbx/ where the host offers them (best effort: a host may not). */
+/** Delegate memory, pids, cpu and cpuset down to sbx/ where the host offers them (best effort: a host may not). */
 async function prepareParent(root: string): Promise<void> {
   await mkdir(parent(root), { recursive: true });
   for (const dir of [root, parent(root)]) {
-    const offered = (await controllers(dir)).filter((c) => c === 'memory' || c === 'pids' || c === 'cpu');
+    const offered = (await controllers(dir)).filter((c) => c === 'memory' || c === 'pids' || c === 'cpu' || c === 'cpuset');
     const enabled = (await readFile(join(dir, 'cgroup.subtree_control'), 'utf8').catch(() => '')).split(/\s+/);
     const missing = offered.filter((c) => !enabled.includes(c));
     if (missing.length) await writeFile(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' ')).catch(() => undefined);
@@ -75,7 +78,13 @@ async function setLimits(root: string, id: string, limits: ResourceUpdate, what:
     if (limits.memory !== undefined) {
       need('memory', 'memory limit');
       await writeFile(join(d, 'memory.max'), limits.memory ? String(limits.memory) : 'max');
-      if (existsSync(join(d, 'memory.swap.max'))) await writeFile(join(d, 'memory.swap.max'), limits.memory ? '0' : 'max');
+      // v2 counts swap apart: what --memory-swap allows beyond the limit (none without it)
+      const swap = !limits.memory || limits.memorySwap === -1 ? 'max' : String(Math.max(0, (limits.memorySwap ?? limits.memory) - limits.memory));
+      if (existsSync(join(d, 'memory.swap.max'))) await writeFile(join(d, 'memory.swap.max'), swap);
+    }
+    if (limits.memoryReservation !== undefined) {
+      need('memory', 'memory reservation');
+      await writeFile(join(d, 'memory.low'), String(limits.memoryReservation));
     }
     if (limits.pidsLimit !== undefined) {
       need('pids', 'pids limit');
@@ -85,10 +94,26 @@ async function setLimits(root: string, id: string, limits: ResourceUpdate, what:
       need('cpu', 'cpu quota');
       await writeFile(join(d, 'cpu.max'), limits.nanoCpus ? `${Math.max(1000, Math.round(limits.nanoCpus * 100_000 / 1e9))} 100000` : 'max 100000');
     }
+    if (limits.cpuShares !== undefined) {
+      need('cpu', 'cpu shares');
+      await writeFile(join(d, 'cpu.weight'), String(cpuWeight(limits.cpuShares)));
+    }
+    for (const [file, v] of [['cpuset.cpus', limits.cpusetCpus], ['cpuset.mems', limits.cpusetMems]] as const) {
+      if (v === undefined) continue;
+      need('cpuset', 'cpuset');
+      await writeFile(join(d, file), v);
+    }
   } catch (e) {
     if (e instanceof SbxError) throw e;
     throw new SbxError('unavailable', `${what} container ${id}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** runc's shares → weight: 2..262144 onto 1..10000 (1024 → 39); 0, the default, → 100. */
+export function cpuWeight(shares: number): number {
+  if (!shares) return 100;
+  const s = Math.min(262144, Math.max(2, shares));
+  return 1 + Math.floor(((s - 2) * 9999) / 262142);
 }
 
 async function update(root: string, id: string, limits: ResourceUpdate): Promise<void> {

@@ -16,6 +16,15 @@ export interface CgroupLimits {
   pidsLimit?: number;
   /** CPU quota in billionths of a CPU (docker's NanoCpus, --cpus × 1e9): the CFS quota over a 100 ms period. */
   nanoCpus?: number;
+  /** Relative CPU weight in docker's shares (2..262144; 1024 the default): v1 cpu.shares, v2 cpu.weight as runc converts it. */
+  cpuShares?: number;
+  /** CPUs and memory nodes the processes may use (cpuset syntax, "0-1"); "" in an update: all the parent's. */
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** Memory + swap in bytes (> memory), or -1 for unlimited swap; set only with `memory`. */
+  memorySwap?: number;
+  /** Soft limit in bytes: v1 memory.soft_limit_in_bytes, v2 memory.low. */
+  memoryReservation?: number;
   /** The only devices the container's processes may open or mknod; everything else is denied.
    * Undefined leaves devices unrestricted. On a unified (v2) host it is not enforced here (v2 has
    * no devices files; the container's nodev /dev is what holds there). */
@@ -23,7 +32,7 @@ export interface CgroupLimits {
 }
 
 /** What `sbx update` changes on a running container; absent: unchanged, 0: no limit. */
-export type ResourceUpdate = Pick<CgroupLimits, 'memory' | 'pidsLimit' | 'nanoCpus'>;
+export type ResourceUpdate = Omit<CgroupLimits, 'devices'>;
 
 /** What the groups tell of a container now (`sbx stats`). */
 export interface CgroupStats {
@@ -45,6 +54,9 @@ export interface Cgroups {
   create(id: string, limits: CgroupLimits): Promise<string[]>;
   /** The existing directories a process exec'd into the container joins. */
   dirs(id: string): string[];
+  /** Where one of those directories shows inside the container, under its /sys/fs/cgroup: the
+   * controller's name on v1 ("memory"), "" for the unified hierarchy's one group. */
+  viewName(dir: string): string;
   /** Stop every process of the container; resolves once all are stopped.
    * @throws failed_precondition when the container has no group (not running), unavailable on timeout */
   freeze(id: string): Promise<void>;

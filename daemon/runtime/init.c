@@ -169,6 +169,7 @@ static void parse(struct opts *o, int argc, char **argv) {
     else if (strcmp(a, "--cwd") == 0) o->cwd = NEXT;
     else if (strcmp(a, "--init-bin") == 0) o->init_bin = NEXT;
     else if (strcmp(a, "--cgroup") == 0) { if (o->ncgroups < MAX_LIST) o->cgroups[o->ncgroups++] = NEXT; }
+    else if (strcmp(a, "--cgroup-view") == 0) { if (o->ncgviews >= MAX_LIST) fail(125, "too many --cgroup-view"); o->cgviews[o->ncgviews][0] = NEXT; o->cgviews[o->ncgviews++][1] = NEXT; }
     else if (strcmp(a, "--bind") == 0) { if (o->nbinds >= MAX_LIST) fail(125, "too many --bind"); o->binds[o->nbinds][0] = NEXT; o->binds[o->nbinds++][1] = NEXT; }
     else if (strcmp(a, "--volume") == 0) {
       if (o->nvolumes >= MAX_LIST) fail(125, "too many volumes (at most %d)", MAX_LIST);

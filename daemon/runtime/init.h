@@ -36,6 +36,9 @@ struct opts {
   /* forward (forward.c): --proto tcp|udp, --host-ip, --host-port (0: any free), --port */
   const char *proto, *host_ip; int host_port;
   const char *cgroups[MAX_LIST]; int ncgroups;
+  /* --cgroup-view HOSTDIR NAME: the container's own group shown read-only at /sys/fs/cgroup/NAME
+   * (NAME "": at /sys/fs/cgroup itself, the unified hierarchy), as docker mounts it */
+  const char *cgviews[MAX_LIST][2]; int ncgviews;
   /* --bind HOST CONTAINER: a host file bound onto a file in the container (/etc/hosts...) */
   const char *binds[MAX_LIST][2]; int nbinds;
   /* --volume HOST CONTAINER ro|rw: a host directory or file bound into the container (nodev; the

@@ -58,7 +58,7 @@ export function createLinuxRuntime(cg: Cgroups = hostCgroups()): Runtime {
         ...(spec.devices ?? []).flatMap((d) => ['--device', d.pathOnHost, d.pathInContainer]),
         ...(spec.mounts ?? []).flatMap((m) => ['--volume', m.source, m.target, m.readonly ? 'ro' : 'rw']),
         ...(spec.tmpfs ?? []).flatMap((t) => ['--tmpfs', t.target, t.flags.toString(16), t.data]),
-        ...cgroups.flatMap((d) => ['--cgroup', d]),
+        ...cgroups.flatMap((d) => ['--cgroup', d, '--cgroup-view', d, cg.viewName(d)]),
         ...processArgs(spec, proc), ...await seccompArgs(spec),
         ...(spec.init ? ['--init-bin', tiniPath()] : []),
         '--', ...(spec.init ? ['/dev/init', '--'] : []), ...proc.args,

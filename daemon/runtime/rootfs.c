@@ -23,6 +23,7 @@ static const char *STD_DEVS[] = {"null", "zero", "full", "random", "urandom", "t
 /* The host side, opened before pivot_root. */
 struct host {
   int std[NSTD], init, sys;
+  int cgviews[MAX_LIST];
   int binds[MAX_LIST], devices[MAX_LIST], volumes[MAX_LIST];
   struct hostdev { char path[128]; mode_t mode; dev_t rdev; } *nodes; int nnodes; /* --privileged */
 };
@@ -183,6 +184,10 @@ static void open_host_side(struct opts *o, struct host *h) {
   struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
   if (syscall(SYS_mount_setattr, h->sys, "", AT_EMPTY_PATH | AT_RECURSIVE, &ro, sizeof ro) < 0) fail(125, "make /sys copy read-only: %s", strerror(errno));
   for (int i = 0; i < o->nbinds; i++) h->binds[i] = open_host(o->binds[i][0], 0);
+  for (int i = 0; i < o->ncgviews; i++) {
+    h->cgviews[i] = open_host(o->cgviews[i][0], 0);
+    if (syscall(SYS_mount_setattr, h->cgviews[i], "", AT_EMPTY_PATH, &ro, sizeof ro) < 0) fail(125, "make cgroup view read-only: %s", strerror(errno));
+  }
   for (int i = 0; i < o->nvolumes; i++) h->volumes[i] = open_volume(o->volumes[i][0]);
   for (int i = 0; i < o->ndevices; i++) {
     h->devices[i] = open_host(o->devices[i][0], 0);
@@ -276,6 +281,24 @@ static void harden(void) {
   }
 }
 
+/* The container's own cgroups, read-only under /sys/fs/cgroup (a v1 group per controller directory
+ * on a small tmpfs, or the unified group as /sys/fs/cgroup itself); skipped without a /sys. */
+static void cgroup_view(struct opts *o, struct host *h) {
+  char p[PATH_MAX], q[PATH_MAX + NAME_MAX + 2];
+  if (!o->ncgviews) return;
+  if (resolve("/sys/fs/cgroup", p, NO_CREATE) < 0 || !is_dir(p)) { for (int i = 0; i < o->ncgviews; i++) close(h->cgviews[i]); return; }
+  if (o->ncgviews == 1 && !*o->cgviews[0][1]) { attach(h->cgviews[0], p); return; }
+  xmount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
+  for (int i = 0; i < o->ncgviews; i++) {
+    const char *name = o->cgviews[i][1];
+    if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) fail(125, "cgroup view name %s: want a controller name", name);
+    snprintf(q, sizeof q, "%s/%s", p, name);
+    if (mkdir(q, 0555) < 0) fail(125, "mkdir %s: %s", q, strerror(errno));
+    attach(h->cgviews[i], q);
+  }
+  xmount(NULL, p, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
+}
+
 void setup_root(struct opts *o) {
   char p[PATH_MAX];
   struct host h;
@@ -302,6 +325,7 @@ void setup_root(struct opts *o) {
       attach(h.sys, p);
     else close(h.sys);
   } else close(h.sys);
+  cgroup_view(o, &h);
   setup_dev(o, &h);
   for (int i = 0; i < o->nbinds; i++) bind_in(h.binds[i], o->binds[i][1], 0);
   for (int i = 0; i < o->nvolumes; i++) volume_in(h.volumes[i], o->volumes[i][1], strcmp(o->volumes[i][2], "ro") == 0);

@@ -93,6 +93,12 @@ export interface ContainerSpec {
   pidsLimit?: number;
   /** CPU quota in billionths of a CPU (--cpus × 1e9). */
   nanoCpus?: number;
+  /** --cpu-shares, --cpuset-cpus, --cpuset-mems, --memory-swap (the total, -1 unlimited), --memory-reservation (cgroups.ts CgroupLimits). */
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  memorySwap?: number;
+  memoryReservation?: number;
   /** Put tini in front as PID 1. */
   init: boolean;
   /** Extra lines for /etc/hosts. */
