@@ -20,7 +20,7 @@ export const cliMetrics: Metric<Fixtures>[] = [
     warmup: 2,
     async prepare() {
       return {
-        sbx: () => timed('sbx --version', () => run(process.execPath, [SBX_BIN, '--version'])),
+        sbx: () => timed('sbx --version', () => run(SBX_BIN, ['--version'])),
         peer: node,
       };
     },

@@ -12,7 +12,7 @@ import { bulkOutput, keystrokeRoundTrip, PtySession, timeToPrompt } from '../pty
 const BULK_BYTES = 16 * 1024 * 1024;
 
 function sbxShell(d: Sbxd, img: string): PtySession {
-  return new PtySession('sbx run -it', process.execPath, [SBX_BIN, 'run', '-it', '--rm', img, 'sh'], d.env);
+  return new PtySession('sbx run -it', SBX_BIN, ['run', '-it', '--rm', img, 'sh'], d.env);
 }
 
 function podmanShell(p: PodmanWorld): PtySession {

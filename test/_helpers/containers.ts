@@ -27,7 +27,7 @@ const require = createRequire(import.meta.url);
 /** Run the real `sbx` CLI with a pseudo-terminal as its stdin/stdout (what a user's shell gives it). */
 export function sbxPty(root: string, args: string[], size = { cols: 80, rows: 24 }, env: NodeJS.ProcessEnv = {}): PtyCli {
   const pty = require('@lydell/node-pty') as typeof import('@lydell/node-pty');
-  const p = pty.spawn(process.execPath, ['--', SBX_BIN, ...args], {
+  const p = pty.spawn(SBX_BIN, args, {
     name: 'xterm', ...size, env: { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', ...env } as Record<string, string>,
   });
   let out = '';
