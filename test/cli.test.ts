@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
 import { eventually } from './_helpers/wait.js';
@@ -85,6 +85,8 @@ nodaemon.after.each(async (ctx) => { await rmrf(ctx.root); });
 
 nodaemon('sbx and sbxd run under any name, as npm links them (/usr/bin/sbx → dist/cli/sbx, /usr/bin/sbxd → dist/daemon/main.js)', async ({ root }) => {
   const dist = join(dirname(SBX_BIN), '..');
+  const pkg = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  assert.is(join(dist, '..', pkg.bin.sbx!), SBX_BIN, 'npm links the compiled binary as sbx');
   symlinkSync(SBX_BIN, join(root, 'sbx'));
   symlinkSync(join(dist, 'daemon', 'main.js'), join(root, 'sbxd'));
   const v = spawnSync(join(root, 'sbx'), ['--version'], { encoding: 'utf8' });

@@ -54,7 +54,7 @@ export const containerMetrics: Metric<Fixtures>[] = [
   {
     // Not sbx's work: how far under podman any Node CLI can get at all (issue 3's goal is 1/4).
     id: 'container.run.floor',
-    name: 'the floor under every CLI run: Node\'s own start, `node -e 0`',
+    name: 'Node\'s own start, `node -e 0` (floor reference: what any Node CLI pays; the sbx binary does not run on Node)',
     peer: '`podman run --rm busybox true`',
     unit: 'ms',
     async prepare(fx) {
