@@ -168,7 +168,7 @@ export async function startSbxd(_fx: Fixtures, opts: { importBusybox?: boolean; 
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const cli: Sbxd['cli'] = (args, o = {}) => run(process.execPath, [SBX_BIN, ...args], { env, ...o });
+  const cli: Sbxd['cli'] = (args, o = {}) => run(SBX_BIN, args, { env, ...o });
   let busybox: string | NotAvailable = new NotAvailable('sbx import --busybox not implemented yet');
   if (opts.importBusybox !== false && hasVerb('import')) {
     const r = await cli(['import', '--busybox', SBX_BUSYBOX], { timeoutMs: 120_000 });

@@ -6,16 +6,17 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import { once } from 'node:events';
+import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
 import {
   SbxError, fillPath, type Channel, type ProgressEvent, type ProgressLine, type Route, type RouteReq, type RouteRes,
 } from '../protocol/index.js';
+import { SBXD_NODE_FLAGS, daemonMain, nodeBin } from './runtime.js';
 
 export interface ClientOptions {
   /** Unix socket path; default $SBX_ROOT/sbx.sock. */
@@ -184,8 +185,9 @@ export class Client {
       const r = request(target, resolve);
       r.on('error', reject);
       if (body && !Buffer.isBuffer(body)) {
-        body.on('error', (e) => r.destroy(e));
-        body.pipe(r);
+        // A loop rather than body.pipe(r): under Bun, pipe() of a piped stdin sometimes never
+        // ends the request (the chunked terminator is not sent) and the upload hangs.
+        void sendBody(body, r).catch((e: Error) => r.destroy(e));
       } else {
         r.end(payload ?? body);
       }
@@ -225,9 +227,8 @@ export class Client {
     this.started = true;
     const root = this.opts.root ?? defaultRoot();
     await mkdir(root, { recursive: true, mode: 0o700 });
-    const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'daemon', 'main.js');
     const logFd = openSync(join(root, 'sbxd.log'), 'a', 0o600);
-    const child = spawn(process.execPath, [main], {
+    const child = spawn(nodeBin(), [...SBXD_NODE_FLAGS, daemonMain()], {
       detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, SBX_ROOT: root },
     });
     child.unref();
@@ -246,6 +247,13 @@ export class Client {
     }
     throw new SbxError('unavailable', `start sbxd: it did not answer on ${this.socket} (see ${join(root, 'sbxd.log')})`);
   }
+}
+
+async function sendBody(body: Readable, r: ClientRequest): Promise<void> {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (!r.write(chunk)) await once(r, 'drain');
+  }
+  r.end();
 }
 
 export async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { SbxError } from '../protocol/errors.js';
 import { parseCommandArgs } from './args.js';
 import { UsageError, type CliContext, type Command } from './command.js';
-import { ALIASES, COMMANDS, GROUPS } from './commands/index.js';
+import { ALIASES, COMMANDS, GROUPS, NODE_ONLY } from './commands/index.js';
+import { ON_BUN, runOnNode } from './runtime.js';
 import { CLI_VERSION } from './version.js';
 
 const EXIT_FOR_CODE: Partial<Record<SbxError['code'], number>> = { cannot_execute: 126, command_not_found: 127 };
@@ -69,6 +70,7 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
     io.stderr.write(`sbx: '${name}' is not a sbx command.\nSee 'sbx --help'\n`);
     return 1;
   }
+  if (ON_BUN && NODE_ONLY.has(name)) return runOnNode(argv);
   // The client (node:http, the whole protocol) loads only for a command, never for --version/--help.
   const [{ command }, { Client }] = await Promise.all([load(), import('./client.js')]);
   const options = { ...command.options, help: { type: 'boolean' as const } };
@@ -94,7 +96,9 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
 }
 
 // Run when started as a program, under any name (npm links /usr/bin/sbx here), not when imported.
-const isMain = !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+// The Bun-compiled binary's module lives in a virtual file system: Bun says itself (import.meta.main).
+const isMain = ON_BUN ? (import.meta as { main?: boolean }).main === true
+  : !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Sessions, StreamClient, type Size, type StreamResult, type StreamSocket } from '../protocol/index.js';
 import { loadWebSocket, type Client } from './client.js';
 import { DetachMatcher, parseDetachKeys } from './detach-keys.js';
@@ -103,7 +104,15 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
     } else if (raw) {
       const restore = (): void => { try { o.in.setRawMode(false); } catch { /* gone */ } };
       process.on('exit', restore);
-      cleanups.push(() => process.off('exit', restore));
+      // SIGTERM/SIGHUP of the CLI itself (the container keeps its terminal, as with docker):
+      // give the user's terminal back its modes, then leave with the signal's status.
+      const sigs = ['SIGTERM', 'SIGHUP'] as const;
+      const leave = (s: NodeJS.Signals): void => {
+        for (const c of cleanups.splice(0)) { try { c(); } catch { /* best effort */ } }
+        process.exit(128 + constants.signals[s]);
+      };
+      for (const s of sigs) process.on(s, leave);
+      cleanups.push(() => { process.off('exit', restore); for (const s of sigs) process.off(s, leave); });
     }
     stream.start();
   });

@@ -1,6 +1,6 @@
 /**
  * The V8 flags sbxd runs with (the `sbxd` binary's shebang line carries the same list; whatever
- * starts `node dist/daemon/main.js` itself — the CLI's autostart, the bench — passes these).
+ * starts `node dist/daemon/main.js` itself — the CLI's autostart (a copy in cli/runtime.ts), the bench — passes these).
  *
  * --max-semi-space-size=1 (MiB): V8's young generation otherwise grows to 2 × 16 MiB during
  * start-up (module loading) and is never given back; an idle daemon then holds ~16 MiB it does

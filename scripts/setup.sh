@@ -31,6 +31,12 @@ if [ ! -x "$DOCKER_CLI_DIR/docker" ]; then
   rm -rf "$tmp"
 fi
 
+# npm ci brings Bun's binary inside its npm package (@oven/bun-linux-x64, pinned); the build compiles the
+# CLI with it into dist/cli/sbx (scripts/build-cli.sh), and npm link puts that binary on the PATH as sbx.
 npm ci --no-audit --no-fund
 npm run build
 npm link --no-audit --no-fund >/dev/null
+if [ "$(readlink -f "$(command -v sbx)")" != "$(readlink -f dist/cli/sbx)" ]; then
+  echo "setup.sh: sbx on the PATH is $(command -v sbx || echo nothing), not this build's dist/cli/sbx" >&2
+  exit 1
+fi

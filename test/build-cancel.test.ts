@@ -31,7 +31,7 @@ COPY --from=b /copied /b
 /** Start `sbx build`, resolve once both stages said they started. */
 async function startBuild(c: BuildContext) {
   await writeFile(join(c.ctx, 'Dockerfile'), DOCKERFILE);
-  const child = spawn(process.execPath, [SBX_BIN, 'build', '--progress', 'plain', '-t', 'stopped', c.ctx], {
+  const child = spawn(SBX_BIN, ['build', '--progress', 'plain', '-t', 'stopped', c.ctx], {
     env: { ...process.env, SBX_ROOT: c.d.root, SBX_NO_AUTOSTART: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -3,9 +3,10 @@ import * as assert from 'uvu/assert';
 import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { SBX_BIN, sbx } from './_helpers/cli.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { rmrf, tmpdir } from './_helpers/tmp.js';
+import { eventually } from './_helpers/wait.js';
 
 const basics = suite<{ d: TestDaemon }>('cli basics', {} as { d: TestDaemon });
 basics.before.each(async (ctx) => { ctx.d = await startTestDaemon(); });
@@ -16,6 +17,9 @@ basics('sbx version talks to the daemon', async ({ d }) => {
   assert.is(r.code, 0, r.stderr);
   const v = JSON.parse(r.stdout);
   assert.is(v.server.root, d.root);
+  assert.match(v.client.runtime, /^bun \d+\.\d+\.\d+$/, 'the sbx users get is the Bun-compiled binary');
+  const text = await sbx(d.root, ['version']);
+  assert.match(text.stdout, /^Client:\n Version:\t\S+\n Runtime:\tbun \S+\nServer:\n/);
 });
 
 basics('an unknown command is a usage error (exit 1)', async ({ d }) => {
@@ -79,9 +83,11 @@ const nodaemon = suite<{ root: string }>('cli without a daemon', {} as { root: s
 nodaemon.before.each(async (ctx) => { ctx.root = await tmpdir('sbx-nodaemon-'); });
 nodaemon.after.each(async (ctx) => { await rmrf(ctx.root); });
 
-nodaemon('sbx and sbxd run under any name, as npm links them (/usr/bin/sbxd → dist/daemon/main.js)', async ({ root }) => {
+nodaemon('sbx and sbxd run under any name, as npm links them (/usr/bin/sbx → dist/cli/sbx, /usr/bin/sbxd → dist/daemon/main.js)', async ({ root }) => {
   const dist = join(dirname(SBX_BIN), '..');
-  symlinkSync(join(dist, 'cli', 'main.js'), join(root, 'sbx'));
+  const pkg = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  assert.is(join(dist, '..', pkg.bin.sbx!), SBX_BIN, 'npm links the compiled binary as sbx');
+  symlinkSync(SBX_BIN, join(root, 'sbx'));
   symlinkSync(join(dist, 'daemon', 'main.js'), join(root, 'sbxd'));
   const v = spawnSync(join(root, 'sbx'), ['--version'], { encoding: 'utf8' });
   assert.is(v.status, 0, v.stderr);
@@ -92,6 +98,27 @@ nodaemon('sbx and sbxd run under any name, as npm links them (/usr/bin/sbxd → 
   const bad = spawnSync(join(root, 'sbxd'), [], { encoding: 'utf8', env: { ...process.env, SBX_ROOT: root, SBX_CGROUP_FAVORDYNMODS: 'yes' } });
   assert.is(bad.status, 1, 'a bad setting stops sbxd before it starts');
   assert.match(bad.stderr, /SBX_CGROUP_FAVORDYNMODS must be 0 or 1, got "yes"/);
+  // `sbx daemon` runs sbxd on Node (the binary hands it over): its flag check answers through the link too
+  const viaCli = spawnSync(join(root, 'sbx'), ['daemon', '--bogus'], { encoding: 'utf8', env: { ...process.env, SBX_ROOT: root } });
+  assert.is(viaCli.status, 125, viaCli.stderr);
+  assert.match(viaCli.stderr, /^Error: unknown flag: --bogus\n/);
+});
+
+nodaemon('sbx starts sbxd on Node when nothing answers (autostart), and the daemon outlives the command', async ({ root }) => {
+  const env = { SBX_NO_AUTOSTART: '0', SBX_LOG_LEVEL: 'error' };
+  try {
+    const r = await sbx(root, ['version', '--format', '{{.Server.Node}} {{.Server.Pid}}'], { env });
+    assert.is(r.code, 0, r.stderr);
+    const [node, pid] = r.stdout.trim().split(' ');
+    assert.is(node, process.version, 'sbxd runs on Node, not inside the CLI binary');
+    assert.ok(existsSync(`/proc/${pid}`), 'sbxd keeps running after the CLI left');
+  } finally {
+    const pid = Number((await sbx(root, ['version', '--format', '{{.Server.Pid}}'])).stdout.trim());
+    if (pid > 0) {
+      process.kill(pid, 'SIGTERM');
+      await eventually('sbxd to stop', () => !existsSync(`/proc/${pid}`), 20_000);
+    }
+  }
 });
 
 nodaemon('a second sbxd on the same root refuses to start and leaves the first one serving', async ({ root }) => {

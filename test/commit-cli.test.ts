@@ -78,7 +78,7 @@ s('run → diff → events → commit -c → history/inspect → run the new ima
 s('the live journal follows a running container; commit freezes and thaws it', privileged(async ({ d }) => {
   const r = await sbx(d.root, ['run', '-d', '--name', 'live', 'busybox', 'sh', '-c', 'sleep 0.3; echo a > /a; rm /etc/passwd; mkdir -p /d/e; touch /d/e/f; exec sleep 60']);
   assert.is(r.code, 0, r.stderr);
-  const follow = spawn(process.execPath, [SBX_BIN, 'events', '-f', 'live'], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
+  const follow = spawn(SBX_BIN, ['events', '-f', 'live'], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
   let out = '';
   follow.stdout.on('data', (b: Buffer) => { out += b; });
   const deadline = Date.now() + 15000;
@@ -142,7 +142,7 @@ crash('no half image is visible and the container is intact', privileged(async (
   const run = await sbx(ctx.root, ['run', '--name', 'big', 'busybox', 'sh', '-c', 'dd if=/dev/urandom of=/big bs=1M count=300 2>/dev/null && echo done > /small']);
   assert.is(run.code, 0, run.stderr);
   const before = (await sbx(ctx.root, ['images', '-q', '--no-trunc'])).stdout;
-  const commit = spawn(process.execPath, [SBX_BIN, 'commit', 'big', 'big:1'], { env: { ...process.env, SBX_ROOT: ctx.root, SBX_NO_AUTOSTART: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const commit = spawn(SBX_BIN, ['commit', 'big', 'big:1'], { env: { ...process.env, SBX_ROOT: ctx.root, SBX_NO_AUTOSTART: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   commit.stderr!.on('data', (b: Buffer) => { stderr += b; });
   // Kill sbxd once the layer is being written into the store's ingest area.

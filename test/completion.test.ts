@@ -16,7 +16,7 @@ const s = suite('completion');
 /** What bash's completion function offers for the words typed so far (the last one being completed). */
 function complete(words: string[]): string[] {
   const script = [
-    `source <("${process.execPath}" -- "${SBX_BIN}" completion bash) || exit 3`,
+    `source <("${SBX_BIN}" completion bash) || exit 3`,
     `COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}`,
     '_sbx; printf "%s\\n" "${COMPREPLY[@]}"',
   ].join('\n');

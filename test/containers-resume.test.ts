@@ -180,7 +180,9 @@ function running(pid: number): boolean {
 async function spawnDaemon(root: string): Promise<ChildProcess> {
   const main = join(SBX_BIN, '..', '..', 'daemon', 'main.js');
   const child = spawn(process.execPath, [main], { env: { ...process.env, SBX_ROOT: root, SBX_LOG_LEVEL: 'error' }, stdio: 'ignore' });
-  await eventually('sbxd answering', async () => child.exitCode === null && (await sbx(root, ['ps'])).code === 0);
+  // generous: under a loaded machine sbxd's start (recovery, probes) has taken over 10 s
+  await eventually('sbxd answering', async () => child.exitCode === null && (await sbx(root, ['ps'])).code === 0, 60_000)
+    .catch((e: unknown) => { child.kill('SIGKILL'); throw e; });
   return child;
 }
 

@@ -21,7 +21,7 @@ interface Ctx { d: TestDaemon; host: string }
 /** The CLI with binary stdin/stdout (tar streams). */
 function sbxRaw(root: string, args: string[], input?: Buffer): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SBX_BIN, ...args], { env: { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1' } });
+    const child = spawn(SBX_BIN, args, { env: { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1' } });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -157,7 +157,7 @@ for (const snapshotter of ['overlay', 'native'] as const) {
 
     // a reader that goes away mid-stream (Ctrl-C on `sbx export | ...`) leaves sbxd serving
     for (const args of [['export', 'c2'], ['cp', 'c2:/', '-']]) {
-      const child = spawn(process.execPath, [SBX_BIN, ...args], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
+      const child = spawn(SBX_BIN, args, { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
       child.kill('SIGKILL');
       await new Promise<void>((resolve) => child.once('close', () => resolve()));

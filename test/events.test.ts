@@ -36,7 +36,7 @@ const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (\w+) (\S+(?:: .*?)?) (\S+
 s('a run --rm, live: create, attach, start, die (exit code), destroy in order, docker\'s line format', privileged<Ctx>(async (ctx) => {
   const { d } = ctx;
   // --since now: the command sees everything from here whenever its subscription lands
-  const follower = spawn(process.execPath, [SBX_BIN, 'events', '--since', new Date().toISOString(), '--filter', 'container=live1'],
+  const follower = spawn(SBX_BIN, ['events', '--since', new Date().toISOString(), '--filter', 'container=live1'],
     { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
   let out = '';
   follower.stdout.on('data', (b: Buffer) => { out += b; });
@@ -133,7 +133,7 @@ s('sbx changes / watch / events CONTAINER (and -f CONTAINER) show the change jou
   assert.match(await ok(d, ['events', 'jrnl']), /\tA\t\/made\n/);
   assert.match(await ok(d, ['watch', 'jrnl']), /\tA\t\/made\n/);
   assert.match(await ok(d, ['changes', 'jrnl']), /\tA\t\/made\n/);
-  const follow = spawn(process.execPath, [SBX_BIN, 'events', '-f', 'jrnl'], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
+  const follow = spawn(SBX_BIN, ['events', '-f', 'jrnl'], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
   let out = '';
   follow.stdout.on('data', (b: Buffer) => { out += b; });
   const closed = new Promise((r) => follow.on('close', r));

@@ -43,7 +43,7 @@ s('-t stamps each line; --since/--until cut by time in every form docker takes; 
 
   // a follower from just after "one": sees nothing of before, then "two" as it comes
   const nextNs = BigInt(unix(t1).replace('.', '')) + 1n;
-  const follower = spawn(process.execPath, [SBX_BIN, 'logs', '-f', '--since', `${nextNs / 1_000_000_000n}.${String(nextNs % 1_000_000_000n).padStart(9, '0')}`, 'clock'],
+  const follower = spawn(SBX_BIN, ['logs', '-f', '--since', `${nextNs / 1_000_000_000n}.${String(nextNs % 1_000_000_000n).padStart(9, '0')}`, 'clock'],
     { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' } });
   let followed = '';
   follower.stdout.on('data', (b: Buffer) => { followed += b; });

@@ -301,7 +301,7 @@ lies('Ctrl-C during a pull leaves no image and no partial blob', async ({ d }) =
   const fake = await startFakeRegistry({}, (await import('./_helpers/fake-registry.js')).fakeImage('y'.repeat(200000)));
   fake.behaviour.stallBlob = fake.image.layerDigest;
   try {
-    const child = spawn(process.execPath, [SBX_BIN, 'pull', `${fake.host}/me/app:1`], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' }, stdio: 'ignore' });
+    const child = spawn(SBX_BIN, ['pull', `${fake.host}/me/app:1`], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' }, stdio: 'ignore' });
     const ingest = join(d.root, 'ingest');
     // The layer is being received into a partial blob when Ctrl-C comes.
     await eventually('a partial layer blob in ingest/', async () =>

@@ -24,12 +24,12 @@ async function startSbxRegistry(opts: { auth?: boolean } = {}): Promise<Reg> {
   const dir = await tmpdir('sbx-serve-');
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const args = [SBX_BIN, 'registry', 'serve', '--addr', host, '--root', join(dir, 'root'), '--log-level', 'error'];
+  const args = ['registry', 'serve', '--addr', host, '--root', join(dir, 'root'), '--log-level', 'error'];
   if (opts.auth) {
     await writeFile(join(dir, 'htpasswd'), await must('htpasswd', ['-Bbn', 'sbxuser', 'sbxpass']));
     args.push('--htpasswd', join(dir, 'htpasswd'));
   }
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SBX_ROOT: join(dir, 'root') } });
+  const child: ChildProcess = spawn(SBX_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SBX_ROOT: join(dir, 'root') } });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => { log += d; });
   child.stderr!.on('data', (d: Buffer) => { log += d; });

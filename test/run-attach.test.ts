@@ -36,7 +36,7 @@ run('-a stdout shows stdout only, -a stderr stderr only, -a stdin -i forwards in
 
 /** Start `sbx run` (no terminal) and wait until the container printed "ready". */
 async function started(d: TestDaemon, args: string[]): Promise<{ out: () => string; exit: Promise<[number | null, string | null]>; kill(s: NodeJS.Signals): void }> {
-  const child = spawn(process.execPath, [SBX_BIN, ...args], { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(SBX_BIN, args, { env: { ...process.env, SBX_ROOT: d.root, SBX_NO_AUTOSTART: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (b: Buffer) => { out += b; });
   const exit = new Promise<[number | null, string | null]>((r) => child.on('close', (code, sig) => r([code, sig])));

@@ -93,7 +93,7 @@ async function seedBlob(base: string, mb: number): Promise<string> {
 async function startEmbeddedRegistry(): Promise<{ base: string; close(): Promise<void> }> {
   const root = await tmpdir('sbx-bench-registry-');
   const host = `127.0.0.1:${await freePort()}`;
-  const child = spawn(process.execPath, [SBX_BIN, 'registry', 'serve', '--addr', host, '--root', root, '--log-level', 'error'], {
+  const child = spawn(SBX_BIN, ['registry', 'serve', '--addr', host, '--root', root, '--log-level', 'error'], {
     env: { ...process.env, SBX_ROOT: root }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

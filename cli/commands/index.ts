@@ -62,6 +62,13 @@ export const COMMANDS: Record<string, Loader> = {
   watch: () => import('./watch.js'),
 };
 
+/**
+ * Verbs that run sbx's daemon code in the CLI's own process (sbxd, the embedded registry): they
+ * always run on Node. The Bun-compiled `sbx` hands them to `node dist/cli/main.js` (cli/runtime.ts)
+ * before loading them, so its bundle leaves daemon code out.
+ */
+export const NODE_ONLY = new Set(['daemon', 'registry']);
+
 /** docker's two-word forms mapped to sbx's verbs (with any flags the form implies). */
 export const ALIASES: Record<string, string> = {
   'image ls': 'images',

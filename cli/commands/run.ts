@@ -58,6 +58,10 @@ export const command: Command = {
       if (values.rm) await client.call(Containers.remove, { id, force: true }).catch(() => undefined);
       throw startError;
     }
+    // docker's CLI returns from `run --rm` once the container is gone; sbxd removes it just after
+    // the exit it reported, so a next command could still list it: remove it here (waits for
+    // sbxd's own removal; not found = already gone)
+    if (values.rm && r.exit) await client.call(Containers.remove, { id }).catch(() => undefined);
     return exitStatus(r, stderr);
   },
 };

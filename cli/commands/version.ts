@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { System } from '../../protocol/index.js';
 import { checkTemplate, renderTemplate } from '../template.js';
+import { RUNTIME } from '../runtime.js';
 import { CLI_VERSION } from '../version.js';
 
 export const command: Command = {
@@ -13,19 +14,19 @@ export const command: Command = {
     if (format !== undefined && format !== 'json') checkTemplate(format);
     const daemon = await client.call(System.version);
     if (format === 'json') {
-      stdout.write(JSON.stringify({ client: { version: CLI_VERSION, node: process.version }, server: daemon }, null, 2) + '\n');
+      stdout.write(JSON.stringify({ client: { version: CLI_VERSION, runtime: RUNTIME }, server: daemon }, null, 2) + '\n');
       return;
     }
     if (format !== undefined) {
       // docker's field names: `sbx version --format '{{.Server.Version}}'` as with docker.
       const info = {
-        Client: { Version: CLI_VERSION, Node: process.version, Os: process.platform, Arch: process.arch },
+        Client: { Version: CLI_VERSION, Runtime: RUNTIME, Os: process.platform, Arch: process.arch },
         Server: { Version: daemon.version, ApiVersion: daemon.api, Node: daemon.node, Root: daemon.root, Pid: daemon.pid, ...(daemon.snapshotter ? { Snapshotter: daemon.snapshotter } : {}) },
       };
       stdout.write(renderTemplate(format, info) + '\n');
       return;
     }
-    stdout.write(`Client:\n Version:\t${CLI_VERSION}\n Node:\t\t${process.version}\n`);
+    stdout.write(`Client:\n Version:\t${CLI_VERSION}\n Runtime:\t${RUNTIME}\n`);
     stdout.write(`Server:\n Version:\t${daemon.version}\n API:\t\t${daemon.api}\n Root:\t\t${daemon.root}\n PID:\t\t${daemon.pid}\n`);
   },
 };

@@ -1,15 +1,21 @@
-/** Spawn the built `sbx` CLI against a given root, as a user would run it. */
+/**
+ * Spawn the built `sbx` CLI against a given root, as a user would run it: the compiled binary
+ * (dist/cli/sbx, scripts/build-cli.sh), which is what npm links as `sbx`. SBX_NODE_ENTRY is the
+ * same CLI under Node (the bench's floor reference; `sbx daemon` runs through it).
+ */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SBX_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'main.js');
+const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli');
+export const SBX_BIN = join(CLI_DIR, 'sbx');
+export const SBX_NODE_ENTRY = join(CLI_DIR, 'main.js');
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
 export function sbx(root: string, args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--', SBX_BIN, ...args], {
+    const child = spawn(SBX_BIN, args, {
       env: { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -26,7 +26,7 @@ const require = createRequire(import.meta.url);
 
 /** Run the real `sbx` CLI with a pseudo-terminal as its stdin/stdout (what a user's shell gives it). */
 export function sbxPty(root: string, args: string[], size = { cols: 80, rows: 24 }, env: NodeJS.ProcessEnv = {}): PtyCli {
-  return ptyCli(process.execPath, ['--', SBX_BIN, ...args], size, { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', ...env });
+  return ptyCli(SBX_BIN, args, size, { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', ...env });
 }
 
 /** Run `file` with a pseudo-terminal as its stdin/stdout, in exactly `env`. */
