@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.js';
 import { startDaemon } from './daemon.js';
-import { DAEMON_OPTIONS } from './options.js';
+import { DAEMON_OPTIONS } from '../protocol/daemon-options.js';
 
 export async function runDaemon(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { DAEMON_OPTIONS } from '../../daemon/options.js';
+import { DAEMON_OPTIONS } from '../../protocol/daemon-options.js';
 
 export const command: Command = {
   name: 'daemon',

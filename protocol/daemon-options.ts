@@ -1,4 +1,4 @@
-/** sbxd's command-line flags; shared by `sbxd` and `sbx daemon` (kept free of heavy imports). */
+/** sbxd's command-line flags: the contract between `sbxd` and `sbx daemon` (the CLI binary must not load daemon code to know them). */
 export const DAEMON_OPTIONS = {
   root: { type: 'string' },
   socket: { type: 'string' },
