@@ -54,12 +54,17 @@ function addBuffer(pack: Pack, name: string, data: Buffer): Promise<void> {
 async function addBlob(pack: Pack, content: ContentStore, d: Descriptor): Promise<void> {
   const { size } = await content.info(d.digest);
   if (d.size !== undefined && size !== d.size) throw new SbxError('digest_mismatch', `save: blob ${d.digest} has ${size} bytes, its descriptor says ${d.size}`);
-  let done!: Promise<void>;
+  // Opened before the entry: a layer still under its diffID check waits here, and a failed check
+  // throws before any entry exists. The entry's own errors (pack.destroy on failure) go to `done`:
+  // an 'error' event nobody listens to would take the whole daemon down.
+  const src = await content.read(d.digest);
   let sink!: ReturnType<Pack['entry']>;
-  done = new Promise((resolve, reject) => {
+  const done = new Promise<void>((resolve, reject) => {
     sink = pack.entry({ name: `blobs/sha256/${d.digest.slice(7)}`, size, mode: 0o644, mtime: MTIME, type: 'file' }, (err) => (err ? reject(err) : resolve()));
+    sink.on('error', reject);
   });
-  for await (const chunk of await content.read(d.digest)) {
+  done.catch(() => undefined);
+  for await (const chunk of src) {
     if (!sink.write(chunk as Buffer)) await new Promise<void>((r) => sink.once('drain', () => r()));
   }
   (sink as unknown as { end(): void }).end();
