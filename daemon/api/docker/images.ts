@@ -44,7 +44,10 @@ export function registerDockerImages(r: DockerRouter, s: Services): void {
     const last = tags.map((t) => t.taggedAt).sort().pop() ?? '';
     const untagged = (await s.images.listUntagged()).filter((u) => u.digest === img.target.digest);
     const repoDigests = new Set([...tags.flatMap((t) => t.repoDigests), ...untagged.flatMap((u) => parseRepoDigests(u.annotations?.[REPO_DIGESTS_ANNOTATION]))]);
-    return { json: inspect(img, tags.map((t) => t.name), last, [...repoDigests].sort()) };
+    const json = inspect(img, tags.map((t) => t.name), last, [...repoDigests].sort());
+    // API v1.41 still answers the build container's ID and config and VirtualSize; sbx keeps no
+    // build container, so its config is the image's own (what docker's classic builder left there)
+    return { json: { ...json, Container: '', ContainerConfig: json.Config, VirtualSize: json.Size } };
   });
 
   r.onImage('GET', 'history', async (name) => ({

@@ -12,6 +12,8 @@ import { qbool, type DockerRouter } from './http.js';
 
 const INTERVAL_MS = 1000;
 const ZERO_TIME = '0001-01-01T00:00:00Z';
+const NO_BLKIO = Object.fromEntries(['io_serviced_recursive', 'io_queue_recursive', 'io_service_time_recursive', 'io_wait_time_recursive',
+  'io_merged_recursive', 'io_time_recursive', 'sectors_recursive'].map((k) => [k, null]));
 
 export function registerDockerStats(r: DockerRouter, s: Services): void {
   r.on('GET', '/containers/:id/stats', async ({ params, query, res, signal }) => {
@@ -58,7 +60,8 @@ export function statsJson(cur: { at: string; v: StatsSample }, prev?: { at: stri
     read: v.running ? cur.at : ZERO_TIME, preread: prev?.v.running ? prev.at : ZERO_TIME,
     name: `/${v.name}`, id: v.id,
     pids_stats: v.running ? { current: v.pids } : {},
-    blkio_stats: { io_service_bytes_recursive: v.running ? io(v) : null },
+    // docker marshals every blkio list; cgroup v2 fills only the first (nil slices are null)
+    blkio_stats: { io_service_bytes_recursive: v.running ? io(v) : null, ...NO_BLKIO },
     num_procs: 0, storage_stats: {},
     cpu_stats: cpu(v.running ? v : undefined),
     precpu_stats: cpu(prev?.v.running ? prev.v : undefined),

@@ -7,6 +7,8 @@ import { DOCKER_API_VERSION, DOCKER_MIN_API_VERSION, type DockerRouter } from '.
 /** docker's names for Node's architectures (GOARCH in /version, uname -m in /info). */
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386' };
 const UNAME: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686' };
+/** containerd, runc and docker-init are not sbx's parts: no commit to report. */
+const NO_COMMIT = { ID: '', Expected: '' };
 
 export function registerDockerSystem(r: DockerRouter, s: Services): void {
   const pingHeaders = { 'docker-experimental': 'false', ostype: 'linux', 'cache-control': 'no-cache, no-store, must-revalidate', pragma: 'no-cache' };
@@ -38,7 +40,7 @@ export function registerDockerSystem(r: DockerRouter, s: Services): void {
         Containers: states.length, ContainersRunning: running, ContainersPaused: paused, ContainersStopped: states.length - running - paused,
         Images: images.length, Driver: s.snapshotter.driver, DriverStatus: [], DockerRootDir: s.config.root,
         Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: [] },
-        MemoryLimit: true, SwapLimit: false, KernelMemory: false, CpuCfsPeriod: false, CpuCfsQuota: false, CPUShares: false, CPUSet: false,
+        MemoryLimit: true, SwapLimit: false, KernelMemory: false, KernelMemoryTCP: false, CpuCfsPeriod: false, CpuCfsQuota: false, CPUShares: false, CPUSet: false,
         PidsLimit: true, IPv4Forwarding: true, BridgeNfIptables: false, BridgeNfIp6tables: false, Debug: false, OomKillDisable: false,
         NFd: 0, NGoroutines: 0, SystemTime: new Date().toISOString(), LoggingDriver: 'sbx', CgroupDriver: 'cgroupfs', CgroupVersion: '1',
         NEventsListener: 0, KernelVersion: release(), OperatingSystem: 'sbx', OSVersion: '', OSType: 'linux', Architecture: UNAME[arch()] ?? arch(),
@@ -46,7 +48,8 @@ export function registerDockerSystem(r: DockerRouter, s: Services): void {
         RegistryConfig: { AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [], InsecureRegistryCIDRs: [], IndexConfigs: {}, Mirrors: [] },
         NCPU: cpus().length, MemTotal: totalmem(), GenericResources: null, HttpProxy: '', HttpsProxy: '', NoProxy: '', Labels: [], ExperimentalBuild: false,
         Runtimes: { sbx: { path: 'unshare' } }, DefaultRuntime: 'sbx', Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-        LiveRestoreEnabled: false, Isolation: '', InitBinary: 'tini', SecurityOptions: ['name=seccomp,profile=default', 'name=no-new-privileges'], Warnings: null,
+        LiveRestoreEnabled: false, Isolation: '', InitBinary: 'tini',
+        ContainerdCommit: NO_COMMIT, RuncCommit: NO_COMMIT, InitCommit: NO_COMMIT, SecurityOptions: ['name=seccomp,profile=default', 'name=no-new-privileges'], Warnings: null,
       },
     };
   });
