@@ -5,7 +5,7 @@
  */
 import { CHANGE_LETTER, Changes, comparePaths, type ChangeFeedMessage, type ChangeRecord } from '../protocol/index.js';
 import { call, openChannel } from './api.js';
-import { el } from './dom.js';
+import { el, replaceKeepingFocus } from './dom.js';
 
 export interface ChangesView { dispose(): void }
 
@@ -21,7 +21,7 @@ export function watchChanges(list: HTMLElement, detail: HTMLElement, id: string)
       b.addEventListener('click', () => { showPatch(detail, id, r).catch((e: Error) => { detail.textContent = e.message; }); });
       return el('li', {}, b);
     });
-    list.replaceChildren(...items);
+    replaceKeepingFocus(list, ...items);
   };
 
   const connect = async (): Promise<void> => {

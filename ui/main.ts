@@ -8,7 +8,7 @@ import { humanSize, shortId, timeAgo } from '../cli/output.js';
 import { CHANGE_LETTER, Commit, Containers, Images, Layers, type ContainerSummary, type ImageSummary } from '../protocol/index.js';
 import { call, login, whenLoggedOut } from './api.js';
 import { watchChanges, type ChangesView } from './changes.js';
-import { $, el } from './dom.js';
+import { $, el, replaceKeepingFocus } from './dom.js';
 import { push } from './push.js';
 import { openTerminal, type TerminalView } from './terminal.js';
 
@@ -35,7 +35,7 @@ function renderImages(images: ImageSummary[]): void {
     sel.replaceChildren(...opts.map((o) => el('option', { value: o }, o)));
     if (opts.includes(was)) sel.value = was;
   }
-  $('#images').replaceChildren(...images.map((i) => {
+  replaceKeepingFocus($('#images'), ...images.map((i) => {
     const names = i.repoTags.length ? i.repoTags.flatMap((t, n) => n ? [el('br'), t] : [t]) : ['<none>'];
     const ref = i.repoTags[0] ?? i.id;
     const b = el('button', { class: 'link' }, 'history');
@@ -47,7 +47,7 @@ function renderImages(images: ImageSummary[]): void {
 }
 
 function renderContainers(list: ContainerSummary[]): void {
-  $('#containers').replaceChildren(...list.map((c) => {
+  replaceKeepingFocus($('#containers'), ...list.map((c) => {
     const actions = el('td', {});
     if (c.state === 'running') {
       const sh = el('button', { class: 'link' }, 'shell');
