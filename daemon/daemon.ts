@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { openLocalContentStore } from './content/local.js';
 import { recoverImages } from './images/gc.js';
 import { createLayerChecks, removeImagesWithLayer } from './images/layer-checks.js';
+import { createLayerSizes } from './images/layer-sizes.js';
 import { RepositoryIndex } from './registry/repos.js';
 import { openImageStore } from './images/store.js';
 import { createUnpacker } from './images/unpack.js';
@@ -68,13 +69,15 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   const layerChecks = createLayerChecks({
     dir: join(config.root, 'checks'), content: stored, log: log.with({ component: 'layer-checks' }),
     onFailed: (layer) => removeImagesWithLayer(services, layer),
+    onVerified: (layer, size) => layerSizes.record(layer, size),
   });
   const content = layerChecks.gate(stored);
+  const layerSizes = createLayerSizes(join(config.root, 'layer-sizes'), content);
   const images = await openImageStore(layout);
   await recoverImages(config.root, log);
   const snapshotter = await openSnapshotter(config.snapshotter, join(config.root, 'snapshots'), log);
   const differ = createDiffer({ snapshotter, content });
-  const unpacker = createUnpacker({ content, snapshotter, log });
+  const unpacker = createUnpacker({ content, snapshotter, log, sizes: layerSizes });
   await unpacker.recover();
   const registry = new RegistryClient({ credentials: new CredentialStore(join(config.root, 'auth.json')), insecure: config.insecureRegistries });
   if (config.cgroupFavorDynmods) log.debug('cgroup favordynmods', { result: await favorDynamicModifications() });
@@ -91,7 +94,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   const changes = new ChangeRecorder(containerAccess({ containers }), differ, log.with({ component: 'changes' }));
   const buildCache = new BuildCache(join(config.root, 'build'), (e) => findEntry({ content, images }, e));
   const services: Services = {
-    config, log, content, images, layerChecks, snapshotter, differ, unpacker, registry, changes, containers, networks, volumes, gcLock: new SharedLock(), closers: [],
+    config, log, content, images, layerChecks, layerSizes, snapshotter, differ, unpacker, registry, changes, containers, networks, volumes, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
     gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],

@@ -13,7 +13,7 @@ export interface ImageSummary {
   /** "repo@sha256:…" for each repository the image was pushed to or pulled from. */
   repoDigests: string[];
   created: string;
-  /** Sum of the layers' stored sizes (uncompressed for what sbx writes; as loaded or pulled otherwise). */
+  /** Sum of the layers' unpacked sizes (docker's Size), however they are stored. */
   size: number;
 }
 

@@ -8,7 +8,7 @@ import type { Digest } from './oci.js';
 import { str } from './validate.js';
 
 export interface LayerFiles {
-  /** The layer blob's digest and stored size. */
+  /** The layer blob's digest, and the layer's unpacked size (as docker counts it). */
   digest: Digest;
   size: number;
   /** The history entry that made it ("created by"), when the config has one. */

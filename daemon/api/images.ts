@@ -1,6 +1,6 @@
 import { Images, Layers } from '../../protocol/index.js';
 import { familiar } from '../images/load-formats.js';
-import { history, inspect, summarize } from '../images/describe.js';
+import { history, inspect, sized, sizedAll, summarize } from '../images/describe.js';
 import { importImage } from '../images/import.js';
 import { layerFiles } from '../images/layers.js';
 import { loadArchive } from '../images/load.js';
@@ -18,7 +18,7 @@ export function registerImages(api: ApiServer, s: Services): void {
       const r = await resolveImage(s, req.reference).catch(() => undefined);
       all = r ? all.filter((i) => i.target.digest === r.target.digest) : [];
     }
-    return all.map((i) => summarize(i, i.names, i.repoDigests)).sort((a, b) => b.created.localeCompare(a.created));
+    return (await sizedAll(s.layerSizes, all)).map((i) => summarize(i, i.names, i.repoDigests)).sort((a, b) => b.created.localeCompare(a.created));
   });
 
   api.router.on(Images.inspect, async (req) => {
@@ -27,12 +27,12 @@ export function registerImages(api: ApiServer, s: Services): void {
     const last = tags.map((t) => t.taggedAt).sort().pop() ?? '';
     const untagged = (await s.images.listUntagged()).filter((u) => u.digest === r.target.digest);
     const repoDigests = new Set([...tags.flatMap((t) => t.repoDigests), ...untagged.flatMap((u) => parseRepoDigests(u.annotations?.[REPO_DIGESTS_ANNOTATION]))]);
-    return inspect(r, tags.map((t) => t.name), last, [...repoDigests].sort());
+    return inspect(await sized(s.layerSizes, r), tags.map((t) => t.name), last, [...repoDigests].sort());
   });
 
-  api.router.on(Images.history, async (req) => history(await resolveImage(s, req.ref)));
+  api.router.on(Images.history, async (req) => history(await sized(s.layerSizes, await resolveImage(s, req.ref))));
 
-  api.router.on(Layers.list, async (req) => layerFiles(s.content, await resolveImage(s, req.ref)));
+  api.router.on(Layers.list, async (req) => layerFiles(s.content, await sized(s.layerSizes, await resolveImage(s, req.ref))));
 
   api.router.on(Images.tag, async (req) => {
     const target = normalizeTag(req.target);
@@ -40,7 +40,7 @@ export function registerImages(api: ApiServer, s: Services): void {
     await s.images.update((tags, untagged) => { moveTag(tags, untagged, target, r.target); });
     s.events.emit('image', 'tag', r.configDigest, { name: familiar(target) });
     const tags = (await s.images.list()).filter((t) => t.target.digest === r.target.digest);
-    return summarize(r, tags.map((t) => t.name), [...new Set(tags.flatMap((t) => t.repoDigests))].sort());
+    return summarize(await sized(s.layerSizes, r), tags.map((t) => t.name), [...new Set(tags.flatMap((t) => t.repoDigests))].sort());
   });
 
   api.router.on(Images.remove, async (req) => removeImage(s, req.ref, req.force ?? false));

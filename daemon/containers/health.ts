@@ -3,10 +3,14 @@
  * (mergeHealthcheck, at create); while a container runs, HealthChecks probes it: the test runs
  * as an exec would (the container's user, env and working directory; CMD-SHELL through
  * /bin/sh -c), one interval after the start and then every interval (StartInterval while in the
- * start period), killed after Timeout. The state lives on the Container (c.health) and is fresh
- * ("starting") at every start; a paused container is not probed.
+ * start period), killed after Timeout. The state lives on the Container (c.health), kept in its
+ * directory's health.json after every probe (as docker checkpoints it), so it outlives sbxd: at
+ * every start it is "starting" again with its log kept, and once the container stops it is
+ * "unhealthy" (docker's "monitor stopped" rule); a paused container is not probed.
  */
+import { join } from 'node:path';
 import { HEALTH_DEFAULTS, SbxError, formatGoDuration, type HealthConfig, type HealthLogEntry, type HealthState } from '../../protocol/index.js';
+import { readJSONOr, writeJSON } from '../util/fs.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Rootfs } from '../snapshots/differ.js';
 import type { Logger } from '../util/log.js';
@@ -40,13 +44,31 @@ export function hasHealthcheck(h: HealthConfig | undefined): h is HealthConfig &
   return !!h?.Test && h.Test.length > 1 && h.Test[0] !== 'NONE';
 }
 
+const healthPath = (dir: string): string => join(dir, 'health.json');
+
+/** The health state a container's directory keeps (undefined: none, or unreadable). */
+export async function readHealth(dir: string): Promise<HealthState | undefined> {
+  const h = await readJSONOr<HealthState | null>(healthPath(dir), null).catch(() => null);
+  return h && typeof h.Status === 'string' && Array.isArray(h.Log) ? h : undefined;
+}
+
+async function saveHealth(c: Container): Promise<void> {
+  if (c.health) await writeJSON(healthPath(c.dir), c.health);
+}
+
 type HealthDeps = { runtime: Runtime; rootfs: (id: string) => Promise<Rootfs>; log: Logger };
 
 /** Probe every container with a health check while it runs (the manager's started/exited events). */
 export function checkHealth(events: ContainerEvents, s: HealthDeps, get: (id: string) => Container | undefined): HealthChecks {
   const checks = new HealthChecks(s);
   events.on('started', (id) => { const c = get(id); if (c) checks.start(c); });
-  events.on('exited', (id) => checks.stop(id));
+  events.on('exited', async (id) => {
+    checks.stop(id);
+    const c = get(id);
+    if (!c?.health) return;
+    c.health.Status = 'unhealthy';
+    await saveHealth(c).catch((e) => s.log.warn('save health', { id, error: String(e) }));
+  });
   return checks;
 }
 
@@ -57,12 +79,13 @@ export class HealthChecks {
 
   constructor(private readonly s: HealthDeps) {}
 
-  /** The container just started: a fresh state, the first probe one interval from now. */
+  /** The container just started: "starting" (the log kept, as docker keeps it), the first probe one interval from now. */
   start(c: Container): void {
     this.stop(c.config.id);
     const h = c.config.healthcheck;
     if (!hasHealthcheck(h)) { delete c.health; return; }
-    c.health = { Status: 'starting', FailingStreak: 0, Log: [] };
+    c.health = { Status: 'starting', FailingStreak: 0, Log: c.health?.Log ?? [] };
+    void saveHealth(c).catch((e) => this.s.log.warn('save health', { id: c.config.id, error: String(e) }));
     const p: Probe = { stopped: false };
     this.probes.set(c.config.id, p);
     const started = Date.now();
@@ -96,6 +119,7 @@ export class HealthChecks {
     if (p.stopped || !c.health) return;
     const entry: HealthLogEntry = { Start: start.toISOString(), End: new Date().toISOString(), ...result };
     record(c.health, entry, h, Date.now() - started < (h.StartPeriod ?? 0) / 1e6);
+    await saveHealth(c);
   }
 
   /** One run of the test: its exit code and first 4 KiB of output; -1 when it had to be killed or could not start. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Logger } from '../util/log.js';
 import type { Container } from './container.js';
+import { readHealth } from './health.js';
 import { ZERO_TIME, readRecords, writeState } from './records.js';
 import { removeRootfs, type RootfsDeps } from './rootfs.js';
 
@@ -24,6 +25,9 @@ export async function recoverContainer(s: RootfsDeps & { log: Logger }, runtime:
     return undefined;
   }
   const c: Container = { ...rec, dir, pid1: 0, execs: 0, exited: [] };
+  const health = c.config.healthcheck ? await readHealth(dir) : undefined;
+  // not running now: its monitor stopped, which docker shows as unhealthy
+  if (health) c.health = { ...health, Status: 'unhealthy' };
   c.state.restarting = false; // a pending restart died with the last sbxd (manager.open decides again)
   if (c.state.status === 'running' || c.state.status === 'removing') {
     if (c.state.pid && runtime.alive(c.state.pid) && isOurs(c.state.pid, dir)) {

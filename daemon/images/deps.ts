@@ -9,6 +9,7 @@ import type { ContentStore } from '../content/store.js';
 import type { SharedLock } from '../util/lock.js';
 import type { Logger } from '../util/log.js';
 import type { LayerChecks } from './layer-checks.js';
+import type { LayerSizes } from './layer-sizes.js';
 import type { ImageStore } from './store.js';
 import type { Unpacker } from './unpack.js';
 import type { EventSink } from '../events/bus.js';
@@ -27,6 +28,8 @@ export interface ImageDeps {
    * is already gated by it (a read of a layer under check waits for the result).
    */
   layerChecks: LayerChecks;
+  /** Each layer's unpacked size (an image's size is theirs summed, as docker shows it). */
+  layerSizes: LayerSizes;
   /** Held shared by anything that writes blobs then tags them; exclusive by garbage collection. */
   gcLock: SharedLock;
   /**

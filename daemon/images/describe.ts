@@ -3,7 +3,18 @@ import {
   familiarName, familiarString, parseReference,
   type HistoryEntry, type HistoryRow, type ImageInspect, type ImageSummary,
 } from '../../protocol/index.js';
+import type { LayerSizes } from './layer-sizes.js';
 import type { LoadedImage } from './resolve.js';
+
+/** An image with each of its layers' unpacked sizes (what docker counts, however a layer is stored). */
+export type Sized<T extends LoadedImage = LoadedImage> = T & { layerSizes: number[] };
+
+export async function sized<T extends LoadedImage>(sizes: Pick<LayerSizes, 'ofAll'>, img: T): Promise<Sized<T>> {
+  return { ...img, layerSizes: await sizes.ofAll(img.manifest.layers) };
+}
+
+export const sizedAll = <T extends LoadedImage>(sizes: Pick<LayerSizes, 'ofAll'>, imgs: T[]): Promise<Sized<T>[]> =>
+  Promise.all(imgs.map((i) => sized(sizes, i)));
 
 function familiar(name: string): string {
   try { return familiarString(parseReference(name)); } catch { return name; }
@@ -20,12 +31,12 @@ function familiarRepoDigests(recorded: string[]): string[] {
   }).sort();
 }
 
-/** Sum of the layers' stored sizes (uncompressed for what sbx writes). */
-export function imageSize(img: LoadedImage): number {
-  return img.manifest.layers.reduce((n, l) => n + (l.size ?? 0), 0);
+/** Sum of the layers' unpacked sizes (docker's image Size). */
+export function imageSize(img: Sized): number {
+  return img.layerSizes.reduce((n, l) => n + l, 0);
 }
 
-export function summarize(img: LoadedImage, names: string[], repoDigests: string[] = []): ImageSummary {
+export function summarize(img: Sized, names: string[], repoDigests: string[] = []): ImageSummary {
   return {
     id: img.configDigest,
     digest: img.target.digest,
@@ -36,7 +47,7 @@ export function summarize(img: LoadedImage, names: string[], repoDigests: string
   };
 }
 
-export function inspect(img: LoadedImage, names: string[], lastTagTime = '', repoDigests: string[] = []): ImageInspect {
+export function inspect(img: Sized, names: string[], lastTagTime = '', repoDigests: string[] = []): ImageInspect {
   const history = img.config.history ?? [];
   const last = history.length ? history[history.length - 1]! : undefined;
   return {
@@ -69,7 +80,7 @@ export function inspect(img: LoadedImage, names: string[], lastTagTime = '', rep
  * layer's size; the top row carries the image ID, the others "<missing>". An image without
  * history gets one row per layer.
  */
-export function history(img: LoadedImage): HistoryRow[] {
+export function history(img: Sized): HistoryRow[] {
   const layers = img.manifest.layers;
   const entries: HistoryEntry[] = img.config.history?.length
     ? img.config.history
@@ -77,7 +88,7 @@ export function history(img: LoadedImage): HistoryRow[] {
   let li = 0;
   const rows: HistoryRow[] = entries.map((h) => {
     const empty = h.empty_layer === true;
-    const size = empty ? 0 : (layers[li++]?.size ?? 0);
+    const size = empty ? 0 : (img.layerSizes[li++] ?? 0);
     return { id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, comment: h.comment ?? '', emptyLayer: empty };
   });
   rows.reverse();

@@ -18,13 +18,16 @@ export interface DiffIdHasher {
   abort(): void;
   /** The sha256 of the decompressed bytes, once end() was called. Rejects if not gzip. */
   result(): Promise<Digest>;
+  /** How many decompressed bytes came out (the layer's unpacked size once result() resolved). */
+  bytes(): number;
 }
 
 export function diffIdHasher(): DiffIdHasher {
   const hash = createHash('sha256');
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   let failed = false;
-  gunzip.on('data', (c: Buffer) => hash.update(c));
+  let n = 0;
+  gunzip.on('data', (c: Buffer) => { hash.update(c); n += c.length; });
   const done = new Promise<Digest>((resolve, reject) => {
     gunzip.once('end', () => resolve(`sha256:${hash.digest('hex')}`));
     gunzip.on('error', (e) => { failed = true; reject(e); });
@@ -39,5 +42,6 @@ export function diffIdHasher(): DiffIdHasher {
     end() { if (!failed) gunzip.end(); },
     abort() { gunzip.destroy(new Error('stopped')); },
     result: () => done,
+    bytes: () => n,
   };
 }

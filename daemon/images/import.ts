@@ -20,7 +20,7 @@ import { packToStore } from '../archive/pack.js';
 import type { ImageDeps } from './deps.js';
 import { BUSYBOX_ENV, busyboxRootfs } from './busybox.js';
 import { applyChanges, parseChanges } from '../dockerfile/config-changes.js';
-import { summarize } from './describe.js';
+import { sized, summarize } from './describe.js';
 import { scratchDir } from './gc.js';
 import { hostPlatform, loadImage } from './resolve.js';
 import { keepUntagged, moveTag, normalizeTag } from './store.js';
@@ -77,7 +77,7 @@ export async function importImage(s: ImageDeps, req: ImportRequest, body: Readab
     const img = await loadImage(s.content, manifest, manifest.digest, platform);
     s.events?.emit('image', 'import', img.configDigest, { name: img.configDigest });
     const all = (await s.images.list()).filter((t) => t.target.digest === manifest.digest).map((t) => t.name);
-    return summarize(img, all);
+    return summarize(await sized(s.layerSizes, img), all);
   });
 }
 

@@ -57,17 +57,20 @@ export interface LayerChecksDeps {
   log: Logger;
   /** Remove what stands on a layer that failed its check (the images listing it). */
   onFailed: (layer: Digest, error: SbxError) => Promise<void>;
+  /** A layer passed its check: it decompresses to `size` bytes (LayerSizes records it). */
+  onVerified?: (layer: Digest, size: number) => Promise<void>;
 }
 
 interface Record { diffId: Digest; mediaType: string; size: number }
 
-/** The sha256 of a stored gzip blob's decompressed bytes. */
-export async function gunzipDigest(file: string, signal?: AbortSignal): Promise<Digest> {
+/** The sha256 and the length of a stored gzip blob's decompressed bytes. */
+export async function gunzipDigest(file: string, signal?: AbortSignal): Promise<{ digest: Digest; size: number }> {
   const hash = createHash('sha256');
+  let size = 0;
   await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 1 << 20 }), async (src: AsyncIterable<Buffer>) => {
-    for await (const c of src) hash.update(c);
+    for await (const c of src) { hash.update(c); size += c.length; }
   }, signal ? { signal } : {});
-  return `sha256:${hash.digest('hex')}`;
+  return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
 export function createLayerChecks(deps: LayerChecksDeps): LayerChecks {
@@ -80,8 +83,9 @@ export function createLayerChecks(deps: LayerChecksDeps): LayerChecks {
 
   async function check(digest: Digest, rec: Record): Promise<void> {
     let got: Digest;
+    let size: number;
     try {
-      got = await gunzipDigest(await content.path(digest), stop.signal);
+      ({ digest: got, size } = await gunzipDigest(await content.path(digest), stop.signal));
     } catch (e) {
       if (stop.signal.aborted) throw new SbxError('cancelled', `check of layer ${digest}: the daemon is stopping`);
       // Removed meanwhile (rmi, gc): nothing left to check.
@@ -89,8 +93,10 @@ export function createLayerChecks(deps: LayerChecksDeps): LayerChecks {
       return fail(digest, new SbxError('digest_mismatch', `layer ${digest}: cannot decompress (${(e as Error).message})`, { cause: e }));
     }
     if (got !== rec.diffId) return fail(digest, new SbxError('digest_mismatch', `layer ${digest}: uncompressed content hashes to ${got}, the image config says ${rec.diffId}`));
+    // recorded before the check settles: a reader waiting for it finds the size
+    await deps.onVerified?.(digest, size).catch((e) => log.warn('record a layer size', { layer: digest, error: String(e) }));
     await rm(recordFile(digest), { force: true });
-    log.debug('layer diffID verified', { layer: digest, diffId: got });
+    log.debug('layer diffID verified', { layer: digest, diffId: got, size });
   }
 
   // The check settles first (readers waiting on it get the error at once, and may hold locks the

@@ -9,14 +9,14 @@ import { comparePaths, type Change, type EntryKind, type LayerFiles, MAX_LAYER_C
 import { decompress } from '../archive/check.js';
 import { extractor } from '../archive/tar-stream-patches.js';
 import type { ContentStore } from '../content/store.js';
-import type { LoadedImage } from './resolve.js';
+import type { Sized } from './describe.js';
 
 const KINDS: Record<string, EntryKind> = {
   file: 'file', 'contiguous-file': 'file', link: 'file', directory: 'dir', symlink: 'symlink',
   'character-device': 'char', 'block-device': 'block', fifo: 'fifo',
 };
 
-export async function layerFiles(content: ContentStore, img: LoadedImage): Promise<LayerFiles[]> {
+export async function layerFiles(content: ContentStore, img: Sized): Promise<LayerFiles[]> {
   const made = (img.config.history ?? []).filter((h) => !h.empty_layer);
   const below = new Map<string, EntryKind>();
   const out: LayerFiles[] = [];
@@ -51,7 +51,7 @@ export async function layerFiles(content: ContentStore, img: LoadedImage): Promi
     const sorted = [...changes.values()].sort((a, b) => comparePaths(a.path, b.path));
     const createdBy = made[i]?.created_by;
     out.push({
-      digest: desc.digest, size: desc.size, changes: sorted.slice(0, MAX_LAYER_CHANGES),
+      digest: desc.digest, size: img.layerSizes[i] ?? desc.size, changes: sorted.slice(0, MAX_LAYER_CHANGES),
       ...(createdBy ? { createdBy } : {}), ...(sorted.length > MAX_LAYER_CHANGES ? { truncated: true } : {}),
     });
   }

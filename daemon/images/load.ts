@@ -189,6 +189,7 @@ export class ArchiveBlobs {
       let tarBytes = e.buf;
       if (detectCompression(e.buf) === 'gzip') {
         try { tarBytes = gunzipSync(e.buf); } catch (err) { throw new SbxError('invalid_argument', `load: layer ${path}: bad gzip data: ${(err as Error).message}`); }
+        await this.s.layerSizes.record(e.digest, tarBytes.length);
       }
       await tree.layer([tarBytes]).catch(refuse);
       return tarBytes === e.buf ? e.digest : sha(tarBytes);
@@ -200,18 +201,20 @@ export class ArchiveBlobs {
       return e.digest;
     }
     const hash = createHash('sha256');
+    let size = 0;
     const gunzip = createGunzip();
     const src = await this.s.content.read(e.digest);
     src.on('error', (err) => gunzip.destroy(err));
     let gzError: Error | undefined;
     gunzip.on('error', (err) => { gzError = err; });
-    const hashed = (async function* () { for await (const c of src.pipe(gunzip)) { hash.update(c as Buffer); yield c as Buffer; } })();
+    const hashed = (async function* () { for await (const c of src.pipe(gunzip)) { hash.update(c as Buffer); size += (c as Buffer).length; yield c as Buffer; } })();
     try {
       await tree.layer(hashed);
     } catch (err) {
       if (gzError) throw new SbxError('invalid_argument', `load: layer ${path}: bad gzip data: ${gzError.message}`);
       refuse(err);
     }
+    await this.s.layerSizes.record(e.digest, size);
     return `sha256:${hash.digest('hex')}`;
   }
 

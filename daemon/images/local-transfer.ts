@@ -21,6 +21,7 @@ import { sha256 } from '../content/verify.js';
 import { compressLayer, type CompressedSink } from './compress.js';
 import { diffIdHasher } from './diffid.js';
 import type { LayerChecks } from './layer-checks.js';
+import type { LayerSizes } from './layer-sizes.js';
 import type { ImageStore } from './store.js';
 import { isGzipLayer, isUncompressedLayer, type ImageDestination, type ImageSource } from './transfer.js';
 
@@ -52,9 +53,10 @@ export const DEFER_MIN = 8 * 1024 * 1024;
  * Pull into the local store; `name` (a tagged reference) is set in commit(), if given. With
  * `checks`, a large gzip layer is usable once its compressed digest verifies and its diffID is
  * checked in the background (see layer-checks.ts); without, or for a small layer, the diffID is
- * checked as the layer is stored and a mismatch fails the put.
+ * checked as the layer is stored and a mismatch fails the put. With `layerSizes`, what a gzip
+ * layer decompressed to is recorded (the check of a deferred one records it: layer-checks.ts).
  */
-export function localDestination(s: LocalStores & { layerChecks?: LayerChecks }, name: string | undefined): ImageDestination {
+export function localDestination(s: LocalStores & { layerChecks?: LayerChecks; layerSizes?: LayerSizes }, name: string | undefined): ImageDestination {
   const checks = s.layerChecks;
   return {
     name: 'the local store',
@@ -94,6 +96,7 @@ export function localDestination(s: LocalStores & { layerChecks?: LayerChecks },
         if (got !== undefined && got !== hints.diffId) {
           throw new SbxError('digest_mismatch', `layer ${d.digest}: uncompressed content hashes to ${got}, the image config says ${hints.diffId}`);
         }
+        if (hasher) await s.layerSizes?.record(d.digest, hasher.bytes());
       }
     },
     async commit(top, bytes, signal) {

@@ -17,4 +17,4 @@ export interface RegistryAccess {
   destination(ref: Reference, opts?: { mountFrom?: string[]; insecure?: boolean }): ImageDestination;
 }
 
-export type RemoteDeps = Pick<ImageDeps, 'config' | 'content' | 'images' | 'gcLock' | 'events' | 'layerChecks'> & { registry: RegistryAccess };
+export type RemoteDeps = Pick<ImageDeps, 'config' | 'content' | 'images' | 'gcLock' | 'events' | 'layerChecks' | 'layerSizes'> & { registry: RegistryAccess };

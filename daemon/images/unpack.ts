@@ -25,6 +25,8 @@ import { EMPTY_VIEW, type FsView } from '../snapshots/view.js';
 import { listStoredImages, resolveImage, type ImageStores } from './resolve.js';
 import type { ImageStore } from './store.js';
 import type { Logger } from '../util/log.js';
+import type { LayerSizes } from './layer-sizes.js';
+import { isUncompressedLayer } from './transfer.js';
 
 export interface Unpacked {
   /** chainID of the top layer = the committed snapshot to prepare containers on; undefined without layers. */
@@ -72,6 +74,8 @@ export interface UnpackerDeps {
   content: ContentStore;
   snapshotter: Snapshotter;
   log: Logger;
+  /** Where a compressed layer's unpacked size is recorded (applying it counts the bytes). */
+  sizes?: Pick<LayerSizes, 'record'>;
 }
 
 export function createUnpacker(deps: UnpackerDeps): Unpacker {
@@ -91,8 +95,9 @@ export function createUnpacker(deps: UnpackerDeps): Unpacker {
           throw SbxError.wrap(e, `unpack layer ${layer.digest}`, 'not_found');
         });
         const started = Date.now();
-        await applyLayer(upper, blob, { whiteouts, lowers, diffId, ...(signal ? { signal } : {}) })
+        const applied = await applyLayer(upper, blob, { whiteouts, lowers, diffId, ...(signal ? { signal } : {}) })
           .catch((e) => { blob.destroy(); throw e; });
+        if (!isUncompressedLayer(layer.mediaType)) await deps.sizes?.record(layer.digest, applied.size);
         await sn.commit(chainId, key, { 'sbx.layer.diffid': diffId });
         log.debug('unpacked layer', { chainId, diffId, ms: Date.now() - started });
       } catch (e) {

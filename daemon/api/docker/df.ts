@@ -7,10 +7,10 @@
 import type { Digest } from '../../../protocol/index.js';
 import { buildCacheUsage } from '../../build/prune.js';
 import { listContainers } from '../../containers/describe.js';
-import { summarize } from '../../images/describe.js';
+import { sizedAll, summarize } from '../../images/describe.js';
 import { reachable } from '../../images/gc.js';
 import { listStoredImages } from '../../images/resolve.js';
-import { imageUsage } from '../../images/usage.js';
+import { blobSizes, imageUsage } from '../../images/usage.js';
 import type { Services } from '../../services.js';
 import { dirSize } from '../../volumes/size.js';
 import { summary } from './containers.js';
@@ -19,9 +19,8 @@ import type { DockerRouter } from './http.js';
 const secs = (iso: string): number => Math.floor((Date.parse(iso) || 0) / 1000);
 
 async function images(s: Services): Promise<Record<string, unknown>[]> {
-  const stored = await listStoredImages(s);
-  const sizes = new Map<Digest, number>();
-  for await (const b of s.content.list()) sizes.set(b.digest, b.size);
+  const stored = await sizedAll(s.layerSizes, await listStoredImages(s));
+  const sizes = await blobSizes(s, stored);
   const blobs = await Promise.all(stored.map((i) => reachable(s.content, [i.target])));
   const refs = new Map<Digest, number>();
   for (const set of blobs) for (const d of set) refs.set(d, (refs.get(d) ?? 0) + 1);

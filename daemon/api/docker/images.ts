@@ -5,7 +5,7 @@
  */
 import { SbxError } from '../../../protocol/index.js';
 import { familiar } from '../../images/load-formats.js';
-import { history, inspect, summarize } from '../../images/describe.js';
+import { history, inspect, sized, sizedAll, summarize } from '../../images/describe.js';
 import { removeImage } from '../../images/remove.js';
 import { listStoredImages, resolveImage } from '../../images/resolve.js';
 import { moveTag, normalizeTag, parseRepoDigests, REPO_DIGESTS_ANNOTATION } from '../../images/store.js';
@@ -25,7 +25,7 @@ export function registerDockerImages(r: DockerRouter, s: Services): void {
       patterns.push(...(Array.isArray(v) ? v : Object.keys(v)).map(glob));
     }
     const matches = (tag: string): boolean => patterns.some((p) => p.test(tag) || p.test(tag.replace(/:[^:/]*$/, '')));
-    const rows = (await listStoredImages(s)).map((i) => summarize(i, i.names, i.repoDigests))
+    const rows = (await sizedAll(s.layerSizes, await listStoredImages(s))).map((i) => summarize(i, i.names, i.repoDigests))
       .map((i) => (patterns.length ? { ...i, repoTags: i.repoTags.filter(matches), repoDigests: i.repoDigests.filter((d) => matches(d.replace(/@.*$/, ''))) } : i))
       .filter((i) => !patterns.length || i.repoTags.length || i.repoDigests.length)
       .sort((a, b) => b.created.localeCompare(a.created));
@@ -44,14 +44,14 @@ export function registerDockerImages(r: DockerRouter, s: Services): void {
     const last = tags.map((t) => t.taggedAt).sort().pop() ?? '';
     const untagged = (await s.images.listUntagged()).filter((u) => u.digest === img.target.digest);
     const repoDigests = new Set([...tags.flatMap((t) => t.repoDigests), ...untagged.flatMap((u) => parseRepoDigests(u.annotations?.[REPO_DIGESTS_ANNOTATION]))]);
-    const json = inspect(img, tags.map((t) => t.name), last, [...repoDigests].sort());
+    const json = inspect(await sized(s.layerSizes, img), tags.map((t) => t.name), last, [...repoDigests].sort());
     // API v1.41 still answers the build container's ID and config and VirtualSize; sbx keeps no
     // build container, so its config is the image's own (what docker's classic builder left there)
     return { json: { ...json, Container: '', ContainerConfig: json.Config, VirtualSize: json.Size } };
   });
 
   r.onImage('GET', 'history', async (name) => ({
-    json: history(await resolveImage(s, name)).map((h) => ({
+    json: history(await sized(s.layerSizes, await resolveImage(s, name))).map((h) => ({
       Id: h.id, Created: secs(h.created), CreatedBy: h.createdBy, Tags: null, Size: h.size, Comment: h.comment,
     })),
   }));
