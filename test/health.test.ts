@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { Containers, type ContainerInspect } from '../protocol/index.js';
 import { sbx } from './_helpers/cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
-import type { TestDaemon } from './_helpers/daemon.js';
+import { startTestDaemon, type TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
 import { eventually } from './_helpers/wait.js';
 
@@ -104,6 +104,27 @@ s('a test that outlives --health-timeout is killed and counts as a failure', pri
   // the killed test leaves no process behind: only PID 1's sleep is in the container
   await eventually('only the main process left', async () => (await ok(d, ['top', 'hang'])).split('\n').length === 2, WAIT);
   await ok(d, ['rm', '-f', 'hang']);
+}));
+
+s('health outlives a stop and a daemon restart, as docker keeps it: unhealthy once stopped, the log kept', privileged(async (ctx) => {
+  const { d } = ctx;
+  await ok(d, ['run', '-d', '--name', 'gone', '--health-cmd', 'echo up', '--health-interval', '200ms', 'busybox', 'sleep', '1000']);
+  await ok(d, ['run', '-d', '--name', 'back', '--restart', 'always', '--health-cmd', 'echo up', '--health-interval', '1s', 'busybox', 'sleep', '1000']);
+  await health(d, 'gone', 'healthy');
+  const before = (await health(d, 'back', 'healthy')).State.Health!.Log;
+  await ok(d, ['stop', '-t', '0', 'gone']);
+  // docker: "unhealthy when the monitor has stopped"
+  const stopped = (await health(d, 'gone', 'unhealthy')).State.Health!;
+  assert.ok(stopped.Log.length >= 1 && stopped.Log[0]!.Output === 'up\n', JSON.stringify(stopped));
+
+  // sbxd stops and starts again on the same root
+  const root = d.root;
+  await d.daemon.close();
+  ctx.d = await startTestDaemon({ root });
+  assert.equal((await inspect(ctx.d, 'gone')).State.Health, stopped, 'a stopped container keeps its health');
+  const again = await health(ctx.d, 'back', 'healthy');
+  assert.ok(again.State.Health!.Log.some((e) => e.Start === before[0]!.Start), 'the log from before the restart is kept');
+  await ok(ctx.d, ['rm', '-f', 'gone', 'back']);
 }));
 
 s('bad health flags: exit 125 with docker\'s words, nothing created', privileged(async ({ d }) => {
