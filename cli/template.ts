@@ -5,7 +5,8 @@
  * with, variables, Go's builtins and docker's json/join/split/lower/upper/title/truncate/pad).
  * A template that does not parse is refused before anything is printed.
  */
-import { execute } from './gotemplate/exec.js';
+import { execute, goStruct } from './gotemplate/exec.js';
+export { goStruct } from './gotemplate/exec.js';
 import { FUNC_NAMES } from './gotemplate/funcs.js';
 import { parseTemplate, type Node } from './gotemplate/parse.js';
 
@@ -25,8 +26,9 @@ function unescape(tpl: string): string {
 /** Parse only: throws invalid_argument ("template parsing error: …") for a bad template. */
 export function checkTemplate(tpl: string): void { compile(tpl); }
 
-export function renderTemplate(tpl: string, value: unknown): string {
-  return execute(compile(tpl), value);
+/** `type`: docker's Go type for `value` (a struct: a field it lacks is an error, not "<no value>"). */
+export function renderTemplate(tpl: string, value: unknown, type?: string): string {
+  return execute(compile(tpl), type && value && typeof value === 'object' ? goStruct({ ...value }, type) : value);
 }
 
 /** Is `--format` asking for JSON (docker accepts "json" for one object per line)? */
@@ -39,6 +41,23 @@ export interface ListFormat {
   headers: Record<string, string>;
   /** The command's own table, for no --format or `table`. */
   table: () => string;
+  /** docker's formatter type for the rows ("*formatter.ContainerContext"): a field they lack is an error, as in docker. */
+  type?: string;
+  /** docker's methods with arguments on a row (ps's `{{.Label "app"}}`). */
+  methods?: (row: never) => Record<string, (...args: unknown[]) => unknown>;
+}
+
+/** docker's `{{.Label "KEY"}}` on a row whose Labels is its "k=v,k2=v2" string: the value, or "". */
+export function labelMethod(labels: string): Record<string, (...args: unknown[]) => unknown> {
+  return {
+    Label: (key: unknown) => {
+      for (const kv of labels ? labels.split(',') : []) {
+        const eq = kv.indexOf('=');
+        if ((eq < 0 ? kv : kv.slice(0, eq)) === String(key)) return eq < 0 ? '' : kv.slice(eq + 1);
+      }
+      return '';
+    },
+  };
 }
 
 /** Refuse a bad --format before any call to the daemon. */
@@ -51,6 +70,7 @@ export function checkListFormat(format: string | undefined): void {
 export function formatList(format: string | undefined, rows: readonly unknown[], how: ListFormat): string {
   if (format === undefined || format === '' || format === 'table') return how.table();
   if (isJsonFormat(format)) return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+  if (how.type) rows = rows.map((r) => goStruct({ ...(r as object) }, how.type!, how.methods?.(r as never) ?? {}));
   if (format.startsWith('table ')) {
     const tpl = format.slice(6);
     let header: string;

@@ -175,6 +175,14 @@ export interface ContainerSummary {
   ports?: PortMapping[];
   /** While it runs with a health check (health.ts). */
   health?: HealthStatus;
+  /** Its labels (absent: none). */
+  labels?: Record<string, string>;
+  /** docker ps's Mounts: each mount's volume name, or its source for a bind (absent: none). */
+  mounts?: string[];
+  /** How many of its mounts are local volumes (absent: none). */
+  localVolumes?: number;
+  /** The networks it is (or will be, once started) on, sorted (absent: none). */
+  networks?: string[];
 }
 
 /** docker container inspect, field for field where docker has the field. */

@@ -16,8 +16,8 @@ basics('sbx version talks to the daemon', async ({ d }) => {
   const r = await sbx(d.root, ['version', '--format', 'json']);
   assert.is(r.code, 0, r.stderr);
   const v = JSON.parse(r.stdout);
-  assert.is(v.server.root, d.root);
-  assert.match(v.client.runtime, /^bun \d+\.\d+\.\d+$/, 'the sbx users get is the Bun-compiled binary');
+  assert.is(v.Server.Root, d.root);
+  assert.match(v.Client.Runtime, /^bun \d+\.\d+\.\d+$/, 'the sbx users get is the Bun-compiled binary');
   const text = await sbx(d.root, ['version']);
   assert.match(text.stdout, /^Client:\n Version:\t\S+\n Runtime:\tbun \S+\nServer:\n/);
 });

@@ -23,7 +23,7 @@ t.before.each(async (ctx) => { ctx.root = await tmpdir('sbx-readme-'); });
 t.after.each(async ({ root }) => {
   const r = await sbx(root, ['version', '--format', 'json']);
   if (r.code === 0) {
-    const pid = JSON.parse(r.stdout).server.pid as number;
+    const pid = JSON.parse(r.stdout).Server.Pid as number;
     process.kill(pid, 'SIGTERM');
     await eventually('the autostarted sbxd gone', () => !alive(pid));
   }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkTemplate, formatList, renderTemplate, tabwriter } from '../cli/template.js';
+import { checkTemplate, formatList, goStruct, labelMethod, renderTemplate, tabwriter } from '../cli/template.js';
 
 const C = {
   ID: 'abc', Names: 'web', Image: 'busybox', State: 'running', Ports: '', Count: 3,
@@ -81,6 +81,21 @@ test('table TEMPLATE: header from the command\'s titles, docker\'s tabwriter (mi
   assert.is(formatList('table', [C], { headers: {}, table: () => 'default' }), 'default');
   assert.is(formatList('json', [{ a: 1 }], { headers: {}, table: () => '' }), '{"a":1}\n');
   assert.is(formatList('{{.Names}}', [C, C], { headers: {}, table: () => '' }), 'web\nweb\n');
+});
+
+test('a docker context (a Go struct): a field it lacks is an error, methods take their arguments', () => {
+  const how = { type: '*formatter.ContainerContext', headers: {}, table: () => '', methods: (r: { Labels: string }) => labelMethod(r.Labels) };
+  const row = { Names: 'web', Labels: 'app=web,tier=front' };
+  assert.throws(() => formatList('{{.Nope}}', [row], how), /executing "" at <\.Nope>: can't evaluate field Nope in type \*formatter\.ContainerContext/);
+  assert.is(formatList('{{.Label "tier"}}|{{.Label "none"}}|{{.Names}}', [row], how), 'front||web\n');
+  assert.is(formatList('{{.Label "app" | upper}}', [row], how), 'WEB\n');
+  assert.throws(() => formatList('{{.Label}}', [row], how), /wrong number of args for Label: want 1 got 0/);
+  assert.is(formatList('json', [row], how), '{"Names":"web","Labels":"app=web,tier=front"}\n', 'the mark is not in the JSON');
+  // a map inside a struct stays a map; a nested struct is checked too
+  const v = goStruct({ Config: { Labels: {} }, Server: goStruct({ Version: '1' }, 'types.Version') }, 'x');
+  assert.is(renderTemplate('{{.Config.Labels.none}}', v), '<no value>');
+  assert.throws(() => renderTemplate('{{.Server.Nope}}', v), /can't evaluate field Nope in type types\.Version/);
+  assert.throws(() => renderTemplate('{{.Nope}}', { A: 1 }, 'command.info'), /can't evaluate field Nope in type command\.info/);
 });
 
 test('tabwriter keeps the text after the last tab unpadded', () => {

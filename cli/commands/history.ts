@@ -1,7 +1,7 @@
 import { Images } from '../../protocol/index.js';
 import { UsageError, str, type Command } from '../command.js';
 import { humanSize, shortId, table, timeAgo, truncate } from '../output.js';
-import { checkTemplate, isJsonFormat, renderTemplate } from '../template.js';
+import { checkListFormat, formatList } from '../template.js';
 
 export const command: Command = {
   name: 'history',
@@ -15,6 +15,7 @@ export const command: Command = {
   },
   async run({ values, positionals }, { client, stdout }) {
     if (positionals.length !== 1) throw new UsageError('"sbx history" requires exactly 1 argument.');
+    checkListFormat(str(values.format));
     const rows = await client.call(Images.history, { ref: positionals[0]! });
     const noTrunc = values['no-trunc'] === true;
     const human = values.human !== false;
@@ -29,12 +30,11 @@ export const command: Command = {
       Comment: r.comment,
     }));
     const format = str(values.format);
-    if (format && format !== 'table' && !isJsonFormat(format)) checkTemplate(format);
-    if (format && format !== 'table') {
-      for (const v of view) stdout.write((isJsonFormat(format) ? JSON.stringify(v) : renderTemplate(format, v)) + '\n');
-      return;
-    }
-    stdout.write(table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], view.map((v) => [v.ID, v.CreatedSince, v.CreatedBy, v.Size, v.Comment])));
+    stdout.write(formatList(format, view, {
+      type: '*formatter.historyContext',
+      headers: { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' },
+      table: () => table(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], view.map((v) => [v.ID, v.CreatedSince, v.CreatedBy, v.Size, v.Comment])),
+    }));
   },
 };
 

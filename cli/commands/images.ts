@@ -1,7 +1,7 @@
 import { Images, familiarName, parseReference, type ImageSummary } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { humanSize, shortId, table, timeAgo } from '../output.js';
-import { checkTemplate, isJsonFormat, renderTemplate } from '../template.js';
+import { checkListFormat, formatList } from '../template.js';
 
 interface Row { Repository: string; Tag: string; ID: string; Digest: string; CreatedSince: string; CreatedAt: string; Size: string; VirtualSize: string; Containers: string; SharedSize: string; UniqueSize: string }
 
@@ -96,15 +96,15 @@ export const command: Command = {
       return;
     }
     const format = str(values.format);
-    if (format && format !== 'table' && !isJsonFormat(format)) checkTemplate(format);
+    checkListFormat(format);
     // docker fills DIGEST when --digests is given or the template names {{.Digest}}; otherwise <none>.
     const all = imageRows(filtered, { noTrunc, digests: values.digests === true || (format ?? '').includes('{{.Digest}}') });
-    if (format && format !== 'table') {
-      for (const r of all) stdout.write((isJsonFormat(format) ? JSON.stringify(r) : renderTemplate(format, r)) + '\n');
-      return;
-    }
     const header = ['REPOSITORY', 'TAG', ...(values.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
-    stdout.write(table(header, all.map((r) => [r.Repository, r.Tag, ...(values.digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size])));
+    stdout.write(formatList(format, all, {
+      type: '*formatter.ImageContext',
+      headers: { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', VirtualSize: 'VIRTUAL SIZE', Containers: 'CONTAINERS', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' },
+      table: () => table(header, all.map((r) => [r.Repository, r.Tag, ...(values.digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size])),
+    }));
   },
 };
 

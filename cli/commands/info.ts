@@ -39,7 +39,7 @@ export const command: Command = {
     const format = str(values.format);
     if (format && !isJsonFormat(format)) checkTemplate(format);
     const info = await client.call(System.info, {});
-    if (format) stdout.write(`${isJsonFormat(format) ? JSON.stringify(info) : renderTemplate(format, info)}\n`);
+    if (format) stdout.write(`${isJsonFormat(format) ? JSON.stringify(info) : renderTemplate(format, info, 'command.info')}\n`);
     else stdout.write(infoText(info));
   },
 };

@@ -45,7 +45,8 @@ export const command: Command = {
         found.push(value);
       }
     }
-    if (format && format !== 'json') for (const v of found) stdout.write(renderTemplate(format, v) + '\n');
+    // docker runs the template on the typed object: a top-level field it lacks is an error
+    if (format && format !== 'json') for (const v of found) stdout.write(renderTemplate(format, v, v && typeof v === 'object' && 'State' in v ? 'types.ContainerJSON' : 'types.ImageInspect') + '\n');
     else stdout.write(JSON.stringify(found, null, 4) + '\n');
     return failed ? 1 : 0;
   },

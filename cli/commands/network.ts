@@ -6,7 +6,7 @@
 import { Networks, SbxError, type NetworkInspect } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { table } from '../output.js';
-import { checkTemplate, renderTemplate } from '../template.js';
+import { checkTemplate, formatList, labelMethod, renderTemplate } from '../template.js';
 
 const USAGE = 'sbx network create|ls|inspect|rm|prune|connect|disconnect [OPTIONS]';
 
@@ -25,11 +25,12 @@ export const command: Command = {
     format: { type: 'string', short: 'f' },
     force: { type: 'boolean' },
     alias: { type: 'string', multiple: true },
+    'no-trunc': { type: 'boolean' },
   },
   async run({ values, positionals }, { client, stdout, stderr }) {
     const [verb, ...args] = positionals;
     const format = str(values.format);
-    if (format && format !== 'json') checkTemplate(format);
+    if (format && format !== 'json') checkTemplate(format.replace(/^table /, ''));
     switch (verb) {
       case 'create': {
         if (args.length !== 1) throw new UsageError('"sbx network create" requires exactly 1 argument.', USAGE);
@@ -44,9 +45,16 @@ export const command: Command = {
       case 'ls': case 'list': {
         const all = await client.call(Networks.list, {});
         if (values.quiet) { for (const n of all) stdout.write(n.Id.slice(0, 12) + '\n'); return 0; }
-        if (format === 'json') { for (const n of all) stdout.write(JSON.stringify(n) + '\n'); return 0; }
-        if (format) { for (const n of all) stdout.write(renderTemplate(format, { ID: n.Id.slice(0, 12), Name: n.Name, Driver: n.Driver, Scope: n.Scope }) + '\n'); return 0; }
-        stdout.write(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], all.map((n) => [n.Id.slice(0, 12), n.Name, n.Driver, n.Scope])));
+        // docker's NetworkContext fields
+        const rows = all.map((n) => ({
+          ID: values['no-trunc'] ? n.Id : n.Id.slice(0, 12), Name: n.Name, Driver: n.Driver, Scope: n.Scope, IPv6: String(n.EnableIPv6 ?? false),
+          Internal: String(n.Internal ?? false), Labels: Object.entries(n.Labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(','), CreatedAt: n.Created ?? '',
+        }));
+        stdout.write(formatList(format, rows, {
+          type: '*formatter.networkContext', methods: (r: { Labels: string }) => labelMethod(r.Labels),
+          headers: { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' },
+          table: () => table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], rows.map((n) => [n.ID, n.Name, n.Driver, n.Scope])),
+        }));
         return 0;
       }
       case 'inspect': {

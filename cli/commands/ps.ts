@@ -2,13 +2,22 @@ import { Containers } from '../../protocol/index.js';
 import { UsageError, strs, type Command } from '../command.js';
 import { formatPorts, shortId } from '../containers.js';
 import { daemonError, table, timeAgo, truncate } from '../output.js';
-import { checkListFormat, formatList } from '../template.js';
+import { checkListFormat, formatList, labelMethod } from '../template.js';
 
 /** Column titles for `ps --format 'table …'`, as docker's. */
 const HEADERS = {
   ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
-  State: 'STATE', Status: 'STATUS', Names: 'NAMES', ExitCode: 'EXIT CODE',
+  State: 'STATE', Status: 'STATUS', Names: 'NAMES', Size: 'SIZE', Labels: 'LABELS', Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS',
 };
+
+/** docker's CreatedAt: "2024-01-02 15:04:05 +0000 UTC". */
+function goTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : `${d.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+/** docker's Ellipsis: at most `n` characters, the last one "…" when cut. */
+const ellipsis = (s: string, n: number): string => ([...s].length > n ? `${[...s].slice(0, n - 1).join('')}…` : s);
 
 export const command: Command = {
   name: 'ps',
@@ -20,6 +29,8 @@ export const command: Command = {
     'no-trunc': { type: 'boolean' },
     format: { type: 'string' },
     filter: { type: 'string', short: 'f', multiple: true },
+    last: { type: 'string', short: 'n' },
+    latest: { type: 'boolean', short: 'l' },
   },
   async run({ values }, { client, stdout, stderr }) {
     const format = values.format === undefined ? undefined : String(values.format);
@@ -27,17 +38,23 @@ export const command: Command = {
     const filters = strs(values.filter);
     // docker's CLI checks the shape, the daemon the key and value ("invalid filter 'x'", exit 1).
     for (const f of filters) if (!/^[^=]+=/.test(f)) throw new UsageError(`invalid argument "${f}" for "-f, --filter" flag: bad format of filter (expected name=value)`);
+    // -n N / -l: the N (1) last created, of every state, as docker's
+    const last = values.latest ? 1 : values.last === undefined ? -1 : Number(values.last);
+    if (!Number.isInteger(last) || last < -1) throw new UsageError(`invalid argument "${String(values.last)}" for "-n, --last" flag: strconv.ParseInt: parsing "${String(values.last)}": invalid syntax`);
     let rows;
-    try { rows = await client.call(Containers.list, { all: !!values.all, ...(filters.length ? { filters } : {}) }); } catch (e) { return daemonError(stderr, e); }
+    try { rows = await client.call(Containers.list, { all: !!values.all || last > 0, ...(filters.length ? { filters } : {}) }); } catch (e) { return daemonError(stderr, e); }
+    if (last > 0) rows = [...rows].sort((a, b) => b.created.localeCompare(a.created)).slice(0, last);
     const full = !!values['no-trunc'];
     if (values.quiet) { for (const r of rows) stdout.write(`${full ? r.id : shortId(r.id)}\n`); return; }
     // The fields docker's ps template offers, as docker shapes them (Command quoted, truncated unless --no-trunc).
     const items = rows.map((r) => ({
-      ID: full ? r.id : shortId(r.id), Image: r.image, Command: `"${full ? r.command : truncate(r.command, 20)}"`, CreatedAt: r.created,
-      RunningFor: timeAgo(r.created), State: r.state, Status: r.status, Names: r.name, Ports: formatPorts(r.ports),
-      ...(r.exitCode !== undefined ? { ExitCode: r.exitCode } : {}),
+      Command: `"${full ? r.command : truncate(r.command, 20)}"`, CreatedAt: goTime(r.created), ID: full ? r.id : shortId(r.id), Image: r.image,
+      Labels: Object.entries(r.labels ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(','), LocalVolumes: String(r.localVolumes ?? 0),
+      Mounts: (r.mounts ?? []).map((m) => (full ? m : ellipsis(m, 15))).join(','), Names: r.name, Networks: (r.networks ?? []).join(','),
+      Ports: formatPorts(r.ports), RunningFor: timeAgo(r.created), Size: '0B', State: r.state, Status: r.status,
     }));
     stdout.write(formatList(format, items, {
+      type: '*formatter.ContainerContext', methods: (r: { Labels: string }) => labelMethod(r.Labels),
       headers: HEADERS,
       table: () => table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
         items.map((i) => [i.ID, i.Image, i.Command, i.RunningFor, i.Status, i.Ports, i.Names])),

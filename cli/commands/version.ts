@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { System } from '../../protocol/index.js';
-import { checkTemplate, renderTemplate } from '../template.js';
+import { checkTemplate, goStruct, renderTemplate } from '../template.js';
 import { RUNTIME } from '../runtime.js';
 import { CLI_VERSION } from '../version.js';
 
@@ -13,17 +13,13 @@ export const command: Command = {
     const format = values.format === undefined ? undefined : String(values.format);
     if (format !== undefined && format !== 'json') checkTemplate(format);
     const daemon = await client.call(System.version);
-    if (format === 'json') {
-      stdout.write(JSON.stringify({ client: { version: CLI_VERSION, runtime: RUNTIME }, server: daemon }, null, 2) + '\n');
-      return;
-    }
     if (format !== undefined) {
-      // docker's field names: `sbx version --format '{{.Server.Version}}'` as with docker.
-      const info = {
-        Client: { Version: CLI_VERSION, Runtime: RUNTIME, Os: process.platform, Arch: process.arch },
-        Server: { Version: daemon.version, ApiVersion: daemon.api, Node: daemon.node, Root: daemon.root, Pid: daemon.pid, ...(daemon.snapshotter ? { Snapshotter: daemon.snapshotter } : {}) },
-      };
-      stdout.write(renderTemplate(format, info) + '\n');
+      // docker's field names: `sbx version --format '{{.Server.Version}}'` as with docker; json is docker's {{json .}}
+      const info = goStruct({
+        Client: goStruct({ Version: CLI_VERSION, Runtime: RUNTIME, Os: process.platform, Arch: process.arch }, 'command.clientVersion'),
+        Server: goStruct({ Version: daemon.version, ApiVersion: daemon.api, Node: daemon.node, Root: daemon.root, Pid: daemon.pid, ...(daemon.snapshotter ? { Snapshotter: daemon.snapshotter } : {}) }, 'types.Version'),
+      }, 'command.versionInfo');
+      stdout.write((format === 'json' ? JSON.stringify(info) : renderTemplate(format, info)) + '\n');
       return;
     }
     stdout.write(`Client:\n Version:\t${CLI_VERSION}\n Runtime:\t${RUNTIME}\n`);

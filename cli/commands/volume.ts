@@ -3,8 +3,9 @@ import { SbxError, Volumes } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
 import { humanSize } from '../output.js';
 import { confirm } from '../prompt.js';
+import { checkListFormat, formatList, labelMethod } from '../template.js';
 
-const USAGE = 'sbx volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]';
+const USAGE = 'sbx volume create [NAME] | ls [-q] [--format F] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]';
 
 export const command: Command = {
   name: 'volume',
@@ -18,6 +19,7 @@ export const command: Command = {
     label: { type: 'string', multiple: true },
     driver: { type: 'string', short: 'd' },
     name: { type: 'string' },
+    format: { type: 'string' },
   },
   async run({ values, positionals }, { client, stdout, stderr, stdin }) {
     const [verb, ...args] = positionals;
@@ -32,10 +34,21 @@ export const command: Command = {
         return 0;
       }
       case 'ls': case 'list': {
+        const format = str(values.format);
+        checkListFormat(format);
         const vs = await client.call(Volumes.list, {});
-        if (values.quiet) stdout.write(vs.map((v) => `${v.Name}\n`).join(''));
-        // docker's tabwriter has a minimum cell width of 10: "DRIVER    VOLUME NAME"
-        else stdout.write(['DRIVER    VOLUME NAME', ...vs.map((v) => `${v.Driver.padEnd(10)}${v.Name}`)].map((l) => `${l}\n`).join(''));
+        if (values.quiet) { stdout.write(vs.map((v) => `${v.Name}\n`).join('')); return 0; }
+        // docker's volumeContext fields
+        const rows = vs.map((v) => ({
+          Driver: v.Driver, Labels: Object.entries(v.Labels ?? {}).map(([k, x]) => `${k}=${x}`).sort().join(','), Links: 'N/A',
+          Mountpoint: v.Mountpoint, Name: v.Name, Scope: v.Scope, Size: 'N/A',
+        }));
+        stdout.write(formatList(format, rows, {
+          type: '*formatter.volumeContext', methods: (r: { Labels: string }) => labelMethod(r.Labels),
+          headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE' },
+          // docker's tabwriter has a minimum cell width of 10: "DRIVER    VOLUME NAME"
+          table: () => ['DRIVER    VOLUME NAME', ...rows.map((v) => `${v.Driver.padEnd(10)}${v.Name}`)].map((l) => `${l}\n`).join(''),
+        }));
         return 0;
       }
       case 'inspect': {

@@ -11,16 +11,51 @@ class Break { constructor(readonly kind: 'break' | 'continue') {} }
 
 type Scope = Map<string, unknown>[];
 
-function field(v: unknown, path: string[], line: number): unknown {
+const STRUCT = Symbol('go struct');
+type Method = (...args: unknown[]) => unknown;
+interface StructInfo { type: string; methods: Record<string, Method> }
+/** A method value found by a field path: called with the command's arguments (none: at once). */
+class Bound {
+  constructor(readonly name: string, private readonly method: Method) {}
+  /** Go checks the arity of a method call. */
+  fn(...args: unknown[]): unknown {
+    if (args.length !== this.method.length) throw new SbxError('invalid_argument', `wrong number of args for ${this.name}: want ${this.method.length} got ${args.length}`);
+    return this.method(...args);
+  }
+}
+
+function callBound(b: Bound, line: number, args: unknown[] = []): unknown {
+  try { return b.fn(...args); } catch (e) {
+    throw new SbxError('invalid_argument', `template: :${line}: executing "" at <.${b.name}>: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Mark `v` as a Go struct of type `type` (docker's formatter contexts, inspect's top level): a
+ * field it lacks is an error ("can't evaluate field X in type T"), as in Go, rather than
+ * "<no value>" as for a map; `methods` are called as Go methods (`{{.Label "app"}}`). The mark is
+ * invisible to JSON.stringify and Object.keys.
+ */
+export function goStruct<T extends object>(v: T, type: string, methods: Record<string, Method> = {}): T {
+  Object.defineProperty(v, STRUCT, { value: { type, methods } satisfies StructInfo, enumerable: false });
+  return v;
+}
+
+function field(v: unknown, path: string[], line: number, callable = false): unknown {
   let cur = v;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
+    if (cur instanceof Bound) cur = callBound(cur, line);
     if (cur === NO_VALUE || cur === undefined || cur === null) return NO_VALUE;
     if (typeof cur !== 'object' || Array.isArray(cur)) {
       throw new SbxError('invalid_argument', `template: :${line}: can't evaluate field ${key} in type ${Array.isArray(cur) ? '[]interface {}' : typeof cur}`);
     }
-    cur = Object.prototype.hasOwnProperty.call(cur, key) ? (cur as Record<string, unknown>)[key] : NO_VALUE;
+    const st = (cur as { [STRUCT]?: StructInfo })[STRUCT];
+    if (Object.prototype.hasOwnProperty.call(cur, key)) cur = (cur as Record<string, unknown>)[key];
+    else if (st?.methods[key]) cur = new Bound(key, st.methods[key]!);
+    else if (st) throw new SbxError('invalid_argument', `template: :${line}: executing "" at <.${path.slice(0, i + 1).join('.')}>: can't evaluate field ${key} in type ${st.type}`);
+    else cur = NO_VALUE;
   }
-  return cur;
+  return cur instanceof Bound && !callable ? callBound(cur, line) : cur;
 }
 
 function lookupVar(scope: Scope, name: string, line: number): unknown {
@@ -95,8 +130,15 @@ function pipe(p: Pipeline, dot: unknown, scope: Scope): unknown {
         throw e;
       }
     } else {
-      if (rest.length || piped) throw new SbxError('invalid_argument', `template: :${p.line}: can't give argument to non-function ${describe(head!)}`);
-      value = operand(head!, dot, scope, p.line);
+      const target = head!.k === 'field' ? field(dot, head!.path, p.line, true) : operand(head!, dot, scope, p.line);
+      if (target instanceof Bound) {
+        const args = rest.map((a) => operand(a, dot, scope, p.line));
+        if (piped) args.push(value);
+        value = callBound(target, p.line, args);
+      } else {
+        if (rest.length || piped) throw new SbxError('invalid_argument', `template: :${p.line}: can't give argument to non-function ${describe(head!)}`);
+        value = target;
+      }
     }
     piped = true;
   }

@@ -62,6 +62,13 @@ function summary(c: Container): ContainerSummary {
   if (c.state.status === 'exited') row.exitCode = c.state.exitCode;
   const ports = c.published ?? c.config.ports;
   if (ports?.length) row.ports = ports;
+  if (c.config.labels && Object.keys(c.config.labels).length) row.labels = { ...c.config.labels };
+  const mounts = (c.config.volumes ?? []).filter((m) => !m.fromTmpfs); // --tmpfs is not among docker's Mounts
+  if (mounts.length) row.mounts = mounts.map((m) => m.source);
+  const volumes = mounts.filter((m) => m.type === 'volume').length;
+  if (volumes) row.localVolumes = volumes;
+  const networks = Object.keys(networkSettings(c).Networks).sort();
+  if (networks.length) row.networks = networks;
   return row;
 }
 
