@@ -11,14 +11,19 @@ import { parseCommandArgs } from './args.js';
 import { UsageError, type CliContext, type Command } from './command.js';
 import { ALIASES, COMMANDS, GROUPS, NODE_ONLY } from './commands/index.js';
 import { ON_BUN, runOnNode } from './runtime.js';
+import { flagHelp } from './flag-help.js';
 import { CLI_VERSION } from './version.js';
 
 const EXIT_FOR_CODE: Partial<Record<SbxError['code'], number>> = { cannot_execute: 126, command_not_found: 127 };
 
-function help(): string {
+/** The top page: every verb with its one-liner (each command module is loaded for its summary). */
+async function help(): Promise<string> {
   const names = Object.keys(COMMANDS).filter((n) => !n.includes('-')).sort();
   const groups = Object.entries(GROUPS).map(([g, what]) => `  ${g.padEnd(11)} ${what}`).join('\n');
-  return `Usage: sbx COMMAND [OPTIONS]\n\nA commit-style container sandbox.\n\nManagement Commands:\n${groups}\n\nCommands:\n${names.map((n) => `  ${n}`).join('\n')}\n\nRun 'sbx COMMAND --help' for more information on a command.\n`;
+  // the daemon's own verbs are not in the Bun bundle (runtime.ts): their lines are here
+  const own: Record<string, string> = { daemon: 'Run sbxd in the foreground', registry: 'Serve an OCI distribution registry' };
+  const rows = await Promise.all(names.map(async (n) => `  ${n.padEnd(11)} ${NODE_ONLY.has(n) ? own[n] ?? '' : (await COMMANDS[n]!()).command.summary}`));
+  return `Usage: sbx COMMAND [OPTIONS]\n\nA commit-style container sandbox.\n\nManagement Commands:\n${groups}\n\nCommands:\n${rows.join('\n')}\n\nRun 'sbx COMMAND --help' for more information on a command.\n`;
 }
 
 /** docker's `docker container` page: the group's verbs with their one-liners. */
@@ -32,7 +37,10 @@ async function groupHelp(group: string): Promise<string> {
 }
 
 function commandHelp(c: Command): string {
-  const flags = Object.entries(c.options).map(([name, o]) => `  ${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' string' : ''}`);
+  const opts: [string, { type: string; short?: string }][] = Object.entries({ ...c.options, help: { type: 'boolean' } });
+  const cells = opts.map(([name, o]) => [`  ${o.short ? `-${o.short}, ` : '    '}--${name}${o.type === 'string' ? ' string' : ''}`, flagHelp(c.name.replace(' ', '-'), name) ?? ''] as const);
+  const width = Math.max(...cells.map(([f]) => f.length)) + 3;
+  const flags = cells.map(([f, what]) => `${f.padEnd(width)}${what}`.trimEnd());
   return `Usage: ${c.usage}\n\n${c.summary}\n${flags.length ? `\nOptions:\n${flags.join('\n')}\n` : ''}`;
 }
 
@@ -42,7 +50,7 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
   // `sbx help VERB [VERB]` is `sbx VERB [VERB] --help`, as docker's.
   if (argv[0] === 'help' && argv.length > 1) return main([...argv.slice(1), '--help'], io);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    io.stdout.write(help());
+    io.stdout.write(await help());
     return argv.length === 0 ? 1 : 0;
   }
   if (argv[0] === '--version' || argv[0] === '-v') {

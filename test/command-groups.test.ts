@@ -76,4 +76,20 @@ s('sbx help VERB is sbx VERB --help; sbx help alone the overview', async ({ root
   assert.is(unknown.code, 1);
   assert.match(unknown.stderr, /'nosuch' is not a sbx command/);
 });
+s('every command and every flag has a one-line description, in --help and on the overview', async ({ root }) => {
+  const overview = (await sbx(root, ['--help'])).stdout;
+  for (const name of Object.keys(COMMANDS).filter((n) => !n.includes('-'))) {
+    assert.match(overview, new RegExp(`\\n  ${name} +\\S`), `the overview describes ${name}`);
+    const r = await sbx(root, [name, '--help']);
+    assert.is(r.code, 0, `${name} --help: ${r.stderr}`);
+    const flags = r.stdout.split('\nOptions:\n')[1]?.trimEnd().split('\n') ?? [];
+    for (const line of flags) assert.match(line, /^ {2}(-\w, |    )--[\w-]+( string)? {2,}\S/, `sbx ${name}: ${line}`);
+  }
+  for (const two of [['image', 'prune'], ['container', 'prune'], ['system', 'prune']]) {
+    const r = await sbx(root, [...two, '--help']);
+    for (const line of r.stdout.split('\nOptions:\n')[1]!.trimEnd().split('\n')) assert.match(line, / {2,}\S/, `sbx ${two.join(' ')}: ${line}`);
+  }
+  assert.match((await sbx(root, ['ps', '--help'])).stdout, /\n  -a, --all +Show all containers \(default shows just running\)\n/);
+});
+
 s.run();
