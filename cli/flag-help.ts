@@ -164,6 +164,7 @@ export const FLAG_HELP: Record<string, string> = {
   'events.until': 'Stream events until this timestamp',
   user: 'Username or UID (format: <name|uid>[:<group|gid>])',
   username: 'Username',
+  verbose: 'Show detailed information on space usage',
   volume: 'Bind mount a volume',
   volumes: 'Remove anonymous volumes associated with the container',
   'system-prune.volumes': 'Prune anonymous volumes',

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SbxError } from '../protocol/errors.js';
 import { parseCommandArgs } from './args.js';
 import { UsageError, type CliContext, type Command } from './command.js';
-import { ALIASES, COMMANDS, GROUPS, NODE_ONLY } from './commands/index.js';
+import { ALIASES, COMMANDS, GROUPS, GROUP_VERBS, NODE_ONLY } from './commands/index.js';
 import { ON_BUN, runOnNode } from './runtime.js';
 import { flagHelp } from './flag-help.js';
 import { CLI_VERSION } from './version.js';
@@ -18,7 +18,7 @@ const EXIT_FOR_CODE: Partial<Record<SbxError['code'], number>> = { cannot_execut
 
 /** The top page: every verb with its one-liner (each command module is loaded for its summary). */
 async function help(): Promise<string> {
-  const names = Object.keys(COMMANDS).filter((n) => !n.includes('-')).sort();
+  const names = Object.keys(COMMANDS).filter((n) => !n.includes('-') && !GROUPS[n]).sort();
   const groups = Object.entries(GROUPS).map(([g, what]) => `  ${g.padEnd(11)} ${what}`).join('\n');
   // the daemon's own verbs are not in the Bun bundle (runtime.ts): their lines are here
   const own: Record<string, string> = { daemon: 'Run sbxd in the foreground', registry: 'Serve an OCI distribution registry' };
@@ -29,7 +29,9 @@ async function help(): Promise<string> {
 /** docker's `docker container` page: the group's verbs with their one-liners. */
 async function groupHelp(group: string): Promise<string> {
   const verbs = Object.keys(ALIASES).filter((a) => a.startsWith(`${group} `)).map((a) => a.slice(group.length + 1)).sort();
-  const rows = await Promise.all(verbs.map(async (v) => {
+  const own = GROUP_VERBS[group] ?? {};
+  const rows = await Promise.all([...new Set([...verbs, ...Object.keys(own)])].sort().map(async (v) => {
+    if (own[v]) return `  ${v.padEnd(11)} ${own[v]}`;
     const { command } = await COMMANDS[ALIASES[`${group} ${v}`]!.split(' ')[0]!]!();
     return `  ${v.padEnd(11)} ${command.summary}`;
   }));
@@ -65,11 +67,12 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
     name = verb!;
     rest = [...implied, ...argv.slice(2)];
   }
+  // `sbx volume`, `sbx system --help`: the group's page, as docker's
+  if (!ALIASES[two] && GROUPS[argv[0]!] && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
+    io.stdout.write(await groupHelp(argv[0]!));
+    return 0;
+  }
   if (!ALIASES[two] && GROUPS[argv[0]!] && !COMMANDS[argv[0]!]) {
-    if (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h') {
-      io.stdout.write(await groupHelp(argv[0]!));
-      return 0;
-    }
     io.stderr.write(`sbx: '${two}' is not a sbx command.\nSee 'sbx ${argv[0]} --help'\n`);
     return 1;
   }
@@ -108,6 +111,8 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
 const isMain = ON_BUN ? (import.meta as { main?: boolean }).main === true
   : !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isMain) {
+  // A reader that went away (`sbx events | head -2`): leave quietly, as docker does on SIGPIPE.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(141); });
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
     // Let stdout drain, then leave even if a handle (a socket) lingers.

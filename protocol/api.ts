@@ -21,7 +21,7 @@
  */
 import type { BuildEvent } from './build.js';
 import type { ErrorBody } from './errors.js';
-import { object, type Fields, type ObjectType } from './validate.js';
+import { bool, object, opt, type Fields, type ObjectType } from './validate.js';
 
 export const API_VERSION = 'v1';
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -112,8 +112,15 @@ export interface VersionInfo { version: string; api: string; node: string; pid: 
  */
 export interface UsageRow { total: number; active: number; size: number; reclaimable: number }
 
-/** `sbx system df`: docker's four rows (sbx has no volumes yet: that row is zero). */
-export interface DiskUsage { images: UsageRow; containers: UsageRow; volumes: UsageRow; buildCache: UsageRow }
+/** `sbx system df`: docker's four rows; with `verbose`, the items docker's `system df -v` lists. */
+export interface DiskUsage { images: UsageRow; containers: UsageRow; volumes: UsageRow; buildCache: UsageRow; items?: DiskUsageItems }
+
+/** `system df -v`: each image (size unpacked; sharedSize: of blobs another image has too), container (its writable layer), volume. */
+export interface DiskUsageItems {
+  images: { id: string; repoTags: string[]; created: string; size: number; sharedSize: number; containers: number }[];
+  containers: { id: string; name: string; image: string; command: string; localVolumes: number; size: number; created: string; status: string }[];
+  volumes: { name: string; links: number; size: number }[];
+}
 
 /**
  * `sbx info`: docker's GET /info fields that sbx has, by docker's names (Driver: the snapshotter,
@@ -130,5 +137,5 @@ export interface SystemInfo {
 export const System = {
   version: route<NoInput, VersionInfo>('GET', '/v1/version', 'json', {}),
   info: route<NoInput, SystemInfo>('GET', '/v1/info', 'json', {}),
-  df: route<NoInput, DiskUsage>('GET', '/v1/system/df', 'json', {}),
+  df: route<{ verbose?: boolean }, DiskUsage>('GET', '/v1/system/df', 'json', { verbose: opt(bool) }),
 } as const;

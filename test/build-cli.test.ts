@@ -3,6 +3,7 @@
  * shows docker's history; a rebuild is all CACHED; editing app.js busts from the COPY on while
  * `touch app.js` keeps the cache; RUN output and a failing RUN (exit code, line, nothing tagged).
  */
+import { execFileSync } from 'node:child_process';
 import { readFile, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -111,6 +112,22 @@ s('bad input: missing Dockerfile, unknown instruction, missing COPY source, ../ 
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nWORKDIR /a\nCOPY ../x /x\n');
   assert.match((await build(d, [ctx])).stderr, /Dockerfile:3: forbidden path outside the build context: \.\.\/x/);
   await mkdir(join(ctx, 'sub'));
+}));
+
+s('build - : a Dockerfile on stdin builds with no context, a tar on stdin is the context (docker\'s rule)', privileged(async ({ d, ctx }) => {
+  const plain = await sbx(d.root, ['build', '-q', '-t', 'fromstdin', '-'], { input: Buffer.from('FROM busybox\nLABEL via=stdin\nRUN echo built > /built\n') });
+  assert.is(plain.code, 0, plain.stderr);
+  assert.match(plain.stdout, /^sha256:[0-9a-f]{64}\n$/);
+  const run = await sbx(d.root, ['run', '--rm', 'fromstdin', 'cat', '/built']);
+  assert.is(run.stdout, 'built\n');
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY hello /hello\n');
+  await writeFile(join(ctx, 'hello'), 'from the tar\n');
+  const tarball = execFileSync('tar', ['-C', ctx, '-c', 'Dockerfile', 'hello']);
+  const fromTar = await sbx(d.root, ['build', '-q', '-t', 'fromtar', '-'], { input: tarball });
+  assert.is(fromTar.code, 0, fromTar.stderr);
+  assert.is((await sbx(d.root, ['run', '--rm', 'fromtar', 'cat', '/hello'])).stdout, 'from the tar\n');
+  const copy = await sbx(d.root, ['build', '-q', '-'], { input: Buffer.from('FROM busybox\nCOPY hello /hello\n') });
+  assert.is(copy.code, 1, 'no context: nothing to copy');
 }));
 
 s('RUN steps keep their containers\' snapshots as the layers\' (no unpack of what was just packed)', privileged(async ({ d, ctx }) => {

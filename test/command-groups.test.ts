@@ -55,6 +55,15 @@ s('the group pages list their verbs; an unknown verb in a group is docker\'s err
   const page = await sbx(root, ['container']);
   assert.is(page.code, 0);
   for (const v of ['logs', 'start', 'stop', 'exec', 'prune', 'ls']) assert.match(page.stdout, new RegExp(`\\n  ${v} +\\S`), v);
+  // the groups whose verbs live in one sbx command have docker's page too
+  for (const [group, verbs] of Object.entries({ system: ['df', 'events', 'info', 'prune'], volume: ['create', 'inspect', 'ls', 'prune', 'rm'], network: ['connect', 'create', 'disconnect', 'inspect', 'ls', 'prune', 'rm'] })) {
+    for (const args of [[group], [group, '--help']]) {
+      const p = await sbx(root, args);
+      assert.is(p.code, 0, args.join(' '));
+      assert.match(p.stdout, new RegExp(`^Usage:  sbx ${group} COMMAND\n`));
+      for (const v of verbs) assert.match(p.stdout, new RegExp(`\n  ${v} +\\S`), `${group} ${v}`);
+    }
+  }
   const bad = await sbx(root, ['image', 'frobnicate']);
   assert.is(bad.code, 1);
   assert.is(bad.stderr, "sbx: 'image frobnicate' is not a sbx command.\nSee 'sbx image --help'\n");

@@ -51,6 +51,12 @@ s('table TEMPLATE and docker\'s fields on images, history, volume ls, network ls
     assert.is(r.stdout, '', 'nothing printed');
   }
   assert.is((await sbx(d.root, ['ps', '--format', '{{.Label}}'])).code, 125);
+  // system df -v: docker's four tables under their titles
+  const v = await ok(d, ['system', 'df', '-v']);
+  assert.match(v, /^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS\nbusybox +latest +[0-9a-f]{12} .* ([\d.]+MB) +0B +\1 +1\n/);
+  assert.match(v, /\nContainers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n[0-9a-f]{12} +busybox +"sleep 1000" +0 +0B +.* ago +Up .* +st\n/);
+  assert.match(v, /\nLocal Volumes space usage:\n\nVOLUME NAME +LINKS +SIZE\ndata +0 +0B\n/);
+  assert.match(v, /\nBuild cache usage: 0B\n\nCACHE ID +CACHE TYPE +SIZE +CREATED +LAST USED +USAGE +SHARED\n$/);
   await ok(d, ['rm', '-f', 'st']);
   await ok(d, ['volume', 'rm', 'data']);
 }));

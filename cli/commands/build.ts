@@ -1,6 +1,7 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
 import { Build, SbxError, type BuildEvent, type BuildRequest } from '../../protocol/index.js';
 import { packContext } from '../build-context.js';
 import { buildPrinter } from '../build-progress.js';
@@ -38,10 +39,20 @@ export const command: Command = {
     const file = str(values.file);
     let body: Readable;
     let dockerfile: string | undefined;
+    let cleanup: string | undefined;
     if (ctxArg === '-') {
       if (file === '-') throw new UsageError('cannot read both the context and the Dockerfile from stdin');
-      body = stdin;
-      dockerfile = file;
+      // docker's GetContextFromReader: an archive is the context, anything else a Dockerfile with no context
+      const { head, rest } = await peek(stdin, 512);
+      if (isArchive(head)) {
+        body = rest;
+        dockerfile = file;
+      } else {
+        cleanup = await mkdtemp(resolve(tmpdir(), 'sbx-build-'));
+        const packed = await packContext(cleanup, { text: (await readAll(rest)).toString('utf8') });
+        body = packed.stream;
+        dockerfile = packed.dockerfile;
+      }
     } else {
       const dir = resolve(ctxArg);
       if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`unable to prepare context: path "${ctxArg}" not found`);
@@ -89,6 +100,8 @@ export const command: Command = {
       if (!(e instanceof SbxError) || (e.code === 'unavailable' && !started)) throw e;
       if (!failed || values.quiet) stderr.write(`ERROR: ${e.message}\n`);
       return 1;
+    } finally {
+      if (cleanup) await rm(cleanup, { recursive: true, force: true });
     }
     if (str(values.iidfile)) await writeFile(str(values.iidfile)!, r.Id);
     if (values.quiet) { stdout.write(`${r.Id}\n`); return; }
@@ -96,3 +109,33 @@ export const command: Command = {
     for (const t of r.Tags) stderr.write(`naming to ${t} done\n`);
   },
 };
+
+/** The first `n` bytes of `src` (fewer at its end), and a stream of all of it. */
+async function peek(src: Readable, n: number): Promise<{ head: Buffer; rest: Readable }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const it = src[Symbol.asyncIterator]();
+  while (size < n) {
+    const r = await it.next();
+    if (r.done) break;
+    chunks.push(r.value as Buffer);
+    size += (r.value as Buffer).length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* all(): AsyncGenerator<Buffer> {
+    yield head;
+    for (;;) { const r = await it.next(); if (r.done) return; yield r.value as Buffer; }
+  }
+  return { head: head.subarray(0, n), rest: Readable.from(all()) };
+}
+
+/** docker's IsArchive: gzip, bzip2, xz or zstd magic, or a tar header whose checksum holds. */
+export function isArchive(h: Buffer): boolean {
+  const magics = [[0x1f, 0x8b], [0x42, 0x5a, 0x68], [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x28, 0xb5, 0x2f, 0xfd]];
+  if (magics.some((m) => m.every((b, i) => h[i] === b))) return true;
+  if (h.length < 512) return false;
+  const want = Number.parseInt(h.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+  return Number.isFinite(want) && want === sum;
+}

@@ -50,7 +50,7 @@ export const command: Command = {
       for (const l of lines) {
         if (!l) continue;
         const e = JSON.parse(l) as EventMessage;
-        ctx.stdout.write((isJsonFormat(format) ? l : format ? renderTemplate(format, templateView(e)) : formatEventLine(e)) + '\n');
+        ctx.stdout.write((isJsonFormat(format) ? l : format ? renderTemplate(format, templateView(e), 'events.Message') : formatEventLine(e)) + '\n');
       }
     }
   },

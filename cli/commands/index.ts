@@ -123,4 +123,20 @@ export const ALIASES: Record<string, string> = {
 export const GROUPS: Record<string, string> = {
   container: 'Manage containers',
   image: 'Manage images',
+  network: 'Manage networks',
+  system: 'Manage sbx',
+  volume: 'Manage volumes',
+};
+
+/** The verbs a group's own command takes (`sbx volume ls`), with docker's one-liners for its page. */
+export const GROUP_VERBS: Record<string, Record<string, string>> = {
+  network: {
+    connect: 'Connect a container to a network', create: 'Create a network', disconnect: 'Disconnect a container from a network',
+    inspect: 'Display detailed information on one or more networks', ls: 'List networks', prune: 'Remove all unused networks', rm: 'Remove one or more networks',
+  },
+  system: { df: 'Show sbx disk usage' },
+  volume: {
+    create: 'Create a volume', inspect: 'Display detailed information on one or more volumes', ls: 'List volumes',
+    prune: 'Remove unused local volumes', rm: 'Remove one or more volumes',
+  },
 };

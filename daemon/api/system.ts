@@ -15,6 +15,6 @@ export function registerSystem(api: ApiServer, s: Services): void {
     root: s.config.root,
   }));
 
-  api.router.on(System.df, async () => diskUsage(s));
+  api.router.on(System.df, async (req) => diskUsage(s, req.verbose === true));
   api.router.on(System.info, async () => systemInfo(s, SBX_VERSION));
 }

@@ -9,6 +9,7 @@ import type { ContainerManager } from '../containers/manager.js';
 import { containerUsage } from '../containers/usage.js';
 import type { ImageDeps } from '../images/deps.js';
 import { imageUsage } from '../images/usage.js';
+import { containerItems, imageItems, volumeItems } from './items.js';
 import type { Differ } from '../snapshots/differ.js';
 import type { VolumeStore } from '../volumes/store.js';
 
@@ -19,11 +20,12 @@ export interface DiskUsageDeps extends ImageDeps {
   volumes: VolumeStore;
 }
 
-export async function diskUsage(s: DiskUsageDeps): Promise<DiskUsage> {
+export async function diskUsage(s: DiskUsageDeps, verbose = false): Promise<DiskUsage> {
   return {
     images: await imageUsage(s),
     containers: await containerUsage(s.containers, s.differ),
     volumes: await s.volumes.usage(),
     buildCache: await buildCacheUsage(s.cacheSources),
+    ...(verbose ? { items: { images: (await imageItems(s)).map(({ repoDigests: _, ...i }) => i), containers: await containerItems(s), volumes: await volumeItems(s) } } : {}),
   };
 }

@@ -4,34 +4,21 @@
  * volumes with their size and users, and the build cache. LayersSize and the build cache come
  * from the same usage services as `sbx system df`.
  */
-import type { Digest } from '../../../protocol/index.js';
 import { buildCacheUsage } from '../../build/prune.js';
 import { listContainers } from '../../containers/describe.js';
-import { sizedAll, summarize } from '../../images/describe.js';
-import { reachable } from '../../images/gc.js';
-import { listStoredImages } from '../../images/resolve.js';
-import { blobSizes, imageUsage } from '../../images/usage.js';
+import { imageUsage } from '../../images/usage.js';
 import type { Services } from '../../services.js';
 import { dirSize } from '../../volumes/size.js';
 import { summary } from './containers.js';
+import { imageItems } from '../../usage/items.js';
 import type { DockerRouter } from './http.js';
 
 const secs = (iso: string): number => Math.floor((Date.parse(iso) || 0) / 1000);
 
 async function images(s: Services): Promise<Record<string, unknown>[]> {
-  const stored = await sizedAll(s.layerSizes, await listStoredImages(s));
-  const sizes = await blobSizes(s, stored);
-  const blobs = await Promise.all(stored.map((i) => reachable(s.content, [i.target])));
-  const refs = new Map<Digest, number>();
-  for (const set of blobs) for (const d of set) refs.set(d, (refs.get(d) ?? 0) + 1);
-  return Promise.all(stored.map(async (img, n) => {
-    const sum = summarize(img, img.names, img.repoDigests);
-    const users = new Set([...await s.imageUsers(img.configDigest), ...await s.imageUsers(img.target.digest)]);
-    const shared = [...blobs[n]!].filter((d) => refs.get(d)! > 1).reduce((t, d) => t + (sizes.get(d) ?? 0), 0);
-    return {
-      Id: sum.id, ParentId: '', RepoTags: sum.repoTags.length ? sum.repoTags : ['<none>:<none>'], RepoDigests: sum.repoDigests,
-      Created: secs(sum.created), Size: sum.size, VirtualSize: sum.size, SharedSize: shared, Labels: {}, Containers: users.size,
-    };
+  return (await imageItems(s)).map((i) => ({
+    Id: i.id, ParentId: '', RepoTags: i.repoTags.length ? i.repoTags : ['<none>:<none>'], RepoDigests: i.repoDigests,
+    Created: secs(i.created), Size: i.size, VirtualSize: i.size, SharedSize: i.sharedSize, Labels: {}, Containers: i.containers,
   }));
 }
 
