@@ -12,7 +12,8 @@
  * - of() always answers a number: the record, else (a layer whose trust-but-verify check is still
  *   running) after that check, which records it, else (a store older than these records) by
  *   decompressing the blob once and recording what it counted. A layer in a compression sbx
- *   cannot read (zstd) answers its stored size.
+ *   cannot read (zstd), or one that failed its check (its images are being removed), answers its
+ *   stored size: a listing never fails for one layer.
  * - record() is idempotent and cheap (one small atomic file, then memory).
  */
 import { createReadStream } from 'node:fs';
@@ -90,7 +91,10 @@ export function createLayerSizes(dir: string, content: ContentStore): LayerSizes
           const n = await gunzipSize(path);
           await self.record(layer.digest, n);
           return n;
-        })().finally(() => computing.delete(layer.digest));
+        })()
+          // a layer that failed its check or does not decompress: its images are going (layer-checks.ts); list it as stored
+          .catch(() => layer.size)
+          .finally(() => computing.delete(layer.digest));
         computing.set(layer.digest, p);
       }
       return p;
