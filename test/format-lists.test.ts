@@ -6,6 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sbx } from './_helpers/cli.js';
+import { docker } from './_helpers/docker-cli.js';
 import { startBusyboxDaemon } from './_helpers/containers.js';
 import type { TestDaemon } from './_helpers/daemon.js';
 import { privileged } from './_helpers/root.js';
@@ -72,6 +73,10 @@ s('ps: docker\'s fields, Label "KEY", Mounts, LocalVolumes, Networks; -n and -l'
     assert.equal(Object.keys(json), ['Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'LocalVolumes', 'Mounts', 'Names', 'Networks', 'Ports', 'RunningFor', 'Size', 'State', 'Status']);
     assert.match(json.CreatedAt, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/);
     assert.is(await ok(d, ['ps', '-l', '--format', '{{.Names}}']), 'later\n', '-l: the latest created, whatever its state');
+    // docker's own CLI on sbxd's socket sees the same
+    const viaDocker = await docker(d.daemon.services.config.socket, ['ps', '-f', 'name=lab', '--no-trunc', '--format', '{{.Label "app"}}|{{.Networks}}|{{.Mounts}}|{{.LocalVolumes}}']);
+    assert.is(viaDocker.code, 0, viaDocker.stderr);
+    assert.is(viaDocker.stdout, `web|bridge|vol1,${host}|1\n`);
     assert.is(await ok(d, ['ps', '-n', '2', '--format', '{{.Names}}']), 'later\nlab\n');
     await ok(d, ['rm', '-f', 'lab', 'later']);
     await ok(d, ['volume', 'rm', 'vol1']);

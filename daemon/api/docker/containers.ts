@@ -6,6 +6,7 @@ import { parseFilters, SbxError, type ContainerSummary } from '../../../protocol
 import { commitContainer } from '../../containers/commit.js';
 import { inspectContainer, listContainers } from '../../containers/describe.js';
 import { waitContainer } from '../../containers/lifecycle.js';
+import { describeMounts } from '../../containers/mounts.js';
 import { containerLogs } from '../../containers/logs.js';
 import { dockerLogTimes } from './times.js';
 import type { Services } from '../../services.js';
@@ -25,7 +26,13 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
     let rows = listContainers(m, qbool(query, 'all') || filters.has('status') || filters.has('exited'), args);
     const limit = Number(query.get('limit') ?? -1);
     if (limit > 0) rows = rows.slice(0, limit);
-    return { json: rows.map((row) => summary(row, (m.get(row.id).config as { labels?: Record<string, string> }).labels)) };
+    return {
+      json: rows.map((row) => {
+        const { config } = m.get(row.id);
+        // docker ps's Mounts ({{.Mounts}}, {{.LocalVolumes}}) are the container's mount points
+        return { ...summary(row, config.labels), Mounts: describeMounts(config.volumes, config.binds, s.volumes).mounts };
+      }),
+    };
   });
 
   r.on('POST', '/containers/create', async ({ body, query }) => {
@@ -113,12 +120,19 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
 }
 
 /** One row of docker's GET /containers/json. */
+/** A network's entry in docker's ps answer (the addresses are in inspect). */
+const PS_ENDPOINT = {
+  IPAMConfig: null, Links: null, Aliases: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
+  IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null,
+};
+
 export function summary(c: ContainerSummary, labels: Record<string, string> = {}): Record<string, unknown> {
   return {
     Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: c.imageId, Command: c.command,
     Created: Math.floor(Date.parse(c.created) / 1000), State: c.state, Status: c.status,
     Ports: (c.ports ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol ?? 'tcp' })),
-    Labels: labels, SizeRw: 0, SizeRootFs: 0, HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: {} }, Mounts: [],
+    Labels: labels, SizeRw: 0, SizeRootFs: 0, HostConfig: { NetworkMode: 'default' },
+    NetworkSettings: { Networks: Object.fromEntries((c.networks ?? []).map((n) => [n, { ...PS_ENDPOINT }])) }, Mounts: [],
   };
 }
 
