@@ -33,6 +33,8 @@ export interface Command {
   local?: boolean;
   /** Its own sub-verbs taken as the first positional (`volume ls`), for completion. */
   subcommands?: string[];
+  /** Options a sub-verb has otherwise (docker's `volume ls -f` is --filter where `volume rm -f` is --force). */
+  verbOptions?: Record<string, Options>;
   run(args: Parsed, ctx: CliContext): Promise<number | void>;
 }
 

@@ -84,7 +84,8 @@ export async function main(argv: string[], io: Omit<CliContext, 'client'> = {
   if (ON_BUN && NODE_ONLY.has(name)) return runOnNode(argv);
   // The client (node:http, the whole protocol) loads only for a command, never for --version/--help.
   const [{ command }, { Client }] = await Promise.all([load(), import('./client.js')]);
-  const options = { ...command.options, help: { type: 'boolean' as const } };
+  const verb = command.verbOptions ? rest.find((a) => !a.startsWith('-')) : undefined;
+  const options = { ...command.options, ...(verb ? command.verbOptions?.[verb] : undefined), help: { type: 'boolean' as const } };
   try {
     const args = parseCommandArgs(rest, options, command.stopAtPositional ?? false, command.usage);
     if (args.values.help) { io.stdout.write(commandHelp(command)); return 0; }

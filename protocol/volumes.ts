@@ -19,7 +19,8 @@ export interface VolumePruneResult { VolumesDeleted: string[]; SpaceReclaimed: n
 export const Volumes = {
   /** name '' (or absent): an anonymous volume. labels: KEY=VALUE. An existing name is answered as is. */
   create: route<{ name?: string; labels?: string[] }, Volume>('POST', '/v1/volumes', 'json', { name: opt(str), labels: opt(arrayOf(str)) }),
-  list: route<Record<string, never>, Volume[]>('GET', '/v1/volumes', 'json', {}),
+  /** dangling: only the volumes no container mounts (true) or only those one does (false). */
+  list: route<{ dangling?: boolean }, Volume[]>('GET', '/v1/volumes', 'json', { dangling: opt(bool) }),
   inspect: route<{ name: string }, Volume>('GET', '/v1/volumes/:name', 'json', { name: str }),
   /** Refused (failed_precondition) while a container mounts it; force: a missing volume is no error. */
   remove: route<{ name: string; force?: boolean }, void>('DELETE', '/v1/volumes/:name', 'json', { name: str, force: opt(bool) }),

@@ -52,6 +52,22 @@ s('table TEMPLATE and docker\'s fields on images, history, volume ls, network ls
     assert.is(r.stdout, '', 'nothing printed');
   }
   assert.is((await sbx(d.root, ['ps', '--format', '{{.Label}}'])).code, 125);
+  // ls -f is --filter for volumes and networks, as docker's (not --force, not --format)
+  await ok(d, ['volume', 'create', 'other']);
+  await ok(d, ['run', '-d', '--name', 'holder', '-v', 'other:/o', 'busybox', 'sleep', '1000']);
+  assert.is(await ok(d, ['volume', 'ls', '-q', '-f', 'dangling=true']), 'data\n');
+  assert.is(await ok(d, ['volume', 'ls', '-q', '--filter', 'dangling=false']), 'other\n');
+  assert.is(await ok(d, ['volume', 'ls', '-q', '-f', 'label=k=v']), 'data\n');
+  assert.is(await ok(d, ['volume', 'ls', '-q', '-f', 'name=oth']), 'other\n');
+  assert.is(await ok(d, ['network', 'ls', '-f', 'driver=null', '--format', '{{.Name}}']), 'none\n');
+  assert.is(await ok(d, ['network', 'ls', '-q', '-f', 'type=custom']), '');
+  for (const args of [['volume', 'ls', '-f', 'bogus=1'], ['network', 'ls', '-f', 'bogus=1']]) {
+    const r = await sbx(d.root, args);
+    assert.is(r.code, 1, args.join(' '));
+    assert.match(r.stderr, /Error response from daemon: invalid filter 'bogus'/);
+  }
+  await ok(d, ['rm', '-f', 'holder']);
+  await ok(d, ['volume', 'rm', 'other']);
   // system df -v: docker's four tables under their titles
   const v = await ok(d, ['system', 'df', '-v']);
   assert.match(v, /^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS\nbusybox +latest +[0-9a-f]{12} .* ([\d.]+MB) +0B +\1 +1\n/);

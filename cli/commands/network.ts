@@ -5,7 +5,8 @@
  */
 import { Networks, SbxError, type NetworkInspect } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
-import { table } from '../output.js';
+import { daemonError, table } from '../output.js';
+import { applyListFilters, labelMatch, parseListFilters } from '../list-filter.js';
 import { checkTemplate, formatList, labelMethod, renderTemplate } from '../template.js';
 
 const USAGE = 'sbx network create|ls|inspect|rm|prune|connect|disconnect [OPTIONS]';
@@ -15,6 +16,11 @@ export const command: Command = {
   subcommands: ['create', 'ls', 'inspect', 'rm', 'prune', 'connect', 'disconnect'],
   summary: 'Manage networks (create, ls, inspect, rm, prune, connect, disconnect)',
   usage: USAGE,
+  // docker's `network ls -f` is --filter (-f is --format for inspect)
+  verbOptions: {
+    ls: { format: { type: 'string' }, filter: { type: 'string', short: 'f', multiple: true } },
+    list: { format: { type: 'string' }, filter: { type: 'string', short: 'f', multiple: true } },
+  },
   options: {
     subnet: { type: 'string' },
     gateway: { type: 'string' },
@@ -43,7 +49,15 @@ export const command: Command = {
         return 0;
       }
       case 'ls': case 'list': {
-        const all = await client.call(Networks.list, {});
+        let filters: Map<string, string[]>;
+        try { filters = parseListFilters(strs(values.filter), ['name', 'id', 'driver', 'label', 'type', 'scope']); } catch (e) {
+          if (e instanceof SbxError) return daemonError(stderr, e);
+          throw e;
+        }
+        const all = applyListFilters(await client.call(Networks.list, {}), filters, {
+          name: (n, x) => n.Name.includes(x), id: (n, x) => n.Id.startsWith(x), driver: (n, x) => n.Driver === x, scope: (n, x) => n.Scope === x,
+          label: (n, x) => labelMatch(n.Labels, x), type: (n, x) => (x === 'builtin') === ['bridge', 'host', 'none'].includes(n.Name),
+        });
         if (values.quiet) { for (const n of all) stdout.write(n.Id.slice(0, 12) + '\n'); return 0; }
         // docker's NetworkContext fields
         const rows = all.map((n) => ({

@@ -1,8 +1,9 @@
 /** `sbx volume create|ls|inspect|rm|prune`: docker's local volumes, docker's output and exit codes. */
 import { SbxError, Volumes } from '../../protocol/index.js';
 import { UsageError, str, strs, type Command } from '../command.js';
-import { humanSize } from '../output.js';
+import { daemonError, humanSize } from '../output.js';
 import { confirm } from '../prompt.js';
+import { applyListFilters, labelMatch, parseListFilters } from '../list-filter.js';
 import { checkListFormat, formatList, labelMethod } from '../template.js';
 
 const USAGE = 'sbx volume create [NAME] | ls [-q] [--format F] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]';
@@ -12,6 +13,8 @@ export const command: Command = {
   subcommands: ['create', 'ls', 'inspect', 'rm', 'prune'],
   summary: 'Manage volumes (create, ls, inspect, rm, prune)',
   usage: USAGE,
+  // docker's `volume ls -f` is --filter (-f is --force for rm and prune)
+  verbOptions: { ls: { force: { type: 'boolean' }, filter: { type: 'string', short: 'f', multiple: true } }, list: { force: { type: 'boolean' }, filter: { type: 'string', short: 'f', multiple: true } } },
   options: {
     all: { type: 'boolean', short: 'a' },
     force: { type: 'boolean', short: 'f' },
@@ -36,7 +39,20 @@ export const command: Command = {
       case 'ls': case 'list': {
         const format = str(values.format);
         checkListFormat(format);
-        const vs = await client.call(Volumes.list, {});
+        let filters: Map<string, string[]>;
+        let dangling: boolean[] | undefined;
+        try {
+          filters = parseListFilters(strs(values.filter), ['dangling', 'name', 'label', 'driver']);
+          dangling = filters.get('dangling')?.map((v) => {
+            if (!['true', 'false', '1', '0'].includes(v)) throw new SbxError('invalid_argument', `invalid filter 'dangling=${v}'`);
+            return v === 'true' || v === '1';
+          });
+        } catch (e) { if (e instanceof SbxError) return daemonError(stderr, e); throw e; }
+        filters.delete('dangling');
+        const listed = dangling && new Set(dangling).size === 1 ? await client.call(Volumes.list, { dangling: dangling[0]! }) : await client.call(Volumes.list, {});
+        const vs = applyListFilters(listed, filters, {
+          name: (v, x) => v.Name.includes(x), label: (v, x) => labelMatch(v.Labels, x), driver: (v, x) => v.Driver === x,
+        });
         if (values.quiet) { stdout.write(vs.map((v) => `${v.Name}\n`).join('')); return 0; }
         // docker's volumeContext fields
         const rows = vs.map((v) => ({

@@ -14,7 +14,7 @@ export function registerVolumes(api: ApiServer, s: Services): void {
       }
       return s.volumes.create(req.name ?? '', labels);
     })
-    .on(Volumes.list, async () => s.volumes.list())
+    .on(Volumes.list, async (req) => s.volumes.list().filter((v) => req.dangling === undefined || (s.volumes.usersOf(v.Name).length === 0) === req.dangling))
     .on(Volumes.inspect, async (req) => s.volumes.inspect(req.name))
     .on(Volumes.remove, async (req) => {
       // docker's -f only quiets a missing volume: one in use is refused either way
