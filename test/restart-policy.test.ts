@@ -106,7 +106,7 @@ s('always brings it back until the user stops or kills it; start resets RestartC
   assert.is((await sbx(d.root, ['rm', '-f', 'phoenix'])).code, 0);
 }));
 
-s('after an sbxd restart: always and unless-stopped come back, a stopped unless-stopped and "no" do not', privileged(async ({ d: shared }) => {
+s('after an sbxd restart: always and unless-stopped come back, a stopped unless-stopped, "no" and a spent on-failure:N do not', privileged(async ({ d: shared }) => {
   assert.ok(shared);
   const d = await startBusyboxDaemon();
   const mk = (name: string, policy: string): Promise<string> => run(d, ['--name', name, '--restart', policy, 'busybox', 'sleep', '1000']);
@@ -115,6 +115,13 @@ s('after an sbxd restart: always and unless-stopped come back, a stopped unless-
   await mk('us', 'unless-stopped');
   await mk('nn', 'no');
   assert.is((await sbx(d.root, ['stop', '-t', '0', 'us'])).code, 0);
+  const spent = await run(d, ['--name', 'of', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'echo ran; exit 3']);
+  // its second run has logged, then exited for good
+  await eventually('its one restart used', async () => {
+    const i = await inspect(d.client, spent);
+    return (await sbx(d.root, ['logs', 'of'])).stdout === 'ran\nran\n' && i.RestartCount === 1 && i.State.Status === 'exited' && !i.State.Restarting;
+  });
+  const finished = (await inspect(d.client, spent)).State.FinishedAt;
   await d.daemon.close();
   const config = loadConfig({}, { root: d.root, socket: join(d.root, 'sbx.sock') });
   const again = await startDaemon(config, silentLogger);
@@ -125,6 +132,8 @@ s('after an sbxd restart: always and unless-stopped come back, a stopped unless-
     assert.is(await status('uu'), 'running');
     assert.is(await status('us'), 'exited');
     assert.is(await status('nn'), 'exited');
+    const of = await inspect(client, 'of');
+    assert.equal([of.State.Status, of.RestartCount, of.State.FinishedAt], ['exited', 1, finished], 'on-failure:1 with its restart used is not started again');
     const ex = await sbx(d.root, ['exec', 'aa', 'echo', 'alive']);
     assert.is(ex.stdout, 'alive\n', ex.stderr);
   } finally {

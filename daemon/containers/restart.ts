@@ -73,6 +73,8 @@ export class RestartPolicies {
 
   atBoot(c: Container): boolean {
     const s = c.state;
-    return s.status === 'exited' && policyWantsRestart(c.config.restartPolicy, s.exitCode, !!s.manuallyStopped, 0);
+    // the count it reached counts (docker's restore asks a restart manager made with RestartCount):
+    // an on-failure:N container that used its N restarts stays exited
+    return s.status === 'exited' && policyWantsRestart(c.config.restartPolicy, s.exitCode, !!s.manuallyStopped, s.restartCount ?? 0);
   }
 }
