@@ -38,7 +38,10 @@ testHooks.sbxSockets = live;
 testHooks.sbxDials = 0;
 
 export function openTerminal(el: HTMLElement, session: string, host: TerminalHost): TerminalView {
-  const term = new Terminal({ cursorBlink: true, convertEol: false, fontFamily: 'monospace', fontSize: 14, scrollback: 100000 });
+  // a steady cursor (as VS Code's terminal by default): xterm's DOM renderer blinks it with a CSS
+  // animation that makes the browser run a main-thread frame every vsync, which in chromium put
+  // each echo's message and its render one frame later (bench ui.keystroke: 27 ms → 9–15 ms here)
+  const term = new Terminal({ cursorBlink: false, convertEol: false, fontFamily: 'monospace', fontSize: 14, scrollback: 100000 });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(el);
