@@ -131,18 +131,26 @@ terms('a cut of one terminal mid-output: it resumes with every line once; the ot
   const { page } = ctx;
   const [one, two, three] = ctx.panes as [string, string, string];
   const LINES = 12_000; // × 49 bytes = 588,000
-  await typeIn(page, two, `awk 'BEGIN{for(i=1;i<=${LINES};i++)printf "%06d %040d\\n",i,0}'; echo cut-done`);
-  await eventually('output under way', async () => (await allLines(page, two)).some((l) => /^000[1-9]\d\d 0{40}$/.test(l)), 60000, 5);
+  // the cut comes from inside the page once 1,000 lines were parsed: with at most a 256 KiB window
+  // (5,300 lines) in flight, most of the output is still to come
   const before = await dials(page);
-  const cut = await page.evaluate((p) => {
-    const g = globalThis as unknown as { sbxTerms: Record<string, { sockets: Set<WebSocket>; term: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }> };
-    const b = g.sbxTerms[p]!.term.buffer.active;
-    let done = false;
-    for (let i = 0; i < b.length; i++) if (b.getLine(i)?.translateToString(true) === 'cut-done') done = true;
-    const n = g.sbxTerms[p]!.sockets.size;
-    for (const w of g.sbxTerms[p]!.sockets) w.close(4000, 'test cut');
-    return { n, done };
+  await page.evaluate((p) => {
+    type Buf = { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined };
+    const g = globalThis as unknown as { sbxCut?: { n: number; done: boolean }; sbxTerms: Record<string, { sockets: Set<WebSocket>; term: { buffer: { active: Buf }; onWriteParsed(f: () => void): { dispose(): void } } }> };
+    const t = g.sbxTerms[p]!;
+    const start = t.term.buffer.active.length;
+    const sub = t.term.onWriteParsed(() => {
+      const b = t.term.buffer.active;
+      if (b.length < start + 1000) return;
+      sub.dispose();
+      let done = false;
+      for (let i = 0; i < b.length; i++) if (b.getLine(i)?.translateToString(true) === 'cut-done') done = true;
+      g.sbxCut = { n: t.sockets.size, done };
+      for (const w of t.sockets) w.close(4000, 'test cut');
+    });
   }, two);
+  await typeIn(page, two, `awk 'BEGIN{for(i=1;i<=${LINES};i++)printf "%06d %040d\\n",i,0}'; echo cut-done`);
+  const cut = await eventually('the cut, 1,000 lines in', () => page.evaluate(() => (globalThis as unknown as { sbxCut?: { n: number; done: boolean } }).sbxCut), 60000);
   assert.is(cut.n, 1, 'its one socket was cut');
   assert.not.ok(cut.done, 'the cut came in the middle of the output');
   // meanwhile the first terminal answers (the second keeps going while hidden)

@@ -15,6 +15,8 @@ export interface TerminalView {
   dispose(): void;
   /** Give it the keyboard. */
   focus(): void;
+  /** Fit its element now (just shown: its PTY gets the size before any key typed into it). */
+  fit(): void;
   term: Terminal;
   /** This terminal's open WebSockets (one, or none while it reconnects) and how many it dialled. */
   sockets: Set<WebSocket>;
@@ -71,7 +73,8 @@ export function openTerminal(el: HTMLElement, session: string, host: TerminalHos
   term.onBinary((s) => stream.stdin(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff)));
   term.onResize(({ cols, rows }) => stream.resize({ cols, rows }));
   // a hidden terminal has no size: it keeps its own until shown again, then fits (and resizes its PTY)
-  const observer = new ResizeObserver(() => { if (el.offsetParent !== null) try { fit.fit(); } catch { /* detached */ } });
+  const refit = (): void => { if (el.offsetParent !== null) try { fit.fit(); } catch { /* detached */ } };
+  const observer = new ResizeObserver(refit);
   observer.observe(el);
   stream.start();
   return {
@@ -79,6 +82,7 @@ export function openTerminal(el: HTMLElement, session: string, host: TerminalHos
     sockets: mine,
     get dials() { return dials; },
     focus: () => term.focus(),
+    fit: refit,
     dispose() {
       observer.disconnect();
       if (!stream.ended) stream.detach();

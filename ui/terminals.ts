@@ -77,6 +77,7 @@ export function terminalTabs(o: TabsOptions): TerminalTabs {
       x.box.classList.toggle('current', on);
       x.pane.hidden = !on;
     }
+    e.view.fit();
     hooks.sbxTerm = e.view.term;
     say();
     o.selected(e.spec.container);
