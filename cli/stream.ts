@@ -10,7 +10,7 @@ import { constants } from 'node:os';
 import { Sessions, StreamClient, type Size, type StreamResult, type StreamSocket } from '../protocol/index.js';
 import { loadWebSocket, type Client } from './client.js';
 import { DetachMatcher, parseDetachKeys } from './detach-keys.js';
-import { makeRaw } from './terminal.js';
+import { makeRaw, readKeys } from './terminal.js';
 
 // run and exec import this module while sbxd creates the container: ws loads meanwhile
 loadWebSocket();
@@ -70,17 +70,20 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
     if (o.stdin) {
       if (raw) cleanups.push(restoreTerminal = makeRaw(o.in));
       const matcher = new DetachMatcher(o.detachKeys ?? parseDetachKeys(''));
-      const onData = (chunk: Buffer): void => {
-        if (!raw) { stream.stdin(chunk); return; }
+      const onKeys = (chunk: Uint8Array): void => {
         const { pass, detach } = matcher.feed(chunk);
         if (pass.length) stream.stdin(pass);
         if (detach) { escaped = true; stream.detach(); }
       };
       const onEnd = (): void => stream.stdinEnd();
-      o.in.on('data', onData);
-      o.in.on('end', onEnd);
-      o.in.resume();
-      cleanups.push(() => { o.in.off('data', onData); o.in.off('end', onEnd); o.in.pause(); });
+      if (raw) cleanups.push(readKeys(o.in, onKeys, onEnd));
+      else {
+        const onData = (chunk: Buffer): void => stream.stdin(chunk);
+        o.in.on('data', onData);
+        o.in.on('end', onEnd);
+        o.in.resume();
+        cleanups.push(() => { o.in.off('data', onData); o.in.off('end', onEnd); o.in.pause(); });
+      }
     }
     if (o.tty && o.out.isTTY) {
       let timer: NodeJS.Timeout | undefined;

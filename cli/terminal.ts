@@ -47,3 +47,31 @@ export function makeRaw(input: NodeJS.ReadStream): () => void {
     opost(true);
   };
 }
+
+declare const Bun: { stdin: { stream(): ReadableStream<Uint8Array> } } | undefined;
+
+/**
+ * Read keystrokes from the terminal `input` until the returned stop() (`onEnd` at its end of
+ * file). Under Bun, fd 0 is read by Bun's native reader (Bun.stdin.stream()) rather than
+ * process.stdin's Node-compatible stream: measured ~15 µs less per keystroke here, on the path of
+ * every echo. Stopping cancels the reader, which leaves fd 0 open and in blocking mode.
+ */
+export function readKeys(input: NodeJS.ReadStream, onData: (chunk: Uint8Array) => void, onEnd: () => void): () => void {
+  if (typeof Bun !== 'undefined' && (input as { fd?: unknown }).fd === 0) {
+    const reader = Bun.stdin.stream().getReader();
+    let stopped = false;
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (stopped) return;
+        if (done) { onEnd(); return; }
+        if (value.length) onData(value);
+      }
+    })().catch(() => { if (!stopped) onEnd(); });
+    return () => { stopped = true; void reader.cancel().catch(() => undefined); };
+  }
+  input.on('data', onData);
+  input.on('end', onEnd);
+  input.resume();
+  return () => { input.off('data', onData); input.off('end', onEnd); input.pause(); };
+}
