@@ -18,6 +18,7 @@ import {
 } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import { sha256 } from '../content/verify.js';
+import { isLent, lendFile } from '../util/lent.js';
 import { compressLayer, type CompressedSink } from './compress.js';
 import { diffIdHasher } from './diffid.js';
 import type { LayerChecks } from './layer-checks.js';
@@ -60,17 +61,26 @@ export function localDestination(s: LocalStores & { layerChecks?: LayerChecks },
     name: 'the local store',
     async has(d) { return !checks?.failed(d.digest) && s.content.has(d.digest); },
     async put(d, open, hints = {}) {
-      const stream = await open();
+      const src = await open();
       const gzip = hints.diffId !== undefined && isGzipLayer(d.mediaType);
       const defer = gzip && checks !== undefined && d.size >= DEFER_MIN;
       const hasher = gzip && !defer ? diffIdHasher() : undefined;
-      // Each batch reaches the diffID hasher after the store has hashed and written it.
-      async function* body(): AsyncGenerator<Buffer[]> {
+      // Each batch reaches the diffID hasher after the store has hashed and written it. Lent
+      // chunks are large already and go one by one (the store uses each up before the next);
+      // the hasher, which keeps what it is fed for a while, gets a copy.
+      async function* body(): AsyncGenerator<Buffer[] | Uint8Array> {
         let complete = false;
         try {
-          for await (const batch of batches(stream)) {
-            yield batch;
-            if (hasher) for (const c of batch) await hasher.feed(c);
+          if (isLent(src)) {
+            for await (const c of src) {
+              yield c;
+              if (hasher) await hasher.feed(Buffer.from(c));
+            }
+          } else {
+            for await (const batch of batches(src)) {
+              yield batch;
+              if (hasher) for (const c of batch) await hasher.feed(c);
+            }
           }
           complete = true;
           hasher?.end();
@@ -81,7 +91,7 @@ export function localDestination(s: LocalStores & { layerChecks?: LayerChecks },
       try {
         await s.content.write(body(), { digest: d.digest, size: d.size }, hints.signal);
       } finally {
-        stream.destroy();
+        if (isLent(src)) src.cancel(); else src.destroy();
       }
       if (defer) { await checks.defer(d, hints.diffId!); return; }
       if (hints.diffId) {
@@ -144,6 +154,13 @@ export function localSource(s: LocalStores, name: string, opts: LocalSourceOptio
       if (opts.unverified) return createReadStream(await s.content.path(d.digest), { highWaterMark: 1 << 20 });
       return s.content.read(d.digest);
     },
+    // Pushes read a layer into a few recycled buffers, each sent before it is read into again.
+    ...(opts.unverified ? {
+      async fetchLent(d: Descriptor) {
+        if (docs.has(d.digest) || !(await s.content.has(d.digest))) throw new SbxError('not_found', `local image ${shown}: blob ${d.digest} is missing from the content store`);
+        return lendFile(await s.content.path(d.digest));
+      },
+    } : {}),
   };
 }
 

@@ -16,7 +16,12 @@ import {
   type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform, type ProgressEvent,
 } from '../../protocol/index.js';
 import { sha256 } from '../content/verify.js';
+import { countLent, type LentChunks } from '../util/lent.js';
 import { hostPlatform, pickManifest } from './resolve.js';
+
+export type { LentChunks };
+/** A blob's bytes on their way: a stream, or lent chunks (util/lent.ts: each valid until the next is asked for). */
+export type BlobBody = Readable | LentChunks;
 
 /** Something images can be copied from. */
 export interface ImageSource {
@@ -26,6 +31,11 @@ export interface ImageSource {
   resolve(signal?: AbortSignal): Promise<Descriptor>;
   /** The raw bytes of a blob or manifest; unverified (the destination verifies). @throws not_found */
   fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * The same bytes of a layer as lent chunks read into a few recycled buffers (no allocation or
+   * copy per chunk); copyImage prefers it for layers. Optional. @throws not_found
+   */
+  fetchLent?(desc: Descriptor, signal?: AbortSignal): Promise<LentChunks>;
 }
 
 export interface PutHints {
@@ -43,9 +53,10 @@ export interface ImageDestination {
   has(desc: Descriptor, signal?: AbortSignal): Promise<boolean>;
   /**
    * Store a blob, verifying digest and size (and diffId when given). `open` may be called again
-   * to retry. @throws digest_mismatch
+   * to retry; a destination uses lent chunks up one by one, or copies them (toReadable), and
+   * cancels or destroys what it opened and did not read to the end. @throws digest_mismatch
    */
-  put(desc: Descriptor, open: () => Promise<Readable>, hints?: PutHints): Promise<void | { mountedFrom: string }>;
+  put(desc: Descriptor, open: () => Promise<BlobBody>, hints?: PutHints): Promise<void | { mountedFrom: string }>;
   /**
    * Store a blob whose digest is known only after its last byte was made (push-time
    * compression uploads while compressing): `body` streams the bytes, `done` gives digest and
@@ -181,7 +192,10 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
     const onBytes = (n: number): void => emit({ type: 'progress', id, status: push ? 'Pushing' : 'Downloading', current: n, total: d.size });
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await dst.put(d, async () => pipeline(await src.fetch(d, signal), counter(onBytes), () => {}), { ...(diffId ? { diffId } : {}), ...(signal ? { signal } : {}) });
+        const open = async (): Promise<BlobBody> => src.fetchLent
+          ? countLent(await src.fetchLent(d, signal), onBytes)
+          : pipeline(await src.fetch(d, signal), counter(onBytes), () => {});
+        const r = await dst.put(d, open, { ...(diffId ? { diffId } : {}), ...(signal ? { signal } : {}) });
         if (r) { emit({ type: 'progress', id, status: `Mounted from ${r.mountedFrom}` }); return; }
         break;
       } catch (e) {
