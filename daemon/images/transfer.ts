@@ -63,8 +63,11 @@ export interface ImageDestination {
    * size at the end. Optional; not retried (the caller falls back to put()).
    */
   putStream?(body: Readable, done: Promise<{ digest: Digest; size: number }>, signal?: AbortSignal): Promise<void>;
-  /** Store the top manifest (bytes as given) and name it: local tag, or registry PUT by tag. */
-  commit(top: Descriptor, bytes: Buffer, signal?: AbortSignal): Promise<void>;
+  /**
+   * Store the top manifest (bytes as given) and name it: local tag, or registry PUT by tag.
+   * `resolved`: what the source's reference resolved to (an index, for a multi-platform image).
+   */
+  commit(top: Descriptor, bytes: Buffer, signal?: AbortSignal, resolved?: Descriptor): Promise<void>;
 }
 
 export interface CopyOptions {
@@ -215,10 +218,13 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
   const workers = Array.from({ length: Math.min(opts.concurrency ?? 3, queue.length) }, async () => {
     for (let job = queue.shift(); job; job = queue.shift()) await job();
   });
-  await Promise.all(workers);
-  if (!(await dst.has(manifest.config, signal))) await dst.put(manifest.config, async () => Readable.from([configBytes]), signal ? { signal } : {});
+  // The config (in hand already) is stored alongside the layers, not after them.
+  const configStored = (async () => {
+    if (!(await dst.has(manifest.config, signal))) await dst.put(manifest.config, async () => Readable.from([configBytes]), signal ? { signal } : {});
+  })();
+  await Promise.all([configStored, ...workers]);
   signal?.throwIfAborted();
-  await dst.commit(top, bytes, signal);
+  await dst.commit(top, bytes, signal, resolved);
   return { resolved, manifest: top, config: manifest.config, layers: manifest.layers };
 }
 
