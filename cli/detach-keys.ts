@@ -46,8 +46,9 @@ export class DetachMatcher {
   private held = 0;
   constructor(private readonly keys: Uint8Array) {}
 
-  feed(chunk: Uint8Array): { pass: Buffer; detach: boolean } {
-    if (this.keys.length === 0) return { pass: Buffer.from(chunk), detach: false };
+  feed(chunk: Uint8Array): { pass: Uint8Array; detach: boolean } {
+    // a keystroke that cannot start the sequence goes on as it came (no copy: its echo waits for this)
+    if (this.keys.length === 0 || (this.held === 0 && !chunk.includes(this.keys[0]!))) return { pass: chunk, detach: false };
     const out: number[] = [];
     for (const byte of chunk) {
       if (byte === this.keys[this.held]) {

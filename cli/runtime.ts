@@ -42,7 +42,7 @@ export function daemonMain(): string {
  */
 export function runOnNode(argv: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(nodeBin(), [...SBXD_NODE_FLAGS, join(cliDir(), 'main.js'), ...argv], { stdio: 'inherit' });
+    const child = spawn(nodeBin(), [...SBXD_NODE_FLAGS, join(cliDir(), 'main.js'), ...argv], { stdio: 'inherit', env: { ...process.env, SBX_PARENT_PID: String(process.pid) } });
     const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     const pass = (s: NodeJS.Signals): void => { child.kill(s); };
     for (const s of sigs) process.on(s, pass);

@@ -5,12 +5,12 @@
  * signals, the detach keys (docker's Ctrl-P Ctrl-Q, detach-keys.ts), and writing output to the terminal. The local terminal is
  * in raw mode only with a TTY session on a TTY, and is always restored.
  */
-import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Sessions, StreamClient, type Size, type StreamResult, type StreamSocket } from '../protocol/index.js';
 import { loadWebSocket, type Client } from './client.js';
 import { DetachMatcher, parseDetachKeys } from './detach-keys.js';
+import { makeRaw, readKeys } from './terminal.js';
 
 // run and exec import this module while sbxd creates the container: ws loads meanwhile
 loadWebSocket();
@@ -46,6 +46,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
     const raw = o.tty && o.stdin && o.in.isTTY === true;
     const cleanups: (() => void)[] = [];
     let escaped = false;
+    let restoreTerminal: (() => void) | undefined;
     const size = (): Size | undefined => (o.out.isTTY && o.out.columns ? { cols: o.out.columns, rows: o.out.rows } : undefined);
 
     const stream: StreamClient = new StreamClient({
@@ -67,26 +68,22 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
 
     // stdin
     if (o.stdin) {
-      if (raw) {
-        o.in.setRawMode(true);
-        // libuv's raw mode keeps output post-processing (\n → \r\n), which would double the
-        // container terminal's own \r; docker's raw mode turns it off too
-        const opost = (on: boolean): void => { spawnSync('stty', [on ? 'opost' : '-opost'], { stdio: [o.in, 'ignore', 'ignore'] }); };
-        opost(false);
-        cleanups.push(() => { o.in.setRawMode(false); opost(true); });
-      }
+      if (raw) cleanups.push(restoreTerminal = makeRaw(o.in));
       const matcher = new DetachMatcher(o.detachKeys ?? parseDetachKeys(''));
-      const onData = (chunk: Buffer): void => {
-        if (!raw) { stream.stdin(chunk); return; }
+      const onKeys = (chunk: Uint8Array): void => {
         const { pass, detach } = matcher.feed(chunk);
         if (pass.length) stream.stdin(pass);
         if (detach) { escaped = true; stream.detach(); }
       };
       const onEnd = (): void => stream.stdinEnd();
-      o.in.on('data', onData);
-      o.in.on('end', onEnd);
-      o.in.resume();
-      cleanups.push(() => { o.in.off('data', onData); o.in.off('end', onEnd); o.in.pause(); });
+      if (raw) cleanups.push(readKeys(o.in, onKeys, onEnd));
+      else {
+        const onData = (chunk: Buffer): void => stream.stdin(chunk);
+        o.in.on('data', onData);
+        o.in.on('end', onEnd);
+        o.in.resume();
+        cleanups.push(() => { o.in.off('data', onData); o.in.off('end', onEnd); o.in.pause(); });
+      }
     }
     if (o.tty && o.out.isTTY) {
       let timer: NodeJS.Timeout | undefined;
@@ -102,7 +99,7 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
       const handlers = sigs.map((s) => { const h = (): void => stream.signal(s); process.on(s, h); return [s, h] as const; });
       cleanups.push(() => { for (const [s, h] of handlers) process.off(s, h); });
     } else if (raw) {
-      const restore = (): void => { try { o.in.setRawMode(false); } catch { /* gone */ } };
+      const restore = (): void => { try { restoreTerminal?.(); } catch { /* gone */ } };
       process.on('exit', restore);
       // SIGTERM/SIGHUP of the CLI itself (the container keeps its terminal, as with docker):
       // give the user's terminal back its modes, then leave with the signal's status.

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config.js';
 import { startDaemon } from './daemon.js';
 import { DAEMON_OPTIONS } from '../protocol/daemon-options.js';
+import { untilStopped } from './util/stop.js';
 
 export async function runDaemon(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -45,11 +46,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => { resolve(); };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilStopped();
   await daemon.close();
   return 0;
 }

@@ -143,6 +143,28 @@ nodaemon('a second sbxd on the same root refuses to start and leaves the first o
   assert.not.ok(existsSync(join(root, 'sbxd.pid')), 'the pid file goes with its daemon');
 });
 
+nodaemon('sbx daemon killed with SIGKILL: the sbxd it started on Node stops too, and a new one can start', async ({ root }) => {
+  const env = { ...process.env, SBX_ROOT: root, SBX_LOG_LEVEL: 'error' };
+  const cli = spawn(SBX_BIN, ['daemon'], { env, stdio: 'ignore' });
+  let node = 0;
+  try {
+    await eventually('sbxd to answer', async () => (await sbx(root, ['version'])).code === 0, 30_000);
+    node = Number((await sbx(root, ['version', '--format', '{{.Server.Pid}}'])).stdout.trim());
+    assert.ok(node > 0 && node !== cli.pid, 'sbxd runs in a Node child of the binary');
+    cli.kill('SIGKILL');
+    await eventually('the orphaned sbxd to stop', () => !existsSync(`/proc/${node}`), 20_000);
+    const again = spawn(SBX_BIN, ['daemon'], { env, stdio: 'ignore' });
+    try {
+      await eventually('a new sbxd to answer on the same root', async () => (await sbx(root, ['version'])).code === 0, 30_000);
+    } finally {
+      again.kill('SIGTERM');
+      await new Promise((r) => again.once('exit', r));
+    }
+  } finally {
+    if (node > 0 && existsSync(`/proc/${node}`)) process.kill(node, 'SIGKILL');
+  }
+});
+
 nodaemon('no daemon: exit 125 with a hint', async ({ root }) => {
   const r = await sbx(root, ['version']);
   assert.is(r.code, 125);

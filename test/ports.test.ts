@@ -2,7 +2,8 @@
  * Published ports through the real CLI and daemon: UDP echo through -p /udp, a free host port
  * for -p CPORT and -P (EXPOSE), `sbx port` and inspect in docker's shape, and the errors
  * (malformed -p, a taken port) before anything starts; the TCP relay passes a server-first
- * banner, bulk data both ways and each side's half-close. Only the host's loopback is dialled.
+ * banner, bulk data both ways and each side's half-close, many short connections each getting exactly
+ * its own bytes, and a port nobody listens on. Only the host's loopback is dialled.
  */
 import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
@@ -102,6 +103,41 @@ ports('TCP through -p: a server-first banner, 1 MB echoed on four connections at
     assert.ok(got[i].echoed.equals(data[i]), `connection ${i}: ${got[i].echoed.length} of ${data[i].length} bytes came back intact`);
   }
   assert.is((await sbx(d.root, ['rm', '-f', 'tcpecho'])).code, 0);
+}));
+
+/** Send `data`, half-close, and collect everything the server sends back until it closes (or resets). */
+function echo(port: number, data: Buffer): Promise<{ back: Buffer; reset: boolean }> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1', () => sock.end(data));
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('end', () => resolve({ back: Buffer.concat(chunks), reset: false }));
+    sock.on('error', () => resolve({ back: Buffer.concat(chunks), reset: true }));
+  });
+}
+
+ports('TCP through -p: 240 short connections in waves of 24 each get exactly their own bytes back; a port with no listener closes at once', privileged<Ctx>(async ({ d }) => {
+  // probe's echo server (a child per connection): busybox nc -ll -e cat drops connections that overlap
+  const r = await sbx(d.root, ['run', '-d', '--name', 'manyecho', '-p', '127.0.0.1::9000', '-p', '127.0.0.1::9001', 'udpbox:1', 'probe', 'tcp-echo', '9000']);
+  assert.is(r.code, 0, r.stderr);
+  const hostPort = async (p: number) => Number((await sbx(d.root, ['port', 'manyecho', String(p)])).stdout.trim().split(':')[1]);
+  const port = await hostPort(9000);
+  await eventually('the echo server answers', () => echo(port, Buffer.from('up?')).then((e) => e.back.toString() === 'up?'));
+  // Sizes from 1 byte to past the relay's 64 KiB buffer: a connection that reused a finished
+  // one's state would get stray bytes, a lost chunk would come back short.
+  const sizes = [1, 7, 100, 1024, 4096, 65535, 65536, 65537, 200_000, 0, 3, 512];
+  for (let wave = 0; wave < 10; wave++) {
+    const data = Array.from({ length: 24 }, (_, i) => randomBytes(sizes[(i + wave) % sizes.length]!));
+    const got = await Promise.all(data.map((b) => echo(port, b)));
+    got.forEach((g, i) => {
+      assert.not.ok(g.reset, `wave ${wave} connection ${i} was reset`);
+      assert.ok(g.back.equals(data[i]!), `wave ${wave} connection ${i}: ${g.back.length} bytes back for ${data[i]!.length} sent, or different bytes`);
+    });
+  }
+  // nothing listens on 9001 in the container: the client's connection ends (no hang, no bytes)
+  const none = await echo(await hostPort(9001), Buffer.from('anyone?'));
+  assert.is(none.back.length, 0);
+  assert.is((await sbx(d.root, ['rm', '-f', 'manyecho'])).code, 0);
 }));
 
 ports('a malformed -p and a taken port are clear errors (exit 125) and start nothing', privileged<Ctx>(async ({ d }) => {

@@ -1,7 +1,7 @@
 /**
  * The page with the keyboard alone, in chromium: Tab reaches every control with a visible focus
  * ring; a container runs from the form by keys; the terminal takes keys (Tab included) and F6 /
- * Shift+F6 leave it; a change row, the layer explorer and commit answer Enter. Screenshots of the
+ * Shift+F6 leave it (Shift+F6 to its tab); a change row, the layer explorer and commit answer Enter. Screenshots of the
  * focused page at 1280×800 and 800×600.
  */
 import type { Browser, Page } from 'playwright-core';
@@ -93,7 +93,11 @@ kb('run, type, leave the terminal, open a change and a layer, commit: keys only,
   assert.is(f.ring, 'solid 3px', 'with a ring');
   await page.click('#terminal');
   await page.keyboard.press('Shift+F6');
-  assert.ok(await page.evaluate(() => !!document.activeElement?.closest('#lists')), 'Shift+F6 went back to the lists');
+  f = await focused(page);
+  assert.match(f.what, /^button\[tab-term-1\]:keys1: run sh/, 'Shift+F6 went back to the terminal\'s tab');
+  assert.is(f.ring, 'solid 3px', 'with a ring');
+  await page.keyboard.press('Shift+Tab');
+  assert.ok(await page.evaluate(() => !!document.activeElement?.closest('#lists')), 'then Shift+Tab to the lists');
 
   // a change row opens its diff with Enter
   await page.click('#terminal');

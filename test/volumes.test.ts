@@ -59,6 +59,15 @@ s('-v HOST:CTR and :ro; kept in the record; inspect shows Mounts and Binds', pri
   assert.match(again.stdout, /^changed\n/);
 }));
 
+s('-v HOST_FILE:CTR binds a single file (read-write and :ro), as docker does', privileged(async ({ d, host }) => {
+  const file = join(host, 'app.conf');
+  await writeFile(file, 'port=80\n');
+  const out = await ok(d.root, ['run', '--rm', '-v', `${file}:/etc/app.conf`, '-v', `${file}:/ro.conf:ro`, 'busybox',
+    'sh', '-c', 'cat /etc/app.conf && echo port=8080 > /etc/app.conf && (echo x > /ro.conf 2>/dev/null && echo writable || echo read-only)']);
+  assert.is(out, 'port=80\nread-only\n');
+  assert.is(await readFile(file, 'utf8'), 'port=8080\n', 'the write went to the host file');
+}));
+
 s('--mount type=bind: source must exist; -v creates a missing host directory', privileged(async ({ d, host }) => {
   const missing = join(host, 'missing');
   const r = await sbx(d.root, ['run', '--name', 'c1', '--mount', `type=bind,source=${missing},target=/m`, 'busybox', 'true']);

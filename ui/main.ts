@@ -1,6 +1,6 @@
 /**
- * The page: images and containers, a run form, terminals, the live change list, commit and an
- * image's history. Everything goes through the public API (api.ts) with the CLI's own route
+ * The page: images and containers, a run form, terminals (a tab strip of them: terminals.ts), the
+ * live change list, commit and an image's history. Everything goes through the public API (api.ts) with the CLI's own route
  * descriptors, stream client and flag parsers; nothing here decides what the CLI does not.
  */
 import { formatPorts, parsePort } from '../cli/containers.js';
@@ -10,9 +10,9 @@ import { call, login, whenLoggedOut } from './api.js';
 import { watchChanges, type ChangesView } from './changes.js';
 import { $, el, replaceKeepingFocus } from './dom.js';
 import { push } from './push.js';
-import { openTerminal, type TerminalView } from './terminal.js';
+import { terminalTabs, type TerminalTabs } from './terminals.js';
 
-let term: TerminalView | undefined;
+let terms: TerminalTabs;
 let changes: ChangesView | undefined;
 let current: string | undefined;
 
@@ -54,19 +54,23 @@ function renderContainers(list: ContainerSummary[]): void {
       sh.addEventListener('click', () => { execShell(c).catch(report); });
       // as `sbx attach`: the container's own session; any number of tabs may watch it at once
       const at = el('button', { class: 'link' }, 'attach');
-      at.addEventListener('click', () => { select(c.id, c.name); attach(c.id); });
+      at.addEventListener('click', () => { if (!terms.show(c.id)) terms.open({ session: c.id, container: c, what: 'attach' }); });
       actions.append(sh, ' ', at);
     }
     const sel = el('button', { class: 'link' }, 'changes');
-    sel.addEventListener('click', () => select(c.id, c.name));
+    sel.addEventListener('click', () => select(c.id, c.name, { again: true }));
     actions.append(sel);
     return el('tr', { 'data-name': c.name }, el('td', {}, c.name), el('td', {}, c.image), el('td', {}, c.status),
       el('td', {}, formatPorts(c.ports)), el('td', {}, timeAgo(c.created)), actions);
   }));
 }
 
-/** The container the terminal, the change list and the commit form are about. */
-function select(id: string, name: string, watch = true): void {
+/**
+ * The container the change list and the commit form are about: the current terminal's, or the
+ * one whose "changes" was clicked (`again`: watch it anew). `watch: false`: not running yet.
+ */
+function select(id: string, name: string, o: { watch?: boolean; again?: boolean } = {}): void {
+  if (current === id && !o.again) return;
   current = id;
   $('#selected').textContent = name;
   changes?.dispose();
@@ -74,13 +78,8 @@ function select(id: string, name: string, watch = true): void {
   $('#changes').replaceChildren();
   $('#change-detail').textContent = '';
   // the feed of a container that is not running ends at once: `run` watches once it started
-  if (watch) changes = watchChanges($('#changes'), $('#change-detail'), id);
+  if (o.watch !== false) changes = watchChanges($('#changes'), $('#change-detail'), id);
   ($('#commit-button') as HTMLButtonElement).disabled = false;
-}
-
-function attach(session: string, start?: () => Promise<void>): void {
-  term?.dispose();
-  term = openTerminal($('#terminal'), $('#term-status'), session, () => { refresh().catch(report); }, start);
 }
 
 async function run(ev: SubmitEvent): Promise<void> {
@@ -94,19 +93,21 @@ async function run(ev: SubmitEvent): Promise<void> {
     image: v('image'), tty: true, openStdin: true,
     ...(v('name') ? { name: v('name') } : {}), ...(cmd ? { cmd } : {}), ...(env.length ? { env } : {}), ...(ports.length ? { ports } : {}),
   });
-  select(id, name, false);
+  select(id, name, { watch: false });
   // as `sbx run -it`: attach first (the session keeps output from offset 0), then start
-  attach(id, async () => {
-    await call(Containers.start, { id });
-    if (current === id) changes = watchChanges($('#changes'), $('#change-detail'), id);
-    await refresh();
+  terms.open({
+    session: id, container: { id, name }, what: `run ${cmd?.join(' ') ?? ''}`.trim(),
+    start: async () => {
+      await call(Containers.start, { id });
+      if (current === id) changes = watchChanges($('#changes'), $('#change-detail'), id);
+      await refresh();
+    },
   });
 }
 
 async function execShell(c: ContainerSummary): Promise<void> {
-  select(c.id, c.name);
   const { session } = await call(Containers.exec, { id: c.id, cmd: ['sh'], tty: true, openStdin: true });
-  attach(session);
+  terms.open({ session, container: c, what: 'exec sh' });
 }
 
 async function commit(ev: SubmitEvent): Promise<void> {
@@ -151,6 +152,11 @@ async function showLayers(ref: string): Promise<void> {
 async function boot(): Promise<void> {
   whenLoggedOut(() => { $('#login-needed').hidden = false; });
   await login();
+  terms = terminalTabs({
+    strip: $('#term-tabs'), panes: $('#terminal'), status: $('#term-status'),
+    selected: (c) => select(c.id, c.name),
+    ended: () => { refresh().catch(report); },
+  });
   $('#run-form').addEventListener('submit', (e) => { run(e as SubmitEvent).catch(report); });
   $('#commit-form').addEventListener('submit', (e) => { commit(e as SubmitEvent).catch(report); });
   $('#push-form').addEventListener('submit', (e) => { push(e as SubmitEvent).catch(report); });

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/_helpers/peers.js';
 import { rmrf, tmpdir } from '../../test/_helpers/tmp.js';
 import { side, type Metric } from '../harness.js';
@@ -91,6 +92,38 @@ async function sbxPublished(fx: Fixtures, closers: (() => Promise<unknown>)[]): 
   return url;
 }
 
+/**
+ * The tests' static probe (`probe http PORT [ADDR]`: one process answering each connection with a
+ * 1 KiB page, no fork). busybox httpd forks a child per request, and where fork is dear (a VM with
+ * shadow page tables: ~1.3 ms of fork+exit, most of it outside the guest's CPU time) the fork is
+ * the whole row and the relay's cost disappears under it; this server leaves the relay in view.
+ */
+const PROBE_DIR = fileURLToPath(new URL('../../test/probe/', import.meta.url));
+
+async function probeServer(fx: Fixtures, closers: (() => Promise<unknown>)[]): Promise<string> {
+  needVerbs('run', 'rm');
+  await needFlag('run', 'publish');
+  await needTools('wrk');
+  const d = await fx.sbxd();
+  const port = await freePort();
+  const name = unique('bench-port');
+  await ok('sbx run -d -p', d.cli(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:8080`, '-v', `${PROBE_DIR}:/probe:ro`, image(d), '/probe/probe', 'http', '8080']));
+  closers.push(() => d.cli(['rm', '-f', name]));
+  const url = `http://127.0.0.1:${port}/`;
+  await ready(url);
+  return url;
+}
+
+async function hostProbeServer(closers: (() => Promise<unknown>)[]): Promise<string> {
+  await needTools('wrk');
+  const port = await freePort();
+  const srv = spawn(join(PROBE_DIR, 'probe'), ['http', String(port), '127.0.0.1'], { stdio: 'ignore' });
+  closers.unshift(async () => { srv.kill('SIGTERM'); });
+  const url = `http://127.0.0.1:${port}/`;
+  await ready(url);
+  return url;
+}
+
 export const portMetrics: Metric<Fixtures>[] = [
   {
     id: 'ports.rps',
@@ -102,6 +135,19 @@ export const portMetrics: Metric<Fixtures>[] = [
       const closers: (() => Promise<unknown>)[] = [];
       const sbx = await side(async () => { const url = await sbxPublished(fx, closers); return () => wrkRate(url); });
       const peer = await side(async () => { const port = await hostHttpd(closers); return () => wrkRate(`http://127.0.0.1:${port}/index.html`); });
+      return { sbx, peer, close: async () => { for (const c of closers) await c(); } };
+    },
+  },
+  {
+    id: 'ports.rps.nofork',
+    name: 'published port, the relay in view: a one-process server (probe http, no fork per request), 1 KiB page (wrk, 8 connections, 3 s) through `sbx run -p`',
+    peer: 'the same server on the host (direct)',
+    unit: 'req/s',
+    runs: 3,
+    async prepare(fx) {
+      const closers: (() => Promise<unknown>)[] = [];
+      const sbx = await side(async () => { const url = await probeServer(fx, closers); return () => wrkRate(url); });
+      const peer = await side(async () => { const url = await hostProbeServer(closers); return () => wrkRate(url); });
       return { sbx, peer, close: async () => { for (const c of closers) await c(); } };
     },
   },

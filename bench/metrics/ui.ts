@@ -2,7 +2,8 @@
  * The browser page (`sbx ui`) in Debian's chromium (headless, playwright-core), against the CLI on
  * the same sbxd: one keystroke's echo through the page's xterm.js terminal vs through
  * `sbx run -it` under a PTY, and page load → first prompt vs `sbx run -it` → first prompt.
- * The echo is timed inside the page, from the key's keydown to the frame xterm rendered it in.
+ * The echo is timed inside the page, from the key's keydown to the frame xterm rendered it in
+ * (and, to see where the time goes, to xterm's buffer and to the WebSocket message).
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -46,22 +47,36 @@ async function pageToPrompt(page: Page, link: string, img: string): Promise<stri
 }
 
 /**
- * Median keydown → echo of `n` keys in the page's terminal, in µs (the line is cleared after):
- * `at` 'onRender' is the frame that shows it, 'onWriteParsed' the moment xterm's buffer holds it.
+ * Where the echo is: 'onRender' the frame that shows it, 'onWriteParsed' the moment xterm's
+ * buffer holds it, 'message' the moment its WebSocket message reaches the page (chromium's
+ * network path and sbxd, before xterm; the rest is xterm and the browser's frames).
  */
-async function pageKeystrokes(page: Page, at: 'onRender' | 'onWriteParsed', n = 40): Promise<number> {
+type At = 'onRender' | 'onWriteParsed' | 'message';
+
+/** Median keydown → echo of `n` keys in the page's terminal, in µs (the line is cleared after). */
+async function pageKeystrokes(page: Page, at: At, n = 40): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const ch = String.fromCharCode(97 + (i % 26));
     await page.evaluate(([c, event]) => {
-      const g = globalThis as unknown as { sbxEcho?: Promise<number>; sbxTerm: Record<typeof event, (f: () => void) => { dispose(): void }> & { buffer: { active: { baseY: number; cursorY: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } };
+      type Sub = { dispose(): void };
+      const g = globalThis as unknown as { sbxEcho?: Promise<number>; sbxSockets: Set<WebSocket>; sbxTerm: Record<'onRender' | 'onWriteParsed', (f: () => void) => Sub> & { buffer: { active: { baseY: number; cursorY: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } };
       g.sbxEcho = new Promise<number>((resolve, reject) => {
         let t0 = 0;
         document.addEventListener('keydown', () => { t0 = performance.now(); }, { capture: true, once: true });
-        const sub = g.sbxTerm[event](() => {
-          const b = g.sbxTerm.buffer.active;
-          if (t0 && (b.getLine(b.baseY + b.cursorY)?.translateToString(true) ?? '').endsWith(c)) { sub.dispose(); resolve(performance.now() - t0); }
-        });
+        const done = (): void => { sub.dispose(); resolve(performance.now() - t0); };
+        let sub: Sub;
+        if (event === 'message') {
+          // the echo's frame: channel 1 (stdout), then the character
+          const on = (e: MessageEvent): void => { if (t0 && e.data instanceof ArrayBuffer && new Uint8Array(e.data).at(-1) === c.charCodeAt(0)) done(); };
+          for (const w of g.sbxSockets) w.addEventListener('message', on);
+          sub = { dispose: () => { for (const w of g.sbxSockets) w.removeEventListener('message', on); } };
+        } else {
+          sub = g.sbxTerm[event](() => {
+            const b = g.sbxTerm.buffer.active;
+            if (t0 && (b.getLine(b.baseY + b.cursorY)?.translateToString(true) ?? '').endsWith(c)) done();
+          });
+        }
         setTimeout(() => { sub.dispose(); reject(new Error(`no echo of "${c}" within 10 s`)); }, 10_000);
       });
     }, [ch, at] as const);
@@ -84,10 +99,16 @@ async function world(fx: Fixtures): Promise<World> {
 }
 
 /** The echo through the page, to the rendered frame or to xterm's buffer, vs the CLI's. */
-function keystrokeMetric(at: 'onRender' | 'onWriteParsed'): Metric<Fixtures> {
+const ECHO_AT: Record<At, { id: string; what: string }> = {
+  onRender: { id: 'ui.keystroke', what: 'rendered' },
+  onWriteParsed: { id: 'ui.keystroke.parsed', what: 'in xterm\'s buffer' },
+  message: { id: 'ui.keystroke.message', what: 'its WebSocket message in the page' },
+};
+
+function keystrokeMetric(at: At): Metric<Fixtures> {
   return {
-    id: at === 'onRender' ? 'ui.keystroke' : 'ui.keystroke.parsed',
-    name: `keystroke echo in the browser terminal (chromium, xterm.js): keydown → ${at === 'onRender' ? 'rendered' : 'in xterm\'s buffer'}, median of 40`,
+    id: ECHO_AT[at].id,
+    name: `keystroke echo in the browser terminal (chromium, xterm.js): keydown → ${ECHO_AT[at].what}, median of 40`,
     peer: '`sbx run -it` (CLI, PTY)',
     unit: 'µs',
     async prepare(fx) {
@@ -116,7 +137,7 @@ function keystrokeMetric(at: 'onRender' | 'onWriteParsed'): Metric<Fixtures> {
 }
 
 export const uiMetrics: Metric<Fixtures>[] = [
-  ...(['onRender', 'onWriteParsed'] as const).map(keystrokeMetric),
+  ...(['onRender', 'onWriteParsed', 'message'] as const).map(keystrokeMetric),
   {
     id: 'ui.prompt',
     name: 'page load → first prompt (chromium): open the login link, run busybox `sh` from the form',

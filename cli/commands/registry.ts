@@ -30,10 +30,8 @@ export const command: Command = {
     const htpasswd = str(values.htpasswd);
     const server = await startRegistry({ content, root: join(root, 'registry'), log: createLogger(level), ...(htpasswd ? { htpasswd: resolve(htpasswd) } : {}) }, str(values.addr) ?? '127.0.0.1:5000');
     stdout.write(`registry listening on ${server.url} (root ${root})\n`);
-    await new Promise<void>((done) => {
-      process.once('SIGINT', () => done());
-      process.once('SIGTERM', () => done());
-    });
+    const { untilStopped } = await import('../../daemon/util/stop.js');
+    await untilStopped(env);
     await server.close();
     return 0;
   },

@@ -105,7 +105,8 @@ export async function makeMounts(plan: MountRecord[], volumes: VolumeStore): Pro
     for (const m of plan) {
       if (m.type === 'tmpfs') { records.push(m); continue; }
       if (m.type === 'bind') {
-        if (m.fromBinds) await mkdir(m.source, { recursive: true, mode: 0o755 });
+        // -v makes a missing host directory (docker's rule); an existing file is bound as a file.
+        if (m.fromBinds && !(await stat(m.source).then(() => true, () => false))) await mkdir(m.source, { recursive: true, mode: 0o755 });
         records.push(m);
         continue;
       }

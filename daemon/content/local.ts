@@ -36,12 +36,19 @@ async function appendAll(fh: FileHandle, data: Chunks, onChunk: (b: Uint8Array) 
   const write = async (b: Uint8Array | readonly Uint8Array[]): Promise<void> => {
     signal?.throwIfAborted();
     let parts = Array.isArray(b) ? (b as readonly Uint8Array[]) : [b as Uint8Array];
-    for (const p of parts) onChunk(p);
     const total = parts.reduce((t, p) => t + p.length, 0);
+    // The write runs on libuv's pool while this thread hashes the same bytes (neither changes them).
+    let writing = fh.writev(parts as Uint8Array[]);
+    try {
+      for (const p of parts) onChunk(p);
+    } catch (e) {
+      await writing.catch(() => undefined);
+      throw e;
+    }
     for (let left = total; left > 0;) {
-      const { bytesWritten } = await fh.writev(parts as Uint8Array[]);
+      const { bytesWritten } = await writing;
       left -= bytesWritten;
-      if (left > 0) parts = rest(parts, bytesWritten);
+      if (left > 0) { parts = rest(parts, bytesWritten); writing = fh.writev(parts as Uint8Array[]); }
     }
     n += total;
     onWritten?.(n);

@@ -35,8 +35,13 @@ import { listStoredImages } from './resolve.js';
 import { pruneLayers } from './unpack.js';
 
 export interface LayerChecks {
-  /** Check later that stored `layer` (gzip) decompresses to `diffId`; recorded on disk first. */
-  defer(layer: Descriptor, diffId: Digest): Promise<void>;
+  /**
+   * Check later that stored `layer` (gzip) decompresses to `diffId`; recorded on disk first.
+   * `stored`: the layer is being stored now; readers wait for the check from this call on, which
+   * runs once `stored` resolves (nothing is checked if it rejects). The caller makes the blob
+   * visible only after this call resolved (the record is then on disk for a restart).
+   */
+  defer(layer: Descriptor, diffId: Digest, stored?: Promise<unknown>): Promise<void>;
   /** Resolves when no check of `digest` is pending; rejects with digest_mismatch if its check failed. */
   settled(digest: Digest): Promise<void>;
   /** Did the last check of `digest` fail? (A pull stores such a layer again rather than reuse it.) */
@@ -110,10 +115,19 @@ export function createLayerChecks(deps: LayerChecksDeps): LayerChecks {
     throw error;
   }
 
-  function start(digest: Digest, rec: Record): void {
+  function start(digest: Digest, rec: Record, stored?: Promise<unknown>): void {
     failures.delete(digest);
-    const run = queue.then(() => check(digest, rec));
-    queue = run.catch(() => undefined);
+    const enqueue = (): Promise<void> => {
+      const run = queue.then(() => check(digest, rec));
+      queue = run.catch(() => undefined);
+      return run;
+    };
+    // Not stored after all: nothing to check, and the record goes unless the blob is there anyway.
+    const notStored = async (): Promise<void> => {
+      if (await content.has(digest).catch(() => false)) return enqueue();
+      await rm(recordFile(digest), { force: true });
+    };
+    const run = stored ? stored.then(enqueue, notStored) : enqueue();
     const p = run.finally(() => { if (pending.get(digest) === p) pending.delete(digest); });
     p.catch(() => undefined);
     pending.set(digest, p);
@@ -126,11 +140,13 @@ export function createLayerChecks(deps: LayerChecksDeps): LayerChecks {
   };
 
   return {
-    async defer(layer, diffId) {
+    async defer(layer, diffId, stored) {
       const rec: Record = { diffId, mediaType: layer.mediaType, size: layer.size };
+      // While it is being stored, readers wait from now on (the record is written meanwhile).
+      if (stored) start(layer.digest, rec, stored);
       await ensureDir(dir);
       await writeJSON(recordFile(layer.digest), rec);
-      start(layer.digest, rec);
+      if (!stored) start(layer.digest, rec);
     },
     settled,
     failed: (d) => failures.has(d),

@@ -18,11 +18,12 @@ import {
 } from '../../protocol/index.js';
 import type { ContentStore } from '../content/store.js';
 import { sha256 } from '../content/verify.js';
+import { isLent, lendFile } from '../util/lent.js';
 import { compressLayer, type CompressedSink } from './compress.js';
 import { diffIdHasher } from './diffid.js';
 import type { LayerChecks } from './layer-checks.js';
 import type { LayerSizes } from './layer-sizes.js';
-import type { ImageStore } from './store.js';
+import { addRepoDigest, keepUntagged, moveTag, type ImageStore } from './store.js';
 import { isGzipLayer, isUncompressedLayer, type ImageDestination, type ImageSource } from './transfer.js';
 
 export interface LocalStores { content: ContentStore; images: ImageStore }
@@ -56,24 +57,52 @@ export const DEFER_MIN = 8 * 1024 * 1024;
  * checked as the layer is stored and a mismatch fails the put. With `layerSizes`, what a gzip
  * layer decompressed to is recorded (the check of a deferred one records it: layer-checks.ts).
  */
-export function localDestination(s: LocalStores & { layerChecks?: LayerChecks; layerSizes?: LayerSizes }, name: string | undefined): ImageDestination {
+export interface LocalDestinationOptions {
+  /**
+   * The registry repository pulled from ("127.0.0.1:5000/me/app"): commit() records the digest the
+   * source resolved as the image's repo digest, in the same index write as the tag.
+   */
+  repository?: string;
+  /** Deferred diffID checks start once this settles (a pull's end), not while the pull still writes. */
+  checksAfter?: Promise<unknown>;
+}
+
+export function localDestination(s: LocalStores & { layerChecks?: LayerChecks; layerSizes?: LayerSizes }, name: string | undefined, opts: LocalDestinationOptions = {}): ImageDestination {
   const checks = s.layerChecks;
   return {
     name: 'the local store',
     async has(d) { return !checks?.failed(d.digest) && s.content.has(d.digest); },
     async put(d, open, hints = {}) {
-      const stream = await open();
+      const src = await open();
       const gzip = hints.diffId !== undefined && isGzipLayer(d.mediaType);
       const defer = gzip && checks !== undefined && d.size >= DEFER_MIN;
       const hasher = gzip && !defer ? diffIdHasher() : undefined;
-      // Each batch reaches the diffID hasher after the store has hashed and written it.
-      async function* body(): AsyncGenerator<Buffer[]> {
+      // A deferred check is recorded while the layer downloads; the blob becomes visible (the
+      // store renames it in after the last chunk) only once the record is on disk.
+      let storedOk!: () => void;
+      let storedFailed!: (e: unknown) => void;
+      const stored = new Promise<void>((res, rej) => { storedOk = res; storedFailed = rej; });
+      stored.catch(() => undefined);
+      const recorded = defer ? checks.defer(d, hints.diffId!, opts.checksAfter ? stored.then(() => opts.checksAfter!.catch(() => undefined)) : stored) : undefined;
+      recorded?.catch(() => undefined);
+      // Each batch reaches the diffID hasher after the store has hashed and written it. Lent
+      // chunks are large already and go one by one (the store uses each up before the next);
+      // the hasher, which keeps what it is fed for a while, gets a copy.
+      async function* body(): AsyncGenerator<Buffer[] | Uint8Array> {
         let complete = false;
         try {
-          for await (const batch of batches(stream)) {
-            yield batch;
-            if (hasher) for (const c of batch) await hasher.feed(c);
+          if (isLent(src)) {
+            for await (const c of src) {
+              yield c;
+              if (hasher) await hasher.feed(Buffer.from(c));
+            }
+          } else {
+            for await (const batch of batches(src)) {
+              yield batch;
+              if (hasher) for (const c of batch) await hasher.feed(c);
+            }
           }
+          await recorded;
           complete = true;
           hasher?.end();
         } finally {
@@ -82,10 +111,14 @@ export function localDestination(s: LocalStores & { layerChecks?: LayerChecks; l
       }
       try {
         await s.content.write(body(), { digest: d.digest, size: d.size }, hints.signal);
+        storedOk();
+      } catch (e) {
+        storedFailed(e);
+        throw e;
       } finally {
-        stream.destroy();
+        if (isLent(src)) src.cancel(); else src.destroy();
       }
-      if (defer) { await checks.defer(d, hints.diffId!); return; }
+      if (defer) return;
       if (hints.diffId) {
         let got: Digest | undefined = isUncompressedLayer(d.mediaType) ? d.digest : undefined;
         if (hasher) {
@@ -99,10 +132,17 @@ export function localDestination(s: LocalStores & { layerChecks?: LayerChecks; l
         if (hasher) await s.layerSizes?.record(d.digest, hasher.bytes());
       }
     },
-    async commit(top, bytes, signal) {
+    async commit(top, bytes, signal, resolved) {
       await s.content.write(bytes, { digest: top.digest, size: top.size }, signal);
       signal?.throwIfAborted();
-      if (name) await s.images.put(name, top);
+      const { repository } = opts;
+      if (!name && !repository) return;
+      await s.images.update((tags, untagged) => {
+        if (name) moveTag(tags, untagged, name, top);
+        else keepUntagged(tags, untagged, { mediaType: top.mediaType, digest: top.digest, size: top.size });
+        // docker records the digest the registry gave (the index's, for a multi-platform image).
+        if (repository) addRepoDigest(tags, untagged, top.digest, repository, (resolved ?? top).digest);
+      });
     },
   };
 }
@@ -147,6 +187,13 @@ export function localSource(s: LocalStores, name: string, opts: LocalSourceOptio
       if (opts.unverified) return createReadStream(await s.content.path(d.digest), { highWaterMark: 1 << 20 });
       return s.content.read(d.digest);
     },
+    // Pushes read a layer into a few recycled buffers, each sent before it is read into again.
+    ...(opts.unverified ? {
+      async fetchLent(d: Descriptor) {
+        if (docs.has(d.digest) || !(await s.content.has(d.digest))) throw new SbxError('not_found', `local image ${shown}: blob ${d.digest} is missing from the content store`);
+        return lendFile(await s.content.path(d.digest));
+      },
+    } : {}),
   };
 }
 

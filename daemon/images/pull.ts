@@ -13,7 +13,6 @@ import {
 } from '../../protocol/index.js';
 import { localDestination } from './local-transfer.js';
 import type { RemoteDeps } from './remote.js';
-import { addRepoDigest, keepUntagged } from './store.js';
 import { copyImage } from './transfer.js';
 
 export interface PullOptions {
@@ -43,20 +42,16 @@ export async function pullImage(deps: RemoteDeps, ref: Reference, opts: PullOpti
   emit({ type: 'log', message: `${ref.tag ?? ref.digest}: Pulling from ${familiarString({ registry: ref.registry, repository: ref.repository })}` });
   const before = tagged ? await deps.images.get(tagged).then((i) => i.target.digest, () => undefined) : undefined;
   const src = deps.registry.source(ref, { insecure: opts.insecure === true });
-  const dst = localDestination(deps, tagged);
-  const result = await deps.gcLock.withShared(async () => {
-    const r = await copyImage(src, dst, {
-      ...(opts.platform ? { platform: opts.platform } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: emit, direction: 'pull',
-    });
-    await deps.images.update((tags, untagged) => {
-      if (!tagged) keepUntagged(tags, untagged, { mediaType: r.manifest.mediaType, digest: r.manifest.digest, size: r.manifest.size });
-      // docker records the digest the registry gave (the index's, for a multi-platform image).
-      addRepoDigest(tags, untagged, r.manifest.digest, `${ref.registry}/${ref.repository}`, r.resolved.digest);
-    });
-    return r;
-  });
+  // The tag (or the untagged entry) and the repo digest are written in one index update at commit;
+  // large layers' diffID checks start when the pull is over, not while it still writes.
+  let over!: () => void;
+  const checksAfter = new Promise<void>((r) => { over = r; });
+  const dst = localDestination(deps, tagged, { repository: `${ref.registry}/${ref.repository}`, checksAfter });
+  const result = await deps.gcLock.withShared(() => copyImage(src, dst, {
+    ...(opts.platform ? { platform: opts.platform } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onProgress: emit, direction: 'pull',
+  })).finally(over);
   deps.events?.emit('image', 'pull', familiarString(ref), { name: familiarName(ref) });
   return { reference: formatReference(ref), digest: result.manifest.digest, id: result.config.digest, changed: before !== result.manifest.digest };
 }

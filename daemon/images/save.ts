@@ -33,6 +33,9 @@ export async function saveImages(s: ImageStores, inputs: string[], format: SaveF
     const same = picked.find((p) => p.img.descriptor.digest === r.descriptor.digest);
     if (same) { for (const n of names) if (!same.names.includes(n)) same.names.push(n); } else picked.push({ img: r, names: [...names] });
   }
+  // A layer still under its diffID check (layer-checks.ts) is waited for here, and one that failed
+  // it fails the save now, before any byte is sent (the gated store's path() waits and throws).
+  for (const p of picked) for (const l of p.img.manifest.layers) await s.content.path(l.digest);
   const pack = tar.pack();
   const out = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
   write(pack, s.content, picked, format).then(() => pack.finalize(), (e: unknown) => {

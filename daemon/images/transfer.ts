@@ -16,7 +16,12 @@ import {
   type Descriptor, type Digest, type ImageConfig, type Index, type Manifest, type Platform, type ProgressEvent,
 } from '../../protocol/index.js';
 import { sha256 } from '../content/verify.js';
+import { countLent, type LentChunks } from '../util/lent.js';
 import { hostPlatform, pickManifest } from './resolve.js';
+
+export type { LentChunks };
+/** A blob's bytes on their way: a stream, or lent chunks (util/lent.ts: each valid until the next is asked for). */
+export type BlobBody = Readable | LentChunks;
 
 /** Something images can be copied from. */
 export interface ImageSource {
@@ -26,6 +31,11 @@ export interface ImageSource {
   resolve(signal?: AbortSignal): Promise<Descriptor>;
   /** The raw bytes of a blob or manifest; unverified (the destination verifies). @throws not_found */
   fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * The same bytes of a layer as lent chunks read into a few recycled buffers (no allocation or
+   * copy per chunk); copyImage prefers it for layers. Optional. @throws not_found
+   */
+  fetchLent?(desc: Descriptor, signal?: AbortSignal): Promise<LentChunks>;
 }
 
 export interface PutHints {
@@ -43,17 +53,21 @@ export interface ImageDestination {
   has(desc: Descriptor, signal?: AbortSignal): Promise<boolean>;
   /**
    * Store a blob, verifying digest and size (and diffId when given). `open` may be called again
-   * to retry. @throws digest_mismatch
+   * to retry; a destination uses lent chunks up one by one, or copies them (toReadable), and
+   * cancels or destroys what it opened and did not read to the end. @throws digest_mismatch
    */
-  put(desc: Descriptor, open: () => Promise<Readable>, hints?: PutHints): Promise<void | { mountedFrom: string }>;
+  put(desc: Descriptor, open: () => Promise<BlobBody>, hints?: PutHints): Promise<void | { mountedFrom: string }>;
   /**
    * Store a blob whose digest is known only after its last byte was made (push-time
    * compression uploads while compressing): `body` streams the bytes, `done` gives digest and
    * size at the end. Optional; not retried (the caller falls back to put()).
    */
   putStream?(body: Readable, done: Promise<{ digest: Digest; size: number }>, signal?: AbortSignal): Promise<void>;
-  /** Store the top manifest (bytes as given) and name it: local tag, or registry PUT by tag. */
-  commit(top: Descriptor, bytes: Buffer, signal?: AbortSignal): Promise<void>;
+  /**
+   * Store the top manifest (bytes as given) and name it: local tag, or registry PUT by tag.
+   * `resolved`: what the source's reference resolved to (an index, for a multi-platform image).
+   */
+  commit(top: Descriptor, bytes: Buffer, signal?: AbortSignal, resolved?: Descriptor): Promise<void>;
 }
 
 export interface CopyOptions {
@@ -181,7 +195,10 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
     const onBytes = (n: number): void => emit({ type: 'progress', id, status: push ? 'Pushing' : 'Downloading', current: n, total: d.size });
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await dst.put(d, async () => pipeline(await src.fetch(d, signal), counter(onBytes), () => {}), { ...(diffId ? { diffId } : {}), ...(signal ? { signal } : {}) });
+        const open = async (): Promise<BlobBody> => src.fetchLent
+          ? countLent(await src.fetchLent(d, signal), onBytes)
+          : pipeline(await src.fetch(d, signal), counter(onBytes), () => {});
+        const r = await dst.put(d, open, { ...(diffId ? { diffId } : {}), ...(signal ? { signal } : {}) });
         if (r) { emit({ type: 'progress', id, status: `Mounted from ${r.mountedFrom}` }); return; }
         break;
       } catch (e) {
@@ -201,10 +218,13 @@ export async function copyImage(src: ImageSource, dst: ImageDestination, opts: C
   const workers = Array.from({ length: Math.min(opts.concurrency ?? 3, queue.length) }, async () => {
     for (let job = queue.shift(); job; job = queue.shift()) await job();
   });
-  await Promise.all(workers);
-  if (!(await dst.has(manifest.config, signal))) await dst.put(manifest.config, async () => Readable.from([configBytes]), signal ? { signal } : {});
+  // The config (in hand already) is stored alongside the layers, not after them.
+  const configStored = (async () => {
+    if (!(await dst.has(manifest.config, signal))) await dst.put(manifest.config, async () => Readable.from([configBytes]), signal ? { signal } : {});
+  })();
+  await Promise.all([configStored, ...workers]);
   signal?.throwIfAborted();
-  await dst.commit(top, bytes, signal);
+  await dst.commit(top, bytes, signal, resolved);
   return { resolved, manifest: top, config: manifest.config, layers: manifest.layers };
 }
 

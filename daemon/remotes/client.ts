@@ -12,6 +12,7 @@ import {
   type Descriptor, type Digest, type Reference,
 } from '../../protocol/index.js';
 import { sha256 } from '../content/verify.js';
+import { toReadable } from '../util/lent.js';
 import type { ImageDestination, ImageSource } from '../images/transfer.js';
 import { Authenticator, CredentialStore, basicHeader, type Credentials } from './auth.js';
 import { Transport, type HttpReply } from './transport.js';
@@ -119,6 +120,15 @@ export class RegistryClient {
       docs.set(digest, bytes);
       return { bytes, mediaType, digest };
     };
+    const blobPath = (d: Descriptor): string => `/v2/${ref.repository}/blobs/${d.digest}`;
+    const blobBody = async <B>(res: HttpReply<B>, d: Descriptor): Promise<B> => {
+      if (res.status === 404) {
+        await res.discard();
+        throw new SbxError('not_found', `pull ${name}: blob ${d.digest} listed by the manifest is missing from registry ${ref.registry}`);
+      }
+      if (!res.ok) throw new SbxError('unavailable', `pull ${name}: blob ${d.digest}: ${await Transport.explain(res)}`);
+      return res.body;
+    };
     return {
       name,
       async resolve(signal) {
@@ -129,13 +139,10 @@ export class RegistryClient {
         const cached = docs.get(d.digest);
         if (cached) return Readable.from([cached]);
         if (isManifestType(d.mediaType)) return Readable.from([(await getManifest(d.digest, signal)).bytes]);
-        const res = await t.request({ method: 'GET', path: `/v2/${ref.repository}/blobs/${d.digest}`, scope, ...(signal ? { signal } : {}) });
-        if (res.status === 404) {
-          await res.discard();
-          throw new SbxError('not_found', `pull ${name}: blob ${d.digest} listed by the manifest is missing from registry ${ref.registry}`);
-        }
-        if (!res.ok) throw new SbxError('unavailable', `pull ${name}: blob ${d.digest}: ${await Transport.explain(res)}`);
-        return res.body;
+        return blobBody(await t.request({ method: 'GET', path: blobPath(d), scope, ...(signal ? { signal } : {}) }), d);
+      },
+      async fetchLent(d, signal) {
+        return blobBody(await t.download({ path: blobPath(d), scope, ...(signal ? { signal } : {}) }), d);
       },
     };
   }
@@ -196,7 +203,7 @@ export class RegistryClient {
           });
         } else {
           let offset = 0;
-          const stream = await open();
+          const stream = toReadable(await open());
           let pending: Buffer[] = [];
           let n = 0;
           const send = async (): Promise<void> => {

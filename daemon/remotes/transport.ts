@@ -12,7 +12,9 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable, pipeline } from 'node:stream';
 import { SbxError } from '../../protocol/index.js';
+import { isLent, lendStream, type LentChunks } from '../util/lent.js';
 import type { Authenticator } from './auth.js';
+import { lendingGet } from './lending-get.js';
 
 export interface TransportOptions {
   auth: Authenticator;
@@ -24,17 +26,19 @@ export interface TransportOptions {
   backoffMs?: number;
 }
 
-/** A registry's answer: status, headers, and the body as a Node stream (read it or discard it). */
-export interface HttpReply {
+/** A registry's answer: status, headers, and the body (a Node stream, or lent chunks from download()); read it or discard it. */
+export interface HttpReply<B = Readable> {
   readonly status: number;
   readonly ok: boolean;
   readonly headers: { get(name: string): string | null };
-  readonly body: Readable;
+  readonly body: B;
   discard(): Promise<void>;
   bytes(limit?: number): Promise<Buffer>;
   text(): Promise<string>;
   json(): Promise<unknown>;
 }
+
+type RequestBody = Uint8Array | Readable | LentChunks;
 
 export interface RequestSpec {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -43,8 +47,8 @@ export interface RequestSpec {
   /** "repository:NAME:pull" or "…:pull,push" */
   scope: string;
   headers?: Record<string, string>;
-  /** The request body, made again for a retry: bytes, or a stream piped as it is read. */
-  body?: () => Uint8Array | Readable | Promise<Uint8Array | Readable>;
+  /** The request body, made again for a retry: bytes, or a stream piped as it is read, or lent chunks each sent before the next is asked for. */
+  body?: () => RequestBody | Promise<RequestBody>;
   signal?: AbortSignal;
   /** Override the transport's retries (0 for a body that can be sent only once). */
   retries?: number;
@@ -82,7 +86,21 @@ function describeNet(code: string | undefined, e: unknown): string {
   }
 }
 
-function retryAfter(headers: HttpReply['headers']): number | undefined {
+type SendOnce<B> = (url: string, headers: Record<string, string>, body: RequestBody | undefined, agent: http.Agent) => Promise<HttpReply<B>>;
+
+/** Copies of lent chunks, together (an error body, a small document). */
+async function collect(body: LentChunks, what: string, limit = Infinity): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n > limit) { body.cancel(); throw new SbxError('invalid_argument', `${what}: answer larger than ${limit} bytes`); }
+    parts.push(Buffer.from(c));
+  }
+  return Buffer.concat(parts, n);
+}
+
+function retryAfter(headers: HttpReply<unknown>['headers']): number | undefined {
   const h = headers.get('retry-after');
   if (!h) return undefined;
   const secs = Number(h);
@@ -118,7 +136,33 @@ export class Transport {
    * One request with auth and retries; any HTTP status comes back (callers judge 4xx). A GET or
    * HEAD follows redirects (blob storage elsewhere), sending credentials only to the registry.
    */
-  async request(spec: RequestSpec): Promise<HttpReply> {
+  request(spec: RequestSpec): Promise<HttpReply> {
+    return this.exchange(spec, (url, headers, body, agent) => nodeRequest(url, spec.method, headers, body, spec.signal, agent));
+  }
+
+  /**
+   * A GET whose body comes as lent chunks read straight into recycled buffers (lending-get.ts),
+   * for blobs: same auth, retries and redirects as request(). An answer that reader cannot frame
+   * is asked for again through node:http (its chunks are then the stream's own).
+   */
+  download(spec: Omit<RequestSpec, 'method' | 'body'>): Promise<HttpReply<LentChunks>> {
+    const signal = spec.signal;
+    return this.exchange({ ...spec, method: 'GET' }, async (url, headers, _body, agent) => {
+      const r = await lendingGet(new URL(url), headers, signal ? { signal } : {});
+      if (r) {
+        return {
+          status: r.status, ok: r.status >= 200 && r.status < 300, headers: r.headers, body: r.body, discard: r.discard,
+          bytes: (limit) => collect(r.body, `GET ${url}`, limit),
+          text: async () => (await collect(r.body, `GET ${url}`)).toString('utf8'),
+          json: async () => JSON.parse((await collect(r.body, `GET ${url}`)).toString('utf8')) as unknown,
+        };
+      }
+      const n = await nodeRequest(url, 'GET', headers, undefined, signal, agent);
+      return { ...n, body: lendStream(n.body) };
+    });
+  }
+
+  private async exchange<B>(spec: RequestSpec, sendOnce: SendOnce<B>): Promise<HttpReply<B>> {
     let authTried = false;
     const retries = spec.retries ?? this.retries;
     let authorization = await this.opts.auth.header(this.registry, spec.scope);
@@ -126,9 +170,9 @@ export class Transport {
       spec.signal?.throwIfAborted();
       const headers: Record<string, string> = { ...spec.headers };
       if (authorization) headers.authorization = authorization;
-      let res: HttpReply;
+      let res: HttpReply<B>;
       try {
-        res = await this.send(spec, headers);
+        res = await this.send(spec, headers, sendOnce);
       } catch (e) {
         // The body's own failure (a local blob that no longer verifies) is not the network's.
         if (e instanceof SbxError && e.code !== 'unavailable') throw e;
@@ -159,11 +203,11 @@ export class Transport {
     }
   }
 
-  private async send(spec: RequestSpec, headers: Record<string, string>): Promise<HttpReply> {
+  private async send<B>(spec: RequestSpec, headers: Record<string, string>, sendOnce: SendOnce<B>): Promise<HttpReply<B>> {
     const body = spec.body ? await spec.body() : undefined;
     let url = this.url(spec.path);
     for (let hops = 0; ; hops++) {
-      const reply = await nodeRequest(url, spec.method, headers, body, spec.signal, this.agent(url));
+      const reply = await sendOnce(url, headers, body, this.agent(url));
       const location = reply.headers.get('location');
       if ((spec.method !== 'GET' && spec.method !== 'HEAD') || reply.status < 300 || reply.status > 399 || !location || hops >= 5) return reply;
       await reply.discard();
@@ -188,7 +232,7 @@ export class Transport {
   }
 
   /** A registry error body's first message, for error text. */
-  static async explain(res: HttpReply): Promise<string> {
+  static async explain(res: HttpReply<unknown>): Promise<string> {
     const text = await res.text().catch(() => '');
     try {
       const e = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors?.[0];
@@ -199,7 +243,7 @@ export class Transport {
 }
 
 /** One HTTP exchange on node:http(s); resolves at the response head. */
-function nodeRequest(url: string, method: string, headers: Record<string, string>, body: Uint8Array | Readable | undefined,
+function nodeRequest(url: string, method: string, headers: Record<string, string>, body: RequestBody | undefined,
   signal: AbortSignal | undefined, agent: http.Agent): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https:') ? https : http;
@@ -235,7 +279,19 @@ function nodeRequest(url: string, method: string, headers: Record<string, string
     req.once('error', reject);
     if (body === undefined) req.end();
     else if (body instanceof Uint8Array) req.end(body);
+    else if (isLent(body)) sendLent(req, body).then(() => req.end(), (e: Error) => { body.cancel(e); req.destroy(e); reject(e); });
     // A failing body stream fails the request with its own error.
     else pipeline(body, req, (e) => { if (e) { req.destroy(e); reject(e); } });
   });
+}
+
+/** Lent chunks as a request body: each is written and taken by the socket before the next is asked for. */
+async function sendLent(req: http.ClientRequest, body: LentChunks): Promise<void> {
+  for await (const c of body) {
+    await new Promise<void>((resolve, reject) => {
+      const closed = (): void => reject(Object.assign(new Error('connection closed while sending'), { code: 'ECONNRESET' }));
+      req.once('close', closed);
+      req.write(c, (e) => { req.off('close', closed); if (e) reject(e); else resolve(); });
+    });
+  }
 }

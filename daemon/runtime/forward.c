@@ -66,6 +66,26 @@ struct pair {
 
 static int ep;
 static struct pair *graveyard;
+/* Finished pairs kept for the next connections (at most POOL_MAX, 2 MiB): a fresh 128 KiB pair
+ * from malloc cost a brk and page faults on first touch, each dear in a VM (shadow page tables). */
+#define POOL_MAX 16
+static struct pair *pool;
+static int pooled;
+
+static struct pair *pair_new(void) {
+  struct pair *p = pool;
+  if (p) { pool = p->next_dead; pooled--; }
+  else if (!(p = malloc(sizeof *p))) return NULL;
+  memset(p, 0, offsetof(struct pair, buf)); /* the buffers need no zeroing: len/off say what is valid */
+  return p;
+}
+
+static void pair_free(struct pair *p) {
+  if (pooled >= POOL_MAX) { free(p); return; }
+  p->next_dead = pool;
+  pool = p;
+  pooled++;
+}
 
 static void kill_pair(struct pair *p) {
   if (p->dead) return;
@@ -81,9 +101,12 @@ static int pump_dir(struct pair *p, int d) {
   if (d == 1 && p->connecting) return 0;
   for (;;) {
     if (p->off[d] < p->len[d]) {
-      if (p->connecting) return 0;
+      /* while connecting too: on loopback the handshake is usually done by the time connect()
+       * returns EINPROGRESS, so the request goes now, not a wake-up later (an unfinished
+       * connection says EAGAIN, and its EPOLLOUT edge comes; a refused one says ECONNREFUSED) */
       ssize_t w = send(p->fd[1 - d], p->buf[d] + p->off[d], p->len[d] - p->off[d], MSG_NOSIGNAL);
       if (w < 0) { if (errno == EINTR) continue; return errno == EAGAIN ? 0 : -1; }
+      p->connecting = 0;
       p->off[d] += (size_t)w;
       continue;
     }
@@ -128,9 +151,8 @@ static void accept_all(int l, int port) {
     int c = accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) { if (errno == EINTR || errno == ECONNABORTED) continue; return; }
     int u = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    struct pair *p = u < 0 ? NULL : malloc(sizeof *p);
+    struct pair *p = u < 0 ? NULL : pair_new();
     if (!p) { close(c); if (u >= 0) close(u); continue; }
-    memset(p, 0, offsetof(struct pair, buf)); /* the buffers need no zeroing */
     int one = 1;
     setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sa = {0};
@@ -138,6 +160,7 @@ static void accept_all(int l, int port) {
     sa.sin_port = htons((unsigned short)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     p->fd[0] = c; p->fd[1] = u;
+    p->drained[1] = 1; /* nothing to read upstream yet: its first bytes raise an edge (at the add, if already there) */
     p->ends[0] = (struct end){p, 0}; p->ends[1] = (struct end){p, 1};
     if (connect(u, (struct sockaddr *)&sa, sizeof sa) < 0) {
       if (errno != EINPROGRESS) { close(c); close(u); free(p); continue; }
@@ -167,7 +190,7 @@ static void serve_tcp(int l, int port) {
       if (evs[k].data.ptr == &listener_tag) accept_all(l, port);
       else on_event(evs[k].data.ptr, evs[k].events);
     }
-    while (graveyard) { struct pair *p = graveyard; graveyard = p->next_dead; free(p); }
+    while (graveyard) { struct pair *p = graveyard; graveyard = p->next_dead; pair_free(p); }
   }
 }
 

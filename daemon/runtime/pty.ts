@@ -10,7 +10,7 @@
  * moment after the supervisor exited when a background process keeps the slave open.
  */
 import { spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ReadStream } from 'node:tty';
@@ -109,12 +109,21 @@ export function spawnPty(s: PtyStart): Process {
   });
   child.on('error', () => { status = [255, null]; drained = true; maybeFinish(); });
 
-  const write = (data: Uint8Array): Promise<void> => {
+  const write = (data: Uint8Array): Promise<void> | void => {
     const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
     // before the terminal arrives, input waits in order behind it
-    if (!master) { pending.push(b); return Promise.resolve(); }
-    if (master.destroyed) return Promise.resolve();
-    return new Promise((resolve) => { master!.write(b, () => resolve()); });
+    if (!master) { pending.push(b); return; }
+    if (master.destroyed) return;
+    // nothing queued on the stream: one write(2) to the (non-blocking) master, without the
+    // stream's machinery, as a keystroke's echo waits for it; what the pty does not take at once
+    // (EAGAIN, a partial write) goes through the stream, which keeps the order
+    let done = 0;
+    if (master.writableLength === 0) {
+      try { done = writeSync(masterFd, b); } catch { /* EAGAIN, or the terminal is closing: the stream says */ }
+      if (done === b.length) return;
+    }
+    const rest = done > 0 ? b.subarray(done) : b;
+    return new Promise((resolve) => { master!.write(rest, () => resolve()); });
   };
   return {
     pid: child.pid ?? 0,

@@ -138,8 +138,11 @@ export interface Process {
   /** Host pid of the process we supervise (container PID 1 for start()). */
   readonly pid: number;
   readonly tty: boolean;
-  /** Write to stdin; resolves when the bytes are handed to the kernel (or the pty). */
-  write(data: Uint8Array): Promise<void>;
+  /**
+   * Write to stdin: nothing when the kernel (or the pty) took every byte at once, else a promise
+   * that resolves once it has. Writes are not to overlap (sessions/stdin.ts queues them).
+   */
+  write(data: Uint8Array): Promise<void> | void;
   /** Close stdin (non-tty); in a tty, write VEOF once. */
   closeStdin(): void;
   resize(size: Size): void;

@@ -4,11 +4,14 @@
  */
 import type { Process } from '../runtime/runtime.js';
 
+type Op = () => Promise<void> | void;
+
 export class StdinQueue {
   closed = false;
   private process?: Process;
-  private tail: Promise<void> = Promise.resolve();
-  private queued = 0;
+  /** A write the kernel did not take at once is in progress: later operations wait here. */
+  private busy = false;
+  private waiting: Op[] = [];
   private early: Buffer[] = [];
 
   bind(p: Process): void {
@@ -31,9 +34,21 @@ export class StdinQueue {
     if (p) this.enqueue(() => p.closeStdin());
   }
 
-  /** Runs operations one after another; with none in progress, at once (a keystroke waits for no turn of the loop). */
-  private enqueue(op: () => Promise<void> | void): void {
-    const run = async (): Promise<void> => { try { await op(); } catch { /* the process is gone */ } finally { this.queued--; } };
-    this.tail = this.queued++ === 0 ? run() : this.tail.then(run);
+  /**
+   * Runs operations one after another; with none in progress, at once and without a promise (a
+   * keystroke waits for no turn of the loop). One that returns a promise holds the rest until it settles.
+   */
+  private enqueue(op: Op): void {
+    if (this.busy) { this.waiting.push(op); return; }
+    for (let next: Op | undefined = op; next; next = this.waiting.shift()) {
+      let pending: Promise<void> | void;
+      try { pending = next(); } catch { pending = undefined; } // the process is gone
+      if (pending) {
+        this.busy = true;
+        const go = (): void => { this.busy = false; const n = this.waiting.shift(); if (n) this.enqueue(n); };
+        pending.then(go, go);
+        return;
+      }
+    }
   }
 }

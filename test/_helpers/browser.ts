@@ -19,20 +19,25 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', ...extraArgs] });
 }
 
-/** The terminal's screen, one string per row, trailing blanks trimmed. */
-export async function screen(page: Page): Promise<string[]> {
-  return page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\s+$/, '')));
+/** The screen of the terminal on show (or of the pane `pane`, e.g. 'term-2'), one string per row, trailing blanks trimmed. */
+export async function screen(page: Page, pane?: string): Promise<string[]> {
+  return page.$$eval(`#terminal ${pane ? `#${pane}` : '.term-pane:not([hidden])'} .xterm-rows > div`, (rows) => rows.map((r) => (r.textContent ?? '').replace(/\s+$/, '')));
 }
 
-/** Every line the terminal holds (scrollback too), through xterm's buffer: window.sbxTerm. */
-export async function allLines(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const t = (globalThis as unknown as { sbxTerm: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }).sbxTerm;
+/**
+ * Every line a terminal holds (scrollback too), through xterm's buffer: the current terminal's
+ * (window.sbxTerm), or that of the pane `pane` (window.sbxTerms[pane]), shown or not.
+ */
+export async function allLines(page: Page, pane?: string): Promise<string[]> {
+  return page.evaluate((id) => {
+    type Term = { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } };
+    const g = globalThis as unknown as { sbxTerm: Term; sbxTerms: Record<string, { term: Term }> };
+    const t = id ? g.sbxTerms[id]!.term : g.sbxTerm;
     const b = t.buffer.active;
     const out: string[] = [];
     for (let i = 0; i < b.length; i++) out.push(b.getLine(i)?.translateToString(true) ?? '');
     return out;
-  });
+  }, pane);
 }
 
 /** A screenshot kept as a test artifact; its path is printed. */

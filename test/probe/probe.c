@@ -8,6 +8,10 @@
  *   probe findkey RING DESC    search RING for the key, print its payload
  *   probe rmkey RING DESC      invalidate the key found in RING
  *   probe udp-echo PORT        answer every datagram to 0.0.0.0:PORT with its own bytes (networks tests)
+ *   probe tcp-echo PORT        echo each connection to 0.0.0.0:PORT (a child per connection) until
+ *                              its half-close, then close (ports tests)
+ *   probe http PORT [ADDR]     answer every connection to ADDR:PORT (default 0.0.0.0) with one
+ *                              1 KiB page and close, in one process, no fork (the ports bench)
  *
  * RESULT is "ok" or the errno's name (EPERM, ENOSYS...). Each attack runs in a child of its own,
  * so one that succeeds (a new namespace, a persona) cannot change the next, and none touches
@@ -162,11 +166,57 @@ static int udp_echo(int port) {
   }
 }
 
+static int listen_on(const char *addr, int port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  if (s < 0 || inet_pton(AF_INET, addr, &a.sin_addr) != 1) return -1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 512) < 0) return -1;
+  return s;
+}
+
+static int tcp_echo(int port) {
+  int l = listen_on("0.0.0.0", port);
+  if (l < 0) return fail_errno();
+  signal(SIGCHLD, SIG_IGN); /* children reap themselves */
+  for (;;) {
+    int c = accept(l, NULL, NULL);
+    if (c < 0) continue;
+    if (fork() == 0) {
+      close(l);
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(c, buf, sizeof buf)) > 0)
+        for (ssize_t off = 0; off < n;) { ssize_t w = write(c, buf + off, (size_t)(n - off)); if (w <= 0) _exit(1); off += w; }
+      _exit(0);
+    }
+    close(c);
+  }
+}
+
+static int http(int port, const char *addr) {
+  int l = listen_on(addr, port);
+  if (l < 0) return fail_errno();
+  static char resp[2048], req[8192];
+  int hl = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n");
+  memset(resp + hl, 'x', 1024);
+  for (;;) {
+    int c = accept(l, NULL, NULL);
+    if (c < 0) continue;
+    if (read(c, req, sizeof req) > 0) (void)!write(c, resp, (size_t)hl + 1024);
+    close(c);
+  }
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *cmd = argc > 1 ? argv[1] : "";
   if (strcmp(cmd, "true") == 0) return 0;
   if (strcmp(cmd, "udp-echo") == 0 && argc == 3) return udp_echo(atoi(argv[2]));
+  if (strcmp(cmd, "tcp-echo") == 0 && argc == 3) return tcp_echo(atoi(argv[2]));
+  if (strcmp(cmd, "http") == 0 && (argc == 3 || argc == 4)) return http(atoi(argv[2]), argc == 4 ? argv[3] : "0.0.0.0");
   if (strcmp(cmd, "attacks") == 0) {
     if (!mkdtemp(scratch)) { perror("probe: mkdtemp"); return 2; }
     for (unsigned i = 0; i < sizeof ATTACKS / sizeof *ATTACKS; i++) report(ATTACKS[i].name, ATTACKS[i].fn);
@@ -195,6 +245,6 @@ int main(int argc, char **argv) {
     printf("%s\n", buf);
     return 0;
   }
-  fprintf(stderr, "usage: probe attacks|spawn|addkey RING DESC DATA|findkey RING DESC|rmkey RING DESC\n");
+  fprintf(stderr, "usage: probe attacks|spawn|addkey RING DESC DATA|findkey RING DESC|rmkey RING DESC|udp-echo PORT|tcp-echo PORT|http PORT [ADDR]\n");
   return 2;
 }
