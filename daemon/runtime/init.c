@@ -366,7 +366,12 @@ int main(int argc, char **argv) {
     if (argc != 3 || sbx_seccomp_compile(argv[2], 1, err, sizeof err) < 0) fail(125, "seccomp-compile: %s", argc != 3 ? "want FILE or -" : err);
     return 0;
   }
-  if (strcmp(argv[1], "hold") == 0) return net_hold();
+  if (strcmp(argv[1], "hold") == 0) {
+    /* sbx-init hold [outbound-on-demand MTU] (net.c) */
+    int on_demand = argc == 4 && strcmp(argv[2], "outbound-on-demand") == 0;
+    if (argc != 2 && !on_demand) fail(125, "usage: sbx-init hold [outbound-on-demand MTU]");
+    return net_hold(on_demand, on_demand ? (unsigned)strtoul(argv[3], NULL, 10) : 0);
+  }
   if (strcmp(argv[1], "wait") == 0) {
     /* supervise's second half, in a fresh image: sbx-init wait CHILD_PID EXIT_FD; signals arrive blocked */
     if (argc != 4) fail(125, "usage: sbx-init wait PID FD");
