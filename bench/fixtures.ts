@@ -9,7 +9,7 @@ import { copyFile, mkdir, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '../cli/client.js';
 import { COMMANDS } from '../cli/commands/index.js';
-import { SBXD_NODE_FLAGS } from '../daemon/node-flags.js';
+import { SBXD_ENV, SBXD_NODE_FLAGS } from '../daemon/node-flags.js';
 import { Containers } from '../protocol/index.js';
 import { SBX_BIN } from '../test/_helpers/cli.js';
 import { have, must, run, startPodman, type Podman, type RunResult } from '../test/_helpers/peers.js';
@@ -138,7 +138,7 @@ export class Fixtures {
 /** Start sbxd as its own process (as the `sbxd` binary would: with its V8 flags) on a fresh temp root. */
 export async function startSbxd(_fx: Fixtures, opts: { importBusybox?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Sbxd> {
   const root = await tmpdir('sbx-bench-root-');
-  const env: NodeJS.ProcessEnv = { ...process.env, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', SBX_LOG_LEVEL: 'warn', ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...SBXD_ENV, SBX_ROOT: root, SBX_NO_AUTOSTART: '1', SBX_LOG_LEVEL: 'warn', ...opts.env };
   const daemonMain = join(SBX_BIN, '..', '..', 'daemon', 'main.js');
   const child: ChildProcess = spawn(process.execPath, [...SBXD_NODE_FLAGS, daemonMain], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';

@@ -16,7 +16,7 @@ import type WebSocket from 'ws';
 import {
   SbxError, fillPath, type Channel, type ProgressEvent, type ProgressLine, type Route, type RouteReq, type RouteRes,
 } from '../protocol/index.js';
-import { SBXD_NODE_FLAGS, daemonMain, nodeBin } from './runtime.js';
+import { SBXD_ENV, SBXD_NODE_FLAGS, daemonMain, nodeBin } from './runtime.js';
 
 export interface ClientOptions {
   /** Unix socket path; default $SBX_ROOT/sbx.sock. */
@@ -229,7 +229,7 @@ export class Client {
     await mkdir(root, { recursive: true, mode: 0o700 });
     const logFd = openSync(join(root, 'sbxd.log'), 'a', 0o600);
     const child = spawn(nodeBin(), [...SBXD_NODE_FLAGS, daemonMain()], {
-      detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, SBX_ROOT: root },
+      detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, ...SBXD_ENV, SBX_ROOT: root },
     });
     child.unref();
     const deadline = Date.now() + 15000;

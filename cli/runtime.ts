@@ -31,6 +31,9 @@ export function nodeBin(env: NodeJS.ProcessEnv = process.env): string {
 /** The V8 flags sbxd runs with: the list in daemon/node-flags.ts (the CLI never imports daemon code). */
 export const SBXD_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
+/** The environment sbxd starts with: SBXD_ENV in daemon/node-flags.ts. */
+export const SBXD_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
 /** dist/daemon/main.js. */
 export function daemonMain(): string {
   return join(cliDir(), '..', 'daemon', 'main.js');
@@ -42,7 +45,7 @@ export function daemonMain(): string {
  */
 export function runOnNode(argv: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(nodeBin(), [...SBXD_NODE_FLAGS, join(cliDir(), 'main.js'), ...argv], { stdio: 'inherit', env: { ...process.env, SBX_PARENT_PID: String(process.pid) } });
+    const child = spawn(nodeBin(), [...SBXD_NODE_FLAGS, join(cliDir(), 'main.js'), ...argv], { stdio: 'inherit', env: { ...process.env, ...SBXD_ENV, SBX_PARENT_PID: String(process.pid) } });
     const sigs = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     const pass = (s: NodeJS.Signals): void => { child.kill(s); };
     for (const s of sigs) process.on(s, pass);

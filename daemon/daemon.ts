@@ -10,13 +10,11 @@ import { openLocalContentStore } from './content/local.js';
 import { recoverImages } from './images/gc.js';
 import { createLayerChecks, removeImagesWithLayer } from './images/layer-checks.js';
 import { createLayerSizes } from './images/layer-sizes.js';
-import { RepositoryIndex } from './registry/repos.js';
 import { openImageStore } from './images/store.js';
 import { createUnpacker } from './images/unpack.js';
 import { createDiffer } from './snapshots/differ.js';
 import { openSnapshotter } from './snapshots/mount.js';
 import { CredentialStore, RegistryClient } from './remotes/client.js';
-import { startRegistry } from './registry/server.js';
 import { registerAll } from './api/index.js';
 import { containerAccess } from './changes/containers.js';
 import { ChangeRecorder } from './changes/recorder.js';
@@ -97,7 +95,7 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
     config, log, content, images, layerChecks, layerSizes, snapshotter, differ, unpacker, registry, changes, containers, networks, volumes, gcLock: new SharedLock(), closers: [],
     imageUsers: async (digest) => containers.usersOf(digest),
     // Blobs the embedded registry's repositories link (whether or not it runs now) survive GC.
-    gcRoots: [async () => (await RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
+    gcRoots: [async () => (await (await import('./registry/repos.js')).RepositoryIndex.open(join(config.root, 'registry', 'repositories'))).referencedDigests()],
     buildCache, cacheMounts: new CacheMounts(config.root), cacheSources: [], events,
   };
   services.cacheSources.push(stepCacheSource({ ...services, cache: buildCache }), cacheMountSource(services.cacheMounts));
@@ -112,6 +110,8 @@ async function open(config: Config, log: Logger, release: () => void): Promise<D
   registerUi(api, ui);
   await api.listen();
   if (config.registry) {
+    // the embedded registry's modules (and bcrypt) load only when it is configured
+    const { startRegistry } = await import('./registry/server.js');
     const reg = await startRegistry({
       content, root: join(config.root, 'registry'), log: log.with({ component: 'registry' }), gcLock: services.gcLock,
       ...(config.registryHtpasswd ? { htpasswd: config.registryHtpasswd } : {}),

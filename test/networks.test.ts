@@ -2,11 +2,13 @@
  * Networks through the real CLI and daemon: the default bridge reaches a server on the host's
  * loopback through host.docker.internal, none reaches nothing, user networks resolve their
  * members by name and alias and are cut off from each other, teardown leaves no veth or process
- * (the namespace goes with the network's last member).
+ * (the namespace goes with the network's last member), and the outbound helper (pasta) starts on
+ * the first packet that leaves a network, which still arrives.
  * Only loopback servers on the host and containers on networks this test made are ever dialled.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -46,6 +48,32 @@ net('the default bridge reaches a host loopback server as host.docker.internal; 
   const added = await sbx(d.root, ['run', '--rm', '--add-host', 'web.test:host-gateway', '--add-host', 'db.test:10.1.2.3',
     '--dns', '10.9.9.9', '--dns-search', 'example.test', 'busybox', 'sh', '-c', `wget -qO- http://web.test:${port}/; grep db.test /etc/hosts; cat /etc/resolv.conf`]);
   assert.is(added.stdout, 'hello from the host\n10.1.2.3\tdb.test\nsearch example.test\nnameserver 10.9.9.9\n', added.stderr);
+}));
+
+net('pasta starts on a network\'s first packet for outside, and that packet (one UDP datagram, never resent) arrives', privileged<Ctx>(async ({ d, port }) => {
+  if (!await requireTools('pasta')) return;
+  // a DNS server on the host's loopback that answers every A query with 10.1.2.3
+  const dns = createSocket('udp4');
+  dns.on('message', (q, from) => {
+    const question = q.subarray(12, 12 + q.subarray(12).indexOf(0) + 5);
+    dns.send(Buffer.concat([q.subarray(0, 2), Buffer.from([0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]), question,
+      Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3])]), from.port, from.address);
+  });
+  await new Promise<void>((r) => dns.bind(0, '127.0.0.1', () => r()));
+  try {
+    assert.is((await sbx(d.root, ['network', 'create', 'lazy'])).code, 0);
+    assert.is((await sbx(d.root, ['run', '-d', '--name', 'quiet', '--network', 'lazy', 'busybox', 'sleep', '60'])).code, 0);
+    assert.is(d.daemon.services.networks.pids('lazy').length, 1, 'an idle network runs its namespace holder and no pasta');
+    // one attempt, no resend: the answer comes only if the datagram that started pasta got through
+    const r = await sbx(d.root, ['exec', 'quiet', 'sh', '-c', `nslookup -retry=1 -timeout=5 -type=a -port=${(dns.address()).port} web.test $(awk '/host.docker.internal/ {print $1}' /etc/hosts) && wget -qO- http://host.docker.internal:${port}/`]);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Name:\s+web\.test\nAddress: 10\.1\.2\.3\n[^]*hello from the host\n$/);
+    assert.is(d.daemon.services.networks.pids('lazy').length, 2, 'the holder and pasta');
+  } finally {
+    dns.close();
+    await sbx(d.root, ['rm', '-f', 'quiet']);
+    await sbx(d.root, ['network', 'rm', 'lazy']);
+  }
 }));
 
 net('user networks: members find each other by name and alias, other networks cannot; rm in use is refused', privileged<Ctx>(async (ctx) => {

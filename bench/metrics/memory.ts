@@ -17,10 +17,10 @@ import { needContainersApi, podmanApi } from './api.js';
 
 const IDLE = Number(process.env.BENCH_IDLE ?? 100);
 
-async function pssKb(pid: number): Promise<number> {
+async function pssKb(pid: number, field = 'Pss'): Promise<number> {
   try {
     const s = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-    return Number(/^Pss:\s+(\d+) kB/m.exec(s)?.[1] ?? 0);
+    return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
   } catch { return 0; }
 }
 
@@ -61,13 +61,17 @@ async function sbxdTreePss(pid: number): Promise<{ mib: number; procs: number; b
     const e = by.get(name) ?? { n: 0, kb: 0 };
     by.set(name, { n: e.n + 1, kb: e.kb + k });
   }
-  const byName = [...by].sort((a, b) => b[1].kb - a[1].kb).map(([n, e]) => `${n} ×${e.n} ${(e.kb / 1024).toFixed(1)} MiB`).join(', ');
+  // sbxd's file-backed part is mostly node's own text, split among every node process on the machine
+  // (this bench's included): it is larger on a quiet machine than on a busy one
+  const split = `sbxd anon ${((await pssKb(pid, 'Pss_Anon')) / 1024).toFixed(1)} + file ${((await pssKb(pid, 'Pss_File')) / 1024).toFixed(1)} MiB`;
+  const byName = [...by].sort((a, b) => b[1].kb - a[1].kb).map(([n, e]) => `${n} ×${e.n} ${(e.kb / 1024).toFixed(1)} MiB`).join(', ') + ` (${split})`;
   return { mib: kb / 1024, procs, byName };
 }
 
 /**
- * `network`: the sbx containers' network mode (default: sbx's default bridge, whose outbound path
- * is one pasta process for the daemon). podman's containers here have none (peers.md: netns none).
+ * `network`: the sbx containers' network mode (default: sbx's default bridge: its namespace holder,
+ * and its outbound path, one pasta, once a container sends a packet out; these idle ones send
+ * none). podman's containers here have none (peers.md: netns none).
  */
 function idleMetric(id: string, network?: 'none'): Metric<Fixtures> {
   return {

@@ -17,6 +17,7 @@ import { HTTP_STATUS, SbxError, matchPath, type Channel } from '../../protocol/i
 import type { Services } from '../services.js';
 import { Router } from './router.js';
 import { createDockerApi } from './docker/index.js';
+import { heapSettler } from '../util/settle.js';
 
 export type ChannelHandler = (ws: WebSocket, params: Record<string, string>, query: URLSearchParams, req: IncomingMessage) => void;
 
@@ -43,6 +44,8 @@ export function createApiServer(services: Services): ApiServer {
     handleProtocols: (protocols) => protocols.values().next().value ?? false,
   });
   const servers: Server[] = [];
+  // the heap is compacted once the daemon has been quiet for a second after start-up or a request
+  const settler = heapSettler();
 
   const authorized = (req: IncomingMessage): boolean => {
     if (req.socket.remoteAddress === undefined) return true; // unix socket: file mode guards it
@@ -51,6 +54,8 @@ export function createApiServer(services: Services): ApiServer {
 
   /** withDocker: the Docker Engine API answers what /v1 does not (the main listener, not the UI's). */
   const serve = (req: IncomingMessage, res: ServerResponse, withDocker = false): void => {
+    settler.busy();
+    res.once('close', () => settler.busy());
     router.handle(req, res).then((handled) => handled || (withDocker && docker.handle(req, res, (err, what) => router.clientError(err, what)))).then((handled) => {
       if (handled) return;
       const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
@@ -63,6 +68,7 @@ export function createApiServer(services: Services): ApiServer {
   };
 
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    settler.busy();
     const url = new URL(req.url ?? '/', 'http://sbx');
     for (const { ch, handler } of channels) {
       const params = matchPath(ch.path, url.pathname);
@@ -118,8 +124,10 @@ export function createApiServer(services: Services): ApiServer {
         await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, host, resolve); });
         servers.push(tcp);
       }
+      settler.busy();
     },
     async close() {
+      settler.close();
       for (const c of wss.clients) c.terminate();
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.close(() => r()); s.closeAllConnections(); })));
       await rm(config.socket, { force: true });

@@ -10,7 +10,6 @@ import type { Differ } from '../snapshots/differ.js';
 import { compareViews } from '../snapshots/compare.js';
 import type { FsView } from '../snapshots/view.js';
 import type { ContainerAccess, ContainerView } from './containers.js';
-import { patchesFor } from './patch.js';
 import { excludeFilter } from './stubs.js';
 
 export interface DiffDeps {
@@ -43,7 +42,8 @@ export async function diff(deps: DiffDeps, q: DiffQuery): Promise<DiffResult> {
     changes = await compareViews(before, after, { exclude });
   }
   const out: DiffResult = { changes };
-  if (q.patch) out.patches = await patchesFor(changes, before, after);
+  // the text-diff library loads on the first --patch request, not with every daemon
+  if (q.patch) out.patches = await (await import('./patch.js')).patchesFor(changes, before, after);
   return out;
 }
 

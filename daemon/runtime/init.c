@@ -203,6 +203,8 @@ static void parse(struct opts *o, int argc, char **argv) {
 static pid_t child_pid;
 /* this binary, opened before anything changes our root (supervise re-executes it to wait) */
 static int self_exe = -1;
+/* sbx-wait (wait/wait.c), beside this binary: what stays for the container's life; -1: `sbx-init wait` */
+static int wait_exe = -1;
 static int wait_child(int exit_fd, const sigset_t *old);
 
 static void forward(int sig, siginfo_t *info, void *ctx) {
@@ -259,20 +261,22 @@ static int supervise(struct opts *o, void (*child_main)(struct opts *)) {
   close(syncp[0]);
   if (pid_fd >= 0) { dprintf(pid_fd, "%d\n", child_pid); close(pid_fd); }
   /*
-   * Wait in a fresh image of this binary (sbx-init wait, below): what setup dirtied here (parsed
-   * options, the filter libseccomp built) is given back, so the process that stays for every
-   * container costs ~40 kB instead of ~120 kB. Signals stay blocked across the exec (and pending
-   * ones stay pending). The binary is the one opened at start: by now our root may be the
+   * Wait in a fresh image: sbx-wait (wait/wait.c, no C library: ~8 kB dirty), or this binary's
+   * `sbx-init wait` (below, ~56 kB) when it is missing: what setup dirtied here (parsed options,
+   * the filter libseccomp built) is given back, so the process that stays for every container
+   * costs a few kB instead of ~120 kB. Signals stay blocked across the exec (and pending ones
+   * stay pending). The binaries are the ones opened at start: by now our root may be the
    * container's, and nothing is ever executed from there.
    */
-  if (self_exe >= 0) {
+  if (wait_exe >= 0 || self_exe >= 0) {
     char pid_arg[16], fd_arg[16];
     snprintf(pid_arg, sizeof pid_arg, "%d", child_pid);
     snprintf(fd_arg, sizeof fd_arg, "%d", exit_fd);
     if (exit_fd < 0 || fcntl(exit_fd, F_SETFD, 0) == 0) {
       char *args[] = {"sbx-init", "wait", pid_arg, fd_arg, NULL};
       char *env[] = {NULL};
-      fexecve(self_exe, args, env);
+      if (wait_exe >= 0) fexecve(wait_exe, args, env);
+      if (self_exe >= 0) fexecve(self_exe, args, env);
       if (exit_fd >= 0) fcntl(exit_fd, F_SETFD, FD_CLOEXEC);
     }
   }
@@ -366,7 +370,12 @@ int main(int argc, char **argv) {
     if (argc != 3 || sbx_seccomp_compile(argv[2], 1, err, sizeof err) < 0) fail(125, "seccomp-compile: %s", argc != 3 ? "want FILE or -" : err);
     return 0;
   }
-  if (strcmp(argv[1], "hold") == 0) return net_hold();
+  if (strcmp(argv[1], "hold") == 0) {
+    /* sbx-init hold [outbound-on-demand MTU] (net.c) */
+    int on_demand = argc == 4 && strcmp(argv[2], "outbound-on-demand") == 0;
+    if (argc != 2 && !on_demand) fail(125, "usage: sbx-init hold [outbound-on-demand MTU]");
+    return net_hold(on_demand, on_demand ? (unsigned)strtoul(argv[3], NULL, 10) : 0);
+  }
   if (strcmp(argv[1], "wait") == 0) {
     /* supervise's second half, in a fresh image: sbx-init wait CHILD_PID EXIT_FD; signals arrive blocked */
     if (argc != 4) fail(125, "usage: sbx-init wait PID FD");
@@ -378,6 +387,10 @@ int main(int argc, char **argv) {
     return wait_child(exit_fd, &none);
   }
   self_exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  char wait_path[4096];
+  ssize_t wl = readlink("/proc/self/exe", wait_path, sizeof wait_path - sizeof "sbx-wait");
+  char *slash = wl > 0 ? memrchr(wait_path, '/', (size_t)wl) : NULL;
+  if (slash) { strcpy(slash + 1, "sbx-wait"); wait_exe = open(wait_path, O_RDONLY | O_CLOEXEC); }
   struct opts o;
   parse(&o, argc, argv);
   if (o.seccomp && sbx_seccomp_prepare(o.seccomp, err, sizeof err) < 0) fail(125, "seccomp profile: %s", err);

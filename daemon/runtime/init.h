@@ -88,7 +88,7 @@ int sbx_join_session_keyring(char *err, size_t n);
 /* net.c: put the (new) network namespace we are in on the network --net names. Fails with 125. */
 void net_attach(struct opts *o);
 /* net.c: `sbx-init hold`, the process that keeps a network's namespace (see there). */
-int net_hold(void);
+int net_hold(int on_demand, unsigned mtu);
 /* forward.c: `sbx-init forward`, one published port (see there). */
 int port_forward(struct opts *o);
 #endif

@@ -15,6 +15,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/if_link.h>
 #include <linux/veth.h>
+#include <linux/if_tun.h>
 
 static void set_in(struct sockaddr *sa, const char *dotted, const char *what) {
   struct sockaddr_in *in = (struct sockaddr_in *)sa;
@@ -156,7 +157,49 @@ void net_attach(struct opts *o) {
  * A frame: u16 length (big-endian) of what follows, the client's IPv4 address (4 bytes) and
  * port (2 bytes), the DNS message. It dies with the daemon (parent-death signal) or when stdin
  * closes.
+ *
+ * `hold outbound-on-demand`: the outbound helper (pasta) starts on the first packet that needs
+ * it, not with the namespace. The holder adds a tun device (OUT_IF) with a last-resort default
+ * route (metric OUT_METRIC) and reads it: the first IPv4 packet routed there makes it send an
+ * empty frame (length 0) to the daemon, which starts pasta (its default route has metric 0 and
+ * wins from then on) and answers with an empty frame; the holder then writes the packets it kept
+ * meanwhile back into the tun, where the namespace routes them again, through pasta. No packet
+ * is lost, and a network whose containers never leave it costs no pasta.
  */
+#define OUT_IF "sbxout0"
+#define OUT_METRIC 30000 /* rtentry.rt_metric is a short */
+#define OUT_KEEP 64
+
+/* The tun device with its last-resort default route; returns its fd (non-blocking). */
+static int outbound_tun(unsigned mtu) {
+  int t = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (t < 0) fail(125, "hold: /dev/net/tun: %s", strerror(errno));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, OUT_IF);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (ioctl(t, TUNSETIFF, &ifr) < 0) fail(125, "hold: tun device: %s", strerror(errno));
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifr.ifr_mtu = (int)mtu;
+  if (s < 0 || ioctl(s, SIOCSIFMTU, &ifr) < 0) fail(125, "hold: tun mtu: %s", strerror(errno));
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(125, "hold: tun flags: %s", strerror(errno));
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(125, "hold: tun up: %s", strerror(errno));
+  /* packets written back come in with the containers' sources: no reverse-path check on it */
+  int rp = open("/proc/sys/net/ipv4/conf/" OUT_IF "/rp_filter", O_WRONLY | O_CLOEXEC);
+  if (rp >= 0) { (void)!write(rp, "0\n", 2); close(rp); }
+  struct rtentry rt;
+  memset(&rt, 0, sizeof rt);
+  struct sockaddr_in *any = (struct sockaddr_in *)&rt.rt_dst;
+  any->sin_family = AF_INET;
+  ((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+  rt.rt_flags = RTF_UP;
+  rt.rt_metric = OUT_METRIC + 1; /* the ioctl's metric is one more than the route's */
+  rt.rt_dev = OUT_IF;
+  if (ioctl(s, SIOCADDRT, &rt) < 0) fail(125, "hold: tun default route: %s", strerror(errno));
+  close(s);
+  return t;
+}
 static int read_full(int fd, unsigned char *b, size_t n) {
   for (size_t got = 0; got < n;) {
     ssize_t r = read(fd, b + got, n - got);
@@ -167,7 +210,7 @@ static int read_full(int fd, unsigned char *b, size_t n) {
   return 0;
 }
 
-int net_hold(void) {
+int net_hold(int on_demand, unsigned mtu) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() == 1) return 1;
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -186,11 +229,26 @@ int net_hold(void) {
   any.sin_family = AF_INET;
   any.sin_port = htons(53);
   if (dns < 0 || bind(dns, (struct sockaddr *)&any, sizeof any) < 0) fail(125, "hold: DNS port: %s", strerror(errno));
+  int tun = on_demand ? outbound_tun(mtu) : -1;
+  unsigned char *kept[OUT_KEEP];
+  size_t kept_len[OUT_KEEP], nkept = 0;
+  int asked = 0;
   if (write(1, "ok\n", 3) != 3) fail(125, "hold: report readiness: %s", strerror(errno));
   static unsigned char buf[2 + 6 + 65536];
   for (;;) {
-    struct pollfd p[2] = {{dns, POLLIN, 0}, {0, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) { if (errno == EINTR) continue; return 1; }
+    struct pollfd p[3] = {{dns, POLLIN, 0}, {0, POLLIN, 0}, {tun, POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) { if (errno == EINTR) continue; return 1; }
+    if (tun >= 0 && p[2].revents) {
+      ssize_t n;
+      while ((n = read(tun, buf, 65536)) > 0) {
+        if ((buf[0] >> 4) != 4) continue; /* only IPv4 leaves (the bridges are IPv4-only) */
+        if (nkept < OUT_KEEP && (kept[nkept] = malloc((size_t)n))) { memcpy(kept[nkept], buf, (size_t)n); kept_len[nkept++] = (size_t)n; }
+        if (!asked) {
+          asked = 1;
+          if (write(1, "\0\0", 2) != 2) return 1;
+        }
+      }
+    }
     if (p[0].revents) {
       struct sockaddr_in from;
       socklen_t fl = sizeof from;
@@ -206,6 +264,13 @@ int net_hold(void) {
     if (p[1].revents) {
       if (read_full(0, buf, 2) < 0) return 0;
       size_t len = ((size_t)buf[0] << 8) | buf[1];
+      if (len == 0 && tun >= 0) {
+        /* the outbound path is up: what waited goes back in, and the tun is no longer read */
+        for (size_t i = 0; i < nkept; i++) { (void)!write(tun, kept[i], kept_len[i]); free(kept[i]); }
+        nkept = 0;
+        tun = -1;
+        continue;
+      }
       if (len < 6 || read_full(0, buf + 2, len) < 0) return 0;
       struct sockaddr_in to = {0};
       to.sin_family = AF_INET;

@@ -6,10 +6,13 @@
  *   receive(fd, ms)      → Promise<{ fd, name }> the pty master sent with SCM_RIGHTS (rejects on
  *                          EOF: the sender died first, or after ms); recvmsg runs on the thread pool
  *   resize(fd, cols, rows)  TIOCSWINSZ on the master (the kernel sends SIGWINCH inside)
+ * and one the daemon's memory needs (util/settle.ts), as Node has no binding for it either:
+ *   trimMalloc()         malloc_trim(0): glibc hands its free pages back to the kernel
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,11 +122,18 @@ static napi_value resize(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value trim_malloc(napi_env env, napi_callback_info info) {
+  (void)env; (void)info;
+  malloc_trim(0);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"pair", NULL, pair, NULL, NULL, NULL, napi_default, NULL},
     {"receive", NULL, receive, NULL, NULL, NULL, napi_default, NULL},
     {"resize", NULL, resize, NULL, NULL, NULL, napi_default, NULL},
+    {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof *props, props));
   return exports;
