@@ -241,16 +241,16 @@ const SMALL_FILE = 256 * 1024;
 /** Add a regular file whose bytes come from O_PATH fd `fd` (reopened: the same inode). */
 async function addFileEntry(pack: Pack, h: Header, fd: number, shown: string): Promise<void> {
   preparePax(h);
-  let done!: Promise<void>;
-  const sink = (() => {
-    let s!: ReturnType<Pack['entry']>;
-    done = new Promise((resolve, reject) => { s = pack.entry(h as Parameters<Pack['entry']>[0], (err) => (err ? reject(err) : resolve())); });
-    return s;
-  })();
+  const made: { sink?: ReturnType<Pack['entry']> } = {};
+  // pack.entry throws at once on a pack the reader already destroyed: the executor turns that into
+  // a rejection of `done`, which is then the answer (the reader left).
+  const done = new Promise<void>((resolve, reject) => { made.sink = pack.entry(h as Parameters<Pack['entry']>[0], (err) => (err ? reject(err) : resolve())); });
   // Its error is reported through `done`; unheard, a destroyed sink's 'error' would crash sbxd,
   // and so would `done` rejecting while we wait for a drain that never comes (the reader left).
-  sink.on('error', () => {});
   done.catch(() => undefined);
+  const sink = made.sink;
+  if (!sink) return done;
+  sink.on('error', () => {});
   const size = h.size ?? 0;
   let seen = 0;
   try {
