@@ -2,8 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Build, SbxError, type BuildRequest } from '../../protocol/index.js';
-import { cleanTmp, receiveContext, tmpRoot } from '../build/context.js';
-import { buildImage } from '../build/executor.js';
+import { cleanTmp, tmpRoot } from '../build/tmp.js';
 import { pruneBuildCache } from '../build/prune.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
@@ -27,6 +26,8 @@ export function registerBuild(api: ApiServer, s: Services): void {
     const labels = pairs(req.labels, 'label');
     const sde = req.sourceDateEpoch;
     if (sde !== undefined && sde < 0) throw new SbxError('invalid_argument', `source date epoch ${sde}: expected a whole number of seconds ≥ 0`);
+    // the builder and the Dockerfile parser load with the first build, not with every daemon
+    const [{ receiveContext }, { buildImage }] = await Promise.all([import('../build/context.js'), import('../build/executor.js')]);
     const context = await receiveContext(s.config.root, ctx.body, req.dockerfile ?? 'Dockerfile', ctx.signal);
     const tmp = await mkdtemp(join(tmpRoot(s.config.root), 'work-'));
     try {

@@ -16,7 +16,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { HTTP_STATUS, SbxError, matchPath, type Channel } from '../../protocol/index.js';
 import type { Services } from '../services.js';
 import { Router } from './router.js';
-import { createDockerApi } from './docker/index.js';
+import type { DockerRoom } from './docker/index.js';
 import { heapSettler } from '../util/settle.js';
 
 export type ChannelHandler = (ws: WebSocket, params: Record<string, string>, query: URLSearchParams, req: IncomingMessage) => void;
@@ -36,7 +36,9 @@ export interface ApiServer {
 export function createApiServer(services: Services): ApiServer {
   const { config, log } = services;
   const router = new Router(log);
-  const docker = createDockerApi(services);
+  // the Docker Engine API room loads with the first request /v1 declines, not with every daemon
+  let room: Promise<DockerRoom> | undefined;
+  const docker = (): Promise<DockerRoom> => room ??= import('./docker/index.js').then((m) => m.createDockerApi(services));
   const channels: { ch: Channel<unknown>; handler: ChannelHandler }[] = [];
   const wss = new WebSocketServer({
     noServer: true,
@@ -56,7 +58,7 @@ export function createApiServer(services: Services): ApiServer {
   const serve = (req: IncomingMessage, res: ServerResponse, withDocker = false): void => {
     settler.busy();
     res.once('close', () => settler.busy());
-    router.handle(req, res).then((handled) => handled || (withDocker && docker.handle(req, res, (err, what) => router.clientError(err, what)))).then((handled) => {
+    router.handle(req, res).then(async (handled) => handled || (withDocker && (await docker()).handle(req, res, (err, what) => router.clientError(err, what)))).then((handled) => {
       if (handled) return;
       const e = new SbxError('not_found', `${req.method} ${req.url}: no such endpoint (is the CLI newer than sbxd?)`);
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(e.toBody()));
@@ -67,7 +69,8 @@ export function createApiServer(services: Services): ApiServer {
     });
   };
 
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  /** withDocker: docker's hijacked streams and attach/ws (api/docker/attach.ts) on what no /v1 channel takes. */
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, withDocker = false): void => {
     settler.busy();
     const url = new URL(req.url ?? '/', 'http://sbx');
     for (const { ch, handler } of channels) {
@@ -76,7 +79,13 @@ export function createApiServer(services: Services): ApiServer {
       wss.handleUpgrade(req, socket, head, (ws) => handler(ws, params, url.searchParams, req));
       return;
     }
-    socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    if (!withDocker) { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
+    docker().then((d) => {
+      if (!d.upgrade(req, socket, head, (err, what) => router.clientError(err, what))) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+    }, (err: unknown) => {
+      log.error('upgrade failed', { url: req.url, error: String(err) });
+      socket.destroy();
+    });
   };
 
   const make = (): Server => {
@@ -97,9 +106,7 @@ export function createApiServer(services: Services): ApiServer {
         return;
       }
       if (!authorized(req)) { socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n'); return; }
-      // docker's hijacked streams and attach/ws (api/docker/attach.ts): the main listener only, never the UI's
-      if (docker.upgrade(req, socket, head, (err, what) => router.clientError(err, what))) return;
-      upgrade(req, socket, head);
+      upgrade(req, socket, head, true); // docker's streams: the main listener only, never the UI's
     });
     server.keepAliveTimeout = 5000;
     return server;

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { SbxError } from '../../protocol/index.js';
 import { applyLayer } from '../archive/apply.js';
 import { loadIgnore, type IgnoreMatcher } from '../dockerfile/context.js';
+import { tmpRoot } from './tmp.js';
 
 export interface BuildContext {
   dir: string;
@@ -21,12 +22,7 @@ export interface BuildContext {
   dispose(): Promise<void>;
 }
 
-export function tmpRoot(root: string): string { return join(root, 'build', 'tmp'); }
-
-/** Remove what a crashed daemon left in build/tmp. */
-export async function cleanTmp(root: string): Promise<void> {
-  await rm(tmpRoot(root), { recursive: true, force: true });
-}
+export { cleanTmp, tmpRoot } from './tmp.js';
 
 export async function receiveContext(root: string, body: Readable, dockerfile: string, signal?: AbortSignal): Promise<BuildContext> {
   const name = posix.normalize(dockerfile || 'Dockerfile');

@@ -28,7 +28,10 @@ export type DockerApi = (req: IncomingMessage, res: ServerResponse, onError: (er
 /** An HTTP upgrade of docker's (`Upgrade: tcp` attach and exec start, attach/ws); false when it is not one of docker's. */
 export type DockerUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, onError: (err: unknown, what: string) => SbxError) => boolean;
 
-export function createDockerApi(s: Services): { handle: DockerApi; upgrade: DockerUpgrade } {
+/** What server.ts asks once /v1 declines a request or an upgrade. */
+export interface DockerRoom { handle: DockerApi; upgrade: DockerUpgrade }
+
+export function createDockerApi(s: Services): DockerRoom {
   const r = new DockerRouter();
   registerDockerSystem(r, s);
   registerDockerContainers(r, s);
