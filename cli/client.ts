@@ -72,6 +72,9 @@ export class Client {
     if (opts.token === undefined && process.env.SBX_TOKEN) this.opts.token = process.env.SBX_TOKEN;
   }
 
+  /** On this machine's unix socket (not TCP): sbxd can open this process's own terminal. */
+  get local(): boolean { return !this.opts.host; }
+
   /** JSON routes. */
   async call<R extends Route<any, any>>(route: R, req?: RouteReq<R>): Promise<RouteRes<R>> {
     const res = await this.send(route, req as Record<string, unknown> | undefined);

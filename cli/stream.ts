@@ -49,6 +49,10 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
     let restoreTerminal: (() => void) | undefined;
     const size = (): Size | undefined => (o.out.isTTY && o.out.columns ? { cols: o.out.columns, rows: o.out.rows } : undefined);
 
+    const keys = o.detachKeys ?? parseDetachKeys('');
+    // a local daemon reads and writes this terminal itself: keys and echo skip the CLI
+    const tie = raw && o.out.isTTY === true && o.client.local && process.env.SBX_TERMINAL !== 'frames';
+    let readStdin = (): void => undefined;
     const stream: StreamClient = new StreamClient({
       connect: () => dial(o.client, o.session, stream),
       output: (name, data, upTo) => {
@@ -59,24 +63,29 @@ export function attachSession(o: AttachOptions): Promise<AttachResult> {
         else target.write(rest, () => stream.written(name, upTo));
       },
       size,
-      attached: () => { o.onAttached?.().catch((e: Error) => stream.abort(e.message)); },
+      attached: (tied) => {
+        if (!tied) readStdin();
+        o.onAttached?.().catch((e: Error) => stream.abort(e.message));
+      },
       end: (r) => {
         for (const c of cleanups.splice(0)) { try { c(); } catch { /* best effort */ } }
         resolve(escaped ? { ...r, escaped } : r);
       },
-    }, { client: 'sbx-cli', ...(o.from ? { from: o.from } : {}), ...(o.reconnectFor !== undefined ? { reconnectFor: o.reconnectFor } : {}) });
+    }, { client: 'sbx-cli', ...(tie ? { terminal: { detachKeys: [...keys] } } : {}), ...(o.from ? { from: o.from } : {}), ...(o.reconnectFor !== undefined ? { reconnectFor: o.reconnectFor } : {}) });
 
     // stdin
     if (o.stdin) {
       if (raw) cleanups.push(restoreTerminal = makeRaw(o.in));
-      const matcher = new DetachMatcher(o.detachKeys ?? parseDetachKeys(''));
+      const matcher = new DetachMatcher(keys);
       const onKeys = (chunk: Uint8Array): void => {
         const { pass, detach } = matcher.feed(chunk);
         if (pass.length) stream.stdin(pass);
         if (detach) { escaped = true; stream.detach(); }
       };
       const onEnd = (): void => stream.stdinEnd();
-      if (raw) cleanups.push(readKeys(o.in, onKeys, onEnd));
+      // tied or not is known once attached; until then keys wait in the terminal
+      if (raw && tie) readStdin = () => { readStdin = () => undefined; cleanups.push(readKeys(o.in, onKeys, onEnd)); };
+      else if (raw) cleanups.push(readKeys(o.in, onKeys, onEnd));
       else {
         const onData = (chunk: Buffer): void => stream.stdin(chunk);
         o.in.on('data', onData);

@@ -60,14 +60,20 @@ export interface StreamHost {
   output(stream: OutputStream, data: Uint8Array, upTo: number): void;
   /** The size announced in each hello (a terminal's), if any. */
   size?(): Size | undefined;
-  /** The first attachment is established (called once): e.g. start the container now. */
-  attached?(): void;
+  /**
+   * The first attachment is established (called once): e.g. start the container now. `tied`:
+   * the daemon took the client's terminal (options.terminal), so keys are not to be read here.
+   */
+  attached?(tied: boolean): void;
   /** The attachment is over (called once; the socket is closed and timers cleared). */
   end(result: StreamResult): void;
 }
 
-/** How an attachment ended: the process exited, the user detached, or the stream was lost. */
-export interface StreamResult { exit?: ExitInfo; detached?: boolean; lost?: string }
+/**
+ * How an attachment ended: the process exited, the user detached (`escaped`: by the detach keys
+ * on a tied terminal), or the stream was lost.
+ */
+export interface StreamResult { exit?: ExitInfo; detached?: boolean; escaped?: boolean; lost?: string }
 
 /** Time, as the client needs it: the real clock by default, a fake one in tests. */
 export interface StreamClock {
@@ -88,6 +94,8 @@ export interface StreamClientOptions {
   clock?: StreamClock;
   /** Jitter source for the reconnect backoff (default Math.random). */
   random?: () => number;
+  /** Ask the daemon to tie the client's own terminal (hello.terminal; a local CLI on a TTY). */
+  terminal?: { detachKeys: number[] };
 }
 
 const REAL_CLOCK: StreamClock = {
@@ -124,6 +132,7 @@ export class StreamClient {
   private ready = false;
   private firstAttach = true;
   private exit?: ExitInfo;
+  private escaped = false;
   private fatal?: string;
   private finished = false;
   private ackTimer: unknown;
@@ -162,6 +171,7 @@ export class StreamClient {
       t: 'hello', v: 1, client: this.opts.client, mode: 'rw', window: this.window,
       from: { ...this.received },
       ...(size ? { size } : {}),
+      ...(this.opts.terminal ? { terminal: this.opts.terminal } : {}),
       ...(this.attach ? { attach: this.attach, resume: this.resume, stdinSent: this.stdinSent } : {}),
     } as Hello;
     socket.send(encodeControl(hello));
@@ -188,6 +198,7 @@ export class StreamClient {
       // bytes the ring dropped before they reached us: count them as received, or our acks
       // (and a resume's offsets) would lag the server's cursor forever
       case 'gap': this.received[m.stream] = Math.max(this.received[m.stream], m.to); break;
+      case 'escaped': this.escaped = true; break;
       case 'exit': { const { t: _t, final: _f, ...e } = m; this.exit = e; break; }
       case 'error': if (m.fatal) this.fatal = m.message; break;
       default:
@@ -198,7 +209,7 @@ export class StreamClient {
     if (socket !== this.socket || this.finished) return;
     this.ready = false;
     if (this.exit) { this.finish({ exit: this.exit }); return; }
-    if (code === CloseCode.normal) { this.finish({ detached: true }); return; }
+    if (code === CloseCode.normal) { this.finish(this.escaped ? { detached: true, escaped: true } : { detached: true }); return; }
     if (REFUSED.includes(code)) { this.finish({ lost: this.fatal ?? `attach closed (${code})` }); return; }
     const now = this.clock.now();
     if (this.progressed || (this.attachedAt && now - this.attachedAt >= HEALTHY_MS)) { this.attempt = 0; this.lostSince = 0; }
@@ -268,7 +279,7 @@ export class StreamClient {
     if (this.eofWanted) this.control({ t: 'eof', stream: 'stdin' });
     if (this.firstAttach) {
       this.firstAttach = false;
-      this.host.attached?.();
+      this.host.attached?.(m.terminal === true);
     }
   }
 

@@ -75,6 +75,13 @@ export interface Hello {
   mode?: 'rw' | 'ro';
   /** Credit window in bytes: the server keeps at most this much unacknowledged output in flight. */
   window?: number;
+  /**
+   * A local client (unix socket) whose stdin and stdout are a terminal asks the daemon to tie that
+   * terminal to this TTY session: the daemon then reads the keys and writes the output itself
+   * (`attached.terminal`), no data frames flow either way, and the detach keys typed there end
+   * the attachment with `escaped`. Refused quietly (frames as usual) when it cannot be done.
+   */
+  terminal?: { detachKeys: number[] };
 }
 export type ClientControl =
   | Hello
@@ -98,10 +105,14 @@ export interface Attached {
   replay: Record<OutputStream, { from: number; to: number }>;
   retained: Record<OutputStream, { start: number; end: number }>;
   heartbeat: number;
+  /** The client's terminal is tied (hello.terminal): output goes there, not in frames. */
+  terminal?: boolean;
 }
 export type ServerControl =
   | Attached
   | { t: 'replayed' }
+  /** The detach keys were typed on the tied terminal; the server closes with 1000 next. */
+  | { t: 'escaped' }
   | { t: 'gap'; stream: OutputStream; from: number; to: number }
   | { t: 'stdinAck'; n: number }
   | { t: 'size'; cols: number; rows: number }
@@ -157,6 +168,12 @@ export function parseClientControl(text: string): ClientControl | undefined {
         for (const k of ['stdout', 'stderr']) if (f[k] !== undefined && !isInt(f[k])) throw new SbxError('invalid_argument', `hello: bad from.${k}`);
       }
       if (m.size !== undefined) checkSize(m.size as Record<string, unknown>, 'hello');
+      if (m.terminal !== undefined) {
+        const keys = (m.terminal as { detachKeys?: unknown } | null)?.detachKeys;
+        if (!Array.isArray(keys) || keys.length > 16 || !keys.every((k) => isInt(k, 0, 255))) {
+          throw new SbxError('invalid_argument', 'hello: terminal.detachKeys must be up to 16 bytes');
+        }
+      }
       return m as unknown as Hello;
     }
     case 'resize':
@@ -186,7 +203,7 @@ function checkSize(m: Record<string, unknown>, what: string): void {
 /** Parse a server control message (client side); undefined for unknown types. */
 export function parseServerControl(text: string): ServerControl | undefined {
   const m = JSON.parse(text) as ServerControl;
-  const known = ['attached', 'replayed', 'gap', 'stdinAck', 'size', 'state', 'exit', 'error', 'pong'];
+  const known = ['attached', 'replayed', 'escaped', 'gap', 'stdinAck', 'size', 'state', 'exit', 'error', 'pong'];
   return m && typeof m === 'object' && known.includes((m as { t: string }).t) ? m : undefined;
 }
 

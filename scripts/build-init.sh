@@ -34,10 +34,12 @@ if [ -z "$node_inc" ]; then
   exit 1
 fi
 addon() {
-  out=$1 src=$2
-  [ -f "$out" ] && [ ! "$src" -nt "$out" ] && return 0
-  gcc -shared -fPIC -O2 -Wall -Wextra -DNODE_GYP_MODULE_NAME=sbx_console -I"$node_inc" -o "$out.tmp" "$src"
+  out=$1; shift
+  stale=; [ -f "$out" ] || stale=1
+  for s in "$@"; do [ "$s" -nt "$out" ] && stale=1; done
+  [ -n "$stale" ] || return 0
+  gcc -shared -fPIC -O2 -pthread -Wall -Wextra -DNODE_GYP_MODULE_NAME=sbx_console -I"$node_inc" -o "$out.tmp" "$@"
   mv "$out.tmp" "$out"
 }
-addon dist/daemon/runtime/sbx-console.node daemon/runtime/native/console.c
+addon dist/daemon/runtime/sbx-console.node daemon/runtime/native/console.c daemon/runtime/native/relay.c
 build dist/test/probe/probe test/probe/probe.c -- -pthread

@@ -9,6 +9,7 @@ import {
   CloseCode, SbxError, Sessions, decodeData, encodeControl, parseClientControl, type ClientControl,
 } from '../../protocol/index.js';
 import type { Sink } from '../sessions/session.js';
+import { closeTerminal, openClientTerminal } from '../sessions/terminal.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
 
@@ -61,9 +62,12 @@ export function registerStreams(api: ApiServer, s: Services): void {
       if (msg.t === 'hello') {
         if (attach) { fail(CloseCode.badProtocol, 'second hello'); return; }
         clearTimeout(helloTimer);
+        // a local CLI on a terminal asks the daemon to tie it: opened here, where the socket is
+        const term = msg.terminal ? openClientTerminal(socketFd(ws)) : undefined;
         try {
-          attach = se.hello(msg, sink);
+          attach = se.hello(msg, sink, typeof term === 'object' ? term : undefined);
         } catch (e) {
+          if (typeof term === 'object') closeTerminal(term);
           const err = api.router.clientError(e, 'attach');
           if (ws.readyState === ws.OPEN) ws.send(encodeControl({ t: 'error', code: err.code, message: err.message, fatal: true }));
           ws.close(CLOSE_FOR[err.code] ?? CloseCode.badProtocol, err.message.slice(0, 120));
@@ -80,4 +84,10 @@ export function registerStreams(api: ApiServer, s: Services): void {
     });
     ws.on('error', () => undefined);
   });
+}
+
+/** The fd under a WebSocket's connection (a unix socket's: SO_PEERCRED names the client). */
+function socketFd(ws: WebSocket): number | undefined {
+  const fd = (ws as unknown as { _socket?: { _handle?: { fd?: unknown } } })._socket?._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

@@ -2,29 +2,34 @@
  * A process over a terminal from the container's own devpts (runc's console socket): the daemon
  * spawns sbx-init with one end of a socketpair as fd 3 (`--console-fd 3`); inside the container
  * sbx-init opens /dev/pts/ptmx, makes the slave the process's controlling terminal and sends
- * the master back with SCM_RIGHTS (tty.c). The daemon reads and writes the master; resize is
- * TIOCSWINSZ on it (→ SIGWINCH inside). The addon (native/console.c) does the fd passing and
- * the ioctl, which Node cannot.
+ * the master back with SCM_RIGHTS (tty.c). The terminal relay's thread (relay.ts) then reads and
+ * writes the master, and can tie it to a local client's own terminal (tie()); resize is
+ * TIOCSWINSZ on it (→ SIGWINCH inside). The addon (native/) does the fd passing, the ioctl and
+ * the relay, which Node cannot.
  *
  * Exit comes once, after the master has reported EIO (every slave closed, all output read), or a
  * moment after the supervisor exited when a background process keeps the slave open.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ReadStream } from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { SbxError, type ExitInfo, type Size } from '../../protocol/index.js';
-import type { OutputName, Process } from './runtime.js';
+import { Relay } from './relay.js';
+import type { OutputName, Process, TerminalTie } from './runtime.js';
 
-interface ConsoleAddon {
+export interface ConsoleAddon {
   pair(): [number, number];
   receive(fd: number, timeoutMs: number): Promise<{ fd: number; name: string }>;
   resize(fd: number, cols: number, rows: number): void;
+  peer(fd: number): { pid: number; uid: number } | null;
+  relayStart(): number;
+  relay(op: number, id: number, a: number, b: number, bytes?: Uint8Array): void;
 }
 export const CONSOLE_ADDON = join(dirname(fileURLToPath(import.meta.url)), 'sbx-console.node');
 let addon: ConsoleAddon | undefined;
+let relay: Relay | undefined;
 function consoleAddon(): ConsoleAddon {
   try {
     return (addon ??= createRequire(import.meta.url)(CONSOLE_ADDON) as ConsoleAddon);
@@ -33,10 +38,15 @@ function consoleAddon(): ConsoleAddon {
   }
 }
 
+/** The process at the other end of a unix socket (SO_PEERCRED); null for TCP and the like. */
+export function socketPeer(fd: number): { pid: number; uid: number } | null { return consoleAddon().peer(fd); }
+
 /** How long sbx-init may take to set up the container before its terminal arrives. */
 const RECEIVE_TIMEOUT_MS = 30_000;
 /** node-pty's rule: after the process exited, wait this long for the pty to drain and close. */
 const DRAIN_MS = 200;
+/** Input handed to the relay and not yet known written, past which the stdin queue waits. */
+const INPUT_AHEAD = 64 * 1024;
 
 export interface PtyStart {
   /** sbx-init (or unshare ... sbx-init) with `--console-fd 3 --tty COLS ROWS` among its options. */
@@ -50,6 +60,8 @@ export interface PtyStart {
 
 export function spawnPty(s: PtyStart): Process {
   const lib = consoleAddon();
+  relay ??= new Relay(lib);
+  const r = relay;
   const [ours, theirs] = lib.pair();
   const child = spawn(s.file, s.args, { env: s.env, stdio: ['ignore', 'pipe', 'pipe', theirs] });
   closeSync(theirs);
@@ -58,15 +70,12 @@ export function spawnPty(s: PtyStart): Process {
   const early: Buffer[] = [];
   let exitCb: ((e: ExitInfo) => void) | undefined;
   let exited: ExitInfo | undefined;
-  let master: ReadStream | undefined;
   let masterFd = -1;
   let size = s.size;
-  let paused = false;
-  const pending: Buffer[] = [];
+  let tie: TerminalTie | undefined;
+  let ahead = 0;
+  const drainWaiters: (() => void)[] = [];
   const emit = (b: Buffer): void => { if (dataCb) dataCb('stdout', b); else early.push(b); };
-  // sbx-init's own messages (its failures go to the status file; this is for anything else)
-  child.stdout!.on('data', emit);
-  child.stderr!.on('data', emit);
 
   let status: [number | null, string | null] | undefined;
   let drained = false;
@@ -75,26 +84,35 @@ export function spawnPty(s: PtyStart): Process {
     if (!status || !drained || !received || exited) return;
     void s.finish(...status).then((e) => { exited = e; exitCb?.(e); });
   };
+  const released = (): void => { ahead = 0; for (const w of drainWaiters.splice(0)) w(); };
   const closeMaster = (): void => {
     if (drained) return;
     drained = true;
-    master?.destroy();
+    r.close(ch);
+    released();
+    if (tie) { const t = tie; tie = undefined; t.untied('gone'); }
     maybeFinish();
   };
+  const ch = r.open({
+    data: emit,
+    end: closeMaster,
+    tied: () => tie?.replay() ?? Buffer.alloc(0),
+    untied: (why) => { const t = tie; tie = undefined; t?.untied(why); },
+    drained: released,
+  });
+  // sbx-init's own messages (its failures go to the status file; this is for anything else),
+  // in order with the terminal's output and shown on a tied terminal too
+  child.stdout!.on('data', (b: Buffer) => { if (!drained) r.inject(ch, b); else emit(b); });
+  child.stderr!.on('data', (b: Buffer) => { if (!drained) r.inject(ch, b); else emit(b); });
 
   lib.receive(ours, RECEIVE_TIMEOUT_MS).then(({ fd }) => {
+    if (drained) { closeSync(fd); return; }
     masterFd = fd;
-    master = new ReadStream(fd);
-    master.on('data', (d: Buffer) => emit(d));
-    // EIO: every slave is closed and everything was read
-    master.on('error', closeMaster);
-    master.on('close', closeMaster);
-    if (paused) master.pause();
     try { lib.resize(fd, size.cols, size.rows); } catch { /* exited */ }
-    for (const b of pending.splice(0)) master.write(b);
+    r.master(ch, fd);
   }, () => {
     // sbx-init failed (or died) before the terminal was made: its exit tells why
-    drained = true;
+    closeMaster();
     if (!status) child.kill('SIGKILL');
   }).finally(() => {
     closeSync(ours);
@@ -107,23 +125,15 @@ export function spawnPty(s: PtyStart): Process {
     setTimeout(closeMaster, DRAIN_MS).unref();
     maybeFinish();
   });
-  child.on('error', () => { status = [255, null]; drained = true; maybeFinish(); });
+  child.on('error', () => { status = [255, null]; closeMaster(); maybeFinish(); });
 
   const write = (data: Uint8Array): Promise<void> | void => {
-    const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
-    // before the terminal arrives, input waits in order behind it
-    if (!master) { pending.push(b); return; }
-    if (master.destroyed) return;
-    // nothing queued on the stream: one write(2) to the (non-blocking) master, without the
-    // stream's machinery, as a keystroke's echo waits for it; what the pty does not take at once
-    // (EAGAIN, a partial write) goes through the stream, which keeps the order
-    let done = 0;
-    if (master.writableLength === 0) {
-      try { done = writeSync(masterFd, b); } catch { /* EAGAIN, or the terminal is closing: the stream says */ }
-      if (done === b.length) return;
-    }
-    const rest = done > 0 ? b.subarray(done) : b;
-    return new Promise((resolve) => { master!.write(rest, () => resolve()); });
+    if (drained) return;
+    r.write(ch, data);
+    ahead += data.length;
+    // the relay queues what the pty does not take at once; past INPUT_AHEAD the queue waits
+    if (ahead < INPUT_AHEAD) return;
+    return new Promise((resolve) => { drainWaiters.push(resolve); });
   };
   return {
     pid: child.pid ?? 0,
@@ -135,10 +145,20 @@ export function spawnPty(s: PtyStart): Process {
       if (masterFd >= 0 && !drained) { try { lib.resize(masterFd, next.cols, next.rows); } catch { /* exited */ } }
     },
     kill(signal) { try { child.kill(signal as NodeJS.Signals); } catch { /* gone */ } },
-    pause() { paused = true; master?.pause(); },
-    resume() { paused = false; master?.resume(); },
+    pause() { if (!drained) r.pause(ch); },
+    resume() { if (!drained) r.resume(ch); },
     onData(cb) { dataCb = cb; for (const b of early.splice(0)) cb('stdout', b); },
     onExit(cb) { exitCb = cb; if (exited) cb(exited); },
+    tie(t) {
+      if (drained || tie) { t.untied('gone'); closeSync(t.input); if (t.output !== t.input) closeSync(t.output); return; }
+      tie = t;
+      r.tie(ch, t.input, t.output, t.detachKeys);
+    },
+    untie() {
+      if (!tie) return;
+      tie = undefined;
+      if (!drained) r.untie(ch);
+    },
   };
 }
 

@@ -154,6 +154,27 @@ export interface Process {
   onData(cb: (stream: OutputName, data: Buffer) => void): void;
   /** Called once, after the last onData. */
   onExit(cb: (exit: ExitInfo) => void): void;
+  /**
+   * TTY processes: tie a local client's own terminal (one at a time). Its keys go to the process
+   * and the output to it without passing through JavaScript; onData still sees every byte, each
+   * once it is on that terminal. The process owns the two fds from here on.
+   */
+  tie?(t: TerminalTie): void;
+  /** Let the tied terminal go (it is closed, never read again). */
+  untie?(): void;
+}
+
+/** A client's terminal to tie to a TTY process (sessions/terminal.ts opens it). */
+export interface TerminalTie {
+  /** Read for keys, written with output: the client's own fds 0 and 1, opened anew by the daemon. */
+  input: number;
+  output: number;
+  /** docker's detach sequence (held back while typed; complete, it unties). */
+  detachKeys: Uint8Array;
+  /** The tie took effect: what the terminal must show before the live output (its replay). */
+  replay(): Buffer;
+  /** The tie ended without untie(): the detach keys were typed, or the terminal hung up or the process ended. */
+  untied(why: 'escaped' | 'gone'): void;
 }
 
 /**

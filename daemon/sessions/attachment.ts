@@ -52,6 +52,12 @@ export interface Attachment {
   base: Offsets;
   /** Total offset (stdout + stderr) at which `frame` was last changed. */
   sizedAt: number;
+  /**
+   * The client's own terminal is tied to the process (terminal.ts): no frames go either way.
+   * `pending` until the process has it (a session not started yet); `live` once its replay was
+   * handed over: from then on every output byte is on that terminal before the session sees it.
+   */
+  tie?: { pending?: { input: number; output: number; keys: Uint8Array }; live: boolean };
 }
 
 export function newAttachment(mode: 'rw' | 'ro', window: number): Attachment {
@@ -60,7 +66,7 @@ export function newAttachment(mode: 'rw' | 'ro', window: number): Attachment {
     cursor: { stdout: 0, stderr: 0 }, acked: { stdout: 0, stderr: 0 }, stdinAccepted: 0, exitSent: false,
     frame: CHUNK, base: { stdout: 0, stderr: 0 }, sizedAt: 0,
     // every field from the start, never deleted: the object keeps one fast shape
-    sink: undefined, grace: undefined, replayTo: undefined, ackTimer: undefined,
+    sink: undefined, grace: undefined, replayTo: undefined, ackTimer: undefined, tie: undefined,
   };
 }
 

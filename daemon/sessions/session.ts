@@ -22,7 +22,7 @@
  *   offsets; then the socket is closed with 1000.
  */
 import {
-  SbxError, normalizeSignal,
+  CloseCode, SbxError, normalizeSignal,
   type ClientControl, type ExitInfo, type Hello, type Offsets, type OutputStream, type ServerControl, type SessionInfo, type Size,
 } from '../../protocol/index.js';
 import type { Process } from '../runtime/runtime.js';
@@ -32,6 +32,8 @@ import {
 import { ByteRing } from './ring.js';
 import { StdinQueue } from './stdin.js';
 import { mustHold } from './flow.js';
+import { closeTerminal, type ClientTerminal } from './terminal.js';
+import { Ties } from './tie.js';
 
 export type { Sink } from './attachment.js';
 
@@ -76,6 +78,7 @@ export class Session {
   private waiters: ((e: ExitInfo) => void)[] = [];
   private drainWaiters: (() => void)[] = [];
   private drainLimit?: NodeJS.Timeout;
+  private readonly ties: Ties;
 
   constructor(private readonly opts: SessionOptions) {
     this.id = opts.id;
@@ -85,6 +88,18 @@ export class Session {
     const cap = opts.ringBytes ?? 4 * 1024 * 1024;
     this.rings = { stdout: new ByteRing(cap), stderr: new ByteRing(cap) };
     this.flushAt = Math.min(CHUNK, cap >> 2);
+    this.ties = new Ties({
+      process: () => this.process,
+      ring: this.rings.stdout,
+      escaped: (a) => {
+        const sink = a.sink;
+        if (!sink) return;
+        sendControl(a, { t: 'escaped' });
+        sink.close(CloseCode.normal, 'detached');
+        this.disconnect(a.id, sink, true, true);
+      },
+      pump: (a) => this.pump(a),
+    });
   }
 
   /** Connect the process (once). Output and exit flow from here on. */
@@ -94,6 +109,7 @@ export class Session {
     p.onData((stream, data) => this.output(stream, data));
     p.onExit((e) => this.ended(e));
     this.stdin.bind(p);
+    this.ties.bound();
   }
 
   /** The process could not be started: end the session with this exit. */
@@ -143,10 +159,12 @@ export class Session {
   }
 
   /**
-   * A hello on a new connection: a new attachment, or the resume of an old one.
+   * A hello on a new connection: a new attachment, or the resume of an old one. `terminal`: the
+   * client's own terminal when it asked for a tie and could have one (terminal.ts); taken when
+   * this is a TTY session and no other attachment has one, else closed (frames, as usual).
    * @throws SbxError not_found (unknown attachment), unauthorized (bad resume token), invalid_argument
    */
-  hello(h: Hello, sink: Sink): string {
+  hello(h: Hello, sink: Sink, terminal?: ClientTerminal): string {
     let a: Attachment;
     if (h.attach) {
       const old = this.attachments.get(h.attach);
@@ -162,6 +180,10 @@ export class Session {
       this.attachments.set(a.id, a);
     }
     if (h.window) a.window = h.window;
+    const tie = terminal && h.terminal && this.tty && !this.exit && a.mode === 'rw' && this.ties.free();
+    if (terminal && !tie) closeTerminal(terminal);
+    // a tied client counts no output: the server's cursor says what its terminal was given
+    if (tie && h.attach) h = { ...h, from: { ...a.cursor } };
     const from = {} as Offsets;
     for (const s of STREAMS) {
       const ring = this.rings[s];
@@ -186,6 +208,10 @@ export class Session {
       heartbeat: 20,
     };
     if (this.size) msg.size = this.size;
+    if (tie) {
+      msg.terminal = true;
+      this.ties.take(a, terminal, Uint8Array.from(h.terminal!.detachKeys));
+    }
     sendControl(a, msg);
     if (h.size && a.mode === 'rw' && this.tty) this.resize(h.size, a);
     this.pump(a);
@@ -202,6 +228,7 @@ export class Session {
     const a = this.attachments.get(attachId);
     if (!a || a.sink !== sink) return;
     a.sink = undefined;
+    this.ties.untie(a); // the terminal belongs to the connection
     if (!clean) a.exitSent = false;
     if (a.ackTimer) clearTimeout(a.ackTimer);
     a.ackTimer = undefined;
@@ -215,6 +242,7 @@ export class Session {
   /** Drop every attachment (daemon shutdown, container removal). */
   closeAll(code: number, reason: string): void {
     this.flush();
+    this.ties.untieAll();
     for (const a of this.attachments.values()) {
       if (a.grace) clearTimeout(a.grace);
       a.sink?.close(code, reason);
@@ -320,7 +348,8 @@ export class Session {
   private pump(a: Attachment): void {
     const sink = a.sink;
     if (!sink || a.exitSent) return;
-    sendFrames(a, this.rings, () => this.pump(a));
+    if (!a.tie) sendFrames(a, this.rings, () => this.pump(a));
+    else if (a.tie.live) a.cursor.stdout = a.acked.stdout = this.rings.stdout.end;
     const end = this.offsets();
     if (a.replayTo && a.cursor.stdout >= a.replayTo.stdout && a.cursor.stderr >= a.replayTo.stderr) {
       a.replayTo = undefined;

@@ -1,19 +1,24 @@
 /*
  * sbx-console.node: the daemon's end of the console socket (tty.c is the container's end). Node
  * cannot receive a file descriptor over a unix socket, nor ioctl one, so this N-API addon does
- * the three calls it needs, nothing else:
+ * the calls it needs, nothing else:
  *   pair()               → [daemonFd, childFd]  a socketpair, both close-on-exec (spawn dups childFd)
  *   receive(fd, ms)      → Promise<{ fd, name }> the pty master sent with SCM_RIGHTS (rejects on
  *                          EOF: the sender died first, or after ms); recvmsg runs on the thread pool
  *   resize(fd, cols, rows)  TIOCSWINSZ on the master (the kernel sends SIGWINCH inside)
  * and one the daemon's memory needs (util/settle.ts), as Node has no binding for it either:
+ *   peer(fd)             → { pid, uid } of a unix socket's client (SO_PEERCRED), else null
  *   trimMalloc()         malloc_trim(0): glibc hands its free pages back to the kernel
+ * and the terminal relay's two entries (relay.c: the thread that moves every terminal's bytes):
+ *   relayStart()         → the fd its events are read from
+ *   relay(op, id, a, b, bytes?)  one command to it
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
 #include <malloc.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -122,9 +127,68 @@ static napi_value resize(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* peer(fd) → { pid, uid } of a unix socket's other end (SO_PEERCRED), or null for any other socket. */
+static napi_value peer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], v, pid, uid;
+  int fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) { napi_throw_type_error(env, NULL, "peer(fd)"); return NULL; }
+  struct sockaddr_storage sa;
+  socklen_t salen = sizeof sa;
+  struct ucred cred;
+  socklen_t clen = sizeof cred;
+  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0 || sa.ss_family != AF_UNIX ||
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.pid <= 0) {
+    CHECK(napi_get_null(env, &v));
+    return v;
+  }
+  CHECK(napi_create_object(env, &v));
+  CHECK(napi_create_int32(env, cred.pid, &pid));
+  CHECK(napi_create_uint32(env, cred.uid, &uid));
+  CHECK(napi_set_named_property(env, v, "pid", pid));
+  CHECK(napi_set_named_property(env, v, "uid", uid));
+  return v;
+}
+
 static napi_value trim_malloc(napi_env env, napi_callback_info info) {
   (void)env; (void)info;
   malloc_trim(0);
+  return NULL;
+}
+
+int relay_open(void);
+int relay_send(int op, uint32_t id, int a, int b, const void *data, size_t n);
+
+/* relayStart() → the fd the relay's events are read from (its thread starts on the first call). */
+static napi_value relay_start(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = relay_open();
+  if (fd < 0) { napi_throw_error(env, NULL, strerror(errno)); return NULL; }
+  napi_value v;
+  CHECK(napi_create_int32(env, fd, &v));
+  return v;
+}
+
+/* relay(op, id, a, b, bytes?): one command for the relay's thread. */
+static napi_value relay_command(napi_env env, napi_callback_info info) {
+  size_t argc = 5, n = 0;
+  napi_value argv[5];
+  int op, a, b;
+  uint32_t id;
+  void *data = NULL;
+  bool typed = false;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &op) != napi_ok || napi_get_value_uint32(env, argv[1], &id) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &a) != napi_ok || napi_get_value_int32(env, argv[3], &b) != napi_ok) {
+    napi_throw_type_error(env, NULL, "relay(op, id, a, b, bytes?)");
+    return NULL;
+  }
+  if (argc > 4 && napi_is_typedarray(env, argv[4], &typed) == napi_ok && typed) {
+    napi_typedarray_type type;
+    CHECK(napi_get_typedarray_info(env, argv[4], &type, &n, &data, NULL, NULL));
+  }
+  if (relay_send(op, id, a, b, data, n) < 0) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
   return NULL;
 }
 
@@ -134,6 +198,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"receive", NULL, receive, NULL, NULL, NULL, napi_default, NULL},
     {"resize", NULL, resize, NULL, NULL, NULL, napi_default, NULL},
     {"trimMalloc", NULL, trim_malloc, NULL, NULL, NULL, napi_default, NULL},
+    {"peer", NULL, peer, NULL, NULL, NULL, napi_default, NULL},
+    {"relayStart", NULL, relay_start, NULL, NULL, NULL, napi_default, NULL},
+    {"relay", NULL, relay_command, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof *props, props));
   return exports;
