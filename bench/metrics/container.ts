@@ -21,6 +21,11 @@ function nodeShell(d: Sbxd, img: string): PtySession {
   return new PtySession('node main.js run -it', process.execPath, [SBX_NODE_ENTRY, 'run', '-it', '--rm', img, 'sh'], d.env);
 }
 
+/** The CLI with its bytes in WebSocket frames (SBX_TERMINAL=frames), as a remote (TCP) CLI has them. */
+function framesShell(d: Sbxd, img: string): PtySession {
+  return new PtySession('sbx run -it (frames)', SBX_BIN, ['run', '-it', '--rm', img, 'sh'], { ...d.env, SBX_TERMINAL: 'frames' });
+}
+
 function podmanShell(p: PodmanWorld): PtySession {
   return new PtySession('podman run -it', 'podman', ['run', '-it', '--rm', p.image, 'sh'], p.env);
 }
@@ -111,6 +116,7 @@ export const containerMetrics: Metric<Fixtures>[] = [
   },
   keystrokeMetric('container.keystroke.cli', 'keystroke echo round trip (CLI, PTY): `run -it` shell, median of 40', sbxShell, 40),
   keystrokeMetric('container.keystroke.first.cli', 'first keystrokes of a fresh CLI (PTY): `run -it` shell, median of its first 5', sbxShell, 5, true),
+  keystrokeMetric('container.keystroke.frames', 'the CLI with its bytes in frames, as over TCP (SBX_TERMINAL=frames): keystroke echo, `run -it`, median of 40', framesShell, 40),
   keystrokeMetric('container.keystroke.node', 'the same CLI under Node (floor reference): keystroke echo, `node dist/cli/main.js run -it`, median of 40', nodeShell, 40),
   {
     id: 'container.bulk.cli',
