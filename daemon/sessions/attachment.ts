@@ -12,7 +12,9 @@
  *   current size have been acknowledged.
  */
 import { randomBytes } from 'node:crypto';
-import { encodeControl, type Offsets, type OutputStream, type ServerControl } from '../../protocol/index.js';
+import {
+  CloseCode, SbxError, encodeControl, type Attached, type Hello, type Offsets, type OutputStream, type ServerControl, type Size,
+} from '../../protocol/index.js';
 import type { ByteRing } from './ring.js';
 
 /** Largest payload per frame on a link that carries them (the protocol's MAX_FRAME_PAYLOAD). */
@@ -71,6 +73,35 @@ export function newAttachment(mode: 'rw' | 'ro', window: number): Attachment {
 }
 
 export function resumeToken(): string { return `r_${randomBytes(16).toString('hex')}`; }
+
+/**
+ * A resume: the attachment named in the hello, its old connection closed, a new resume token.
+ * @throws SbxError not_found (unknown or expired), unauthorized (wrong token)
+ */
+export function takeOver(attachments: Map<string, Attachment>, h: Hello): Attachment {
+  const old = attachments.get(h.attach!);
+  if (!old) throw new SbxError('not_found', `resume attachment ${h.attach}: not found (expired?)`);
+  if (old.resume !== h.resume) throw new SbxError('unauthorized', `resume attachment ${h.attach}: wrong resume token`);
+  if (old.sink) old.sink.close(CloseCode.takenOver, 'taken over by a resumed connection');
+  if (old.grace) clearTimeout(old.grace);
+  old.grace = undefined;
+  old.resume = resumeToken();
+  return old;
+}
+
+/** The `attached` answer to a hello, once the attachment's cursors and replayTo are set. */
+export function attachedMessage(session: string, tty: boolean, state: Attached['state'], a: Attachment,
+  rings: Record<OutputStream, ByteRing>, size?: Size): Attached {
+  const to = a.replayTo ?? { stdout: rings.stdout.end, stderr: rings.stderr.end };
+  const msg: Attached = {
+    t: 'attached', session, attach: a.id, resume: a.resume, tty, state, stdinAck: a.stdinAccepted,
+    replay: { stdout: { from: a.cursor.stdout, to: to.stdout }, stderr: { from: a.cursor.stderr, to: to.stderr } },
+    retained: { stdout: { start: rings.stdout.start, end: rings.stdout.end }, stderr: { start: rings.stderr.start, end: rings.stderr.end } },
+    heartbeat: 20,
+  };
+  if (size) msg.size = size;
+  return msg;
+}
 
 export function sendControl(a: Attachment, m: ServerControl): void {
   a.sink?.send(encodeControl(m), () => undefined);

@@ -23,16 +23,17 @@
  */
 import {
   CloseCode, SbxError, normalizeSignal,
-  type ClientControl, type ExitInfo, type Hello, type Offsets, type OutputStream, type ServerControl, type SessionInfo, type Size,
+  type ClientControl, type ExitInfo, type Hello, type Offsets, type OutputStream, type SessionInfo, type Size,
 } from '../../protocol/index.js';
 import type { Process } from '../runtime/runtime.js';
 import {
-  CHUNK, STREAMS, growFrames, newAttachment, resumeToken, sendControl, sendFrames, shrinkFrames, type Attachment, type Sink,
+  CHUNK, STREAMS, attachedMessage, growFrames, newAttachment, sendControl, takeOver, sendFrames, shrinkFrames, type Attachment, type Sink,
 } from './attachment.js';
 import { ByteRing } from './ring.js';
 import { StdinQueue } from './stdin.js';
 import { mustHold } from './flow.js';
 import { closeTerminal, type ClientTerminal } from './terminal.js';
+import { Drain, type DrainState } from './drain.js';
 import { Ties } from './tie.js';
 
 export type { Sink } from './attachment.js';
@@ -76,8 +77,7 @@ export class Session {
   private flushTimer?: NodeJS.Timeout;
   private readonly flushAt: number;
   private waiters: ((e: ExitInfo) => void)[] = [];
-  private drainWaiters: (() => void)[] = [];
-  private drainLimit?: NodeJS.Timeout;
+  private readonly drain = new Drain(() => this.drainState(), DRAIN_LIMIT_MS);
   private readonly ties: Ties;
 
   constructor(private readonly opts: SessionOptions) {
@@ -138,24 +138,14 @@ export class Session {
    * never started (a container removed before its start).
    */
   drained(): Promise<void> {
-    return new Promise((r) => { this.drainWaiters.push(r); this.settle(); });
+    return this.drain.wait();
   }
 
-  private settle(): void {
-    if (this.drainWaiters.length === 0) return;
-    if (!this.exit) { if (!this.process) this.releaseDrained(); return; } // never started: nothing will come
-    for (const a of this.attachments.values()) {
-      if (a.exitSent && !a.sink) continue;
-      this.drainLimit ??= setTimeout(() => this.releaseDrained(), DRAIN_LIMIT_MS).unref();
-      return;
-    }
-    this.releaseDrained();
-  }
-
-  private releaseDrained(): void {
-    clearTimeout(this.drainLimit);
-    this.drainLimit = undefined;
-    for (const w of this.drainWaiters.splice(0)) w();
+  /** Where the drain stands: nothing to wait for, an exit to wait for, or attachments that still lag it. */
+  private drainState(): DrainState {
+    if (!this.exit) return this.process ? 'running' : 'done'; // never started: nothing will come
+    for (const a of this.attachments.values()) if (!(a.exitSent && !a.sink)) return 'lagging';
+    return 'done';
   }
 
   /**
@@ -165,23 +155,9 @@ export class Session {
    * @throws SbxError not_found (unknown attachment), unauthorized (bad resume token), invalid_argument
    */
   hello(h: Hello, sink: Sink, terminal?: ClientTerminal): string {
-    let a: Attachment;
-    if (h.attach) {
-      const old = this.attachments.get(h.attach);
-      if (!old) throw new SbxError('not_found', `resume attachment ${h.attach}: not found (expired?)`);
-      if (old.resume !== h.resume) throw new SbxError('unauthorized', `resume attachment ${h.attach}: wrong resume token`);
-      if (old.sink) old.sink.close(4409, 'taken over by a resumed connection');
-      if (old.grace) clearTimeout(old.grace);
-      old.grace = undefined;
-      a = old;
-      a.resume = resumeToken();
-    } else {
-      a = newAttachment(h.mode ?? 'rw', h.window ?? DEFAULT_WINDOW);
-      this.attachments.set(a.id, a);
-    }
+    const a = h.attach ? takeOver(this.attachments, h) : newAttachment(h.mode ?? 'rw', h.window ?? DEFAULT_WINDOW);
     if (h.window) a.window = h.window;
     const tie = terminal && h.terminal && this.tty && !this.exit && a.mode === 'rw' && this.ties.free();
-    if (terminal && !tie) closeTerminal(terminal);
     // a tied client counts no output: the server's cursor says what its terminal was given
     if (tie && h.attach) h = { ...h, from: { ...a.cursor } };
     const from = {} as Offsets;
@@ -190,6 +166,9 @@ export class Session {
       from[s] = h.from?.[s] ?? ring.start;
       if (from[s] > ring.end) throw new SbxError('invalid_argument', `attach: ${s} offset ${from[s]} is beyond the end (${ring.end})`);
     }
+    // nothing throws from here on (the caller closes the terminal of a hello that threw)
+    if (terminal && !tie) closeTerminal(terminal);
+    if (!h.attach) this.attachments.set(a.id, a);
     if (h.attach) shrinkFrames(a, from);
     for (const s of STREAMS) {
       a.cursor[s] = from[s];
@@ -200,14 +179,7 @@ export class Session {
     if (!h.attach) this.opts.onAttach?.();
     a.exitSent = false;
     a.replayTo = this.offsets();
-    const msg: ServerControl = {
-      t: 'attached', session: this.id, attach: a.id, resume: a.resume, tty: this.tty, state: this.state,
-      stdinAck: a.stdinAccepted,
-      replay: { stdout: { from: a.cursor.stdout, to: a.replayTo.stdout }, stderr: { from: a.cursor.stderr, to: a.replayTo.stderr } },
-      retained: { stdout: { start: this.rings.stdout.start, end: this.rings.stdout.end }, stderr: { start: this.rings.stderr.start, end: this.rings.stderr.end } },
-      heartbeat: 20,
-    };
-    if (this.size) msg.size = this.size;
+    const msg = attachedMessage(this.id, this.tty, this.state, a, this.rings, this.size);
     if (tie) {
       msg.terminal = true;
       this.ties.take(a, terminal, Uint8Array.from(h.terminal!.detachKeys));
@@ -232,11 +204,11 @@ export class Session {
     if (!clean) a.exitSent = false;
     if (a.ackTimer) clearTimeout(a.ackTimer);
     a.ackTimer = undefined;
-    if (voluntary) { this.attachments.delete(a.id); this.flowCheck(); this.settle(); return; }
+    if (voluntary) { this.attachments.delete(a.id); this.flowCheck(); this.drain.settle(); return; }
     if (this.tty) this.flowCheck(); // a TTY is never held for a viewer that is gone
-    a.grace = setTimeout(() => { this.attachments.delete(a.id); this.flowCheck(); this.settle(); }, GRACE_MS);
+    a.grace = setTimeout(() => { this.attachments.delete(a.id); this.flowCheck(); this.drain.settle(); }, GRACE_MS);
     a.grace.unref();
-    this.settle();
+    this.drain.settle();
   }
 
   /** Drop every attachment (daemon shutdown, container removal). */
@@ -248,7 +220,7 @@ export class Session {
       a.sink?.close(code, reason);
     }
     this.attachments.clear();
-    this.releaseDrained();
+    this.drain.release();
   }
 
   /** stdin bytes on connection `via`; late ones on a connection a resume took over are dropped (the client resends them). */
@@ -332,7 +304,7 @@ export class Session {
     for (const w of this.waiters.splice(0)) w(e);
     if (this.paused) { this.paused = false; this.process?.resume(); }
     for (const a of this.attachments.values()) this.pump(a);
-    this.settle();
+    this.drain.settle();
   }
 
   /** Hold the process (stop reading its output) rather than drop bytes a viewer still needs (flow.ts). */
