@@ -182,6 +182,10 @@ export interface ContainerSummary {
   localVolumes?: number;
   /** The networks it is (or will be, once started) on, sorted (absent: none). */
   networks?: string[];
+  /** Only when list asked for sizes: the bytes of its writable layer (docker's SizeRw: what it added or changed over its image). */
+  sizeRw?: number;
+  /** Only when list asked for sizes: sizeRw plus its image's bytes (docker's SizeRootFs, ps -s's "virtual"; sizeRw alone when the image is gone). */
+  sizeRootFs?: number;
 }
 
 export interface ExecRequest {
@@ -220,8 +224,11 @@ export interface WaitResult { StatusCode: number; Error?: { Message: string } }
 
 export const Containers = {
   create: route<CreateContainerRequest, CreateContainerResponse>('POST', '/v1/containers', 'json', createContainerFields),
-  /** filters: docker's `ps --filter` strings (protocol/filters.ts); a status filter lists stopped containers too. */
-  list: route<{ all?: boolean; filters?: string[] }, ContainerSummary[]>('GET', '/v1/containers', 'json', { all: opt(bool), filters: opt(arrayOf(str)) }),
+  /**
+   * filters: docker's `ps --filter` strings (protocol/filters.ts); a status filter lists stopped containers too.
+   * size: each row's sizeRw and sizeRootFs (docker's ps -s; a walk of every writable layer, so only on request).
+   */
+  list: route<{ all?: boolean; filters?: string[]; size?: boolean }, ContainerSummary[]>('GET', '/v1/containers', 'json', { all: opt(bool), filters: opt(arrayOf(str)), size: opt(bool) }),
   inspect: route<{ id: string }, ContainerInspect>('GET', '/v1/containers/:id/json', 'json', { id: str }),
   start: route<{ id: string }, void>('POST', '/v1/containers/:id/start', 'json', { id: str }),
   /** The stop signal (--stop-signal, the image's STOPSIGNAL, SIGTERM), then SIGKILL after `timeout` seconds (default --stop-timeout, else 10). */
