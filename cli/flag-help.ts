@@ -137,6 +137,7 @@ export const FLAG_HELP: Record<string, string> = {
   'shm-size': 'Size of /dev/shm',
   'sig-proxy': 'Proxy received signals to the process',
   signal: 'Signal to send to the container',
+  size: 'Display total file sizes',
   since: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
   'events.since': 'Show all events created since timestamp',
   'changes.since': 'Show records after this sequence number',

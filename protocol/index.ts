@@ -10,6 +10,7 @@ export * from './registry.js';
 export * from './stream.js';
 export * from './stream-client.js';
 export * from './containers.js';
+export * from './container-inspect.js';
 export * from './run-options.js';
 export * from './lifecycle.js';
 export * from './commit.js';

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Compile the container setup helper (daemon/runtime/*.c: init.c, rootfs.c, seccomp.c) into a
+# Compile the container setup helper (daemon/runtime/*.c: init.c, supervise.c, rootfs.c, resolve.c, ...) into a
 # static binary next to the compiled runtime, the console addon (daemon/runtime/native/), and the tests' attack probe (test/probe/probe.c).
 # Static, because they keep running across pivot_root into an image that has no host libraries.
 set -e

@@ -9,6 +9,7 @@ import { pauseContainer, renameContainer, restartContainer, unpauseContainer, wa
 import { containerLogs } from '../containers/logs.js';
 import { containerTop } from '../containers/top.js';
 import { containerStats } from '../containers/stats.js';
+import { withSizes } from '../containers/usage.js';
 import { updateContainer } from '../containers/update.js';
 import type { Services } from '../services.js';
 import { timeParam } from '../util/clock.js';
@@ -18,7 +19,10 @@ export function registerContainers(api: ApiServer, s: Services): void {
   const m = s.containers;
   api.router
     .on(Containers.create, async (req) => m.create(req))
-    .on(Containers.list, async (req) => psContainers(m, s, !!req.all, req.filters ?? []))
+    .on(Containers.list, async (req) => {
+      const rows = await psContainers(m, s, !!req.all, req.filters ?? []);
+      return req.size ? withSizes(s, rows) : rows;
+    })
     .on(Containers.inspect, async (req) => inspectContainer(m, req.id))
     .on(Containers.start, async (req) => m.start(req.id))
     .on(Containers.stop, async (req) => m.stop(req.id, req.timeout))

@@ -11,13 +11,14 @@
  * - Directory modes and times are set last (finish), after their children are written.
  */
 import { execFile } from 'node:child_process';
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { getAttribute, setAttribute } from '@napi-rs/xattr';
+import { setAttribute } from '@napi-rs/xattr';
 import type tar from 'tar-stream';
 import { SbxError } from '../../protocol/index.js';
+import { isWhiteout, lowerEntry, lstatOrNull } from './lowers.js';
 import { xattrsOf } from './pax.js';
 
 const pexec = promisify(execFile);
@@ -130,47 +131,12 @@ export class Applier {
    * copied up into this layer first (as overlayfs itself would on write), then linked there.
    */
   private async copyUp(name: string, rel: string): Promise<boolean> {
-    const found = await this.lowerEntry(name, rel);
+    const found = await lowerEntry(this.root, this.lowers, name, rel);
     if (!found || found.st.isDirectory()) return false;
     const slash = rel.lastIndexOf('/');
     const dir = await this.parent(name, slash < 0 ? '' : rel.slice(0, slash), true);
     await pexec('cp', ['-a', '--', found.path, join(dir!, rel.slice(slash + 1))]);
     return true;
-  }
-
-  /**
-   * Overlay mode: what the lower layers (top first) show at `rel`, as overlayfs would merge them:
-   * undefined when absent or deleted. A symlink on the way is refused, never followed.
-   */
-  private async lowerEntry(name: string, rel: string): Promise<{ path: string; st: Stats } | undefined> {
-    const parts = rel.split('/');
-    let up = this.root;
-    for (const comp of parts.slice(0, -1)) { // this layer's own whiteouts and opaque dirs hide the lowers
-      up = join(up, comp);
-      const st = await lstatOrNull(up);
-      if (!st) break;
-      if (!st.isDirectory() || (await getAttribute(up, 'trusted.overlay.opaque'))?.toString() === 'y') return undefined;
-    }
-    for (const layer of this.lowers) {
-      let cur = layer;
-      let opaque = false;
-      let present = true;
-      for (const comp of parts.slice(0, -1)) {
-        cur = join(cur, comp);
-        const st = await lstatOrNull(cur);
-        if (!st) { present = false; break; }
-        if (st.isSymbolicLink()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: ${JSON.stringify(rel)} is under a symbolic link of a lower layer; refusing to write through it`);
-        if (!st.isDirectory()) return undefined; // a whiteout or a file hides everything below
-        opaque ||= (await getAttribute(cur, 'trusted.overlay.opaque'))?.toString() === 'y';
-      }
-      if (present) {
-        const path = join(cur, parts[parts.length - 1]!);
-        const st = await lstatOrNull(path);
-        if (st) return isWhiteout(st) ? undefined : { path, st };
-      }
-      if (opaque) return undefined;
-    }
-    return undefined;
   }
 
   /** Directory modes and times last: writing children changes a directory's mtime. */
@@ -257,7 +223,7 @@ export class Applier {
           await setAttribute(p, 'trusted.overlay.opaque', 'y');
         } else {
           // Overlay: the directory may exist below; the layer must not shadow a lower symlink or file with it.
-          const below = this.lowers.length ? await this.lowerEntry(name, cur) : undefined;
+          const below = this.lowers.length ? await lowerEntry(this.root, this.lowers, name, cur) : undefined;
           if (below?.st.isSymbolicLink()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: parent ${JSON.stringify(cur)} is a symbolic link in a lower layer; refusing to write through it`);
           if (below && !below.st.isDirectory()) throw new SbxError('invalid_argument', `layer entry ${JSON.stringify(name)}: parent ${JSON.stringify(cur)} is not a directory`);
           await mkdir(p, { mode: 0o755 });
@@ -307,17 +273,6 @@ async function mknod(target: string, args: string[], name: string): Promise<void
   }
 }
 
-function isWhiteout(st: Stats): boolean {
-  return st.isCharacterDevice() && st.rdev === 0;
-}
-
 async function drain(data: AsyncIterable<Buffer>): Promise<void> {
   for await (const _ of data) { /* skip */ }
-}
-
-async function lstatOrNull(p: string): Promise<Stats | null> {
-  try { return await lstat(p); } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
 }

@@ -1,22 +1,28 @@
 /**
- * The config record (records.ts) a validated create request makes over its resolved image:
- * the image's Entrypoint/Cmd/Env/WorkingDir/User/StopSignal under the request's own choices;
- * and the container's directory, writable layer and volumes made from it (all or nothing).
+ * A create request checked and its image resolved (planCreate); the config record (records.ts)
+ * it makes over that image: the image's Entrypoint/Cmd/Env/WorkingDir/User/StopSignal under the
+ * request's own choices; and the container's directory, writable layer and volumes made from it
+ * (all or nothing).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normalizeSignal, validateRestartPolicy, type CreateContainerRequest } from '../../protocol/index.js';
-import type { ResolvedImage } from '../images/resolve.js';
+import { SbxError, normalizeSignal, validateRestartPolicy, type CreateContainerRequest } from '../../protocol/index.js';
+import { resolveImage, type ImageStores, type ResolvedImage } from '../images/resolve.js';
+import type { Networks } from '../networks/networks.js';
+import type { Container } from './container.js';
 import { exposedPorts } from './ports.js';
 import { newState, writeConfig, writeState, type ContainerConfigRecord } from './records.js';
-import { makeMounts, seedVolumes, type MountRecord } from './mounts.js';
+import { inheritMounts, makeMounts, planMounts, seedVolumes, type MountRecord } from './mounts.js';
+import { validateNetwork } from './network.js';
 import { prepareRootfs, removeRootfs, rootfsOf, type RootfsDeps } from './rootfs.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { BindMount } from '../runtime/runtime.js';
-import type { SecurityChoice, SecurityOptions } from './security.js';
+import { securityChoice, validateSecurity, type SecurityChoice, type SecurityOptions } from './security.js';
 import { mergeEnv } from './spec.js';
-import { runRecord, type RunChoice } from './run-options.js';
+import { checkRunOptions, runRecord, type RunChoice } from './run-options.js';
 import { mergeHealthcheck } from './health.js';
+import { checkResources } from './resources.js';
+import { validateCreate } from './validate.js';
 import type { ResourceOptions } from '../../protocol/index.js';
 
 export interface CreateChoices {
@@ -31,6 +37,30 @@ export interface CreateChoices {
   resources: ResourceOptions;
   /** Host paths bound in (the builder's RUN --mount). */
   mounts?: BindMount[];
+}
+
+/**
+ * The request checked (fields, security, network, run options, resources), its image resolved and
+ * its mounts planned; `get` finds the containers it names (--network container:, --volumes-from).
+ * Nothing is written. @throws invalid_argument, not_found
+ */
+export async function planCreate(s: ImageStores & { networks: Networks }, req: CreateContainerRequest, get: (ref: string) => Container): Promise<{
+  image: ResolvedImage; choices: Omit<CreateChoices, 'id' | 'name' | 'mounts'>; plan: MountRecord[];
+}> {
+  validateCreate(req);
+  const sec = validateSecurity(req);
+  validateNetwork(s.networks, req, get);
+  const security = securityChoice(req);
+  const run = checkRunOptions(req);
+  const resources = checkResources(req);
+  const image = await resolveImage(s, req.image);
+  const cfg = image.config.config ?? {};
+  const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
+  const cmd = req.cmd && req.cmd.length > 0 ? req.cmd : req.entrypoint ? [] : (cfg.Cmd ?? []);
+  if (entrypoint.length + cmd.length === 0) throw new SbxError('invalid_argument', `create container from ${req.image}: no command specified`);
+  const inherited = (req.volumesFrom ?? []).flatMap((f) => inheritMounts(f, get(f.split(':')[0]!).config.volumes));
+  const plan = await planMounts(req, Object.keys(cfg.Volumes ?? {}), inherited);
+  return { image, choices: { entrypoint, cmd, sec, security, run, resources }, plan };
 }
 
 export function configRecord(req: CreateContainerRequest, image: ResolvedImage, k: CreateChoices): ContainerConfigRecord {

@@ -35,7 +35,6 @@ import type { Config } from '../config.js';
 import type { ContentStore } from '../content/store.js';
 import type { ImageStore } from '../images/store.js';
 import type { Unpacker } from '../images/unpack.js';
-import { resolveImage } from '../images/resolve.js';
 import type { BindMount, Runtime } from '../runtime/runtime.js';
 import { removeRootfs, rootfsOf } from './rootfs.js';
 import type { Rootfs } from '../snapshots/differ.js';
@@ -47,19 +46,15 @@ import { LifecycleEmitter, type ContainerEvents } from './events.js';
 import { randomName } from './names.js';
 import { ZERO_TIME, newState, writeState } from './records.js';
 import type { Networks } from '../networks/networks.js';
-import { joinExtras, leaveAll, validateNetwork } from './network.js';
-import { securityChoice, validateSecurity } from './security.js';
+import { joinExtras } from './network.js';
 import type { Session } from '../sessions/session.js';
-import { launch } from './launch.js';
-import { configRecord, writeContainer } from './create.js';
+import { landed, launch } from './launch.js';
+import { configRecord, planCreate, writeContainer } from './create.js';
 import { recoverContainer } from './recover.js';
 import { ContainerSessions } from './sessions.js';
 import { RestartPolicies } from './restart.js';
-import { validateCreate } from './validate.js';
-import { checkRunOptions } from './run-options.js';
-import { checkResources } from './resources.js';
 import { checkHealth } from './health.js';
-import { inheritMounts, planMounts, removeAnonymousVolumes } from './mounts.js';
+import { removeAnonymousVolumes } from './mounts.js';
 import type { VolumeStore } from '../volumes/store.js';
 import type { EventSink } from '../events/bus.js';
 import { announceContainer, announceMounts } from './announce.js';
@@ -172,19 +167,7 @@ export class ContainerManager {
 
   /** internal.mounts: host paths bound in (the builder's RUN --mount; the API cannot ask for them). */
   async create(req: CreateContainerRequest, internal: { mounts?: BindMount[] } = {}): Promise<CreateContainerResponse> {
-    validateCreate(req);
-    const sec = validateSecurity(req);
-    validateNetwork(this.s.networks, req, (ref) => this.get(ref));
-    const security = securityChoice(req);
-    const run = checkRunOptions(req);
-    const resources = checkResources(req);
-    const image = await resolveImage(this.s, req.image);
-    const cfg = image.config.config ?? {};
-    const entrypoint = req.entrypoint ?? cfg.Entrypoint ?? [];
-    const cmd = req.cmd && req.cmd.length > 0 ? req.cmd : req.entrypoint ? [] : (cfg.Cmd ?? []);
-    if (entrypoint.length + cmd.length === 0) throw new SbxError('invalid_argument', `create container from ${req.image}: no command specified`);
-    const inherited = (req.volumesFrom ?? []).flatMap((f) => inheritMounts(f, this.get(f.split(':')[0]!).config.volumes));
-    const plan = await planMounts(req, Object.keys(cfg.Volumes ?? {}), inherited);
+    const { image, choices, plan } = await planCreate(this.s, req, (ref) => this.get(ref));
     const id = randomBytes(32).toString('hex');
     return this.lock.run('names', async () => {
       const taken = (n: string): boolean => [...this.byId.values()].some((c) => c.config.name === n);
@@ -193,7 +176,7 @@ export class ContainerManager {
         throw new SbxError('already_exists', `create container: the name "/${req.name}" is already in use by container ${other.config.id}; remove or rename that container to reuse the name`);
       }
       const name = req.name ?? randomName(taken);
-      const config = configRecord(req, image, { id, name, entrypoint, cmd, sec, security, run, resources, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
+      const config = configRecord(req, image, { id, name, ...choices, ...(internal.mounts ? { mounts: internal.mounts } : {}) });
       const dir = await writeContainer(this.s, this.root, config, image, plan);
       this.byId.set(id, { config, state: newState(), dir, pid1: 0, execs: 0, exited: [] });
       // the main session exists from create on, so a client can attach before start
@@ -237,17 +220,7 @@ export class ContainerManager {
   }
 
   private async onExit(c: Container, e: ExitInfo): Promise<void> {
-    c.state = {
-      ...c.state, status: c.state.status === 'removing' ? 'removing' : 'exited', pid: 0, paused: false, finishedAt: e.at, exitCode: e.status,
-      error: e.error?.message ?? '', oomKilled: e.oomKilled,
-    };
-    c.pid1 = 0;
-    await c.unpublish?.().catch(() => undefined);
-    delete c.unpublish;
-    delete c.published;
-    await leaveAll(c).catch((err) => this.s.log.warn('leave network', { id: c.config.id, error: String(err) }));
-    await this.runtime.cleanup(c.config.id).catch((err) => this.s.log.warn('cgroup cleanup', { id: c.config.id, error: String(err) }));
-    if (this.byId.has(c.config.id)) await writeState(c.dir, c.state).catch(() => undefined);
+    await landed(this.s, this.runtime, c, e, () => this.byId.has(c.config.id));
     this.announce(c, 'die', { exitCode: String(e.status) });
     // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
     await this.emitter.emit('exited', c.config.id);

@@ -1,7 +1,7 @@
 /*
  * sbx-init's shared declarations: the parsed command line (struct opts), the one way to fail,
- * and the entry points of its parts (init.c: modes, privileges, exec; rootfs.c: the container's
- * mounts, devices and paths).
+ * and the entry points of its parts (init.c: modes, privileges, exec; supervise.c: the parent
+ * that stays; rootfs.c: the container's mounts, devices and paths; resolve.c: paths inside its root).
  */
 #ifndef SBX_INIT_H
 #define SBX_INIT_H
@@ -68,6 +68,13 @@ extern int status_fd;
 /* Report "CODE message" to the status file (or stderr) and _exit(code). */
 void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
+/* supervise.c: open this binary and sbx-wait beside it, before anything changes our root. */
+void supervise_open_waiters(void);
+/* supervise.c: fork; the child runs child_main(o) (and never returns), the parent waits for it
+ * (in a fresh image when it can) and returns or dies as the child did. */
+int supervise(struct opts *o, void (*child_main)(struct opts *));
+/* supervise.c: `sbx-init wait CHILD EXIT_FD`, supervise's second half (signals arrive blocked). */
+int supervise_resume(pid_t child, int exit_fd);
 /*
  * Mount the container's root in the (new, private) mount namespace and pivot_root into it, then
  * set up /proc, /sys, /dev, the --bind files, --device nodes, --volume mounts, masked paths and the working
@@ -75,6 +82,16 @@ void fail(int code, const char *fmt, ...) __attribute__((noreturn, format(printf
  * request is resolved after it, inside the container root. Fails with 125.
  */
 void setup_root(struct opts *o);
+/*
+ * resolve.c: resolve `path` inside "/" (the container root, after pivot_root) the way runc's
+ * securejoin does, component by component, following symlinks by hand with ".." stopping at the
+ * root. Missing directories are created (CREATE_PARENTS: all but the last component; CREATE_ALL:
+ * every one), inside the root even where a symlink pointed at a host path. Writes the resolved
+ * path (no symlinks left, at most PATH_MAX bytes) to out; returns -1 when a component is missing
+ * under NO_CREATE. Fails with 125.
+ */
+enum { NO_CREATE, CREATE_PARENTS, CREATE_ALL };
+int resolve_in_root(const char *path, char *out, int create);
 /* tty.c: open the container's ptmx (a path inside its root), send the master to --console-fd, make
  * the slave the controlling terminal and stdio; console (or NULL) gets a bind of the slave. Fails with 125. */
 void setup_tty(struct opts *o, const char *ptmx, const char *console);

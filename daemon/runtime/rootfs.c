@@ -6,7 +6,7 @@
  * (open_tree OPEN_TREE_CLONE). pivot_root then makes the container root "/" of this mount
  * namespace, and the old root is detached: from there on every path that comes from the image or
  * the request (/proc /sys /dev mount points, /etc/hosts, --device targets, the working directory)
- * is resolved by resolve() below, where no symlink and no ".." can leave the root, and the clones
+ * is resolved by resolve_in_root() (resolve.c), where no symlink and no ".." can leave the root, and the clones
  * are attached there with move_mount.
  *
  * Devices: /dev is a nodev tmpfs and the root is mounted nodev (as is /dev/shm), so a node made
@@ -53,69 +53,12 @@ static void attach(int fd, const char *target) {
   close(fd);
 }
 
-enum { NO_CREATE, CREATE_PARENTS, CREATE_ALL };
-
-/*
- * Resolve `path` inside "/" (the container root, after pivot_root) the way runc's securejoin
- * does, component by component, following symlinks by hand with ".." stopping at the root.
- * Missing directories are created (CREATE_PARENTS: all but the last component; CREATE_ALL:
- * every one), inside the root even where a symlink pointed at a host path. Writes the resolved
- * path (no symlinks left) to out; returns -1 when a component is missing under NO_CREATE.
- */
-static int resolve(const char *path, char *out, int create) {
-  char rest[2 * PATH_MAX], done[PATH_MAX] = "", tmp[2 * PATH_MAX];
-  int links = 0;
-  snprintf(rest, sizeof rest, "%s", path);
-  char *r = rest;
-  for (;;) {
-    while (*r == '/') r++;
-    if (!*r) break;
-    size_t n = strcspn(r, "/");
-    char comp[NAME_MAX + 1];
-    if (n > NAME_MAX) fail(125, "resolve %s in the container: name too long", path);
-    memcpy(comp, r, n);
-    comp[n] = 0;
-    r += n;
-    int last = r[strspn(r, "/")] == 0;
-    if (strcmp(comp, ".") == 0) continue;
-    if (strcmp(comp, "..") == 0) { char *s = strrchr(done, '/'); if (s) *s = 0; continue; }
-    char cand[PATH_MAX];
-    if (snprintf(cand, sizeof cand, "%s/%s", done, comp) >= (int)sizeof cand) fail(125, "resolve %s in the container: path too long", path);
-    struct stat st;
-    if (lstat(cand, &st) < 0) {
-      if (errno != ENOENT) fail(125, "resolve %s in the container: %s: %s", path, cand, strerror(errno));
-      if (create == NO_CREATE) return -1;
-      if (!last || create == CREATE_ALL) {
-        if (mkdir(cand, 0755) < 0 && errno != EEXIST) fail(125, "mkdir %s in the container: %s", cand, strerror(errno));
-      }
-      strcpy(done, cand);
-      continue;
-    }
-    if (S_ISLNK(st.st_mode)) {
-      if (++links > 40) fail(125, "resolve %s in the container: too many levels of symbolic links", path);
-      char target[PATH_MAX];
-      ssize_t k = readlink(cand, target, sizeof target - 1);
-      if (k < 0) fail(125, "readlink %s in the container: %s", cand, strerror(errno));
-      target[k] = 0;
-      if (target[0] == '/') done[0] = 0;
-      snprintf(tmp, sizeof tmp, "%s/%s", target, r);
-      snprintf(rest, sizeof rest, "%s", tmp);
-      r = rest;
-      continue;
-    }
-    if (!last && !S_ISDIR(st.st_mode)) fail(125, "resolve %s in the container: %s is not a directory", path, cand);
-    strcpy(done, cand);
-  }
-  snprintf(out, PATH_MAX, "%s", done[0] ? done : "/");
-  return 0;
-}
-
 static int is_dir(const char *p) { struct stat st; return stat(p, &st) == 0 && S_ISDIR(st.st_mode); }
 
 /* Bind the host file behind fd onto `path` in the container, creating an empty file there if need be. */
 static void bind_in(int fd, const char *path, unsigned long extra) {
   char p[PATH_MAX];
-  resolve(path, p, CREATE_PARENTS);
+  resolve_in_root(path, p, CREATE_PARENTS);
   struct stat st;
   if (lstat(p, &st) < 0) {
     int f = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -135,7 +78,7 @@ static void volume_in(int fd, const char *path, int readonly) {
   if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) fail(125, "volume %s: set mount flags: %s", path, strerror(errno));
   if (!S_ISDIR(st.st_mode)) { bind_in(fd, path, 0); return; }
   char p[PATH_MAX];
-  resolve(path, p, CREATE_ALL);
+  resolve_in_root(path, p, CREATE_ALL);
   if (!is_dir(p)) fail(125, "volume %s: not a directory in the container", path);
   attach(fd, p);
 }
@@ -143,7 +86,7 @@ static void volume_in(int fd, const char *path, int readonly) {
 /* --tmpfs: a fresh tmpfs on `path`, made inside the root where missing; nodev always. */
 static void tmpfs_in(const char *path, const char *flags, const char *data) {
   char p[PATH_MAX];
-  resolve(path, p, CREATE_ALL);
+  resolve_in_root(path, p, CREATE_ALL);
   if (!is_dir(p)) fail(125, "tmpfs %s: not a directory in the container", path);
   xmount("tmpfs", p, "tmpfs", strtoul(flags, NULL, 16) | MS_NODEV, data);
 }
@@ -202,7 +145,7 @@ static void open_host_side(struct opts *o, struct host *h) {
 /* The gid of the image's tty group (its /etc/group, read inside the root), or -1: the devpts gid= option. */
 static int tty_gid(void) {
   char p[PATH_MAX], buf[65536];
-  if (resolve("/etc/group", p, NO_CREATE) < 0) return -1;
+  if (resolve_in_root("/etc/group", p, NO_CREATE) < 0) return -1;
   int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return -1;
   struct stat st;
@@ -222,7 +165,7 @@ static int tty_gid(void) {
 
 static void setup_dev(struct opts *o, struct host *h) {
   char dev[PATH_MAX], p[PATH_MAX + 64];
-  resolve("/dev", dev, CREATE_ALL);
+  resolve_in_root("/dev", dev, CREATE_ALL);
   /* nodev: a node made with mknod here does not open; the binds below keep the host's flags */
   xmount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME | (o->privileged ? 0 : MS_NODEV), "mode=755,size=65536k");
   for (unsigned i = 0; i < NSTD; i++) {
@@ -257,7 +200,7 @@ static void setup_dev(struct opts *o, struct host *h) {
   for (int i = 0; i < h->nnodes; i++) {
     snprintf(p, sizeof p, "/dev/%s", h->nodes[i].path);
     char q[PATH_MAX];
-    resolve(p, q, CREATE_PARENTS);
+    resolve_in_root(p, q, CREATE_PARENTS);
     if (mknod(q, h->nodes[i].mode, h->nodes[i].rdev) < 0 && errno != EEXIST) fail(125, "mknod %s: %s", q, strerror(errno));
   }
   for (int i = 0; i < o->ndevices; i++) bind_in(h->devices[i], o->devices[i][1], 0);
@@ -268,16 +211,16 @@ static void harden(void) {
   char p[PATH_MAX];
   const char *ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   for (unsigned i = 0; i < sizeof ro / sizeof *ro; i++) {
-    if (resolve(ro[i], p, NO_CREATE) < 0) continue;
+    if (resolve_in_root(ro[i], p, NO_CREATE) < 0) continue;
     xmount(p, p, NULL, MS_BIND | MS_REC, NULL);
     xmount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   }
   const char *masked[] = {"/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                           "/proc/sched_debug", "/proc/acpi", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"};
   for (unsigned i = 0; i < sizeof masked / sizeof *masked; i++) {
-    if (resolve(masked[i], p, NO_CREATE) < 0) continue;
+    if (resolve_in_root(masked[i], p, NO_CREATE) < 0) continue;
     if (is_dir(p)) xmount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0");
-    else { char null[PATH_MAX]; resolve("/dev/null", null, NO_CREATE); xmount(null, p, NULL, MS_BIND, NULL); }
+    else { char null[PATH_MAX]; resolve_in_root("/dev/null", null, NO_CREATE); xmount(null, p, NULL, MS_BIND, NULL); }
   }
 }
 
@@ -286,7 +229,7 @@ static void harden(void) {
 static void cgroup_view(struct opts *o, struct host *h) {
   char p[PATH_MAX], q[PATH_MAX + NAME_MAX + 2];
   if (!o->ncgviews) return;
-  if (resolve("/sys/fs/cgroup", p, NO_CREATE) < 0 || !is_dir(p)) { for (int i = 0; i < o->ncgviews; i++) close(h->cgviews[i]); return; }
+  if (resolve_in_root("/sys/fs/cgroup", p, NO_CREATE) < 0 || !is_dir(p)) { for (int i = 0; i < o->ncgviews; i++) close(h->cgviews[i]); return; }
   if (o->ncgviews == 1 && !*o->cgviews[0][1]) { attach(h->cgviews[0], p); return; }
   xmount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k");
   for (int i = 0; i < o->ncgviews; i++) {
@@ -318,9 +261,9 @@ void setup_root(struct opts *o) {
   if (umount2(".", MNT_DETACH) < 0) fail(125, "detach old root: %s", strerror(errno));
   if (chdir("/") < 0) fail(125, "chdir /: %s", strerror(errno));
   /* from here on "/" is the container root: nothing below can name a host path */
-  resolve("/proc", p, CREATE_ALL);
+  resolve_in_root("/proc", p, CREATE_ALL);
   xmount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  if (resolve("/sys", p, NO_CREATE) == 0 && is_dir(p)) {
+  if (resolve_in_root("/sys", p, NO_CREATE) == 0 && is_dir(p)) {
     if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
       attach(h.sys, p);
     else close(h.sys);
@@ -331,7 +274,7 @@ void setup_root(struct opts *o) {
   for (int i = 0; i < o->nvolumes; i++) volume_in(h.volumes[i], o->volumes[i][1], strcmp(o->volumes[i][2], "ro") == 0);
   for (int i = 0; i < o->ntmpfs; i++) tmpfs_in(o->tmpfs[i][0], o->tmpfs[i][1], o->tmpfs[i][2]);
   if (!o->privileged) harden();
-  resolve(o->cwd, p, CREATE_ALL);
+  resolve_in_root(o->cwd, p, CREATE_ALL);
   /* docker's --read-only: the root alone; /dev, /proc, the /etc files, volumes and tmpfs stay as they are */
   if (o->read_only) xmount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV, NULL);
   free(h.nodes); /* the clone fds were closed by attach() */

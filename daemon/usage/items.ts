@@ -6,6 +6,7 @@
  */
 import type { Digest, DiskUsageItems } from '../../protocol/index.js';
 import { listContainers } from '../containers/describe.js';
+import { layerSize } from '../containers/usage.js';
 import { sizedAll, summarize } from '../images/describe.js';
 import { reachable } from '../images/gc.js';
 import { listStoredImages } from '../images/resolve.js';
@@ -29,9 +30,7 @@ export async function imageItems(s: DiskUsageDeps): Promise<(DiskUsageItems['ima
 
 export async function containerItems(s: DiskUsageDeps): Promise<DiskUsageItems['containers']> {
   return Promise.all(listContainers(s.containers, true).map(async (row) => {
-    let size = 0;
-    const rootfs = await s.containers.rootfs(row.id).catch(() => undefined);
-    if (rootfs) for (const c of await s.differ.changes(rootfs)) if (c.op !== 'delete') size += c.size ?? 0;
+    const size = await layerSize(s.containers, s.differ, row.id);
     return { id: row.id, name: row.name, image: row.image, command: row.command, localVolumes: row.localVolumes ?? 0, size, created: row.created, status: row.status };
   }));
 }

@@ -8,6 +8,7 @@ import { inspectContainer, listContainers } from '../../containers/describe.js';
 import { waitContainer } from '../../containers/lifecycle.js';
 import { describeMounts } from '../../containers/mounts.js';
 import { containerLogs } from '../../containers/logs.js';
+import { withSizes } from '../../containers/usage.js';
 import { dockerLogTimes } from './times.js';
 import type { Services } from '../../services.js';
 import { createRequest } from './create.js';
@@ -26,6 +27,8 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
     let rows = listContainers(m, qbool(query, 'all') || filters.has('status') || filters.has('exited'), args);
     const limit = Number(query.get('limit') ?? -1);
     if (limit > 0) rows = rows.slice(0, limit);
+    // size=1 (docker ps -s, or a --format that uses .Size): SizeRw and SizeRootFs
+    if (qbool(query, 'size')) rows = await withSizes(s, rows);
     return {
       json: rows.map((row) => {
         const { config } = m.get(row.id);
@@ -119,19 +122,19 @@ export function registerDockerContainers(r: DockerRouter, s: Services): void {
   });
 }
 
-/** One row of docker's GET /containers/json. */
 /** A network's entry in docker's ps answer (the addresses are in inspect). */
 const PS_ENDPOINT = {
   IPAMConfig: null, Links: null, Aliases: null, NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
   IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null,
 };
 
+/** One row of docker's GET /containers/json; SizeRw and SizeRootFs when the row has sizes and they are not 0 (omitempty). */
 export function summary(c: ContainerSummary, labels: Record<string, string> = {}): Record<string, unknown> {
   return {
     Id: c.id, Names: [`/${c.name}`], Image: c.image, ImageID: c.imageId, Command: c.command,
     Created: Math.floor(Date.parse(c.created) / 1000), State: c.state, Status: c.status,
     Ports: (c.ports ?? []).map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol ?? 'tcp' })),
-    Labels: labels, SizeRw: 0, SizeRootFs: 0, HostConfig: { NetworkMode: 'default' },
+    Labels: labels, ...(c.sizeRw ? { SizeRw: c.sizeRw } : {}), ...(c.sizeRootFs ? { SizeRootFs: c.sizeRootFs } : {}), HostConfig: { NetworkMode: 'default' },
     NetworkSettings: { Networks: Object.fromEntries((c.networks ?? []).map((n) => [n, { ...PS_ENDPOINT }])) }, Mounts: [],
   };
 }

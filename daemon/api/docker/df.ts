@@ -6,6 +6,7 @@
  */
 import { buildCacheUsage } from '../../build/prune.js';
 import { listContainers } from '../../containers/describe.js';
+import { withSizes } from '../../containers/usage.js';
 import { imageUsage } from '../../images/usage.js';
 import type { Services } from '../../services.js';
 import { dirSize } from '../../volumes/size.js';
@@ -23,12 +24,7 @@ async function images(s: Services): Promise<Record<string, unknown>[]> {
 }
 
 async function containers(s: Services): Promise<Record<string, unknown>[]> {
-  return Promise.all(listContainers(s.containers, true).map(async (row) => {
-    let rw = 0;
-    const rootfs = await s.containers.rootfs(row.id).catch(() => undefined);
-    if (rootfs) for (const c of await s.differ.changes(rootfs)) if (c.op !== 'delete') rw += c.size ?? 0;
-    return { ...summary(row), SizeRw: rw };
-  }));
+  return (await withSizes(s, listContainers(s.containers, true))).map((row) => ({ ...summary(row), SizeRw: row.sizeRw }));
 }
 
 /** The build cache as records: the in-use ones first, sizes on the first of each kind (sbx keeps no per-record sizes). */
