@@ -41,6 +41,14 @@ const lastCount = async (d: TestDaemon, ref: string): Promise<number> => {
 const psLine = async (d: TestDaemon, name: string): Promise<string | undefined> =>
   (await sbx(d.root, ['ps', '-a'])).stdout.split('\n').find((l) => l.trimEnd().endsWith(`   ${name}`));
 
+s('run --rm returns once the container is gone (docker waits for the removal): 40 in a row, ps -a lists none of them', privileged(async ({ d }) => {
+  const before = (await sbx(d.root, ['ps', '-aq'])).stdout;
+  for (let i = 0; i < 40; i++) {
+    assert.is((await sbx(d.root, ['run', '--rm', 'busybox', 'true'])).code, 0);
+    assert.is((await sbx(d.root, ['ps', '-aq'])).stdout, before, `run ${i + 1} left its container behind`);
+  }
+}));
+
 s('create prints the ID and leaves the container created; start -a runs it', privileged(async ({ d }) => {
   const c = await sbx(d.root, ['create', '--name', 'made', '-e', 'WHO=sbx', 'busybox', 'sh', '-c', 'echo hello $WHO']);
   assert.is(c.code, 0, c.stderr);

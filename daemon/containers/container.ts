@@ -19,6 +19,8 @@ export interface Container {
   execs: number;
   /** Called once with the final state when the main process has exited and been recorded. */
   exited: ((s: ContainerStateRecord) => void)[];
+  /** Its exit is being recorded (state already `exited`, listeners still running): waiters wait for `exited`. */
+  recording?: boolean;
   unpublish?: () => Promise<void>;
   /** While it runs: the published ports with the host ports actually bound. */
   published?: PortMapping[];

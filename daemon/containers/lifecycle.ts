@@ -10,7 +10,8 @@ import { writeConfig, writeState, type ContainerStateRecord } from './records.js
 /** docker's wait: the exit code once the main process has exited (now, when it has already). */
 export async function waitContainer(m: ContainerManager, ref: string): Promise<WaitResult> {
   const c = m.get(ref);
-  const st = c.state.status === 'exited' ? c.state : await new Promise<ContainerStateRecord>((r) => c.exited.push(r));
+  // an exit still being recorded (its journal's last rescan, the restart decision) is waited for
+  const st = c.state.status === 'exited' && !c.recording ? c.state : await new Promise<ContainerStateRecord>((r) => c.exited.push(r));
   const res: WaitResult = { StatusCode: st.exitCode };
   if (st.error) res.Error = { Message: st.error };
   return res;

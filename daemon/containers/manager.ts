@@ -220,13 +220,18 @@ export class ContainerManager {
   }
 
   private async onExit(c: Container, e: ExitInfo): Promise<void> {
-    await landed(this.s, this.runtime, c, e, () => this.byId.has(c.config.id));
-    this.announce(c, 'die', { exitCode: String(e.status) });
-    // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
-    await this.emitter.emit('exited', c.config.id);
-    // decided before anyone waiting hears of the exit
-    if (this.byId.has(c.config.id) && !c.config.autoRemove) await this.restarts.exited(c);
-    for (const w of c.exited.splice(0)) w(c.state);
+    c.recording = true;
+    try {
+      await landed(this.s, this.runtime, c, e, () => this.byId.has(c.config.id));
+      this.announce(c, 'die', { exitCode: String(e.status) });
+      // Listeners finish first (the journal's last rescan): `sbx run` then `sbx events` sees it all.
+      await this.emitter.emit('exited', c.config.id);
+      // decided before anyone waiting hears of the exit
+      if (this.byId.has(c.config.id) && !c.config.autoRemove) await this.restarts.exited(c);
+    } finally {
+      c.recording = false;
+      for (const w of c.exited.splice(0)) w(c.state);
+    }
     // outside of start()'s lock, which may be waiting for this exit
     if (c.config.autoRemove && this.byId.has(c.config.id)) {
       setImmediate(() => { void this.remove(c.config.id, true).catch((err) => this.s.log.warn('auto-remove', { id: c.config.id, error: String(err) })); });
@@ -279,6 +284,9 @@ export class ContainerManager {
   async remove(ref: string, force = false, removeVolumes = false): Promise<void> {
     const c = this.get(ref);
     this.restarts.cancel(c);
+    // the process is gone and its exit is being recorded (`run --rm` removes right after the exit
+    // it was sent): wait for that rather than refuse a container that is no longer running
+    if (c.state.status === 'running' && c.session?.exit) await new Promise<void>((r) => { c.exited.push(() => r()); });
     if (c.state.status === 'running') {
       if (!force) throw new SbxError('failed_precondition', `remove container ${c.config.name}: container is running: stop the container before removing or force remove`);
       const done = c.session!.waitExit();
