@@ -7,9 +7,10 @@
  */
 import pty from '@lydell/node-pty';
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openClientTerminal } from '../daemon/sessions/terminal.js';
@@ -135,6 +136,40 @@ t('attack: a client whose stdin/stdout is a file, or another user\'s terminal, g
     assert.type(mine, 'object');
     for (const f of new Set(Object.values(mine as object) as number[])) closeSync(f);
   } finally { closeSync(slave); term.kill('SIGKILL'); await rmrf(dir); }
+}));
+
+t('attack: a client that swaps its fds 0 and 1 between its terminal and /dev/ptmx never gets ptmx opened and tied', privileged<Ctx>(async () => {
+  // the check and the open must see the same file: stat-then-open by path opened ptmx ~1 in 3,000 here
+  const dir = await tmpdir('sbx-tie-');
+  const path = join(dir, 'tie.sock');
+  const server = createServer();
+  const conn = new Promise<Socket>((r) => server.once('connection', r));
+  await new Promise<void>((r) => server.listen(path, r));
+  const term = pty.spawn('/bin/sleep', ['60'], { cols: 80, rows: 24 });
+  const slave = openSync((term as unknown as { _pty: string })._pty, 'r+');
+  const probe = join(dirname(fileURLToPath(import.meta.url)), 'probe', 'probe');
+  const child = spawn(probe, ['flip', path, '/dev/ptmx'], { stdio: ['ignore', 'ignore', 'inherit', slave] });
+  try {
+    const fd = ((await conn) as unknown as { _handle: { fd: number } })._handle.fd;
+    const kinds = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const r = openClientTerminal(fd);
+      if (typeof r === 'string') continue;
+      for (const f of new Set([r.input, r.output])) {
+        const major = String(Math.floor(fstatSync(f).rdev / 256));
+        kinds.set(major, (kinds.get(major) ?? 0) + 1);
+        closeSync(f);
+      }
+    }
+    assert.ok(kinds.get('136'), `its own terminal is still tied when the check and the open see it: ${JSON.stringify([...kinds])}`);
+    assert.equal([...kinds.keys()], ['136'], `only pseudo-terminal slaves (major 136) were handed out: ${JSON.stringify([...kinds])}`);
+  } finally {
+    child.kill('SIGKILL');
+    server.close();
+    closeSync(slave);
+    term.kill('SIGKILL');
+    await rmrf(dir);
+  }
 }));
 
 t.run();
