@@ -16,7 +16,8 @@ import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { socketPeer } from '../runtime/pty.js';
 
-export interface ClientTerminal { input: number; output: number }
+/** The client's fds 0 and 1 opened anew, and its /proc/PID/stat (the relay reads keys only while it runs). */
+export interface ClientTerminal { input: number; output: number; client: number }
 
 /** Linux's O_PATH (Node's fs.constants has none): a handle on the file itself, no open of the device. */
 const O_PATH = 0o10000000;
@@ -30,6 +31,7 @@ export function openClientTerminal(socketFd: number | undefined): ClientTerminal
   const opened: number[] = [];
   let path = -1;
   try {
+    opened.push(openSync(`/proc/${peer.pid}/stat`, constants.O_RDONLY));
     for (const n of [0, 1]) {
       path = openSync(`/proc/${peer.pid}/fd/${n}`, O_PATH);
       const st = fstatSync(path);
@@ -43,7 +45,7 @@ export function openClientTerminal(socketFd: number | undefined): ClientTerminal
       opened.push(fd);
       if (!isatty(fd)) throw new Error(`its fd ${n} is not a terminal`);
     }
-    return { input: opened[0]!, output: opened[1]! };
+    return { client: opened[0]!, input: opened[1]!, output: opened[2]! };
   } catch (e) {
     for (const fd of path >= 0 ? [path, ...opened] : opened) { try { closeSync(fd); } catch { /* closed */ } }
     return `client terminal: ${(e as Error).message}`;
@@ -51,5 +53,5 @@ export function openClientTerminal(socketFd: number | undefined): ClientTerminal
 }
 
 export function closeTerminal(t: ClientTerminal): void {
-  for (const fd of new Set([t.input, t.output])) { try { closeSync(fd); } catch { /* closed */ } }
+  for (const fd of new Set([t.input, t.output, t.client])) { try { closeSync(fd); } catch { /* closed */ } }
 }
