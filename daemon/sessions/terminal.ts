@@ -16,7 +16,7 @@ import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { socketPeer } from '../runtime/pty.js';
 
-/** The client's fds 0 and 1 opened anew, and its /proc/PID/stat (the relay reads keys only while it runs). */
+/** The client's fds 0 and 1 opened anew, and its /proc/PID/task/PID/stat (the relay reads keys only while it runs). */
 export interface ClientTerminal { input: number; output: number; client: number }
 
 /** Linux's O_PATH (Node's fs.constants has none): a handle on the file itself, no open of the device. */
@@ -31,7 +31,8 @@ export function openClientTerminal(socketFd: number | undefined): ClientTerminal
   const opened: number[] = [];
   let path = -1;
   try {
-    opened.push(openSync(`/proc/${peer.pid}/stat`, constants.O_RDONLY));
+    // its main thread's stat: the same state (a stop stops every thread), cheaper than the whole group's
+    opened.push(openSync(`/proc/${peer.pid}/task/${peer.pid}/stat`, constants.O_RDONLY));
     for (const n of [0, 1]) {
       path = openSync(`/proc/${peer.pid}/fd/${n}`, O_PATH);
       const st = fstatSync(path);
