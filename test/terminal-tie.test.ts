@@ -7,9 +7,10 @@
  */
 import pty from '@lydell/node-pty';
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openClientTerminal } from '../daemon/sessions/terminal.js';
@@ -81,6 +82,35 @@ t('the CLI killed (SIGKILL) while attached: the daemon lets its terminal go', pr
   assert.is((await sbx(d.root, ['rm', '-f', 'tie2'])).code, 0);
 }));
 
+t('the CLI stopped (SIGSTOP) while attached: keys typed meanwhile stay in the terminal for its next reader, and reach the container again after SIGCONT', privileged<Ctx>(async ({ d }) => {
+  const c = sbxPty(d.root, ['run', '-it', '--name', 'tie3', 'busybox', 'sh']);
+  const pts = ptsOf(c);
+  await typeUntil(c, 'echo five-$((2+3))', /five-5/);
+  process.kill(c.pty.pid, 'SIGSTOP');
+  // what the user's shell would read once it has the terminal back: here, this process
+  const shell = openSync(pts, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    await eventually('the CLI is stopped', () => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${c.pty.pid}/stat`, 'utf8')));
+    const typed = 'echo stopped-$((6*7))\r';
+    c.pty.write(typed);
+    let got = '';
+    await eventually('the keys typed while the CLI is stopped are left to the terminal\'s other reader', () => {
+      const b = Buffer.alloc(256);
+      try { got += b.subarray(0, readSync(shell, b)).toString(); } catch { /* EAGAIN */ }
+      return got === typed;
+    });
+    assert.not.match(c.output(), /stopped-42/, 'the container never got them');
+  } finally {
+    closeSync(shell);
+    process.kill(c.pty.pid, 'SIGCONT');
+  }
+  await typeUntil(c, 'echo six-$((3+3))', /six-6/);
+  c.pty.write('exit\r');
+  assert.is(await c.exit, 0);
+  await eventually(`the daemon let ${pts} go`, () => held(pts) === 0);
+  assert.is((await sbx(d.root, ['rm', '-f', 'tie3'])).code, 0);
+}));
+
 t('SBX_TERMINAL=frames: the CLI carries the bytes itself, as over TCP', privileged<Ctx>(async ({ d }) => {
   const c = sbxPty(d.root, ['run', '-it', '--rm', 'busybox', 'sh'], undefined, { SBX_TERMINAL: 'frames' });
   const pts = ptsOf(c);
@@ -135,6 +165,41 @@ t('attack: a client whose stdin/stdout is a file, or another user\'s terminal, g
     assert.type(mine, 'object');
     for (const f of new Set(Object.values(mine as object) as number[])) closeSync(f);
   } finally { closeSync(slave); term.kill('SIGKILL'); await rmrf(dir); }
+}));
+
+t('attack: a client that swaps its fds 0 and 1 between its terminal and /dev/ptmx never gets ptmx opened and tied', privileged<Ctx>(async () => {
+  // the check and the open must see the same file: stat-then-open by path opened ptmx ~1 in 3,000 here
+  const dir = await tmpdir('sbx-tie-');
+  const path = join(dir, 'tie.sock');
+  const server = createServer();
+  const conn = new Promise<Socket>((r) => server.once('connection', r));
+  await new Promise<void>((r) => server.listen(path, r));
+  const term = pty.spawn('/bin/sleep', ['60'], { cols: 80, rows: 24 });
+  const slave = openSync((term as unknown as { _pty: string })._pty, 'r+');
+  const probe = join(dirname(fileURLToPath(import.meta.url)), 'probe', 'probe');
+  const child = spawn(probe, ['flip', path, '/dev/ptmx'], { stdio: ['ignore', 'ignore', 'inherit', slave] });
+  try {
+    const fd = ((await conn) as unknown as { _handle: { fd: number } })._handle.fd;
+    const kinds = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const r = openClientTerminal(fd);
+      if (typeof r === 'string') continue;
+      for (const f of new Set([r.input, r.output])) {
+        const major = String(Math.floor(fstatSync(f).rdev / 256));
+        kinds.set(major, (kinds.get(major) ?? 0) + 1);
+        closeSync(f);
+      }
+      closeSync(r.client);
+    }
+    assert.ok(kinds.get('136'), `its own terminal is still tied when the check and the open see it: ${JSON.stringify([...kinds])}`);
+    assert.equal([...kinds.keys()], ['136'], `only pseudo-terminal slaves (major 136) were handed out: ${JSON.stringify([...kinds])}`);
+  } finally {
+    child.kill('SIGKILL');
+    server.close();
+    closeSync(slave);
+    term.kill('SIGKILL');
+    await rmrf(dir);
+  }
 }));
 
 t.run();

@@ -25,7 +25,7 @@ export interface ConsoleAddon {
   resize(fd: number, cols: number, rows: number): void;
   peer(fd: number): { pid: number; uid: number } | null;
   relayStart(): number;
-  relay(op: number, id: number, a: number, b: number, bytes?: Uint8Array): void;
+  relay(op: number, id: number, a: number, b: number, bytes?: Uint8Array, c?: number): void;
 }
 export const CONSOLE_ADDON = join(dirname(fileURLToPath(import.meta.url)), 'sbx-console.node');
 let addon: ConsoleAddon | undefined;
@@ -150,9 +150,9 @@ export function spawnPty(s: PtyStart): Process {
     onData(cb) { dataCb = cb; for (const b of early.splice(0)) cb('stdout', b); },
     onExit(cb) { exitCb = cb; if (exited) cb(exited); },
     tie(t) {
-      if (drained || tie) { t.untied('gone'); closeSync(t.input); if (t.output !== t.input) closeSync(t.output); return; }
+      if (drained || tie) { t.untied('gone'); for (const fd of new Set([t.input, t.output, t.client])) closeSync(fd); return; }
       tie = t;
-      r.tie(ch, t.input, t.output, t.detachKeys);
+      r.tie(ch, t.input, t.output, t.detachKeys, t.client);
     },
     untie() {
       if (!tie) return;

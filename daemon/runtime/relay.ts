@@ -69,8 +69,8 @@ export class Relay {
   inject(id: number, b: Uint8Array): void { this.addon.relay(C_INJECT, id, -1, -1, b); }
   pause(id: number): void { this.addon.relay(C_PAUSE, id, -1, -1); }
   resume(id: number): void { this.addon.relay(C_RESUME, id, -1, -1); }
-  /** Tie a client's terminal (fds the thread now owns and closes) with its detach keys. */
-  tie(id: number, input: number, output: number, keys: Uint8Array): void { this.addon.relay(C_TIE, id, input, output, keys); }
+  /** Tie a client's terminal (fds the thread now owns and closes) with its detach keys; `client`: the client's /proc/PID/stat. */
+  tie(id: number, input: number, output: number, keys: Uint8Array, client: number): void { this.addon.relay(C_TIE, id, input, output, keys, client); }
   untie(id: number): void { this.addon.relay(C_UNTIE, id, -1, -1); }
   /** Close the master and forget the channel (no event comes after). */
   close(id: number): void {

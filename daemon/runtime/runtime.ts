@@ -169,6 +169,8 @@ export interface TerminalTie {
   /** Read for keys, written with output: the client's own fds 0 and 1, opened anew by the daemon. */
   input: number;
   output: number;
+  /** The client process's /proc/PID/stat: keys are read only while it runs; once it is gone the tie ends ('gone'). */
+  client: number;
   /** docker's detach sequence (held back while typed; complete, it unties). */
   detachKeys: Uint8Array;
   /** The tie took effect: what the terminal must show before the live output (its replay). */

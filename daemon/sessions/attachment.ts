@@ -16,6 +16,7 @@ import {
   CloseCode, SbxError, encodeControl, type Attached, type Hello, type Offsets, type OutputStream, type ServerControl, type Size,
 } from '../../protocol/index.js';
 import type { ByteRing } from './ring.js';
+import type { ClientTerminal } from './terminal.js';
 
 /** Largest payload per frame on a link that carries them (the protocol's MAX_FRAME_PAYLOAD). */
 export const CHUNK = 64 * 1024;
@@ -59,7 +60,7 @@ export interface Attachment {
    * `pending` until the process has it (a session not started yet); `live` once its replay was
    * handed over: from then on every output byte is on that terminal before the session sees it.
    */
-  tie?: { pending?: { input: number; output: number; keys: Uint8Array }; live: boolean };
+  tie?: { pending?: ClientTerminal & { keys: Uint8Array }; live: boolean };
 }
 
 export function newAttachment(mode: 'rw' | 'ro', window: number): Attachment {

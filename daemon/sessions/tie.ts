@@ -48,7 +48,7 @@ export class Ties {
     if (!a || !t || !p?.tie) return;
     a.tie!.pending = undefined;
     p.tie({
-      input: t.input, output: t.output, detachKeys: t.keys,
+      input: t.input, output: t.output, client: t.client, detachKeys: t.keys,
       replay: () => {
         const ring = this.host.ring;
         const from = Math.max(a.cursor.stdout, ring.start);

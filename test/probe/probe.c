@@ -12,6 +12,8 @@
  *                              its half-close, then close (ports tests)
  *   probe http PORT [ADDR]     answer every connection to ADDR:PORT (default 0.0.0.0) with one
  *                              1 KiB page and close, in one process, no fork (the ports bench)
+ *   probe flip SOCK PATH       connect to unix socket SOCK, then swap fds 0 and 1 between fd 3 and
+ *                              PATH (taken O_PATH: never opened) forever (terminal-tie's attack)
  *
  * RESULT is "ok" or the errno's name (EPERM, ENOSYS...). Each attack runs in a child of its own,
  * so one that succeeds (a new namespace, a persona) cannot change the next, and none touches
@@ -32,6 +34,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/syscall.h>
@@ -210,6 +213,14 @@ static int http(int port, const char *addr) {
   }
 }
 
+static int flip(const char *sock, const char *path) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  strncpy(a.sun_path, sock, sizeof a.sun_path - 1);
+  int s = socket(AF_UNIX, SOCK_STREAM, 0), other = open(path, O_PATH);
+  if (s < 0 || other < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) return fail_errno();
+  for (;;) { dup2(3, 0); dup2(3, 1); dup2(other, 0); dup2(other, 1); }
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *cmd = argc > 1 ? argv[1] : "";
@@ -217,6 +228,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "udp-echo") == 0 && argc == 3) return udp_echo(atoi(argv[2]));
   if (strcmp(cmd, "tcp-echo") == 0 && argc == 3) return tcp_echo(atoi(argv[2]));
   if (strcmp(cmd, "http") == 0 && (argc == 3 || argc == 4)) return http(atoi(argv[2]), argc == 4 ? argv[3] : "0.0.0.0");
+  if (strcmp(cmd, "flip") == 0 && argc == 4) return flip(argv[2], argv[3]);
   if (strcmp(cmd, "attacks") == 0) {
     if (!mkdtemp(scratch)) { perror("probe: mkdtemp"); return 2; }
     for (unsigned i = 0; i < sizeof ATTACKS / sizeof *ATTACKS; i++) report(ATTACKS[i].name, ATTACKS[i].fn);
@@ -245,6 +257,6 @@ int main(int argc, char **argv) {
     printf("%s\n", buf);
     return 0;
   }
-  fprintf(stderr, "usage: probe attacks|spawn|addkey RING DESC DATA|findkey RING DESC|rmkey RING DESC|udp-echo PORT|tcp-echo PORT|http PORT [ADDR]\n");
+  fprintf(stderr, "usage: probe attacks|spawn|addkey RING DESC DATA|findkey RING DESC|rmkey RING DESC|udp-echo PORT|tcp-echo PORT|http PORT [ADDR]|flip SOCK PATH\n");
   return 2;
 }

@@ -11,7 +11,7 @@
  *   trimMalloc()         malloc_trim(0): glibc hands its free pages back to the kernel
  * and the terminal relay's two entries (relay.c: the thread that moves every terminal's bytes):
  *   relayStart()         → the fd its events are read from
- *   relay(op, id, a, b, bytes?)  one command to it
+ *   relay(op, id, a, b, bytes?, c?)  one command to it
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -158,7 +158,7 @@ static napi_value trim_malloc(napi_env env, napi_callback_info info) {
 }
 
 int relay_open(void);
-int relay_send(int op, uint32_t id, int a, int b, const void *data, size_t n);
+int relay_send(int op, uint32_t id, int a, int b, int c, const void *data, size_t n);
 
 /* relayStart() → the fd the relay's events are read from (its thread starts on the first call). */
 static napi_value relay_start(napi_env env, napi_callback_info info) {
@@ -170,11 +170,11 @@ static napi_value relay_start(napi_env env, napi_callback_info info) {
   return v;
 }
 
-/* relay(op, id, a, b, bytes?): one command for the relay's thread. */
+/* relay(op, id, a, b, bytes?, c?): one command for the relay's thread (c: a third fd, default -1). */
 static napi_value relay_command(napi_env env, napi_callback_info info) {
-  size_t argc = 5, n = 0;
-  napi_value argv[5];
-  int op, a, b;
+  size_t argc = 6, n = 0;
+  napi_value argv[6];
+  int op, a, b, c = -1;
   uint32_t id;
   void *data = NULL;
   bool typed = false;
@@ -188,7 +188,8 @@ static napi_value relay_command(napi_env env, napi_callback_info info) {
     napi_typedarray_type type;
     CHECK(napi_get_typedarray_info(env, argv[4], &type, &n, &data, NULL, NULL));
   }
-  if (relay_send(op, id, a, b, data, n) < 0) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  if (argc > 5 && napi_get_value_int32(env, argv[5], &c) != napi_ok) c = -1;
+  if (relay_send(op, id, a, b, c, data, n) < 0) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
   return NULL;
 }
 

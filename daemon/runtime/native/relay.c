@@ -22,6 +22,9 @@
  *   terminal (EV_ESCAPED); a partial match that does not go on is released. A terminal that
  *   hangs up or fails is untied (EV_GONE). An untied terminal is closed at once and never read
  *   again, so no key typed after the end goes anywhere.
+ * - Keys are read only while the client process (its /proc/PID/stat, given with TIE) runs: while
+ *   it is stopped they stay in the terminal for whoever has it then (the user's shell), and once
+ *   it is gone the terminal is untied (EV_GONE) without waiting for the daemon to hear of it.
  * - Every WRITE is followed, once the input queued for the master is empty, by an EV_DRAINED.
  * - Commands come through a locked queue and an eventfd; events go out through one end of a
  *   socketpair that the daemon reads (12-byte header: id, kind, length; then the bytes).
@@ -37,6 +40,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 enum { EV_DATA = 1, EV_END, EV_TIED, EV_ESCAPED, EV_GONE, EV_DRAINED };
@@ -44,14 +48,16 @@ enum { C_OPEN = 1, C_MASTER, C_WRITE, C_INJECT, C_PAUSE, C_RESUME, C_TIE, C_RELE
 enum { T_NONE, T_HOLD, T_ON };
 #define READ_MAX 65536
 #define IN_LIMIT (1 << 20)
+/* How often the keys of a stopped client are looked at again. */
+#define ASLEEP_MS 50
 
 struct buf { unsigned char *p; size_t off, len, cap; };
-struct cmd { struct cmd *next; int op, a, b; uint32_t id; size_t n; unsigned char data[]; };
+struct cmd { struct cmd *next; int op, a, b, c; uint32_t id; size_t n; unsigned char data[]; };
 struct chan {
   uint32_t id;
   int master, paused, ended, end_sent;
   struct buf in, out, pre;
-  int tie, tin, tout, nkeys, held;
+  int tie, tin, tout, nkeys, held, proc, asleep;
   unsigned char keys[16];
 };
 
@@ -105,7 +111,9 @@ static void untie(struct chan *c, int kind) {
   if (c->tie == T_NONE) return;
   close(c->tin);
   if (c->tout != c->tin) close(c->tout);
-  c->tin = c->tout = -1;
+  if (c->proc >= 0) close(c->proc);
+  c->tin = c->tout = c->proc = -1;
+  c->asleep = 0;
   c->tie = T_NONE;
   c->held = 0;
   drop(&c->pre);
@@ -164,7 +172,32 @@ static void read_master(struct chan *c) {
   maybe_end(c);
 }
 
+/* The tied client process: 1 runs, 0 stopped, -1 gone (exited, or its stat unreadable). */
+static int client_state(const struct chan *c) {
+  if (c->proc < 0) return 1;
+  char b[512];
+  ssize_t n = pread(c->proc, b, sizeof b - 1, 0);
+  if (n <= 0) return -1;
+  b[n] = 0;
+  const char *s = strrchr(b, ')'); /* "pid (comm) S ...": comm may hold anything */
+  if (!s || s[1] != ' ') return -1;
+  switch (s[2]) {
+  case 'T': case 't': return 0;
+  case 'Z': case 'X': case 'x': return -1;
+  default: return 1;
+  }
+}
+
+static void close_tie_cmd(const struct cmd *m) {
+  close(m->a);
+  if (m->b != m->a) close(m->b);
+  if (m->c >= 0) close(m->c);
+}
+
 static void read_keys(struct chan *c) {
+  int st = client_state(c);
+  if (st < 0) { untie(c, EV_GONE); return; }
+  if (st == 0) { c->asleep = 1; return; }
   unsigned char k[4096], pass[4096 + 16];
   ssize_t n = read(c->tin, k, sizeof k);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
@@ -205,11 +238,11 @@ static void run_cmd(struct cmd *m) {
   if (m->op == C_OPEN) {
     if (c || (nchans == chans_cap && !(chans = realloc(chans, (chans_cap = chans_cap ? chans_cap * 2 : 16) * sizeof *chans)))) return;
     if (!(c = calloc(1, sizeof *c))) return;
-    c->id = m->id; c->master = c->tin = c->tout = -1;
+    c->id = m->id; c->master = c->tin = c->tout = c->proc = -1;
     chans[nchans++] = c;
     return;
   }
-  if (!c) { if (m->op == C_TIE) { close(m->a); if (m->b != m->a) close(m->b); } return; }
+  if (!c) { if (m->op == C_TIE) close_tie_cmd(m); return; }
   switch (m->op) {
   case C_MASTER:
     c->master = m->a;
@@ -222,8 +255,8 @@ static void run_cmd(struct cmd *m) {
   case C_RESUME: c->paused = 0; break;
   case C_TIE:
     untie(c, 0);
-    if (c->ended) { close(m->a); if (m->b != m->a) close(m->b); emit(c->id, EV_GONE, NULL, 0); break; }
-    c->tin = m->a; c->tout = m->b; c->tie = T_HOLD; c->held = 0;
+    if (c->ended) { close_tie_cmd(m); emit(c->id, EV_GONE, NULL, 0); break; }
+    c->tin = m->a; c->tout = m->b; c->proc = m->c; c->tie = T_HOLD; c->held = 0;
     c->nkeys = m->n > sizeof c->keys ? (int)sizeof c->keys : (int)m->n;
     memcpy(c->keys, m->data, (size_t)c->nkeys);
     emit(c->id, EV_TIED, NULL, 0);
@@ -258,19 +291,26 @@ static void *loop(void *arg) {
       if (!pf || !who) abort();
     }
     size_t n = 0;
+    int timeout = -1;
     pf[n++] = (struct pollfd){wake_fd, POLLIN, 0};
     for (size_t i = 0; i < nchans; i++) {
       struct chan *c = chans[i];
+      if (c->asleep) {
+        int st = client_state(c);
+        if (st < 0) untie(c, EV_GONE);
+        else if (st > 0) c->asleep = 0;
+        else timeout = ASLEEP_MS;
+      }
       if (c->master >= 0 && !c->ended) {
         short ev = 0;
         if (!c->paused && c->tie != T_HOLD && !pending(&c->out)) ev |= POLLIN;
         if (pending(&c->in)) ev |= POLLOUT;
         if (ev) { who[n].c = c; who[n].role = 0; pf[n++] = (struct pollfd){c->master, ev, 0}; }
       }
-      if (c->tie != T_NONE && pending(&c->in) < IN_LIMIT) { who[n].c = c; who[n].role = 1; pf[n++] = (struct pollfd){c->tin, POLLIN, 0}; }
+      if (c->tie != T_NONE && !c->asleep && pending(&c->in) < IN_LIMIT) { who[n].c = c; who[n].role = 1; pf[n++] = (struct pollfd){c->tin, POLLIN, 0}; }
       if (c->tie == T_ON && (pending(&c->pre) || pending(&c->out))) { who[n].c = c; who[n].role = 2; pf[n++] = (struct pollfd){c->tout, POLLOUT, 0}; }
     }
-    if (poll(pf, n, -1) < 0) continue;
+    if (poll(pf, n, timeout) < 0) continue;
     if (pf[0].revents) {
       uint64_t v;
       if (read(wake_fd, &v, sizeof v) < 0) { /* EAGAIN: nothing queued */ }
@@ -319,10 +359,10 @@ int relay_open(void) {
 }
 
 /* Queue one command (the bytes are copied); 0, or -1 when out of memory. */
-int relay_send(int op, uint32_t id, int a, int b, const void *data, size_t n) {
+int relay_send(int op, uint32_t id, int a, int b, int c, const void *data, size_t n) {
   struct cmd *m = malloc(sizeof *m + n);
   if (!m) return -1;
-  m->next = NULL; m->op = op; m->id = id; m->a = a; m->b = b; m->n = n;
+  m->next = NULL; m->op = op; m->id = id; m->a = a; m->b = b; m->c = c; m->n = n;
   if (n) memcpy(m->data, data, n);
   pthread_mutex_lock(&mu);
   *queue_tail = m;
