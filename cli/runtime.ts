@@ -32,7 +32,7 @@ export function nodeBin(env: NodeJS.ProcessEnv = process.env): string {
 export const SBXD_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /** The environment sbxd starts with: SBXD_ENV in daemon/node-flags.ts. */
-export const SBXD_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const SBXD_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
 
 /** dist/daemon/main.js. */
 export function daemonMain(): string {

@@ -11,8 +11,11 @@ export const SBXD_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
  * The environment sbxd starts with, on top of its caller's (the shebang line carries it too).
- * MALLOC_ARENA_MAX=2: glibc gives every thread that mallocs under contention its own arena (V8's
- * compiler and GC threads, libuv's pool), each holding its freed memory: an idle sbxd's PSS was
- * 26.3 MiB anon on average with the default (8 × cores) and 22.9 with 2 (4 start-ups each).
+ * MALLOC_ARENA_MAX=1: glibc gives every thread that mallocs under contention its own arena (V8's
+ * compiler and GC threads, libuv's pool), each holding its freed memory and its fragments: an idle
+ * sbxd's PSS was 26.3 MiB anon on average with the default (8 × cores) and 22.9 with 2 (4
+ * start-ups each); with 100 idle containers 21.9 with 2 and 20.8 with 1 (2 runs each, the same as
+ * 2 arenas with one V8 worker thread). Small allocations still take each thread's own tcache
+ * without the lock; the API rows of the bench did not move.
  */
-export const SBXD_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const SBXD_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };

@@ -26,6 +26,8 @@ build dist/daemon/runtime/sbx-init daemon/runtime/*.c -- -lseccomp
 # what stays for every running container: no C library (x86-64 raw system calls), a few kB
 if [ "$(uname -m)" = x86_64 ]; then
   build dist/daemon/runtime/sbx-wait daemon/runtime/wait/wait.c -- -nostdlib -nostartfiles -fno-stack-protector -fno-builtin
+  # and for every network's namespace holder, once sbx-init has set the namespace up
+  build dist/daemon/runtime/sbx-hold daemon/runtime/hold/hold.c -- -nostdlib -nostartfiles -fno-stack-protector -fno-builtin -fno-tree-loop-distribute-patterns
 fi
 # the daemon's end of the console socket: a tiny N-API addon (Node cannot receive an fd itself)
 node_inc=$(for d in /usr/include/node "$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")/include/node"; do [ -f "$d/node_api.h" ] && echo "$d" && break; done)
