@@ -29,7 +29,7 @@ export function nodeBin(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The V8 flags sbxd runs with: the list in daemon/node-flags.ts (the CLI never imports daemon code). */
-export const SBXD_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const SBXD_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--no-sparkplug', '--expose-gc'];
 
 /** The environment sbxd starts with: SBXD_ENV in daemon/node-flags.ts. */
 export const SBXD_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=1 --no-sparkplug --expose-gc
 /** sbxd: the daemon process. `sbxd` or `sbx daemon`; configuration from the environment. */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -46,8 +46,13 @@ export function heapSettler({ quietMs = 1000, watchMs = 15_000, growth = 1 << 20
   const settle = (): void => {
     timer = undefined;
     if (!gc) {
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as () => void;
+      // sbxd runs with --expose-gc (node-flags.ts); a daemon inside another process (tests) gets one
+      // from a context of its own
+      gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) {
+        v8.setFlagsFromString('--expose-gc');
+        gc = vm.runInNewContext('gc') as () => void;
+      }
     }
     v8.setFlagsFromString('--compact-on-every-full-gc');
     try { gc(); } finally { v8.setFlagsFromString('--no-compact-on-every-full-gc'); }
