@@ -1,6 +1,5 @@
 /** Commit API: POST /v1/containers/:id/commit → the new image (docker's POST /commit). */
 import { Commit, type CommitRequest, type CommitResponse } from '../../protocol/index.js';
-import { commitContainer } from '../containers/commit.js';
 import type { CommitOptions } from '../images/commit.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
@@ -21,6 +20,7 @@ export function optionsOf(req: CommitRequest): CommitOptions {
 
 export function registerCommit(api: ApiServer, s: Services): void {
   api.router.on(Commit.commit, async (req, ctx): Promise<CommitResponse> => {
+    const { commitContainer } = await import('../containers/commit.js'); // on first use, as images.ts's
     const r = await commitContainer(s, req.id, { ...optionsOf(req), signal: ctx.signal });
     const out: CommitResponse = { Id: r.id, Digest: r.manifest.digest };
     if (r.name) out.Name = r.name;

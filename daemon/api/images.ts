@@ -1,12 +1,9 @@
 import { Images, Layers } from '../../protocol/index.js';
 import { familiar } from '../images/load-formats.js';
 import { history, inspect, sized, sizedAll, summarize } from '../images/describe.js';
-import { importImage } from '../images/import.js';
 import { layerFiles } from '../images/layers.js';
-import { loadArchive } from '../images/load.js';
 import { removeImage } from '../images/remove.js';
 import { listStoredImages, resolveImage } from '../images/resolve.js';
-import { saveImages } from '../images/save.js';
 import { REPO_DIGESTS_ANNOTATION, moveTag, normalizeTag, parseRepoDigests } from '../images/store.js';
 import type { Services } from '../services.js';
 import type { ApiServer } from './server.js';
@@ -45,11 +42,14 @@ export function registerImages(api: ApiServer, s: Services): void {
 
   api.router.on(Images.remove, async (req) => removeImage(s, req.ref, req.force ?? false));
 
-  api.router.on(Images.import, async (req, ctx) => importImage(s, req, ctx.body, ctx.signal));
+  // import, load and save (and the tar and Dockerfile code under them) load on first use: an idle
+  // sbxd need not hold them
+  api.router.on(Images.import, async (req, ctx) => (await import('../images/import.js')).importImage(s, req, ctx.body, ctx.signal));
 
-  api.router.on(Images.load, async (_req, ctx) => loadArchive(s, ctx.body, ctx.signal));
+  api.router.on(Images.load, async (_req, ctx) => (await import('../images/load.js')).loadArchive(s, ctx.body, ctx.signal));
 
   api.router.on(Images.save, async (req, ctx) => {
+    const { saveImages } = await import('../images/save.js');
     ctx.download(await saveImages(s, req.refs, req.format ?? 'docker'), 'application/x-tar');
   });
 }

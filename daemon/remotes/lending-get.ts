@@ -12,7 +12,7 @@
  * `Connection: close`: the socket ends with the answer.
  */
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { SlabPool, type LentChunks } from '../util/lent.js';
 
 export interface LentReply {
@@ -139,7 +139,7 @@ export function lendingGet(url: URL, headers: Record<string, string>, opts: Lend
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const socket: net.Socket = url.protocol === 'https:'
       // tls.connect passes `onread` to its socket as net.connect does (Node's types omit it).
-      ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'], onread, ...(opts.ca ? { ca: opts.ca } : {}) } as tls.ConnectionOptions)
+      ? process.getBuiltinModule('node:tls').connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'], onread, ...(opts.ca ? { ca: opts.ca } : {}) } as tls.ConnectionOptions)
       : net.connect({ host, port, onread });
     socket.setNoDelay(true);
     const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close'];

@@ -9,7 +9,6 @@
  * skopeo's time), and its first use in a process loads undici (~40 ms of a pull's start).
  */
 import * as http from 'node:http';
-import * as https from 'node:https';
 import { Readable, pipeline } from 'node:stream';
 import { SbxError } from '../../protocol/index.js';
 import { isLent, lendStream, type LentChunks } from '../util/lent.js';
@@ -221,7 +220,8 @@ export class Transport {
     const tls = url.startsWith('https:');
     let a = this.agents.get(tls ? 'https' : 'http');
     if (!a) {
-      a = tls ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+      // node:https and node:tls load with the first TLS registry: ~0.5 MiB an idle sbxd need not hold
+      a = tls ? new (process.getBuiltinModule('node:https')).Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
       this.agents.set(tls ? 'https' : 'http', a);
     }
     return a;
@@ -246,7 +246,7 @@ export class Transport {
 function nodeRequest(url: string, method: string, headers: Record<string, string>, body: RequestBody | undefined,
   signal: AbortSignal | undefined, agent: http.Agent): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
-    const mod = url.startsWith('https:') ? https : http;
+    const mod = url.startsWith('https:') ? process.getBuiltinModule('node:https') : http;
     const h = body instanceof Uint8Array ? { 'content-length': String(body.length), ...headers } : headers;
     const req = mod.request(url, { method, headers: h, agent, ...(signal ? { signal } : {}) }, (res) => {
       const status = res.statusCode ?? 0;

@@ -12,10 +12,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttps } from 'node:https';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createSecureContext } from 'node:tls';
 import {
   HTTP_STATUS, SbxError, UI_AUTH_PROTOCOL_PREFIX, UI_DEFAULT_ADDR, UI_SESSION_COOKIE, Ui,
   type UiStartRequest, type UiStartResponse,
@@ -71,7 +69,7 @@ export class UiServer {
       throw new SbxError('invalid_argument', `the UI on ${addr} would be reachable from other machines: give --tls-cert and --tls-key, or --insecure to serve it over plain HTTP`);
     }
     const handle = (q: IncomingMessage, s: ServerResponse): void => { this.onRequest(q, s, tls).catch((e: unknown) => this.fail(s, e)); };
-    const server = tls ? createHttps(await tlsFiles(req.tlsCert!, req.tlsKey!), handle) : createHttp(handle);
+    const server = tls ? process.getBuiltinModule('node:https').createServer(await tlsFiles(req.tlsCert!, req.tlsKey!), handle) : createHttp(handle);
     server.on('upgrade', (q: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(q, socket, head, tls));
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, resolve); });
     server.on('error', (e) => this.deps.log.warn('ui listener', { error: String(e) }));
@@ -181,7 +179,7 @@ async function tlsFiles(certFile: string, keyFile: string): Promise<{ cert: Buff
     throw new SbxError('invalid_argument', `${flag} ${f}: cannot read it (${e.code ?? e.message})`);
   });
   const pair = { cert: await read('--tls-cert', certFile), key: await read('--tls-key', keyFile) };
-  try { createSecureContext(pair); } catch (e) {
+  try { process.getBuiltinModule('node:tls').createSecureContext(pair); } catch (e) {
     throw new SbxError('invalid_argument', `--tls-cert ${certFile} --tls-key ${keyFile}: not a PEM certificate and its key (${(e as Error).message})`);
   }
   return pair;
